@@ -1,0 +1,1 @@
+"""pybpf gadgets: observability tools (trace, top, profile, snapshot) on pybpf."""

@@ -1,0 +1,138 @@
+"""The exception hierarchy: every failure pybpf reports is a BPFError.
+
+Each error names what is at fault (file, program, map, relocation, hook or
+syscall command) so that the CLI can print it as one line.
+"""
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+
+class BPFError(Exception):
+    """Base class of every error pybpf raises on purpose."""
+
+
+class ParseError(BPFError, ValueError):
+    """Malformed input: an ELF object, BTF blob or .BTF.ext section."""
+
+
+class ELFError(ParseError):
+    """The ELF object is malformed or not a BPF object."""
+
+
+class BTFError(ParseError):
+    """A BTF or .BTF.ext blob is malformed."""
+
+
+class LoadError(BPFError):
+    """Building or loading a collection failed (names object/program/map)."""
+
+
+class CoreRelocationError(LoadError):
+    """A CO-RE relocation could not be computed or disagreed between candidates."""
+
+
+class SyscallError(BPFError, OSError):
+    """A bpf()/perf_event_open()/ioctl call failed.
+
+    ``cmd`` is the command's name (``"BPF_MAP_CREATE"``) and ``errno`` the
+    error number returned by the kernel.
+    """
+
+    def __init__(self, cmd: str, err: int, detail: str = "") -> None:
+        text = f"{cmd}: {os.strerror(err)}"
+        if detail:
+            text = f"{text} ({detail})"
+        OSError.__init__(self, err, text)
+        self.cmd = cmd
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.strerror or ""
+
+
+class PermissionDeniedError(SyscallError):
+    """EPERM / EACCES: missing capability, lockdown, or LSM refusal."""
+
+
+class NotFoundError(SyscallError):
+    """ENOENT: no such object, element, pin or tracepoint."""
+
+
+class ExistsError(SyscallError):
+    """EEXIST: the pin, element or attachment already exists."""
+
+
+class NotSupportedError(SyscallError):
+    """EOPNOTSUPP / ENOTSUPP / ENOSYS: the kernel lacks the feature."""
+
+
+class BusyError(SyscallError):
+    """EBUSY / EAGAIN: try again, or the hook is taken."""
+
+
+class NoSpaceError(SyscallError):
+    """E2BIG / ENOSPC / ENOMEM: a size or memory limit was hit."""
+
+
+class InvalidArgumentError(SyscallError):
+    """EINVAL: the kernel refused the arguments."""
+
+
+class BadFDError(SyscallError):
+    """EBADF: the file descriptor is not (or no longer) valid."""
+
+
+class VerifierError(LoadError):
+    """The verifier rejected a program; carries the program name and log."""
+
+    def __init__(self, program: str, err: int, log: str, detail: str = "") -> None:
+        self.program = program
+        self.errno = err
+        self.log = log
+        tail = "\n".join(log.rstrip().splitlines()[-8:]) if log else "(empty verifier log)"
+        msg = f"program {program!r} rejected by the kernel: {os.strerror(err)}"
+        if detail:
+            msg += f" ({detail})"
+        super().__init__(f"{msg}\n{tail}")
+
+    def summary(self) -> str:
+        """One line: the program, the errno and the last verifier log line."""
+        last = self.log.rstrip().splitlines()[-1] if self.log.strip() else "empty verifier log"
+        return f"program {self.program!r} rejected by the kernel: {os.strerror(self.errno)}: {last}"
+
+
+class LinkError(BPFError):
+    """Attaching a program failed."""
+
+
+class MissingHookError(LinkError):
+    """The hook (tracepoint, kprobe target, trampoline...) does not exist here."""
+
+
+ENOTSUPP = 524  # kernel-internal "not supported", leaks out of bpf()
+
+_BY_ERRNO = {
+    _errno.EPERM: PermissionDeniedError,
+    _errno.EACCES: PermissionDeniedError,
+    _errno.ENOENT: NotFoundError,
+    _errno.ESRCH: NotFoundError,
+    _errno.EEXIST: ExistsError,
+    _errno.EOPNOTSUPP: NotSupportedError,
+    ENOTSUPP: NotSupportedError,
+    _errno.ENOSYS: NotSupportedError,
+    _errno.EBUSY: BusyError,
+    _errno.EAGAIN: BusyError,
+    _errno.E2BIG: NoSpaceError,
+    _errno.ENOSPC: NoSpaceError,
+    _errno.ENOMEM: NoSpaceError,
+    _errno.EINVAL: InvalidArgumentError,
+    _errno.EBADF: BadFDError,
+}
+
+
+def syscall_error(cmd: str, err: int, detail: str = "") -> SyscallError:
+    """Return the typed SyscallError subclass for ``err``, naming ``cmd``."""
+    cls = _BY_ERRNO.get(err, SyscallError)
+    return cls(cmd, err, detail)
