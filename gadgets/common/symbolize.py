@@ -1,0 +1,286 @@
+"""Addresses to function names: kernel (kallsyms) and user space (ELF symbols).
+
+- :class:`KernelSymbols` reads ``/proc/kallsyms`` once into a sorted address
+  table and resolves an address with ``bisect``.
+- :class:`ElfSymbols` reads the function symbols (``.symtab`` then ``.dynsym``)
+  of one ELF file with pyelftools; :func:`elf_symbols` caches them per
+  build-id (or per path, size and mtime when the file has none).
+- :class:`ProcessSymbols` maps a process's addresses through
+  ``/proc/PID/maps`` to a file offset, then to the file's virtual address, and
+  resolves it in that file's symbols. Files are opened through
+  ``/proc/PID/root`` so processes in other mount namespaces resolve too.
+- :func:`folded` writes stacks in the folded form flame graph tools read.
+"""
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from elftools.common.exceptions import ELFError as _PyELFError
+from elftools.elf.elffile import ELFFile
+
+from pybpf.errors import ELFError
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A resolved address: function ``name`` plus ``offset``, in ``module``."""
+
+    name: str
+    offset: int
+    module: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class _Table:
+    """A sorted address table: starts, sizes (0 = up to the next), names."""
+
+    def __init__(self, entries: Iterable[Tuple[int, int, str]]) -> None:
+        rows = sorted(entries)
+        self.starts: List[int] = [r[0] for r in rows]
+        self.sizes: List[int] = [r[1] for r in rows]
+        self.names: List[str] = [r[2] for r in rows]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def lookup(self, addr: int) -> Optional[Tuple[str, int]]:
+        i = bisect.bisect_right(self.starts, addr) - 1
+        if i < 0:
+            return None
+        # Prefer a sized symbol that covers addr among equal-start aliases.
+        start, size = self.starts[i], self.sizes[i]
+        if size and addr >= start + size:
+            return None
+        return self.names[i], addr - start
+
+
+class KernelSymbols:
+    """Kernel text symbols from a kallsyms listing, searched by address."""
+
+    def __init__(self, text: str) -> None:
+        entries = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) < 3 or parts[1] not in "tTwW":
+                continue
+            addr = int(parts[0], 16)
+            if addr == 0:
+                continue  # kptr_restrict hides the addresses: nothing to resolve
+            name = parts[2]
+            if len(parts) > 3:
+                name = f"{name} {parts[3]}"  # module name, "[mod]"
+            entries.append((addr, 0, name))
+        self._table = _Table(entries)
+
+    @classmethod
+    def load(cls, path: str = "/proc/kallsyms") -> "KernelSymbols":
+        with open(path) as fh:
+            return cls(fh.read())
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def resolve(self, addr: int) -> Optional[Symbol]:
+        hit = self._table.lookup(addr)
+        if hit is None:
+            return None
+        return Symbol(hit[0], hit[1], "kernel")
+
+
+def _build_id(elf: ELFFile) -> Optional[str]:
+    for section in elf.iter_sections():
+        if section["sh_type"] != "SHT_NOTE":
+            continue
+        for note in section.iter_notes():
+            if note["n_type"] == "NT_GNU_BUILD_ID":
+                return str(note["n_desc"])
+    return None
+
+
+@dataclass
+class ElfSymbols:
+    """Function symbols and load segments of one ELF file."""
+
+    path: str
+    build_id: Optional[str]
+    table: _Table
+    # (p_offset, p_vaddr, p_filesz) of every executable PT_LOAD
+    segments: List[Tuple[int, int, int]] = field(default_factory=list)
+
+    @classmethod
+    def from_file(cls, path: str) -> "ElfSymbols":
+        try:
+            with open(path, "rb") as fh:
+                elf = ELFFile(fh)
+                segments = [(s["p_offset"], s["p_vaddr"], s["p_filesz"])
+                            for s in elf.iter_segments()
+                            if s["p_type"] == "PT_LOAD"]
+                entries: Dict[Tuple[int, str], int] = {}
+                for name in (".symtab", ".dynsym"):
+                    section = elf.get_section_by_name(name)
+                    if section is None:
+                        continue
+                    for sym in section.iter_symbols():
+                        kind = sym["st_info"]["type"]
+                        if kind not in ("STT_FUNC", "STT_GNU_IFUNC") or not sym.name:
+                            continue
+                        if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0:
+                            continue
+                        key = (sym["st_value"], sym.name)
+                        entries.setdefault(key, sym["st_size"])
+                build_id = _build_id(elf)
+        except _PyELFError as exc:
+            raise ELFError(f"{path}: not a readable ELF file: {exc}") from exc
+        table = _Table((addr, size, name) for (addr, name), size in entries.items())
+        return cls(path, build_id, table, segments)
+
+    def file_offset_to_vaddr(self, offset: int) -> Optional[int]:
+        for p_offset, p_vaddr, p_filesz in self.segments:
+            if p_offset <= offset < p_offset + p_filesz:
+                return offset - p_offset + p_vaddr
+        return None
+
+    def resolve_vaddr(self, vaddr: int) -> Optional[Symbol]:
+        hit = self.table.lookup(vaddr)
+        if hit is None:
+            return None
+        return Symbol(hit[0], hit[1], os.path.basename(self.path))
+
+
+_BY_BUILD_ID: Dict[str, ElfSymbols] = {}
+_BY_FILE: Dict[Tuple[str, int, int, int], ElfSymbols] = {}
+
+
+def elf_symbols(path: str) -> ElfSymbols:
+    """The symbols of ``path``, cached per build-id (or path, size, mtime, inode)."""
+    st = os.stat(path)
+    file_key = (path, st.st_size, int(st.st_mtime_ns), st.st_ino)
+    cached = _BY_FILE.get(file_key)
+    if cached is not None:
+        return cached
+    syms = ElfSymbols.from_file(path)
+    if syms.build_id:
+        # Same build-id, same symbols: share the one parsed table.
+        syms = _BY_BUILD_ID.setdefault(syms.build_id, syms)
+    _BY_FILE[file_key] = syms
+    return syms
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """One line of /proc/PID/maps that maps a file executable."""
+
+    start: int
+    end: int
+    offset: int
+    path: str
+
+
+def parse_maps(text: str) -> List[Mapping]:
+    """The executable file-backed mappings of a /proc/PID/maps listing."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 6 or "x" not in parts[1]:
+            continue
+        path = parts[5].strip()
+        if not path.startswith("/"):
+            continue  # [vdso], [stack], anonymous memory
+        if path.endswith(" (deleted)"):
+            path = path[: -len(" (deleted)")]
+        lo, hi = parts[0].split("-")
+        out.append(Mapping(int(lo, 16), int(hi, 16), int(parts[2], 16), path))
+    out.sort(key=lambda m: m.start)
+    return out
+
+
+class ProcessSymbols:
+    """User-space symbols of one process, from its maps and its binaries' ELF symbols."""
+
+    def __init__(self, pid: int, maps: Sequence[Mapping], root: str) -> None:
+        self.pid = pid
+        self.maps = list(maps)
+        self._starts = [m.start for m in self.maps]
+        self.root = root
+        self._files: Dict[str, Optional[ElfSymbols]] = {}
+
+    @classmethod
+    def for_pid(cls, pid: int) -> "ProcessSymbols":
+        """Read /proc/PID/maps now (raises OSError when the process is gone)."""
+        with open(f"/proc/{pid}/maps") as fh:
+            maps = parse_maps(fh.read())
+        return cls(pid, maps, f"/proc/{pid}/root")
+
+    def _symbols(self, path: str) -> Optional[ElfSymbols]:
+        if path not in self._files:
+            try:
+                self._files[path] = elf_symbols(self.root + path)
+            except (OSError, ELFError):
+                self._files[path] = None
+        return self._files[path]
+
+    def resolve(self, addr: int) -> Optional[Symbol]:
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i < 0 or addr >= self.maps[i].end:
+            return None
+        mapping = self.maps[i]
+        syms = self._symbols(mapping.path)
+        module = os.path.basename(mapping.path)
+        if syms is None:
+            return Symbol(f"[{module}+{addr - mapping.start + mapping.offset:#x}]", 0, module)
+        vaddr = syms.file_offset_to_vaddr(addr - mapping.start + mapping.offset)
+        sym = syms.resolve_vaddr(vaddr) if vaddr is not None else None
+        if sym is None:
+            return Symbol(f"[{module}+{addr - mapping.start + mapping.offset:#x}]", 0, module)
+        return sym
+
+
+class Symbolizer:
+    """Kernel and per-process symbols together, loaded on first use."""
+
+    def __init__(self, kallsyms: str = "/proc/kallsyms") -> None:
+        self._kallsyms = kallsyms
+        self._kernel: Optional[KernelSymbols] = None
+        self._procs: Dict[int, Optional[ProcessSymbols]] = {}
+
+    def kernel(self, addr: int) -> str:
+        if self._kernel is None:
+            self._kernel = KernelSymbols.load(self._kallsyms)
+        sym = self._kernel.resolve(addr)
+        return sym.name if sym else f"{addr:#x}"
+
+    def remember(self, pid: int) -> None:
+        """Read a process's maps now, while it still runs (later lookups reuse them)."""
+        if pid not in self._procs:
+            try:
+                self._procs[pid] = ProcessSymbols.for_pid(pid)
+            except OSError:
+                self._procs[pid] = None
+
+    def user(self, pid: int, addr: int) -> str:
+        self.remember(pid)
+        proc = self._procs[pid]
+        sym = proc.resolve(addr) if proc is not None else None
+        return sym.name if sym else f"{addr:#x}"
+
+
+def folded(stacks: Iterable[Tuple[str, Sequence[str], Sequence[str], int]]) -> List[str]:
+    """Folded-stack lines (``comm;outer;...;leaf count``) for flame graph tools.
+
+    Each stack is ``(comm, user_frames, kernel_frames, count)`` with frames leaf
+    first, as bpf_get_stackid stores them. Kernel frames go above the user
+    frames and carry a ``_[k]`` suffix; equal stacks are summed; lines sorted.
+    """
+    totals: Dict[str, int] = {}
+    for comm, user, kernel, count in stacks:
+        frames = [comm.replace(";", "_").replace(" ", "_") or "[unknown]"]
+        frames += [f.replace(";", "_") for f in reversed(user)]
+        frames += [f.replace(";", "_") + "_[k]" for f in reversed(kernel)]
+        line = ";".join(frames)
+        totals[line] = totals.get(line, 0) + count
+    return [f"{line} {count}" for line, count in sorted(totals.items())]
