@@ -1,0 +1,413 @@
+"""Spec: a lazily decoded BTF blob (vmlinux, module, or an object's .BTF).
+
+Opening a Spec validates the header, copies the string table and makes one
+pass over the type section recording where each type starts (an
+``array('I')`` of word positions). Nothing else is decoded until asked:
+``spec[id]`` decodes one type and caches it, ``ids_by_name`` searches the
+string table for the name and then the packed name offsets of the types.
+
+Split BTF (a kernel module's BTF on top of vmlinux) continues the base's
+type ids and string offsets; ``spec[id]`` and ``string(off)`` forward to the
+base below its first id/offset.
+"""
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+import sys
+from array import array
+from typing import Dict, Iterator, List, Optional, Union as TUnion
+
+from ..errors import BTFError
+from .types import (
+    BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, BTF_VERSION, Array, Kind, Type, Void,
+    QUALIFIER_KINDS,
+)
+from .wire import (
+    FIXED_WORDS, HEADER, HEADER_BE, HEADER_LEN, KIND_MAX, VLEN_WORDS, decode_type,
+    encode_to_bytes, words_to_bytes,
+)
+
+_VOID = Void()
+# Words of a whole record before its vlen entries, by kind; kind 0 (UNKN) jumps past any end.
+_STEP = (1 << 40,) + tuple(3 + f for f in FIXED_WORDS[1:])
+_NATIVE_LITTLE = sys.byteorder == "little"
+POINTER_SIZE = 8
+
+# Kinds size_of() looks through to the type they reference.
+_SIZE_THROUGH = QUALIFIER_KINDS | {Kind.VAR, Kind.DECL_TAG}
+_SIZED_KINDS = frozenset({Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64,
+                          Kind.DATASEC, Kind.FLOAT})
+
+BytesLike = TUnion[bytes, bytearray, memoryview, mmap.mmap]
+
+
+class Spec:
+    """A BTF blob: types by id, names, sizes; re-marshal with ``to_bytes()``."""
+
+    def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "") -> None:
+        self.name = name or "BTF"
+        self.base = base
+        self._keep = data  # keeps an mmap alive while the words view uses it
+        self._cache: Dict[int, Type] = {}
+        self._overrides: Dict[int, Type] = {}
+        self._appended: List[Type] = []
+        self._name_offs: Optional[bytes] = None
+        self._by_name: Dict[str, List[int]] = {}
+        self._parse(memoryview(data).cast("B"))
+
+    # -- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data: BytesLike, base: Optional["Spec"] = None, name: str = "") -> "Spec":
+        """Parse a BTF blob (bytes, memoryview or mmap); raises BTFError if malformed."""
+        return cls(data, base, name)
+
+    @classmethod
+    def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None) -> "Spec":
+        """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it."""
+        path = os.fspath(path)
+        with open(path, "rb") as fh:
+            try:
+                data: BytesLike = mmap.mmap(fh.fileno(), 0, flags=mmap.MAP_PRIVATE,
+                                            prot=mmap.PROT_READ)
+            except (ValueError, OSError):  # empty file, or a file system without mmap
+                data = fh.read()
+        return cls(data, base, path)
+
+    def _fail(self, msg: str) -> BTFError:
+        return BTFError(f"{self.name}: {msg}")
+
+    def _parse(self, mv: memoryview) -> None:
+        size = len(mv)
+        if size < HEADER_LEN:
+            raise self._fail(f"{size} bytes is too short for a BTF header")
+        magic = mv[0] | (mv[1] << 8)
+        if magic == BTF_MAGIC:
+            little = True
+            hdr = HEADER.unpack_from(mv)
+        elif magic == ((BTF_MAGIC >> 8) | ((BTF_MAGIC & 0xFF) << 8)):
+            little = False
+            hdr = HEADER_BE.unpack_from(mv)
+        else:
+            raise self._fail(f"bad magic 0x{magic:04x} at offset 0 (want 0x{BTF_MAGIC:04x})")
+        _, version, _flags, hdr_len, type_off, type_len, str_off, str_len = hdr
+        if version != BTF_VERSION:
+            raise self._fail(f"unsupported BTF version {version} at offset 2")
+        if hdr_len < HEADER_LEN or hdr_len > size:
+            raise self._fail(f"header length {hdr_len} at offset 4 is outside 24..{size}")
+        if any(mv[HEADER_LEN:hdr_len]):
+            raise self._fail("unknown non-zero fields in the header tail")
+        body = size - hdr_len
+        if type_off + type_len > body:
+            raise self._fail(f"type section {type_off}+{type_len} runs past the end "
+                             f"({body} bytes after the header)")
+        if str_off + str_len > body:
+            raise self._fail(f"string section {str_off}+{str_len} runs past the end "
+                             f"({body} bytes after the header)")
+        if type_off % 4 or type_len % 4:
+            raise self._fail(f"type section offset {type_off} / length {type_len} "
+                             f"not 4-byte aligned")
+        if type_off < str_off + str_len and str_off < type_off + type_len:
+            raise self._fail("type and string sections overlap")
+
+        self._base_str_len = self.base._str_total if self.base is not None else 0
+        self._first_id = self.base.type_count if self.base is not None else 1
+        start = hdr_len + str_off
+        strs = bytes(mv[start:start + str_len])
+        if self.base is None and (not strs or strs[0] != 0):
+            raise self._fail("string section must start with an empty string")
+        if strs and strs[-1] != 0:
+            raise self._fail(f"string section does not end with NUL "
+                             f"(offset {hdr_len + str_off + str_len - 1})")
+        if self._base_str_len + len(strs) > BTF_MAX_NAME_OFFSET + 1:
+            raise self._fail(f"string section of {len(strs)} bytes is too large")
+        self._strs = strs
+        self._str_total = self._base_str_len + len(strs)
+
+        start = hdr_len + type_off
+        raw = mv[start:start + type_len]
+        if little == _NATIVE_LITTLE:
+            words = raw.cast("I")
+        else:
+            words = array("I", raw.tobytes())
+            words.byteswap()
+        self._words = words
+        self._type_start = start
+        self._offsets = self._index(words)
+        if self._first_id + len(self._offsets) - 1 > BTF_MAX_TYPE:
+            raise self._fail(f"{len(self._offsets)} types exceed the maximum type id "
+                             f"{BTF_MAX_TYPE}")
+
+    def _index(self, words) -> array:
+        offsets = array("I")
+        append = offsets.append
+        step = _STEP
+        per = VLEN_WORDS
+        n = len(words)
+        pos = 0
+        try:
+            while pos < n:
+                append(pos)
+                info = words[pos + 1]
+                kind = (info >> 24) & 0x1F
+                pos += step[kind] + per[kind] * (info & 0xFFFF)
+        except IndexError:  # an unknown kind (step) or a truncated header (words)
+            pos = -1
+        if pos != n:
+            last = offsets[-1]
+            type_id = len(offsets) - 1 + self._first_id
+            at = self._type_start + 4 * last
+            kind = (words[last + 1] >> 24) & 0x1F if last + 1 < n else 1
+            if not 0 < kind <= KIND_MAX:
+                raise self._fail(f"type id {type_id} at offset {at}: unknown kind {kind}")
+            raise self._fail(f"type id {type_id} at offset {at} runs past the end of the "
+                             f"type section")
+        return offsets
+
+    # -- strings ------------------------------------------------------------------------
+
+    def string(self, off: int) -> str:
+        """The NUL-terminated string at ``off`` in the string table."""
+        if off < self._base_str_len:
+            return self.base.string(off)  # type: ignore[union-attr]
+        local = off - self._base_str_len
+        strs = self._strs
+        if local >= len(strs):
+            raise self._fail(f"string offset {off} out of range (string table has "
+                             f"{self._str_total} bytes)")
+        return strs[local:strs.index(0, local)].decode("utf-8", "replace")
+
+    # -- types --------------------------------------------------------------------------
+
+    @property
+    def type_count(self) -> int:
+        """One past the largest type id (ids of the base included, void is id 0)."""
+        return self._first_id + len(self._offsets) + len(self._appended)
+
+    @property
+    def first_id(self) -> int:
+        """The first type id this blob defines (1, or the base's type_count for split BTF)."""
+        return self._first_id
+
+    def iter_ids(self) -> Iterator[int]:
+        """Every type id from 1 (the base's too, for split BTF)."""
+        return iter(range(1, self.type_count))
+
+    def __len__(self) -> int:
+        return self.type_count
+
+    def __contains__(self, type_id: object) -> bool:
+        return isinstance(type_id, int) and 0 <= type_id < self.type_count
+
+    def _check_id(self, type_id: int) -> int:
+        if type_id >= self.type_count:
+            raise self._fail(f"type id {type_id} out of range (largest is "
+                             f"{self.type_count - 1})")
+        return type_id
+
+    def __getitem__(self, type_id: int) -> Type:
+        t = self._cache.get(type_id)
+        if t is not None:
+            return t
+        if type_id < self._first_id:
+            if type_id == 0:
+                return _VOID
+            if type_id < 0 or self.base is None:
+                raise self._fail(f"type id {type_id} out of range")
+            return self.base[type_id]
+        t = self._overrides.get(type_id)
+        if t is None:
+            local = type_id - self._first_id
+            if local >= len(self._offsets):
+                self._check_id(type_id)
+                t = self._appended[local - len(self._offsets)]
+            else:
+                try:
+                    t = decode_type(self._words, self._offsets[local], self.string,
+                                    self._check_id)
+                except BTFError as e:
+                    raise BTFError(f"{e} (decoding type id {type_id})") from None
+        self._cache[type_id] = t
+        return t
+
+    def kind_of(self, type_id: int) -> Kind:
+        """The kind of a type, without decoding it."""
+        pos = self._raw_pos(type_id)
+        if pos is None:
+            return self[type_id].kind
+        return Kind((self._words[pos + 1] >> 24) & 0x1F)
+
+    def name_of(self, type_id: int) -> str:
+        """The name of a type ('' when anonymous), without decoding its members."""
+        pos = self._raw_pos(type_id)
+        if pos is None:
+            return self[type_id].name
+        return self.string(self._words[pos])
+
+    def _raw_pos(self, type_id: int) -> Optional[int]:
+        """Word position of an unmodified own type, else None."""
+        local = type_id - self._first_id
+        if 0 <= local < len(self._offsets) and type_id not in self._overrides:
+            return self._offsets[local]
+        return None
+
+    def resolve(self, type_id: int) -> int:
+        """Skip typedef/volatile/const/restrict/type_tag; returns the id reached."""
+        seen = set()
+        while True:
+            kind = self.kind_of(type_id)
+            if kind not in QUALIFIER_KINDS:
+                return type_id
+            if type_id in seen:
+                raise self._fail(f"reference loop through type id {type_id}")
+            seen.add(type_id)
+            type_id = self[type_id].type  # type: ignore[attr-defined]
+
+    def size_of(self, type_id: int) -> int:
+        """Size in bytes of a type, as the kernel computes it (arrays multiplied out)."""
+        seen = set()
+        nelems = 1
+        start = type_id
+        while True:
+            if type_id in seen:
+                raise self._fail(f"reference loop through type id {type_id} "
+                                 f"(sizing type id {start})")
+            seen.add(type_id)
+            t = self[type_id]
+            kind = t.kind
+            if kind in _SIZED_KINDS:
+                size = t.size  # type: ignore[attr-defined]
+                break
+            if kind == Kind.PTR:
+                size = POINTER_SIZE
+                break
+            if kind in _SIZE_THROUGH:
+                type_id = t.type  # type: ignore[attr-defined]
+            elif isinstance(t, Array):
+                nelems *= t.nelems
+                if nelems > 0xFFFFFFFF:
+                    raise self._fail(f"array type id {type_id} is too large (sizing type id "
+                                     f"{start})")
+                type_id = t.type
+            else:
+                raise self._fail(f"type id {type_id} ({kind.name}) has no size")
+        total = nelems * size
+        if total > 0xFFFFFFFF:
+            raise self._fail(f"type id {start} is larger than 4 GiB")
+        return total
+
+    def ids_by_name(self, name: str) -> List[int]:
+        """Ids of the types called ``name`` (base first, for split BTF); [] for ''."""
+        hit = self._by_name.get(name)
+        if hit is not None:
+            return list(hit)
+        ids = self.base.ids_by_name(name) if self.base is not None else []
+        if name:
+            ids += self._raw_ids_by_name(name)
+        if self._overrides or self._appended:
+            ids = [i for i in ids if i not in self._overrides]
+            ids += sorted(i for i, t in self._overrides.items() if t.name == name)
+            first = self._first_id + len(self._offsets)
+            ids += [first + n for n, t in enumerate(self._appended) if t.name == name]
+        self._by_name[name] = ids
+        return list(ids)
+
+    def _raw_ids_by_name(self, name: str) -> List[int]:
+        needle = name.encode() + b"\0"
+        if b"\0" in needle[:-1]:
+            return []
+        if self._name_offs is None:
+            words = self._words
+            self._name_offs = array("I", map(words.__getitem__, self._offsets)).tobytes()
+        packed = self._name_offs
+        strs = self._strs
+        ids: List[int] = []
+        pos = strs.find(needle, 1)
+        while pos != -1:
+            pattern = struct.pack("=I", pos + self._base_str_len)
+            at = packed.find(pattern)
+            while at != -1:
+                if at % 4 == 0:
+                    ids.append(self._first_id + at // 4)
+                at = packed.find(pattern, at + 1)
+            pos = strs.find(needle, pos + 1)
+        ids.sort()
+        return ids
+
+    # -- modification and marshalling ---------------------------------------------------
+
+    def set_type(self, type_id: int, t: Type) -> None:
+        """Replace an own type (not one of the base's) by ``t``."""
+        if not isinstance(t, Type) or isinstance(t, Void):
+            raise TypeError(f"cannot store {t!r} as a BTF type")
+        if not self._first_id <= type_id < self.type_count:
+            raise self._fail(f"type id {type_id} is not defined by this blob")
+        local = type_id - self._first_id
+        if local >= len(self._offsets):
+            self._appended[local - len(self._offsets)] = t
+        else:
+            self._overrides[type_id] = t
+        self._cache[type_id] = t
+        self._by_name.clear()
+
+    def add(self, t: Type) -> int:
+        """Append a new type; returns its id."""
+        if not isinstance(t, Type) or isinstance(t, Void):
+            raise TypeError(f"cannot store {t!r} as a BTF type")
+        if self.type_count > BTF_MAX_TYPE:
+            raise self._fail("no type id left")
+        self._appended.append(t)
+        self._by_name.clear()
+        return self.type_count - 1
+
+    def to_bytes(self) -> bytes:
+        """A little-endian BTF blob of this spec's own types (modifications included)."""
+        strs = bytearray(self._strs)
+        found: Dict[str, int] = {"": 0}
+        base_len = self._base_str_len
+
+        def stroff(s: str) -> int:
+            off = found.get(s)
+            if off is None:
+                enc = s.encode()
+                pos = self._strs.find(enc + b"\0", 1) if enc else -1
+                if pos == -1:
+                    pos = len(strs)
+                    strs.extend(enc + b"\0")
+                off = found[s] = pos + base_len
+            return off
+
+        words = self._words
+        offsets = self._offsets
+        chunks: List[bytes] = []
+        run = 0  # word position where the current run of unmodified types starts
+        if self._overrides:
+            for local, pos in enumerate(offsets):
+                type_id = self._first_id + local
+                t = self._overrides.get(type_id)
+                if t is None:
+                    continue
+                chunks.append(_words_bytes(words, run, pos))
+                chunks.append(encode_to_bytes(t, stroff, f"type id {type_id}"))
+                run = offsets[local + 1] if local + 1 < len(offsets) else len(words)
+        chunks.append(_words_bytes(words, run, len(words)))
+        for n, t in enumerate(self._appended):
+            type_id = self._first_id + len(offsets) + n
+            chunks.append(encode_to_bytes(t, stroff, f"type id {type_id}"))
+        types = b"".join(chunks)
+        return HEADER.pack(BTF_MAGIC, BTF_VERSION, 0, HEADER_LEN, 0, len(types), len(types),
+                           len(strs)) + types + bytes(strs)
+
+    def __repr__(self) -> str:
+        return f"<btf.Spec {self.name} types={self.type_count - self._first_id}>"
+
+
+def _words_bytes(words, start: int, end: int) -> bytes:
+    if start >= end:
+        return b""
+    part = words[start:end]
+    if isinstance(part, memoryview) and _NATIVE_LITTLE:
+        return part.tobytes()
+    return words_to_bytes(part.tolist(), "types")
