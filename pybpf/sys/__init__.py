@@ -1,0 +1,77 @@
+"""pybpf.sys: the only code that calls bpf(2), perf_event_open(2) and their ioctls.
+
+``bpf(cmd, attr)`` is the raw call; the typed wrappers below take and return
+ints, byte buffers and owned ``FD`` objects and raise the typed errors of
+pybpf.errors. perf_event_open and the perf ioctls live in pybpf.sys.perf
+and are re-exported here.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pybpf.sys.commands import (
+    KprobeMultiOpts,
+    LogBuffer,
+    NetfilterOpts,
+    QueryResult,
+    TestRunResult,
+    UprobeMultiOpts,
+    btf_get_fd_by_id,
+    btf_get_next_id,
+    btf_load,
+    enable_stats,
+    iter_create,
+    link_create,
+    link_detach,
+    link_get_fd_by_id,
+    link_get_next_id,
+    link_update,
+    map_create,
+    map_delete_batch,
+    map_delete_elem,
+    map_freeze,
+    map_get_fd_by_id,
+    map_get_next_id,
+    map_get_next_key,
+    map_lookup_and_delete_elem,
+    map_lookup_batch,
+    map_lookup_elem,
+    map_update_batch,
+    map_update_elem,
+    obj_get,
+    obj_pin,
+    prog_attach,
+    prog_bind_map,
+    prog_detach,
+    prog_get_fd_by_id,
+    prog_get_next_id,
+    prog_load,
+    prog_query,
+    prog_test_run,
+    raw_tracepoint_open,
+)
+from pybpf.sys.cpus import num_possible_cpus, possible_cpus
+from pybpf.sys.fd import FD
+from pybpf.sys.info import (
+    BTFInfo,
+    LinkInfo,
+    MapInfo,
+    ProgInfo,
+    btf_info,
+    link_info,
+    map_info,
+    prog_info,
+    prog_xlated_insns,
+)
+from pybpf.sys.syscall import bpf, kernel_release, syscall_number
+
+_PERF_NAMES = ("perf_event_open", "perf_event_ioc_enable", "perf_event_ioc_disable",
+               "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec")
+
+
+def __getattr__(name: str) -> Any:
+    # perf_event_open and friends are another module's; import it only when asked
+    if name in _PERF_NAMES:
+        from pybpf.sys import perf
+        return getattr(perf, name)
+    raise AttributeError(f"module 'pybpf.sys' has no attribute {name!r}")

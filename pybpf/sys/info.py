@@ -1,0 +1,316 @@
+"""BPF_OBJ_GET_INFO_BY_FD: the info structs and the dataclasses callers see.
+
+The kernel fills min(our size, its size) bytes and leaves the rest zero, so
+fields newer than the running kernel read as 0.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Union
+
+from pybpf.sys.attrs import InfoAttr, u8, u32, u64
+from pybpf.sys.consts import Cmd, LinkType
+from pybpf.sys.fd import FD
+from pybpf.sys.syscall import bpf
+
+FDLike = Union[FD, int]
+
+
+class ProgInfoStruct(ctypes.Structure):
+    _fields_ = [
+        ("type", u32),
+        ("id", u32),
+        ("tag", u8 * 8),
+        ("jited_prog_len", u32),
+        ("xlated_prog_len", u32),
+        ("jited_prog_insns", u64),
+        ("xlated_prog_insns", u64),
+        ("load_time", u64),
+        ("created_by_uid", u32),
+        ("nr_map_ids", u32),
+        ("map_ids", u64),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("gpl_compatible", u32, 1),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("nr_jited_ksyms", u32),
+        ("nr_jited_func_lens", u32),
+        ("jited_ksyms", u64),
+        ("jited_func_lens", u64),
+        ("btf_id", u32),
+        ("func_info_rec_size", u32),
+        ("func_info", u64),
+        ("nr_func_info", u32),
+        ("nr_line_info", u32),
+        ("line_info", u64),
+        ("jited_line_info", u64),
+        ("nr_jited_line_info", u32),
+        ("line_info_rec_size", u32),
+        ("jited_line_info_rec_size", u32),
+        ("nr_prog_tags", u32),
+        ("prog_tags", u64),
+        ("run_time_ns", u64),
+        ("run_cnt", u64),
+        ("recursion_misses", u64),
+        ("verified_insns", u32),
+        ("attach_btf_obj_id", u32),
+        ("attach_btf_id", u32),
+    ]
+
+
+class MapInfoStruct(ctypes.Structure):
+    _fields_ = [
+        ("type", u32),
+        ("id", u32),
+        ("key_size", u32),
+        ("value_size", u32),
+        ("max_entries", u32),
+        ("map_flags", u32),
+        ("name", ctypes.c_char * 16),
+        ("ifindex", u32),
+        ("btf_vmlinux_value_type_id", u32),
+        ("netns_dev", u64),
+        ("netns_ino", u64),
+        ("btf_id", u32),
+        ("btf_key_type_id", u32),
+        ("btf_value_type_id", u32),
+        ("btf_vmlinux_id", u32),
+        ("map_extra", u64),
+        ("hash", u64),
+        ("hash_size", u32),
+    ]
+
+
+class BTFInfoStruct(ctypes.Structure):
+    _fields_ = [
+        ("btf", u64),
+        ("btf_size", u32),
+        ("id", u32),
+        ("name", u64),
+        ("name_len", u32),
+        ("kernel_btf", u32),
+    ]
+
+
+class LinkInfoStruct(ctypes.Structure):
+    """struct bpf_link_info: the common head, then a 48-byte per-type union read by offset."""
+
+    _fields_ = [
+        ("type", u32),
+        ("id", u32),
+        ("prog_id", u32),
+        ("_pad", u32),
+        ("union", u8 * 48),
+    ]
+
+
+INFO_SIZES = {ProgInfoStruct: 232, MapInfoStruct: 104, BTFInfoStruct: 32, LinkInfoStruct: 64}
+
+
+def get_info(fd: FDLike, info: ctypes.Structure, what: str = "") -> int:
+    """Fill ``info`` for the object behind ``fd``; returns the length the kernel wrote."""
+    attr = InfoAttr()
+    attr.bpf_fd = int(fd)
+    attr.info_len = ctypes.sizeof(info)
+    attr.info = ctypes.addressof(info)
+    bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, what)
+    return attr.info_len
+
+
+def _cstr(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+@dataclass
+class ProgInfo:
+    type: int
+    id: int
+    tag: str
+    name: str
+    jited_prog_len: int
+    xlated_prog_len: int
+    load_time: int
+    created_by_uid: int
+    map_ids: List[int]
+    gpl_compatible: bool
+    btf_id: int
+    run_time_ns: int
+    run_cnt: int
+    recursion_misses: int
+    verified_insns: int
+    attach_btf_obj_id: int
+    attach_btf_id: int
+
+
+def prog_info(fd: FDLike, map_ids: bool = True) -> ProgInfo:
+    """Info on a loaded program; ``map_ids`` also fetches the ids of the maps it uses."""
+    raw = ProgInfoStruct()
+    get_info(fd, raw, "program info")
+    ids: List[int] = []
+    if map_ids and raw.nr_map_ids:
+        count = raw.nr_map_ids
+        buf = (u32 * count)()
+        again = ProgInfoStruct()
+        again.nr_map_ids = count
+        again.map_ids = ctypes.addressof(buf)
+        get_info(fd, again, "program map ids")
+        ids = list(buf[: min(count, again.nr_map_ids)])
+    return ProgInfo(
+        type=raw.type, id=raw.id, tag=bytes(raw.tag).hex(), name=_cstr(raw.name),
+        jited_prog_len=raw.jited_prog_len, xlated_prog_len=raw.xlated_prog_len,
+        load_time=raw.load_time, created_by_uid=raw.created_by_uid, map_ids=ids,
+        gpl_compatible=bool(raw.gpl_compatible), btf_id=raw.btf_id,
+        run_time_ns=raw.run_time_ns, run_cnt=raw.run_cnt,
+        recursion_misses=raw.recursion_misses, verified_insns=raw.verified_insns,
+        attach_btf_obj_id=raw.attach_btf_obj_id, attach_btf_id=raw.attach_btf_id,
+    )
+
+
+def prog_xlated_insns(fd: FDLike) -> bytes:
+    """The program as the kernel rewrote it (``bpftool prog dump xlated`` input)."""
+    raw = ProgInfoStruct()
+    get_info(fd, raw, "program info")
+    size = raw.xlated_prog_len
+    if not size:
+        return b""
+    buf = ctypes.create_string_buffer(size)
+    again = ProgInfoStruct()
+    again.xlated_prog_len = size
+    again.xlated_prog_insns = ctypes.addressof(buf)
+    get_info(fd, again, "program xlated instructions")
+    return buf.raw[: again.xlated_prog_len]
+
+
+@dataclass
+class MapInfo:
+    type: int
+    id: int
+    key_size: int
+    value_size: int
+    max_entries: int
+    map_flags: int
+    name: str
+    ifindex: int
+    btf_id: int
+    btf_key_type_id: int
+    btf_value_type_id: int
+    btf_vmlinux_value_type_id: int
+    map_extra: int
+
+
+def map_info(fd: FDLike) -> MapInfo:
+    """Info on a map."""
+    raw = MapInfoStruct()
+    get_info(fd, raw, "map info")
+    return MapInfo(
+        type=raw.type, id=raw.id, key_size=raw.key_size, value_size=raw.value_size,
+        max_entries=raw.max_entries, map_flags=raw.map_flags, name=_cstr(raw.name),
+        ifindex=raw.ifindex, btf_id=raw.btf_id, btf_key_type_id=raw.btf_key_type_id,
+        btf_value_type_id=raw.btf_value_type_id,
+        btf_vmlinux_value_type_id=raw.btf_vmlinux_value_type_id, map_extra=raw.map_extra,
+    )
+
+
+@dataclass
+class BTFInfo:
+    id: int
+    btf_size: int
+    name: str
+    kernel_btf: bool
+    data: Optional[bytes] = None
+
+
+def btf_info(fd: FDLike, data: bool = False) -> BTFInfo:
+    """Info on a BTF object; ``data=True`` also copies the raw BTF out."""
+    name = ctypes.create_string_buffer(256)
+    raw = BTFInfoStruct()
+    raw.name = ctypes.addressof(name)
+    raw.name_len = len(name)
+    get_info(fd, raw, "BTF info")
+    blob: Optional[bytes] = None
+    if data and raw.btf_size:
+        buf = ctypes.create_string_buffer(raw.btf_size)
+        again = BTFInfoStruct()
+        again.btf = ctypes.addressof(buf)
+        again.btf_size = raw.btf_size
+        get_info(fd, again, "BTF data")
+        blob = buf.raw[: again.btf_size]
+    return BTFInfo(id=raw.id, btf_size=raw.btf_size, name=_cstr(name.raw),
+                   kernel_btf=bool(raw.kernel_btf), data=blob)
+
+
+@dataclass
+class LinkInfo:
+    """Common link fields; ``details`` holds the per-type numbers (attach_type, ifindex...)."""
+
+    type: int
+    id: int
+    prog_id: int
+    details: Dict[str, object] = field(default_factory=dict)
+
+
+def _u32(buf: bytes, off: int) -> int:
+    return int.from_bytes(buf[off:off + 4], sys.byteorder)
+
+
+def _u64(buf: bytes, off: int) -> int:
+    return int.from_bytes(buf[off:off + 8], sys.byteorder)
+
+
+def _link_details(kind: int, u: bytes) -> Dict[str, object]:
+    if kind == LinkType.TRACING:
+        return {"attach_type": _u32(u, 0), "target_obj_id": _u32(u, 4),
+                "target_btf_id": _u32(u, 8), "cookie": _u64(u, 16)}
+    if kind == LinkType.CGROUP:
+        return {"cgroup_id": _u64(u, 0), "attach_type": _u32(u, 8)}
+    if kind == LinkType.NETNS:
+        return {"netns_ino": _u32(u, 0), "attach_type": _u32(u, 4)}
+    if kind == LinkType.XDP:
+        return {"ifindex": _u32(u, 0)}
+    if kind == LinkType.STRUCT_OPS:
+        return {"map_id": _u32(u, 0)}
+    if kind == LinkType.NETFILTER:
+        return {"pf": _u32(u, 0), "hooknum": _u32(u, 4),
+                "priority": ctypes.c_int32(_u32(u, 8)).value, "flags": _u32(u, 12)}
+    if kind == LinkType.KPROBE_MULTI:
+        return {"count": _u32(u, 8), "flags": _u32(u, 12), "missed": _u64(u, 16)}
+    if kind == LinkType.UPROBE_MULTI:
+        return {"count": _u32(u, 36), "flags": _u32(u, 40), "pid": _u32(u, 44)}
+    if kind == LinkType.PERF_EVENT:
+        return {"perf_event_type": _u32(u, 0)}
+    if kind in (LinkType.TCX, LinkType.NETKIT):
+        return {"ifindex": _u32(u, 0), "attach_type": _u32(u, 4)}
+    if kind == LinkType.SOCKMAP:
+        return {"map_id": _u32(u, 0), "attach_type": _u32(u, 4)}
+    if kind == LinkType.ITER:
+        return {"map_id": _u32(u, 12)}
+    return {}
+
+
+def link_info(fd: FDLike) -> LinkInfo:
+    """Info on a link; raw tracepoint links also report ``tp_name``, iterators ``target_name``."""
+    raw = LinkInfoStruct()
+    get_info(fd, raw, "link info")
+    details = _link_details(raw.type, bytes(raw.union))
+    if raw.type in (LinkType.RAW_TRACEPOINT, LinkType.ITER):
+        # both start their union with a (name buffer, length) pair
+        name = ctypes.create_string_buffer(256)
+        again = LinkInfoStruct()
+        head = (u64 * 1)(ctypes.addressof(name))
+        ctypes.memmove(ctypes.addressof(again.union), head, 8)
+        ctypes.memmove(ctypes.addressof(again.union) + 8, (u32 * 1)(len(name)), 4)
+        get_info(fd, again, "link info")
+        key = "tp_name" if raw.type == LinkType.RAW_TRACEPOINT else "target_name"
+        details[key] = _cstr(name.raw)
+        if raw.type == LinkType.RAW_TRACEPOINT:
+            details["cookie"] = _u64(bytes(again.union), 16)
+    return LinkInfo(type=raw.type, id=raw.id, prog_id=raw.prog_id, details=details)
+
+
+__all__ = [
+    "ProgInfo", "MapInfo", "BTFInfo", "LinkInfo", "prog_info", "prog_xlated_insns",
+    "map_info", "btf_info", "link_info", "get_info",
+]
