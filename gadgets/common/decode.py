@@ -1,0 +1,111 @@
+"""Event decoding: a ring-buffer record -> dict, driven by the object's BTF.
+
+The event struct is found by name in the object's BTF (the BPF side names
+it with GADGET_EVENT) and decoded with pybpf.btf.codec; byte-array members
+that carry several strings (argv, leaf-first path components) are also
+kept raw, sliced at the member offset BTF gives. Helpers here turn those
+into Python values and boot-time stamps into wall-clock time.
+"""
+from __future__ import annotations
+
+import datetime
+import time
+from typing import Any, Dict, Iterable, List, Tuple
+
+from gadgets.common.errors import GadgetError
+
+
+def find_struct(btf: Any, name: str) -> int:
+    """The type id of struct ``name`` in an object's BTF."""
+    from pybpf.btf import types as btf_types
+
+    for tid in btf.ids_by_name(name):
+        if isinstance(btf[tid], btf_types.Struct):
+            return tid
+    raise GadgetError(f"struct {name!r} is not in the object's BTF (missing GADGET_EVENT?)")
+
+
+def member_spans(btf: Any, struct_id: int, names: Iterable[str]) -> Dict[str, Tuple[int, int]]:
+    """Byte offset and size of named members of a struct, from BTF."""
+    st = btf[struct_id]
+    want = set(names)
+    out = {}
+    for m in st.members:
+        if m.name in want:
+            out[m.name] = (m.bit_offset // 8, btf.size_of(m.type))
+    missing = want - set(out)
+    if missing:
+        raise GadgetError(f"struct {st.name!r} has no member {sorted(missing)[0]!r}")
+    return out
+
+
+class EventDecoder:
+    """Decodes records of one event struct; short records (variable-length
+    tails) are zero-padded to the struct size first."""
+
+    def __init__(self, btf: Any, struct_name: str, raw_members: Iterable[str] = ()) -> None:
+        from pybpf.btf.codec import Codec
+
+        self.type_id = find_struct(btf, struct_name)
+        self.codec = Codec.for_type(btf, self.type_id)
+        self.size = self.codec.size
+        self.raw = member_spans(btf, self.type_id, raw_members)
+
+    def decode(self, record: Any) -> Dict[str, Any]:
+        buf = bytes(record)
+        if len(buf) < self.size:
+            buf += bytes(self.size - len(buf))
+        out = self.codec.decode(buf[: self.size])
+        for name, (off, size) in self.raw.items():
+            out[name] = buf[off: off + size]
+        return out
+
+
+def cstr(value: Any) -> str:
+    """A C char array decoded by the codec (str, bytes or list) -> str."""
+    if isinstance(value, str):
+        return value.split("\0", 1)[0]
+    if isinstance(value, (list, tuple)):
+        value = bytes(v & 0xFF for v in value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).split(b"\0", 1)[0].decode("utf-8", "replace")
+    return str(value)
+
+
+def split_strings(buf: bytes, size: int) -> List[str]:
+    """NUL-separated strings in the first ``size`` bytes (a cut-off last one kept)."""
+    data = bytes(buf[:size])
+    if data.endswith(b"\0"):
+        data = data[:-1]
+    if not data:
+        return []
+    return [s.decode("utf-8", "replace") for s in data.split(b"\0")]
+
+
+def join_path(buf: bytes, size: int, truncated: bool = False) -> str:
+    """Leaf-first components (gadget/path.h) -> "/a/b/c"; "…/b/c" when the
+    walk stopped before the root."""
+    parts = split_strings(buf, size)
+    path = "/" + "/".join(reversed(parts))
+    return ("..." + path) if truncated else path
+
+
+class Clock:
+    """Converts CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns) to wall time."""
+
+    def __init__(self) -> None:
+        self.offset_ns = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+    def iso(self, boot_ns: int) -> str:
+        wall = (boot_ns + self.offset_ns) / 1e9
+        return datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).isoformat(
+            timespec="microseconds").replace("+00:00", "Z")
+
+
+def proc_fields(raw: Dict[str, Any]) -> Dict[str, Any]:
+    """struct gadget_proc (decoded) -> the presented proc dict."""
+    return {
+        "comm": cstr(raw["comm"]), "pid": raw["pid"], "tid": raw["tid"],
+        "ppid": raw["ppid"], "pcomm": cstr(raw["pcomm"]), "uid": raw["uid"],
+        "gid": raw["gid"], "mntns_id": raw["mntns_id"], "cgroup_id": raw["cgroup_id"],
+    }

@@ -1,0 +1,91 @@
+"""Human forms of kernel values: errno names, open flags, file modes,
+signal names, capability names, address families."""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from typing import Dict, List, Tuple
+
+
+def errno_name(err: int) -> str:
+    """2 or -2 -> "ENOENT"; 0 -> ""."""
+    err = abs(int(err))
+    if not err:
+        return ""
+    return errno.errorcode.get(err, f"E{err}")
+
+
+def result(ret: int) -> Tuple[int, str]:
+    """A syscall return value -> (value or -1, error name or "")."""
+    return (ret, "") if ret >= 0 else (-1, errno_name(ret))
+
+
+# uapi asm-generic/fcntl.h (x86 uses the generic values)
+_OPEN_FLAGS: List[Tuple[int, str]] = [
+    (0o100, "O_CREAT"), (0o200, "O_EXCL"), (0o400, "O_NOCTTY"), (0o1000, "O_TRUNC"),
+    (0o2000, "O_APPEND"), (0o4000, "O_NONBLOCK"), (0o10000, "O_DSYNC"), (0o20000, "FASYNC"),
+    (0o40000, "O_DIRECT"), (0o100000, "O_LARGEFILE"), (0o200000, "O_DIRECTORY"),
+    (0o400000, "O_NOFOLLOW"), (0o1000000, "O_NOATIME"), (0o2000000, "O_CLOEXEC"),
+    (0o4010000, "O_SYNC"), (0o10000000, "O_PATH"), (0o20200000, "O_TMPFILE"),
+]
+_ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR", 3: "O_ACCMODE"}
+
+
+def open_flags(flags: int) -> str:
+    """0o2000000 -> "O_RDONLY|O_CLOEXEC"."""
+    names = [_ACCMODE[flags & 3]]
+    rest = flags & ~3
+    for bit, name in sorted(_OPEN_FLAGS, key=lambda b: -bin(b[0]).count("1")):
+        if rest & bit == bit:
+            names.append(name)
+            rest &= ~bit
+    if rest:
+        names.append(oct(rest))
+    return "|".join(names)
+
+
+def file_mode(mode: int) -> str:
+    """Permission bits in octal ("0644"), "" when zero."""
+    return f"{mode:04o}" if mode else ""
+
+
+def signal_name(sig: int) -> str:
+    if sig == 0:
+        return "0"
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        if signal.SIGRTMIN <= sig <= signal.SIGRTMAX:
+            return f"SIGRTMIN+{sig - signal.SIGRTMIN}"
+        return str(sig)
+
+
+# uapi linux/capability.h
+CAPABILITIES: Dict[int, str] = dict(enumerate((
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE")))
+
+
+def capability_name(cap: int) -> str:
+    return "CAP_" + CAPABILITIES[cap] if cap in CAPABILITIES else str(cap)
+
+
+def family_name(family: int) -> str:
+    return {2: "AF_INET", 10: "AF_INET6", 1: "AF_UNIX"}.get(family, str(family))
+
+
+def uid_name(uid: int) -> str:
+    try:
+        import pwd
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
+
+
+def strerror(err: int) -> str:
+    return os.strerror(abs(err)) if err else ""

@@ -1,0 +1,141 @@
+"""The description of one gadget: what it is, which BPF object it loads,
+its parameters, the hooks it needs, its fields and how they are presented.
+
+A gadget module (gadgets/trace_exec.py, ...) defines ``GADGET = Gadget(...)``
+and a ``run(**options)`` function returning a started-on-enter GadgetRun.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+CATEGORIES = ("trace", "top", "profile", "snapshot")
+TRACEFS = Path("/sys/kernel/tracing")
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One kernel hook a program attaches to.
+
+    ``kind`` is "tracepoint", "raw_tp", "tp_btf", "kprobe", "fentry",
+    "perf_event", "socket", "cgroup" or "iter"; ``target`` names it
+    ("syscalls/sys_enter_execve" for a tracepoint).
+    """
+
+    kind: str
+    target: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class Param:
+    """A gadget-specific option (``--paths``). ``constant`` is the .rodata
+    variable it sets before load, when the kernel side needs it."""
+
+    name: str
+    help: str
+    type: type = bool
+    default: Any = None
+    constant: Optional[str] = None
+
+    @property
+    def option(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the presented event, by dotted path (``proc.comm``).
+
+    ``width`` is the column width (negative: right-aligned), 0 for a column
+    that takes the rest of the line; ``column`` says whether it is shown in
+    the default column set.
+    """
+
+    name: str
+    help: str
+    width: int = 10
+    column: bool = False
+    header: Optional[str] = None
+
+    @property
+    def title(self) -> str:
+        return self.header or self.name.rsplit(".", 1)[-1].upper()
+
+
+#: Fields every event carries (filled by gadget_fill_proc and enrichment).
+COMMON_FIELDS: Tuple[Field, ...] = (
+    Field("timestamp", "wall-clock time of the event (ISO 8601, UTC)", 26),
+    Field("timestamp_raw", "CLOCK_BOOTTIME nanoseconds", 20),
+    Field("container.name", "container name (empty on the host)", 16, True, "CONTAINER"),
+    Field("container.id", "container id (runtime id, or cgroup path for a bare cgroup)", 16),
+    Field("container.runtime", "docker, containerd, cri-o, podman or cgroup", 10),
+    Field("proc.comm", "command name", 16, True, "COMM"),
+    Field("proc.pid", "process id (thread group id)", -7, True, "PID"),
+    Field("proc.tid", "thread id", -7),
+    Field("proc.ppid", "parent process id", -7),
+    Field("proc.pcomm", "parent command name", 16),
+    Field("proc.uid", "user id", -6),
+    Field("proc.gid", "group id", -6),
+    Field("proc.mntns_id", "mount namespace inode number", -11),
+    Field("proc.cgroup_id", "cgroup v2 id", -11),
+)
+
+
+@dataclass
+class Gadget:
+    """A gadget: metadata plus the hooks needed and the event presentation.
+
+    ``present(raw, ctx)`` turns the BTF-decoded event dict into the
+    presented event (nested dicts; the framework adds timestamp, proc and
+    container). ``fields`` lists the gadget's own fields; ``all_fields``
+    adds COMMON_FIELDS.
+    """
+
+    name: str
+    category: str
+    description: str
+    object: str
+    hooks: List[Hook]
+    fields: List[Field] = field(default_factory=list)
+    params: List[Param] = field(default_factory=list)
+    present: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
+    event_struct: str = "event"
+    ringbuf: str = "events"
+    raw_members: Tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.category not in CATEGORIES:
+            raise ValueError(f"gadget {self.name}: category {self.category!r} not in {CATEGORIES}")
+
+    @property
+    def all_fields(self) -> List[Field]:
+        own = {f.name for f in self.fields}
+        return [f for f in COMMON_FIELDS if f.name not in own] + list(self.fields)
+
+    def field(self, name: str) -> Field:
+        for f in self.all_fields:
+            if f.name == name:
+                return f
+        from gadgets.common.errors import GadgetError
+        raise GadgetError(f"gadget {self.name}: unknown field {name!r} "
+                          f"(known: {', '.join(f.name for f in self.all_fields)})")
+
+    def object_path(self) -> Path:
+        """The compiled object: bpf/objects in a checkout, pybpf.objects once installed."""
+        name = f"{self.object}.bpf.o"
+        here = Path(__file__).resolve().parents[2] / "bpf" / "objects" / name
+        if here.exists():
+            return here
+        import pybpf.objects
+        return Path(pybpf.objects.__file__).resolve().parent / name
+
+    def can_run(self) -> Tuple[bool, str]:
+        """(True, "") when this kernel and these privileges allow the gadget,
+        else (False, one-line reason naming what is missing)."""
+        from gadgets.common import probe
+        return probe.can_run(self)

@@ -1,0 +1,78 @@
+"""Can a gadget run here? Privileges, its object, its hooks and the kernel
+features it needs, each answered once and cached for the process."""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Tuple
+
+if TYPE_CHECKING:
+    from gadgets.common.gadget import Gadget, Hook
+
+_TRACEFS_ROOTS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
+CAP_SYS_ADMIN = 21
+CAP_PERFMON = 38
+CAP_BPF = 39
+
+
+def _cap_eff() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+def privileged() -> Tuple[bool, str]:
+    """BPF tracing needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)."""
+    caps = _cap_eff()
+    if caps & (1 << CAP_SYS_ADMIN):
+        return True, ""
+    if caps & (1 << CAP_BPF) and caps & (1 << CAP_PERFMON):
+        return True, ""
+    return False, "needs root (CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)"
+
+
+@functools.lru_cache(maxsize=None)
+def tracepoint_exists(target: str) -> bool:
+    """True when tracefs lists the tracepoint ``category/name``."""
+    return any((root / "events" / target / "id").exists() or (root / "events" / target).is_dir()
+               for root in _TRACEFS_ROOTS)
+
+
+@functools.lru_cache(maxsize=None)
+def hook_available(hook: "Hook") -> Tuple[bool, str]:
+    """Whether one hook exists on this kernel, with the reason if not."""
+    if hook.kind == "tracepoint":
+        if tracepoint_exists(hook.target):
+            return True, ""
+        return False, f"tracepoint {hook.target} does not exist on this kernel"
+    if hook.kind in ("raw_tp", "tp_btf"):
+        name = hook.target.split("/")[-1]
+        if any(tracepoint_exists(f"{cat.name}/{name}")
+               for root in _TRACEFS_ROOTS if (root / "events").is_dir()
+               for cat in (root / "events").iterdir() if cat.is_dir()):
+            return True, ""
+        return False, f"tracepoint {name} ({hook.kind}) does not exist on this kernel"
+    if hook.kind in ("kprobe", "kretprobe", "fentry", "fexit"):
+        from pybpf import features
+    if hook.kind in ("kprobe", "kretprobe"):
+        return (True, "") if features.has_kprobes() else (False, "kprobes are not available (CONFIG_KPROBES off)")
+    if hook.kind in ("fentry", "fexit"):
+        return (True, "") if features.has_trampolines() else (False, "fentry/fexit trampolines are refused by this kernel")
+    return True, ""
+
+
+def can_run(gadget: "Gadget") -> Tuple[bool, str]:
+    ok, why = privileged()
+    if not ok:
+        return ok, why
+    path = gadget.object_path()
+    if not path.exists():
+        return False, f"object {path.name} is missing"
+    for hook in gadget.hooks:
+        ok, why = hook_available(hook)
+        if not ok:
+            return ok, why
+    return True, ""

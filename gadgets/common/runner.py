@@ -1,0 +1,207 @@
+"""The run loop shared by every event-stream gadget.
+
+GadgetRun takes a Gadget and the user's options, and on start: parses the
+object, sets the filter constants (pid, tid, uid, gid, comm, mntns switch and
+gadget parameters), loads it, fills ``gadget_mntns_filter_map`` with the
+selected containers' mount namespaces, attaches every program and opens the
+ring buffer. Iterating yields presented events (dicts), enriched with their
+container and passed through the user-space filters. ``close()`` (or leaving
+the ``with`` block) detaches and frees everything.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+import pybpf
+
+from gadgets.common import containers as ctr
+from gadgets.common import filters as flt
+from gadgets.common.decode import Clock, EventDecoder, proc_fields
+from gadgets.common.errors import GadgetError, GadgetUnavailableError
+from gadgets.common.gadget import Gadget
+
+LOST_MAP = "gadget_lost_events"
+MNTNS_MAP = "gadget_mntns_filter_map"
+_EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+
+
+def _int_option(name: str, value: Any, bits: int = 32) -> int:
+    try:
+        v = int(value)
+    except (TypeError, ValueError):
+        raise GadgetError(f"--{name}: expected a number, got {value!r}") from None
+    if not 0 <= v < (1 << bits) - 1:
+        raise GadgetError(f"--{name}: {v} is out of range")
+    return v
+
+
+class GadgetRun:
+    """One run of a gadget; a context manager and an iterator of events."""
+
+    def __init__(self, gadget: Gadget, *, container: Union[str, Sequence[str], None] = None,
+                 host: bool = False, pid: Optional[int] = None, tid: Optional[int] = None,
+                 uid: Optional[int] = None, gid: Optional[int] = None,
+                 comm: Optional[str] = None, params: Optional[Dict[str, Any]] = None,
+                 filters: Iterable[str] = (), timeout: Optional[float] = None,
+                 enrich: bool = True, on_lost: Optional[Callable[[int, int], None]] = None,
+                 check: bool = True) -> None:
+        self.gadget = gadget
+        if isinstance(container, str):
+            container = [container]
+        self.container_names = list(container or [])
+        if host and self.container_names:
+            raise GadgetError("--host and --container exclude each other")
+        self.ids = {"pid": pid, "tid": tid, "uid": uid, "gid": gid}
+        self.comm = comm
+        if comm is not None and len(comm.encode()) > 15:
+            raise GadgetError(f"--comm {comm!r}: a command name has at most 15 bytes")
+        known = {p.name: p for p in gadget.params}
+        self.params = dict(params or {})
+        for name in self.params:
+            if name not in known:
+                raise GadgetError(f"gadget {gadget.name}: unknown parameter {name!r}")
+        for p in gadget.params:
+            self.params.setdefault(p.name, p.default)
+        self.filters = flt.parse_all(filters, [f.name for f in gadget.all_fields])
+        self.timeout = timeout
+        self.on_lost = on_lost
+        self.check = check
+        self.selected: List[ctr.Container] = []
+        self.lost = 0
+        self._enrich = enrich
+        self._stop = threading.Event()
+        self._coll: Any = None
+        self._links: Any = None
+        self._reader: Any = None
+        self._decoder: Optional[EventDecoder] = None
+        self._enricher: Optional[ctr.Enricher] = None
+        self._clock = Clock()
+        self._started = 0.0
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self) -> "GadgetRun":
+        if self._coll is not None:
+            return self
+        if self.check:
+            ok, why = self.gadget.can_run()
+            if not ok:
+                raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
+        if self.container_names:
+            self.selected = ctr.select(self.container_names)
+        spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
+        self._set_constants(spec)
+        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
+        try:
+            self._coll = pybpf.load(spec)
+            if self.selected:
+                fmap = self._coll.maps[MNTNS_MAP]
+                one = (1).to_bytes(fmap.value_size, "little")
+                for c in self.selected:
+                    for ns in c.mntns_ids:
+                        fmap[ns.to_bytes(fmap.key_size, "little")] = one
+            self._links = self._coll.attach_all()
+            self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
+        except BaseException:
+            self.close()
+            raise
+        if self._enrich:
+            self._enricher = ctr.Enricher()
+        self._started = time.monotonic()
+        return self
+
+    def _set_constants(self, spec: Any) -> None:
+        consts = spec.constants
+        for name, value in self.ids.items():
+            if value is not None:
+                consts[f"gadget_targ_{name}"] = _int_option(name, value)
+        if self.comm:
+            raw = self.comm.encode()
+            consts["gadget_targ_comm"] = raw + bytes(16 - len(raw))
+        if self.selected:
+            consts["gadget_filter_by_mntns"] = True
+        for p in self.gadget.params:
+            if p.constant is not None and self.params.get(p.name) is not None:
+                consts[p.constant] = self.params[p.name]
+
+    def stop(self) -> None:
+        """Ask a running iteration to end (safe from another thread or a signal)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        for attr in ("_reader", "_links", "_coll"):
+            obj = getattr(self, attr)
+            setattr(self, attr, None)
+            if obj is not None:
+                obj.close()
+
+    def __enter__(self) -> "GadgetRun":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- events ------------------------------------------------------------
+    def present(self, record: Any) -> Dict[str, Any]:
+        """One raw record -> the presented, enriched event."""
+        assert self._decoder is not None
+        raw = self._decoder.decode(record)
+        proc = proc_fields(raw["proc"])
+        c = self._enricher.lookup(proc["mntns_id"]) if self._enricher else None
+        event: Dict[str, Any] = {}
+        if "timestamp" in raw:
+            event["timestamp"] = self._clock.iso(raw["timestamp"])
+            event["timestamp_raw"] = raw["timestamp"]
+        event["container"] = c.to_dict() if c else dict(_EMPTY_CONTAINER)
+        event["proc"] = proc
+        if self.gadget.present is not None:
+            event.update(self.gadget.present(raw))
+        return event
+
+    def _check_lost(self) -> None:
+        if self._coll is None:
+            return
+        value = self._coll.maps[LOST_MAP][bytes(4)]
+        total = value if isinstance(value, int) else int.from_bytes(bytes(value), "little")
+        if total > self.lost:
+            delta, self.lost = total - self.lost, total
+            if self.on_lost is not None:
+                self.on_lost(delta, total)
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        self.start()
+        deadline = None if self.timeout is None else self._started + self.timeout
+        next_lost = time.monotonic() + 0.5
+        while not self._stop.is_set():
+            wait = 0.2
+            now = time.monotonic()
+            if deadline is not None:
+                if now >= deadline:
+                    break
+                wait = min(wait, deadline - now)
+            batch = self._reader.read_batch(timeout=wait)
+            for record in batch:
+                event = self.present(record)
+                if flt.matches(self.filters, event):
+                    yield event
+                if self._stop.is_set():
+                    break
+            if time.monotonic() >= next_lost:
+                self._check_lost()
+                next_lost = time.monotonic() + 0.5
+        self._check_lost()
+
+
+def runner_for(gadget: Gadget) -> Callable[..., GadgetRun]:
+    """The ``run(**options)`` function of a gadget module."""
+    def run(**options: Any) -> GadgetRun:
+        params = {k: options.pop(k) for k in list(options) if k in {p.name for p in gadget.params}}
+        if params:
+            options["params"] = {**options.get("params", {}), **params}
+        return GadgetRun(gadget, **options)
+    run.__doc__ = (f"Run {gadget.name}: {gadget.description}\n\n"
+                   "Options as GadgetRun: container, host, pid, tid, uid, gid, comm, filters, "
+                   "timeout, and the gadget's parameters ("
+                   + (", ".join(p.name for p in gadget.params) or "none") + ").")
+    return run

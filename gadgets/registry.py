@@ -1,0 +1,41 @@
+"""The gadget registry: every module in the gadgets package that defines
+``GADGET`` (a gadgets.common.gadget.Gadget)."""
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from typing import Dict, List
+
+import gadgets
+from gadgets.common.errors import GadgetError
+from gadgets.common.gadget import CATEGORIES, Gadget
+
+_cache: Dict[str, Gadget] = {}
+
+
+def _load() -> Dict[str, Gadget]:
+    if not _cache:
+        for info in pkgutil.iter_modules(gadgets.__path__):
+            if info.ispkg or info.name == "registry":
+                continue
+            module = importlib.import_module(f"gadgets.{info.name}")
+            gadget = getattr(module, "GADGET", None)
+            if isinstance(gadget, Gadget):
+                _cache[gadget.name] = gadget
+    return _cache
+
+
+def all_gadgets() -> List[Gadget]:
+    """Every gadget, by category (trace, top, profile, snapshot) then name."""
+    return sorted(_load().values(), key=lambda g: (CATEGORIES.index(g.category), g.name))
+
+
+def get(name: str) -> Gadget:
+    """The gadget called ``name``; GadgetError naming close matches if none."""
+    found = _load().get(name)
+    if found is None:
+        close = difflib.get_close_matches(name, list(_load()), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise GadgetError(f"unknown gadget {name!r}{hint}; `pybpf list` shows them all")
+    return found

@@ -1,0 +1,65 @@
+"""trace_exec: every program execution (execve/execveat) with its full
+argument list, executable path, working directory and result.
+
+Library use::
+
+    from gadgets import trace_exec
+    with trace_exec.run(container="web", timeout=10) as events:
+        for e in events:
+            print(e["proc"]["comm"], e["args"])
+"""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from gadgets.common.decode import cstr, join_path, split_strings
+from gadgets.common.formats import errno_name
+from gadgets.common.gadget import Field, Gadget, Hook
+from gadgets.common.runner import runner_for
+
+# flags in struct event (bpf/gadgets/trace_exec.bpf.c)
+ARGS_TRUNCATED, EXE_TRUNCATED, CWD_TRUNCATED = 1, 2, 4
+
+
+def present(raw: Dict[str, Any]) -> Dict[str, Any]:
+    flags = raw["flags"]
+    args = split_strings(raw["args"], raw["args_size"])
+    return {
+        "ret": raw["retval"],
+        "error": errno_name(raw["retval"]),
+        "file": cstr(raw["file"]),
+        "exe": join_path(raw["exe"], raw["exe_size"], bool(flags & EXE_TRUNCATED))
+        if raw["exe_size"] else "",
+        "cwd": join_path(raw["cwd"], raw["cwd_size"], bool(flags & CWD_TRUNCATED))
+        if raw["cwd_size"] or not flags & CWD_TRUNCATED else "",
+        "args": args,
+        "args_count": raw["args_count"],
+        "args_truncated": bool(flags & ARGS_TRUNCATED),
+    }
+
+
+GADGET = Gadget(
+    name="trace_exec",
+    category="trace",
+    description="program executions: argv, exe path, cwd, return code",
+    object="trace_exec",
+    hooks=[Hook("tracepoint", "syscalls/sys_enter_execve"),
+           Hook("tracepoint", "syscalls/sys_exit_execve"),
+           Hook("tracepoint", "syscalls/sys_enter_execveat"),
+           Hook("tracepoint", "syscalls/sys_exit_execveat")],
+    fields=[
+        Field("proc.ppid", "parent process id", -7, True, "PPID"),
+        Field("ret", "execve return value (0, or -errno)", -4, True, "RET"),
+        Field("error", "error name when the exec failed (ENOENT...)", 8, True, "ERROR"),
+        Field("file", "file name as passed to execve", 24),
+        Field("exe", "path of the executable run", 32),
+        Field("cwd", "working directory", 24),
+        Field("args", "argv (at most 20 arguments / 4 KiB)", 0, True, "ARGS"),
+        Field("args_count", "arguments kept", -4),
+        Field("args_truncated", "true when argv was cut", 5),
+    ],
+    present=present,
+    raw_members=("args", "exe", "cwd"),
+)
+
+run = runner_for(GADGET)
