@@ -1,0 +1,98 @@
+// profile_blockio: log2 histogram of block I/O latency, from issue to the
+// device (block_rq_issue) to completion (block_rq_complete), in microseconds
+// or milliseconds, optionally one histogram per disk. The process filters
+// apply to the task issuing the request (for synchronous I/O, its submitter).
+#include "gadget/common.h"
+#include "gadget/filter.h"
+
+#define MAX_SLOTS 27
+
+struct disk_key {
+	__u32 major;    // both zero when not per disk
+	__u32 minor;
+};
+
+struct hist {
+	__u64 slots[MAX_SLOTS];
+	__u64 total;    // sum of the samples, in the histogram's unit
+	__u64 count;
+};
+
+const volatile bool per_disk = false;
+const volatile bool milliseconds = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, struct request *);
+	__type(value, __u64);
+} starts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct disk_key);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+static __always_inline __u32 log2_slot(__u64 v)
+{
+	__u32 slot = 0;
+
+	// the number of the highest set bit; 0 and 1 both land in slot 0
+	for (int shift = 32; shift > 0; shift >>= 1) {
+		if (v >> shift) {
+			v >>= shift;
+			slot += shift;
+		}
+	}
+	return slot;
+}
+
+SEC("tp_btf/block_rq_issue")
+int BPF_PROG(blk_issue, struct request *rq)
+{
+	__u64 ts = bpf_ktime_get_ns();
+
+	if (gadget_should_discard())
+		return 0;
+	bpf_map_update_elem(&starts, &rq, &ts, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/block_rq_complete")
+int BPF_PROG(blk_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
+{
+	struct disk_key key = {};
+	struct hist *h, zero = {};
+	__u64 *tsp, delta;
+	__u32 slot;
+
+	tsp = bpf_map_lookup_elem(&starts, &rq);
+	if (!tsp)
+		return 0;
+	if (nr_bytes < BPF_CORE_READ(rq, __data_len))
+		return 0;  // a partial completion: the request goes on
+	delta = (bpf_ktime_get_ns() - *tsp) / (milliseconds ? 1000000 : 1000);
+	bpf_map_delete_elem(&starts, &rq);
+	if (per_disk) {
+		key.major = BPF_CORE_READ(rq, q, disk, major);
+		key.minor = BPF_CORE_READ(rq, q, disk, first_minor);
+	}
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h)
+			return 0;
+	}
+	slot = log2_slot(delta);
+	if (slot >= MAX_SLOTS)
+		slot = MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->total, delta);
+	__sync_fetch_and_add(&h->count, 1);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";
