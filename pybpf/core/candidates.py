@@ -1,0 +1,122 @@
+"""Candidate target types for a local type: same essential name, compatible kind.
+
+Owns the name lookup in target BTF (through the Spec's name index, decoding
+nothing but the candidates' kinds) and its per-process cache. As libbpf does,
+vmlinux is searched first and module BTF (split specs) only when vmlinux
+has no candidate.
+"""
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence, Tuple
+
+from pybpf.btf.types import Kind
+from pybpf.core.kinds import essential_name
+
+_ENUMS = (Kind.ENUM, Kind.ENUM64)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One target type: the spec holding it, its id, and a label for messages."""
+
+    btf: Any
+    type_id: int
+    source: str
+
+    def key(self) -> Tuple[str, int]:
+        return (self.source, self.type_id)
+
+
+def _kind_class(kind: Kind) -> Kind:
+    """Kinds that match each other as candidates (ENUM and ENUM64 are one)."""
+    return Kind.ENUM if kind in _ENUMS else kind
+
+
+def _names_with_separator(strs: bytes) -> List[str]:
+    """Every string of a NUL-separated table that contains ``___``."""
+    out = []
+    pos = strs.find(b"___")
+    while pos != -1:
+        start = strs.rfind(b"\0", 0, pos) + 1
+        end = strs.find(b"\0", pos)
+        if end == -1:
+            end = len(strs)
+        out.append(strs[start:end].decode("utf-8", "replace"))
+        pos = strs.find(b"___", end)
+    return out
+
+
+class _NameIndex:
+    """Essential name -> ids of one target spec (its own types only)."""
+
+    def __init__(self, spec: Any) -> None:
+        self.spec = spec
+        self._flavored: Dict[str, List[str]] = {}
+        self._flavors_scanned = False
+        self._by_essential: Dict[Tuple[str, Kind], Tuple[int, ...]] = {}
+
+    def _scan_flavors(self) -> None:
+        """Map essential name -> flavored names present in the string table(s)."""
+        seen = set()
+        spec = self.spec
+        while spec is not None:
+            for name in _names_with_separator(getattr(spec, "_strs", b"")):
+                essential = essential_name(name)
+                if essential != name and name not in seen:
+                    seen.add(name)
+                    self._flavored.setdefault(essential, []).append(name)
+            spec = spec.base
+        self._flavors_scanned = True
+
+    def lookup(self, essential: str, kind: Kind) -> Tuple[int, ...]:
+        key = (essential, _kind_class(kind))
+        hit = self._by_essential.get(key)
+        if hit is not None:
+            return hit
+        if not self._flavors_scanned:
+            self._scan_flavors()
+        spec = self.spec
+        ids = set(spec.ids_by_name(essential))
+        for name in self._flavored.get(essential, ()):
+            ids.update(spec.ids_by_name(name))
+        first = spec.first_id
+        out = tuple(sorted(i for i in ids
+                           if i >= first and _kind_class(spec.kind_of(i)) == key[1]))
+        self._by_essential[key] = out
+        return out
+
+
+_INDEXES: "weakref.WeakKeyDictionary[Any, _NameIndex]" = weakref.WeakKeyDictionary()
+
+
+def _index(spec: Any) -> _NameIndex:
+    idx = _INDEXES.get(spec)
+    if idx is None:
+        idx = _INDEXES[spec] = _NameIndex(spec)
+    return idx
+
+
+def source_name(spec: Any, position: int) -> str:
+    """How candidates from the spec at ``position`` of the target list are labelled."""
+    name = getattr(spec, "name", "") or ""
+    return name.rstrip("/").rsplit("/", 1)[-1] or f"target#{position}"
+
+
+def find_candidates(local: Any, local_id: int, targets: Sequence[Any]) -> List[Candidate]:
+    """Target types for ``local_id``: vmlinux first, modules only if vmlinux has none.
+
+    The local type itself (typedef, struct, enum...) decides the kind looked
+    for; its name must not be empty (the caller checks).
+    """
+    name = local.name_of(local_id)
+    kind = local.kind_of(local_id)
+    essential = essential_name(name)
+    out: List[Candidate] = []
+    for position, spec in enumerate(targets):
+        label = source_name(spec, position)
+        out.extend(Candidate(spec, i, label) for i in _index(spec).lookup(essential, kind))
+        if position == 0 and out:
+            break
+    return out
