@@ -12,7 +12,8 @@ from typing import Optional, Sequence, Union
 
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import BPF_OBJ_NAME_LEN, ProgType
+from pybpf.sys.commands import object_name
+from pybpf.sys.consts import ProgType
 from pybpf.sys.fd import FD
 from pybpf.sys.info import ProgInfo, prog_info, prog_xlated_insns
 from pybpf.sys.syscall import kernel_release
@@ -22,12 +23,6 @@ FDLike = Union[FD, int]
 LOG_START = 64 * 1024
 LOG_MAX = 16 * 1024 * 1024
 _EAGAIN_RETRIES = 5
-
-
-def object_name(name: str) -> str:
-    """``name`` as the kernel accepts it: [A-Za-z0-9_.], at most 15 characters."""
-    kept = "".join(ch for ch in name if ch.isascii() and (ch.isalnum() or ch in "_."))
-    return kept[: BPF_OBJ_NAME_LEN - 1]
 
 
 def _kernel_version_code() -> int:

@@ -40,6 +40,7 @@ from pybpf.sys.commands import (
     map_update_elem,
     obj_get,
     obj_pin,
+    object_name,
     prog_attach,
     prog_bind_map,
     prog_detach,

@@ -67,8 +67,14 @@ class _Pins:
         return ctypes.addressof(arr)
 
 
+def object_name(name: str) -> str:
+    """``name`` as the kernel accepts it: [A-Za-z0-9_.], at most 15 characters."""
+    kept = "".join(ch for ch in name if ch.isascii() and (ch.isalnum() or ch in "_."))
+    return kept[: BPF_OBJ_NAME_LEN - 1]
+
+
 def _name16(name: str) -> bytes:
-    return name.encode("ascii", "replace")[: BPF_OBJ_NAME_LEN - 1]
+    return object_name(name).encode("ascii")
 
 
 def _fd(fd: Optional[FDLike]) -> int:
@@ -83,7 +89,7 @@ def map_create(map_type: int, key_size: int, value_size: int, max_entries: int, 
                btf_value_type_id: int = 0, btf_vmlinux_value_type_id: int = 0,
                map_extra: int = 0, map_ifindex: int = 0,
                value_type_btf_obj_fd: Optional[FDLike] = None) -> FD:
-    """BPF_MAP_CREATE; ``name`` must already be a valid object name (<= 15 chars)."""
+    """BPF_MAP_CREATE; ``name`` is cut down to a valid object name (see object_name)."""
     attr = A.MapCreateAttr()
     attr.map_type = map_type
     attr.key_size = key_size

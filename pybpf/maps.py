@@ -1,0 +1,483 @@
+"""Map: one BPF map, its fd, and a MutableMapping view of its elements.
+
+Keys and values are ``bytes`` by default; ints are accepted on input for
+4- and 8-byte keys/values, and fd-owning objects (Map, Program, FD) for the
+fd-valued map types (prog/map-in-map/perf event arrays). With codecs (objects
+with ``size``, ``decode(buf)`` and ``encode(value)``, e.g. pybpf.btf.codec)
+elements are decoded and encoded through them. Per-CPU maps take and return
+a list with one value per possible CPU.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import sys
+from collections.abc import ItemsView, MutableMapping, ValuesView
+from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
+
+from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
+from pybpf.sys import commands as cmds
+from pybpf.sys.consts import (
+    BPF_ANY,
+    FD_MAP_TYPES,
+    PERCPU_MAP_TYPES,
+    MapType,
+)
+from pybpf.sys.cpus import num_possible_cpus
+from pybpf.sys.fd import FD
+from pybpf.sys.info import MapInfo, map_info
+
+FDLike = Union[FD, int]
+_BYTES = (bytes, bytearray, memoryview)
+_NO_BATCH = (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP)
+_MAX_RESTARTS = 64
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _round8(n: int) -> int:
+    return (n + 7) & ~7
+
+
+def _ringbuf_size(n: int) -> int:
+    """The smallest power-of-two multiple of the page size >= n (what ringbufs require)."""
+    size = PAGE_SIZE
+    while size < n:
+        size <<= 1
+    return size
+
+
+def _fd_of(obj: Any) -> Optional[int]:
+    if isinstance(obj, FD):
+        return obj.fileno()
+    fileno = getattr(obj, "fileno", None)
+    return fileno() if callable(fileno) else None
+
+
+class Map(MutableMapping):
+    """A kernel map. Owns ``fd``; ``close()`` or ``with`` releases it."""
+
+    def __init__(self, fd: FD, name: str, type: int, key_size: int, value_size: int,
+                 max_entries: int, flags: int = 0, key_codec: Any = None,
+                 value_codec: Any = None, info: Optional[MapInfo] = None) -> None:
+        self.fd = fd
+        self.name = name
+        self.type = type
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.flags = flags
+        self.key_codec = key_codec
+        self.value_codec = value_codec
+        self.pinned: Optional[str] = None
+        self._info = info
+        self.percpu = type in PERCPU_MAP_TYPES
+        self.ncpus = num_possible_cpus() if self.percpu else 1
+        self._stride = _round8(value_size) if self.percpu else value_size
+        self._check_codec(key_codec, key_size, "key")
+        self._check_codec(value_codec, value_size, "value")
+
+    # ------------------------------------------------------------ creation
+
+    @classmethod
+    def create(cls, spec: Any, btf_fd: Optional[FDLike] = None,
+               inner_map_fd: Optional[Any] = None, key_codec: Any = None,
+               value_codec: Any = None) -> "Map":
+        """Create a map from a MapSpec-like object.
+
+        ``spec`` needs name, type, key_size, value_size, max_entries and may have
+        flags, numa_node, map_extra, key_type_id, value_type_id,
+        btf_vmlinux_value_type_id and inner (a spec for map-in-map templates).
+        BTF type ids are passed only with ``btf_fd``; if the kernel refuses the map
+        with BTF, creation is retried without it (as libbpf does).
+        """
+        name = getattr(spec, "name", "") or ""
+        mtype = int(spec.type)
+        max_entries = int(spec.max_entries)
+        if mtype == MapType.PERF_EVENT_ARRAY and not max_entries:
+            max_entries = num_possible_cpus()
+        elif mtype in (MapType.RINGBUF, MapType.USER_RINGBUF):
+            max_entries = _ringbuf_size(max_entries)
+        flags = int(getattr(spec, "flags", 0) or 0)
+        kwargs = dict(
+            flags=flags, name=name, numa_node=int(getattr(spec, "numa_node", 0) or 0),
+            map_extra=int(getattr(spec, "map_extra", 0) or 0),
+        )
+        btf = dict(
+            btf_fd=btf_fd,
+            btf_key_type_id=int(getattr(spec, "key_type_id", 0) or 0),
+            btf_value_type_id=int(getattr(spec, "value_type_id", 0) or 0),
+            btf_vmlinux_value_type_id=int(getattr(spec, "btf_vmlinux_value_type_id", 0) or 0),
+        )
+        if btf_fd is None:
+            btf = {}
+        template: Optional[Map] = None
+        inner_spec = getattr(spec, "inner", None)
+        if inner_map_fd is None and inner_spec is not None:
+            template = cls.create(inner_spec, btf_fd=btf_fd)
+            inner_map_fd = template
+        try:
+            inner = _fd_of(inner_map_fd) if inner_map_fd is not None else None
+            args = (mtype, int(spec.key_size), int(spec.value_size), max_entries)
+            try:
+                fd = cmds.map_create(*args, inner_map_fd=inner, **kwargs, **btf)
+            except SyscallError as exc:
+                if not btf or exc.errno == errno.EPERM or not (
+                        btf["btf_key_type_id"] or btf["btf_value_type_id"]):
+                    raise
+                # some kernels/map types refuse BTF key/value info: drop it
+                fd = cmds.map_create(*args, inner_map_fd=inner, **kwargs)
+        finally:
+            if template is not None:
+                template.close()
+        return cls(fd, name, mtype, int(spec.key_size), int(spec.value_size), max_entries,
+                   flags, key_codec, value_codec)
+
+    @classmethod
+    def new(cls, type: int, key_size: int, value_size: int, max_entries: int, *,
+            name: str = "", flags: int = 0, inner_map_fd: Optional[Any] = None,
+            numa_node: int = 0, map_extra: int = 0, key_codec: Any = None,
+            value_codec: Any = None) -> "Map":
+        """Create a map from keyword arguments (no BTF)."""
+        spec = _Spec(name=name, type=type, key_size=key_size, value_size=value_size,
+                     max_entries=max_entries, flags=flags, numa_node=numa_node,
+                     map_extra=map_extra)
+        return cls.create(spec, inner_map_fd=inner_map_fd, key_codec=key_codec,
+                          value_codec=value_codec)
+
+    @classmethod
+    def from_fd(cls, fd: FDLike, key_codec: Any = None, value_codec: Any = None) -> "Map":
+        """Take ownership of a map fd; shape and name come from map_info."""
+        owned = fd if isinstance(fd, FD) else FD(fd)
+        try:
+            info = map_info(owned)
+        except BaseException:
+            owned.close()
+            raise
+        return cls(owned, info.name, info.type, info.key_size, info.value_size,
+                   info.max_entries, info.map_flags, key_codec, value_codec, info)
+
+    @classmethod
+    def from_pin(cls, path: Union[str, os.PathLike], flags: int = 0, key_codec: Any = None,
+                 value_codec: Any = None) -> "Map":
+        """Open the map pinned at ``path`` (flags BPF_F_RDONLY / BPF_F_WRONLY)."""
+        m = cls.from_fd(cmds.obj_get(path, flags), key_codec, value_codec)
+        m.pinned = os.fspath(path)
+        return m
+
+    @classmethod
+    def from_id(cls, map_id: int, key_codec: Any = None, value_codec: Any = None) -> "Map":
+        """Open the map with kernel id ``map_id``."""
+        return cls.from_fd(cmds.map_get_fd_by_id(map_id), key_codec, value_codec)
+
+    # ------------------------------------------------------------ kernel facts
+
+    def info(self, refresh: bool = False) -> MapInfo:
+        if self._info is None or refresh:
+            self._info = map_info(self.fd)
+        return self._info
+
+    @property
+    def id(self) -> int:
+        return self.info().id
+
+    def fileno(self) -> int:
+        return self.fd.fileno()
+
+    # ------------------------------------------------------------ encoding
+
+    def _check_codec(self, codec: Any, size: int, what: str) -> None:
+        if codec is not None and getattr(codec, "size", size) != size:
+            raise ValueError(f"map {self.name!r}: {what} codec is {codec.size} bytes, "
+                             f"the map's {what} is {size}")
+
+    def _encode(self, obj: Any, size: int, codec: Any, what: str) -> bytes:
+        if isinstance(obj, _BYTES):
+            raw = bytes(obj)
+        elif codec is not None:
+            raw = codec.encode(obj)
+        elif isinstance(obj, int) and not isinstance(obj, bool) and size in (4, 8):
+            raw = obj.to_bytes(size, sys.byteorder, signed=obj < 0)
+        elif self.type in FD_MAP_TYPES and _fd_of(obj) is not None and size in (4, 8):
+            raw = _fd_of(obj).to_bytes(size, sys.byteorder)  # type: ignore[union-attr]
+        else:
+            raise TypeError(f"map {self.name!r}: cannot use {type(obj).__name__} as a {what} "
+                            f"of {size} bytes (give bytes, or an int for 4/8-byte {what}s)")
+        if len(raw) != size:
+            raise ValueError(f"map {self.name!r}: {what} is {len(raw)} bytes, expected {size}")
+        return raw
+
+    def _key(self, key: Any) -> Optional[bytes]:
+        if self.key_size == 0:
+            if key is not None:
+                raise ValueError(f"map {self.name!r} has no keys; pass None")
+            return None
+        return self._encode(key, self.key_size, self.key_codec, "key")
+
+    def _value(self, value: Any) -> bytes:
+        if not self.percpu:
+            return self._encode(value, self.value_size, self.value_codec, "value")
+        if not isinstance(value, (list, tuple)) or len(value) != self.ncpus:
+            raise ValueError(f"per-CPU map {self.name!r}: value must be a list of "
+                             f"{self.ncpus} values, one per possible CPU")
+        pad = b"\0" * (self._stride - self.value_size)
+        return b"".join(self._encode(v, self.value_size, self.value_codec, "value") + pad
+                        for v in value)
+
+    def _decode_key(self, raw: bytes) -> Any:
+        return self.key_codec.decode(raw) if self.key_codec is not None else raw
+
+    def _decode_value(self, raw: Union[bytes, bytearray, memoryview]) -> Any:
+        if not self.percpu:
+            raw = bytes(raw)
+            return self.value_codec.decode(raw) if self.value_codec is not None else raw
+        out = []
+        for cpu in range(self.ncpus):
+            slot = bytes(raw[cpu * self._stride: cpu * self._stride + self.value_size])
+            out.append(self.value_codec.decode(slot) if self.value_codec is not None else slot)
+        return out
+
+    @property
+    def _value_buf_size(self) -> int:
+        return self._stride * self.ncpus
+
+    def _detail(self) -> str:
+        return f"map {self.name!r}"
+
+    # ------------------------------------------------------------ element operations
+
+    def lookup(self, key: Any = None, flags: int = 0) -> Any:
+        """The value of ``key``, or None when absent (key None: peek a queue/stack)."""
+        buf = bytearray(self._value_buf_size)
+        if not cmds.map_lookup_elem(self.fd, self._key(key), buf, flags, self._detail()):
+            return None
+        return self._decode_value(buf)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        """``update(key, value, flags=BPF_ANY)`` writes one element; ``update(mapping)``
+        or ``update(pairs)`` writes many, as dict.update does."""
+        if len(args) >= 2 or "value" in kwargs:
+            self._update_elem(*args, **kwargs)
+        else:
+            super().update(*args, **kwargs)
+
+    def _update_elem(self, key: Any, value: Any, flags: int = BPF_ANY) -> None:
+        cmds.map_update_elem(self.fd, self._key(key), self._value(value), flags, self._detail())
+
+    def delete(self, key: Any) -> bool:
+        """Delete ``key``; False when it was absent."""
+        return cmds.map_delete_elem(self.fd, self._key(key), self._detail())
+
+    def lookup_and_delete(self, key: Any = None, flags: int = 0) -> Any:
+        """Pop ``key`` (None: pop a queue/stack); None when absent."""
+        buf = bytearray(self._value_buf_size)
+        if not cmds.map_lookup_and_delete_elem(self.fd, self._key(key), buf, flags,
+                                               self._detail()):
+            return None
+        return self._decode_value(buf)
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.lookup(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._update_elem(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        if not self.delete(key):
+            raise KeyError(key)
+
+    def __contains__(self, key: Any) -> bool:
+        return self.lookup(key) is not None
+
+    # ------------------------------------------------------------ iteration
+
+    def iter_raw_keys(self) -> Iterator[bytes]:
+        """Raw keys in kernel order, surviving concurrent deletes.
+
+        When the cursor key is deleted under us, the kernel restarts from the
+        first key; keys already yielded are skipped, so each key is yielded at
+        most once. Gives up with BusyError after 64 restarts.
+        """
+        seen = set()
+        cursor: Optional[bytes] = None
+        out = bytearray(self.key_size)
+        restarts = 0
+        fresh = True
+        while cmds.map_get_next_key(self.fd, cursor, out, self._detail()):
+            key = bytes(out)
+            cursor = key
+            if key in seen:
+                if fresh:
+                    restarts += 1
+                    if restarts > _MAX_RESTARTS:
+                        raise syscall_error("BPF_MAP_GET_NEXT_KEY", errno.EAGAIN,
+                                            f"{self._detail()}: iteration restarted "
+                                            f"{_MAX_RESTARTS} times by concurrent deletes")
+                fresh = False
+                continue
+            fresh = True
+            seen.add(key)
+            yield key
+
+    def __iter__(self) -> Iterator[Any]:
+        for raw in self.iter_raw_keys():
+            yield self._decode_key(raw)
+
+    def iter_items(self) -> Iterator[Tuple[Any, Any]]:
+        """(key, value) pairs; keys deleted between listing and lookup are skipped."""
+        buf = bytearray(self._value_buf_size)
+        for raw in self.iter_raw_keys():
+            if cmds.map_lookup_elem(self.fd, raw, buf, 0, self._detail()):
+                yield self._decode_key(raw), self._decode_value(buf)
+
+    def items(self) -> "_ItemsView":  # type: ignore[override]
+        return _ItemsView(self)
+
+    def values(self) -> "_ValuesView":  # type: ignore[override]
+        return _ValuesView(self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.iter_raw_keys())
+
+    # ------------------------------------------------------------ batch operations
+
+    def lookup_batch(self, batch_size: int = 256, delete: bool = False) -> List[Tuple[Any, Any]]:
+        """All elements through BPF_MAP_LOOKUP_BATCH (``delete=True``: and delete them).
+
+        Falls back to per-element operations where the kernel lacks batch
+        support for this map type.
+        """
+        count = max(1, batch_size)
+        token_size = max(self.key_size, 8)
+        in_batch: Optional[bytes] = None
+        out: List[Tuple[Any, Any]] = []
+        while True:
+            keys = bytearray(self.key_size * count)
+            values = bytearray(self._value_buf_size * count)
+            out_batch = bytearray(token_size)
+            try:
+                n, done = cmds.map_lookup_batch(self.fd, in_batch, out_batch, keys, values,
+                                                count, 0, self._detail(), delete=delete)
+            except SyscallError as exc:
+                if exc.errno == errno.ENOSPC:
+                    count *= 2  # one hash bucket holds more than count elements
+                    continue
+                if exc.errno in _NO_BATCH and in_batch is None and not out:
+                    return self._lookup_each(delete)
+                raise
+            ks, vs = self.key_size, self._value_buf_size
+            for i in range(n):
+                out.append((self._decode_key(bytes(keys[i * ks:(i + 1) * ks])),
+                            self._decode_value(values[i * vs:(i + 1) * vs])))
+            if done:
+                return out
+            in_batch = bytes(out_batch)
+
+    def lookup_and_delete_batch(self, batch_size: int = 256) -> List[Tuple[Any, Any]]:
+        """Drain the map: every element, each deleted as it is read."""
+        return self.lookup_batch(batch_size, delete=True)
+
+    def _lookup_each(self, delete: bool) -> List[Tuple[Any, Any]]:
+        if not delete:
+            return list(self.iter_items())
+        out = []
+        for raw in list(self.iter_raw_keys()):
+            value = self.lookup_and_delete(self._decode_key(raw))
+            if value is not None:
+                out.append((self._decode_key(raw), value))
+        return out
+
+    def update_batch(self, items: Union[Iterable[Tuple[Any, Any]], "MutableMapping"],
+                     flags: int = BPF_ANY) -> int:
+        """Write many elements with one BPF_MAP_UPDATE_BATCH; returns how many."""
+        pairs = list(items.items() if hasattr(items, "items") else items)
+        if not pairs:
+            return 0
+        keys = b"".join(self._key(k) or b"" for k, _ in pairs)
+        values = b"".join(self._value(v) for _, v in pairs)
+        try:
+            return cmds.map_update_batch(self.fd, keys, values, len(pairs), flags,
+                                         self._detail())
+        except SyscallError as exc:
+            if exc.errno not in _NO_BATCH:
+                raise
+        for k, v in pairs:
+            self._update_elem(k, v, flags)
+        return len(pairs)
+
+    def delete_batch(self, keys: Iterable[Any]) -> int:
+        """Delete many keys with one BPF_MAP_DELETE_BATCH; returns how many."""
+        raw = [self._key(k) or b"" for k in keys]
+        if not raw:
+            return 0
+        try:
+            return cmds.map_delete_batch(self.fd, b"".join(raw), len(raw), 0, self._detail())
+        except SyscallError as exc:
+            if exc.errno not in _NO_BATCH:
+                raise
+        return sum(1 for k in raw if cmds.map_delete_elem(self.fd, k, self._detail()))
+
+    # ------------------------------------------------------------ object operations
+
+    def pin(self, path: Union[str, os.PathLike]) -> None:
+        """Pin on bpffs so the map outlives this process."""
+        cmds.obj_pin(self.fd, path)
+        self.pinned = os.fspath(path)
+
+    def unpin(self) -> None:
+        """Remove the pin this map made or was opened from (the map stays open)."""
+        if self.pinned is not None:
+            os.unlink(self.pinned)
+            self.pinned = None
+
+    def freeze(self) -> None:
+        """Make the map read-only for user space (programs can still write unless RDONLY_PROG)."""
+        cmds.map_freeze(self.fd, self._detail())
+
+    def close(self) -> None:
+        self.fd.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.fd.closed
+
+    def __enter__(self) -> "Map":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        try:
+            kind = MapType(self.type).name
+        except ValueError:
+            kind = str(self.type)
+        state = "closed" if self.fd.closed else f"fd={self.fd.fileno()}"
+        return f"Map({self.name!r}, {kind}, {state})"
+
+    # identity semantics: two Map objects are equal only if they are the same object
+    __eq__ = object.__eq__  # type: ignore[assignment]
+    __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class _ItemsView(ItemsView):
+    def __iter__(self) -> Iterator[Tuple[Any, Any]]:
+        return self._mapping.iter_items()
+
+
+class _ValuesView(ValuesView):
+    def __iter__(self) -> Iterator[Any]:
+        for _, value in self._mapping.iter_items():
+            yield value
+
+
+class _Spec:
+    """The minimal MapSpec-like record behind ``Map.new``."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+
+
+__all__ = ["Map", "PAGE_SIZE"]
