@@ -1,0 +1,146 @@
+"""Link: one attachment of a program to a hook, and LinkGroup, several.
+
+A Link owns what keeps the program attached: a BPF link fd, and/or a perf
+event fd, a socket option, a netlink filter or a tracefs probe entry.
+``close()`` undoes it all in reverse order of creation; ``detach()`` asks
+the kernel to detach a BPF link while keeping the fd (BPF_LINK_DETACH).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Iterator, List, Optional
+
+from pybpf.errors import LinkError
+from pybpf.sys.fd import FD
+
+
+class Link:
+    """An attachment. ``kind`` is the hook kind ("tracepoint", "uprobe"...),
+    ``target`` what it is attached to, ``program`` the program's name."""
+
+    def __init__(self, kind: str, target: str, program: str, fd: Optional[FD] = None) -> None:
+        self.kind = kind
+        self.target = target
+        self.program = program
+        self._fd = fd
+        # undo steps, run last-first by close(); an FD's close is one of them
+        self._undo: List[Callable[[], None]] = []
+        self._closed = False
+
+    def on_close(self, step: Callable[[], None]) -> None:
+        """Register an undo step (run by close(), most recent first)."""
+        self._undo.append(step)
+
+    @property
+    def fd(self) -> int:
+        """The BPF link fd; LinkError if this attachment has none."""
+        if self._fd is None:
+            raise LinkError(f"{self}: attached without a BPF link, it has no link fd")
+        return self._fd.fileno()
+
+    @property
+    def has_bpf_link(self) -> bool:
+        return self._fd is not None and not self._fd.closed
+
+    @property
+    def info(self):
+        """``pybpf.sys.link_info`` of the BPF link (id, type, prog_id, details)."""
+        from pybpf import sys as bpfsys
+
+        return bpfsys.link_info(self.fd)
+
+    def pin(self, path: str) -> None:
+        """Pin the BPF link on bpffs: the attachment outlives this process."""
+        from pybpf import sys as bpfsys
+
+        bpfsys.obj_pin(self.fd, str(path))
+
+    def detach(self) -> None:
+        """Detach the program now (BPF_LINK_DETACH), keeping the fd; or close
+        an attachment that has no BPF link."""
+        if self.has_bpf_link:
+            from pybpf import sys as bpfsys
+
+            bpfsys.link_detach(self.fd)
+        else:
+            self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Undo the attachment and release every fd. Idempotent. The first
+        failure of an undo step is raised after every step has run."""
+        if self._closed:
+            return
+        self._closed = True
+        first: Optional[BaseException] = None
+        if self._fd is not None:
+            self._fd.close()
+        while self._undo:
+            step = self._undo.pop()
+            try:
+                step()
+            except Exception as exc:  # keep undoing; report the first failure
+                if first is None:
+                    first = exc
+        if first is not None:
+            raise first
+
+    def __enter__(self) -> "Link":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "attached"
+        return f"<{type(self).__name__} {self.kind} {self.target} prog={self.program} {state}>"
+
+    __str__ = __repr__
+
+
+class LinkGroup:
+    """Several links owned together (``attach_all``, per-CPU perf events)."""
+
+    def __init__(self, links: Iterable[Link] = ()) -> None:
+        self.links: List[Link] = list(links)
+
+    def add(self, link: Link) -> Link:
+        self.links.append(link)
+        return link
+
+    def __iter__(self) -> Iterator[Link]:
+        return iter(self.links)
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+    def __getitem__(self, index: int) -> Link:
+        return self.links[index]
+
+    def by_program(self, name: str) -> List[Link]:
+        """The links of the program called ``name``."""
+        return [link for link in self.links if link.program == name]
+
+    def close(self) -> None:
+        """Close every link, last first; raise the first failure at the end."""
+        first: Optional[BaseException] = None
+        while self.links:
+            link = self.links.pop()
+            try:
+                link.close()
+            except Exception as exc:
+                if first is None:
+                    first = exc
+        if first is not None:
+            raise first
+
+    def __enter__(self) -> "LinkGroup":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<LinkGroup {len(self.links)} links>"

@@ -1,0 +1,165 @@
+"""Minimal rtnetlink client for the tc fallback: add/remove a ``clsact``
+qdisc and add/remove a direct-action ``bpf`` filter on it.
+
+Message layout (linux/rtnetlink.h, linux/pkt_sched.h, linux/pkt_cls.h):
+``nlmsghdr`` + ``tcmsg`` + attributes (``TCA_KIND``, nested
+``TCA_OPTIONS`` with ``TCA_BPF_FD``, ``TCA_BPF_NAME``, ``TCA_BPF_FLAGS``).
+Each request asks for an ACK and raises the typed SyscallError on failure.
+"""
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+from dataclasses import dataclass
+
+from pybpf.errors import MissingHookError, syscall_error
+
+NETLINK_ROUTE = 0
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+
+RTM_NEWQDISC = 36
+RTM_DELQDISC = 37
+RTM_NEWTFILTER = 44
+RTM_DELTFILTER = 45
+
+TCA_KIND = 1
+TCA_OPTIONS = 2
+TCA_BPF_FD = 6
+TCA_BPF_NAME = 7
+TCA_BPF_FLAGS = 8
+TCA_BPF_FLAG_ACT_DIRECT = 1
+NLA_F_NESTED = 1 << 15
+
+TC_H_CLSACT = 0xFFFFFFF1
+TC_H_MIN_INGRESS = 0xFFF2
+TC_H_MIN_EGRESS = 0xFFF3
+ETH_P_ALL = 0x0003
+
+_NLMSGHDR = struct.Struct("=IHHII")
+_TCMSG = struct.Struct("=BxxxiIII")
+
+
+def tc_h_make(major: int, minor: int) -> int:
+    return (major & 0xFFFF0000) | (minor & 0x0000FFFF)
+
+
+def clsact_parent(direction: str) -> int:
+    """The filter parent handle for ``"ingress"`` or ``"egress"`` of clsact."""
+    if direction == "ingress":
+        return tc_h_make(TC_H_CLSACT, TC_H_MIN_INGRESS)
+    if direction == "egress":
+        return tc_h_make(TC_H_CLSACT, TC_H_MIN_EGRESS)
+    raise ValueError(f"tc direction must be 'ingress' or 'egress', not {direction!r}")
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def attr(kind: int, payload: bytes) -> bytes:
+    """One netlink attribute, padded to 4 bytes."""
+    length = 4 + len(payload)
+    return struct.pack("=HH", length, kind) + payload + b"\0" * (_align(length) - length)
+
+
+def tcmsg(ifindex: int, handle: int, parent: int, info: int) -> bytes:
+    return _TCMSG.pack(socket.AF_UNSPEC, ifindex, handle, parent, info)
+
+
+@dataclass
+class TcFilter:
+    """Identifies one filter for deletion."""
+
+    ifindex: int
+    parent: int
+    priority: int
+    handle: int
+
+    @property
+    def info(self) -> int:
+        return (self.priority << 16) | socket.htons(ETH_P_ALL)
+
+
+class RtNetlink:
+    """One NETLINK_ROUTE socket; ``request`` sends a message and waits for its ACK."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                   NETLINK_ROUTE)
+        self._sock.bind((0, 0))
+        self._seq = 0
+
+    def request(self, msg_type: int, flags: int, body: bytes, what: str) -> None:
+        self._seq += 1
+        seq = self._seq
+        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type,
+                                flags | NLM_F_REQUEST | NLM_F_ACK, seq, 0)
+        self._sock.send(header + body)
+        while True:
+            data = self._sock.recv(65536)
+            pos = 0
+            while pos + _NLMSGHDR.size <= len(data):
+                length, rtype, _, rseq, _ = _NLMSGHDR.unpack_from(data, pos)
+                if length < _NLMSGHDR.size:
+                    break
+                if rseq == seq and rtype == NLMSG_ERROR:
+                    err = struct.unpack_from("=i", data, pos + _NLMSGHDR.size)[0]
+                    if err:
+                        raise syscall_error(what, -err)
+                    return
+                pos += _align(length)
+
+    def add_clsact(self, ifindex: int) -> bool:
+        """Create the clsact qdisc; False if the device already had one."""
+        body = tcmsg(ifindex, tc_h_make(TC_H_CLSACT, 0), TC_H_CLSACT, 0)
+        body += attr(TCA_KIND, b"clsact\0")
+        try:
+            self.request(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL, body, "RTM_NEWQDISC clsact")
+        except OSError as exc:
+            if exc.errno == errno.EEXIST:
+                return False
+            raise
+        return True
+
+    def del_clsact(self, ifindex: int) -> None:
+        body = tcmsg(ifindex, tc_h_make(TC_H_CLSACT, 0), TC_H_CLSACT, 0)
+        body += attr(TCA_KIND, b"clsact\0")
+        self.request(RTM_DELQDISC, 0, body, "RTM_DELQDISC clsact")
+
+    def add_bpf_filter(self, flt: TcFilter, prog_fd: int, name: str) -> None:
+        options = (attr(TCA_BPF_FD, struct.pack("=I", prog_fd))
+                   + attr(TCA_BPF_NAME, name.encode() + b"\0")
+                   + attr(TCA_BPF_FLAGS, struct.pack("=I", TCA_BPF_FLAG_ACT_DIRECT)))
+        body = tcmsg(flt.ifindex, flt.handle, flt.parent, flt.info)
+        body += attr(TCA_KIND, b"bpf\0") + attr(TCA_OPTIONS | NLA_F_NESTED, options)
+        self.request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, body, "RTM_NEWTFILTER bpf")
+
+    def del_filter(self, flt: TcFilter) -> None:
+        body = tcmsg(flt.ifindex, flt.handle, flt.parent, flt.info)
+        body += attr(TCA_KIND, b"bpf\0")
+        self.request(RTM_DELTFILTER, 0, body, "RTM_DELTFILTER bpf")
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> "RtNetlink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def ifindex_of(dev) -> int:
+    """An interface index from an index or a name."""
+    if isinstance(dev, int):
+        return dev
+    try:
+        return socket.if_nametoindex(dev)
+    except OSError:
+        raise MissingHookError(f"network device {dev!r} does not exist") from None
+

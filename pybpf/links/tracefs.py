@@ -1,0 +1,85 @@
+"""tracefs: tracepoint ids and the legacy kprobe_events/uprobe_events
+interface (used when the kernel has no kprobe/uprobe PMU).
+
+Legacy probe events get a unique name (``pybpf_<pid>_<n>``, group
+``pybpf``) and are removed when their link closes.
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+from typing import Optional
+
+from pybpf.errors import MissingHookError, syscall_error
+
+_ROOTS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
+GROUP = "pybpf"
+_counter = itertools.count()
+
+
+def root() -> str:
+    """The tracefs mount point."""
+    for path in _ROOTS:
+        if os.path.exists(os.path.join(path, "events")):
+            return path
+    raise MissingHookError("tracefs is not mounted (looked in /sys/kernel/tracing and "
+                           "/sys/kernel/debug/tracing)")
+
+
+def tracepoint_id(category: str, name: str) -> int:
+    """The id of tracepoint CATEGORY:NAME; MissingHookError naming it if absent."""
+    path = os.path.join(root(), "events", category, name, "id")
+    try:
+        with open(path) as fh:
+            return int(fh.read().strip())
+    except FileNotFoundError:
+        raise MissingHookError(f"tracepoint {category}/{name} does not exist on this kernel "
+                               f"(no {path})") from None
+    except OSError as exc:
+        raise syscall_error(f"read {path}", exc.errno or errno.EIO,
+                            f"tracepoint {category}/{name}") from None
+
+
+def has_events_file(kind: str) -> bool:
+    """Whether tracefs has ``kprobe_events`` / ``uprobe_events``."""
+    try:
+        return os.path.exists(os.path.join(root(), f"{kind}_events"))
+    except MissingHookError:
+        return False
+
+
+def unique_event_name(hint: str) -> str:
+    """A probe event name no other pybpf process or link uses."""
+    clean = "".join(c if c.isalnum() else "_" for c in hint)[:32]
+    return f"pybpf_{os.getpid()}_{next(_counter)}_{clean}"
+
+
+def _write(kind: str, line: str, what: str) -> None:
+    path = os.path.join(root(), f"{kind}_events")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise MissingHookError(f"{what}: this kernel has no {path}") from None
+    try:
+        os.write(fd, line.encode())
+    except OSError as exc:
+        raise syscall_error(f"write {kind}_events", exc.errno or errno.EIO, what) from None
+    finally:
+        os.close(fd)
+
+
+def add_probe_event(kind: str, event: str, retprobe: bool, location: str, what: str) -> int:
+    """Create ``kprobe``/``uprobe`` event ``pybpf/<event>`` at ``location`` and
+    return its tracepoint id."""
+    _write(kind, f"{'r' if retprobe else 'p'}:{GROUP}/{event} {location}\n", what)
+    try:
+        return tracepoint_id(GROUP, event)
+    except BaseException:
+        remove_probe_event(kind, event)
+        raise
+
+
+def remove_probe_event(kind: str, event: str, what: Optional[str] = None) -> None:
+    """Remove ``pybpf/<event>`` from ``kind``_events."""
+    _write(kind, f"-:{GROUP}/{event}\n", what or f"{kind} event {event}")

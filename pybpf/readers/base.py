@@ -1,0 +1,194 @@
+"""What every event reader shares: an epoll set, the batch/iterator/callback/
+asyncio consumption styles, and fd/mmap ownership.
+
+A concrete reader implements ``_collect(out, copy)`` (append every record
+available now, without publishing the new consumer position) and
+``_commit()`` (publish it, letting the kernel reuse the space).
+
+Record lifetime: ``read_batch`` returns ``bytes`` that the caller owns.
+The iterator, ``async for`` and ``poll`` callbacks hand out ``memoryview``
+slices of the ring itself (no copy); such a record is valid until the next
+record is requested (iterators) or until the callback returns (``poll``).
+Copy it (``bytes(rec)``) to keep it longer.
+"""
+from __future__ import annotations
+
+import asyncio
+import mmap
+import select
+from typing import AsyncIterator, Callable, Iterator, List, Optional, Union
+
+Record = Union[bytes, memoryview]
+
+
+class Reader:
+    """Base of RingBufReader and PerfReader."""
+
+    lost: int = 0
+
+    def __init__(self) -> None:
+        self._epoll: Optional[select.epoll] = select.epoll()
+        self._mmaps: List[mmap.mmap] = []
+        self._views: List[memoryview] = []
+        self._owned_fds: list = []
+        # records collected but not handed out when an iterator was left early;
+        # they are still in the ring (the consumer position was not published)
+        self._pending: list = []
+
+    # -- to implement -------------------------------------------------------
+    def _collect(self, out: list, copy: bool) -> None:
+        raise NotImplementedError
+
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    # -- consumption --------------------------------------------------------
+    def fileno(self) -> int:
+        """The epoll fd: readable when records are waiting (for select/asyncio)."""
+        return self._check_open().fileno()
+
+    def _check_open(self) -> select.epoll:
+        if self._epoll is None:
+            raise ValueError(f"{type(self).__name__} is closed")
+        return self._epoll
+
+    def _fill(self, out: list, copy: bool) -> None:
+        if self._pending:
+            if copy:
+                out.extend(bytes(rec) for rec in self._pending)
+            else:
+                out.extend(self._pending)
+            self._pending = []
+        self._collect(out, copy)
+
+    def _wait(self, timeout: Optional[float]) -> None:
+        epoll = self._check_open()
+        try:
+            epoll.poll(-1 if timeout is None else timeout)
+        except InterruptedError:
+            pass
+
+    def read_batch(self, timeout: Optional[float] = None) -> List[bytes]:
+        """Every record available, waiting up to ``timeout`` seconds (None: forever)
+        for the first one. Returns an empty list on timeout."""
+        out: list = []
+        self._check_open()
+        self._fill(out, True)
+        if not out and timeout != 0:
+            self._wait(timeout)
+            self._collect(out, True)
+        self._commit()
+        return out
+
+    def poll(self, callback: Callable[[memoryview], object],
+             timeout: Optional[float] = None) -> int:
+        """Call ``callback(record)`` for each record available, waiting up to
+        ``timeout`` seconds for the first. Returns how many records were handled."""
+        out: list = []
+        self._check_open()
+        self._fill(out, False)
+        if not out and timeout != 0:
+            self._wait(timeout)
+            self._collect(out, False)
+        count = len(out)
+        try:
+            for rec in out:
+                callback(rec)
+        finally:
+            out.clear()
+            self._commit()
+        return count
+
+    def __iter__(self) -> Iterator[memoryview]:
+        out: list = []
+        while True:
+            self._fill(out, False)
+            if not out:
+                self._wait(None)
+                continue
+            yield from self._hand_out(out)
+
+    def _hand_out(self, out: list) -> Iterator[memoryview]:
+        index = 0
+        try:
+            for index, rec in enumerate(out, 1):
+                yield rec
+        except GeneratorExit:
+            self._pending = out[index:]
+            raise
+        finally:
+            out.clear()
+        self._commit()
+
+    def __aiter__(self) -> AsyncIterator[memoryview]:
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[memoryview]:
+        loop = asyncio.get_running_loop()
+        ready = asyncio.Event()
+        fd = self.fileno()
+        epoll = self._check_open()
+        loop.add_reader(fd, ready.set)
+        out: list = []
+        try:
+            while True:
+                self._fill(out, False)
+                if not out:
+                    ready.clear()
+                    # consume the epoll readiness so the next wake-up is a new event
+                    epoll.poll(0)
+                    self._collect(out, False)
+                    if not out:
+                        await ready.wait()
+                        continue
+                index = 0
+                try:
+                    for index, rec in enumerate(out, 1):
+                        yield rec
+                except GeneratorExit:
+                    self._pending = out[index:]
+                    raise
+                finally:
+                    out.clear()
+                self._commit()
+        finally:
+            if self._epoll is not None:
+                loop.remove_reader(fd)
+
+    # -- ownership ----------------------------------------------------------
+    def close(self) -> None:
+        """Release every mmap, perf fd and the epoll fd. Idempotent.
+
+        A mapping whose records the caller still holds as memoryviews is
+        unmapped when the last of them is released.
+        """
+        if self._epoll is None:
+            return
+        for view in self._views:
+            try:
+                view.release()
+            except BufferError:
+                pass
+        self._views.clear()
+        self._pending = []
+        for mm in self._mmaps:
+            try:
+                mm.close()
+            except BufferError:
+                pass
+        self._mmaps.clear()
+        for fd in self._owned_fds:
+            fd.close()
+        self._owned_fds.clear()
+        self._epoll.close()
+        self._epoll = None
+
+    @property
+    def closed(self) -> bool:
+        return self._epoll is None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,169 @@
+"""PerfReader: the consumer side of a BPF_MAP_TYPE_PERF_EVENT_ARRAY map.
+
+One PERF_COUNT_SW_BPF_OUTPUT event per online CPU (sample_type RAW), each
+with its own ring (1 control page + ``pages`` data pages), stored into the
+map at that CPU's index so ``bpf_perf_event_output(BPF_F_CURRENT_CPU)``
+writes there. Records are PERF_RECORD_SAMPLE (``u32 size`` + raw bytes)
+and PERF_RECORD_LOST (``u64 id, u64 lost``); a record crossing the end of
+the ring is reassembled. ``data_tail`` is published after consumption.
+"""
+from __future__ import annotations
+
+import mmap
+import select
+import struct
+from dataclasses import dataclass
+from typing import Iterable, Optional, Union
+
+from pybpf.errors import BPFError
+from pybpf.readers.base import Reader
+from pybpf.readers.source import map_source
+from pybpf.sys import perf as sysperf
+from pybpf.sys.fd import FD
+
+BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4
+
+_HDR = struct.Struct("<IHH").unpack_from       # type, misc, size
+_U32 = struct.Struct("<I").unpack_from
+_U64 = struct.Struct("<Q").unpack_from
+_PUT_U64 = struct.Struct("<Q").pack_into
+_KEY = struct.Struct("<I").pack
+
+
+@dataclass
+class _Ring:
+    cpu: int
+    fd: FD
+    mm: mmap.mmap
+    view: memoryview
+    size: int       # data area bytes (power of two)
+    tail: int       # consumed up to here (not necessarily published)
+    committed: int  # last data_tail written
+
+
+class PerfReader(Reader):
+    """Read samples from a perf event array map (a ``Map`` or a map fd).
+
+    ``pages``: data pages per CPU (power of two). ``watermark``: wake the
+    reader after this many samples (the kernel's ``wakeup_events``);
+    ``wakeup_bytes`` instead wakes it when that many bytes are waiting.
+    ``cpus``: which CPUs to read (default: every online CPU the map can hold).
+    ``lost`` counts samples the kernel dropped because a ring was full.
+    """
+
+    def __init__(self, map_or_fd: Union[object, int], pages: int = 8, watermark: int = 1,
+                 *, wakeup_bytes: Optional[int] = None,
+                 cpus: Optional[Iterable[int]] = None) -> None:
+        super().__init__()
+        self.lost = 0
+        self._rings: list = []
+        self._map_fd = -1
+        try:
+            src = map_source(map_or_fd)
+            if src.type != BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+                raise BPFError(f"map {src.name!r}: PerfReader needs a perf event array "
+                               f"(type {BPF_MAP_TYPE_PERF_EVENT_ARRAY}), got type {src.type}")
+            self.name = src.name
+            self._map_fd = src.fd
+            if pages <= 0 or pages & (pages - 1):
+                raise ValueError(f"map {src.name!r}: pages must be a power of two, got {pages}")
+            chosen = sysperf.online_cpus() if cpus is None else list(cpus)
+            chosen = [cpu for cpu in chosen if cpu < src.max_entries]
+            if not chosen:
+                raise BPFError(f"map {src.name!r}: no CPU fits in its {src.max_entries} entries")
+            for cpu in chosen:
+                self._open_cpu(src, cpu, pages, watermark, wakeup_bytes)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_cpu(self, src, cpu: int, pages: int, watermark: int,
+                  wakeup_bytes: Optional[int]) -> None:
+        from pybpf import sys as bpfsys
+
+        flags = 0
+        wakeup = max(1, watermark)
+        if wakeup_bytes is not None:
+            flags |= sysperf.ATTR_WATERMARK
+            wakeup = wakeup_bytes
+        spec = sysperf.PerfEventSpec(type=sysperf.PERF_TYPE_SOFTWARE,
+                                     config=sysperf.PERF_COUNT_SW_BPF_OUTPUT,
+                                     sample_period=1, sample_type=sysperf.PERF_SAMPLE_RAW,
+                                     flags=flags, wakeup=wakeup)
+        fd = sysperf.perf_event_open(spec, pid=-1, cpu=cpu,
+                                     what=f"BPF output for map {src.name!r} on cpu {cpu}")
+        self._owned_fds.append(fd)
+        mm = sysperf.perf_mmap(fd.fileno(), pages)
+        self._mmaps.append(mm)
+        view = memoryview(mm)
+        self._views.append(view)
+        tail = _U64(mm, sysperf.MMAP_DATA_TAIL)[0]
+        ring = _Ring(cpu, fd, mm, view, pages * mmap.PAGESIZE, tail, tail)
+        bpfsys.map_update_elem(src.fd, _KEY(cpu), _KEY(fd.fileno()), 0)
+        sysperf.perf_event_ioc_enable(fd.fileno())
+        self._check_open().register(fd.fileno(), select.EPOLLIN)
+        self._rings.append(ring)
+
+    @property
+    def cpus(self) -> list:
+        """The CPUs this reader has a ring on."""
+        return [ring.cpu for ring in self._rings]
+
+    def _collect(self, out: list, copy: bool) -> None:
+        base = mmap.PAGESIZE
+        append = out.append
+        for ring in self._rings:
+            mm = ring.mm
+            head = _U64(mm, sysperf.MMAP_DATA_HEAD)[0]
+            tail = ring.tail
+            if tail >= head:
+                continue
+            src = mm if copy else ring.view
+            size = ring.size
+            mask = size - 1
+            while tail < head:
+                off = tail & mask
+                rtype, _, rsize = _HDR(mm, base + off)
+                if rsize < 8:
+                    raise BPFError(f"map {self.name!r}: corrupt perf record of size {rsize} "
+                                   f"on cpu {ring.cpu}")
+                if off + rsize <= size:
+                    start = base + off
+                    if rtype == sysperf.PERF_RECORD_SAMPLE:
+                        raw = _U32(mm, start + 8)[0]
+                        append(src[start + 12:start + 12 + raw])
+                    elif rtype == sysperf.PERF_RECORD_LOST:
+                        self.lost += _U64(mm, start + 16)[0]
+                else:
+                    # the record crosses the end of the ring: join both parts
+                    rec = mm[base + off:base + size] + mm[base:base + off + rsize - size]
+                    if rtype == sysperf.PERF_RECORD_SAMPLE:
+                        raw = _U32(rec, 8)[0]
+                        append(rec[12:12 + raw])
+                    elif rtype == sysperf.PERF_RECORD_LOST:
+                        self.lost += _U64(rec, 16)[0]
+                tail += rsize
+            ring.tail = tail
+            if copy:
+                _PUT_U64(mm, sysperf.MMAP_DATA_TAIL, tail)
+                ring.committed = tail
+
+    def _commit(self) -> None:
+        if self.closed:
+            return
+        for ring in self._rings:
+            if ring.tail != ring.committed:
+                _PUT_U64(ring.mm, sysperf.MMAP_DATA_TAIL, ring.tail)
+                ring.committed = ring.tail
+
+    def close(self) -> None:
+        """Remove this reader's events from the map, then release rings and fds."""
+        from pybpf import sys as bpfsys
+
+        for ring in self._rings:
+            try:
+                bpfsys.map_delete_elem(self._map_fd, _KEY(ring.cpu))
+            except (BPFError, OSError):
+                pass  # the map is gone or the slot was replaced: nothing to undo
+        self._rings = []
+        super().close()

@@ -1,0 +1,98 @@
+"""RingBufReader: the consumer side of a BPF_MAP_TYPE_RINGBUF map.
+
+Layout (kernel/bpf/ringbuf.c): page 0 holds the consumer position and is
+mapped read-write; page 1 holds the producer position, followed by the data
+area, mapped read-only *twice* in a row by the kernel so a record that wraps
+around the end is contiguous in user space. Each record starts with an
+8-byte header: ``u32 len`` (bit 31 BUSY: being written; bit 30 DISCARD) and
+``u32 pg_off``; records are 8-byte aligned. The consumer position is
+published after the records before it are consumed.
+"""
+from __future__ import annotations
+
+import mmap
+import select
+import struct
+from typing import Union
+
+from pybpf.errors import BPFError
+from pybpf.readers.base import Reader
+from pybpf.readers.source import map_source
+
+BPF_MAP_TYPE_RINGBUF = 27
+BUSY_BIT = 1 << 31
+DISCARD_BIT = 1 << 30
+HDR_SIZE = 8
+
+_U32 = struct.Struct("<I").unpack_from
+_U64 = struct.Struct("<Q").unpack_from
+_PUT_U64 = struct.Struct("<Q").pack_into
+
+
+class RingBufReader(Reader):
+    """Read records from a BPF ring buffer map (a ``Map`` or a map fd).
+
+    ``lost`` stays 0: a full ring buffer makes ``bpf_ringbuf_reserve`` fail
+    inside the BPF program, which is where drops must be counted.
+    """
+
+    def __init__(self, map_or_fd: Union[object, int]) -> None:
+        super().__init__()
+        try:
+            src = map_source(map_or_fd)
+            if src.type != BPF_MAP_TYPE_RINGBUF:
+                raise BPFError(f"map {src.name!r}: RingBufReader needs a ringbuf map "
+                               f"(type {BPF_MAP_TYPE_RINGBUF}), got type {src.type}")
+            self.name = src.name
+            page = mmap.PAGESIZE
+            size = src.max_entries
+            self._size = size
+            self._mask = size - 1
+            self._cons_map = mmap.mmap(src.fd, page, mmap.MAP_SHARED,
+                                       mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+            self._mmaps.append(self._cons_map)
+            self._prod_map = mmap.mmap(src.fd, page + 2 * size, mmap.MAP_SHARED,
+                                       mmap.PROT_READ, offset=page)
+            self._mmaps.append(self._prod_map)
+            self._view = memoryview(self._prod_map)
+            self._views.append(self._view)
+            self._cons = _U64(self._cons_map, 0)[0]
+            self._committed = self._cons
+            self._check_open().register(src.fd, select.EPOLLIN)
+        except BaseException:
+            self.close()
+            raise
+
+    def _collect(self, out: list, copy: bool) -> None:
+        pm = self._prod_map
+        cons = self._cons
+        prod = _U64(pm, 0)[0]
+        if cons >= prod:
+            return
+        src = pm if copy else self._view
+        mask = self._mask
+        base = mmap.PAGESIZE
+        append = out.append
+        while cons < prod:
+            off = (cons & mask) + base
+            length = _U32(pm, off)[0]
+            if length & BUSY_BIT:
+                break
+            if length & DISCARD_BIT:
+                cons += ((length ^ DISCARD_BIT) + 15) & ~7
+                continue
+            start = off + HDR_SIZE
+            append(src[start:start + length])
+            cons += (length + 15) & ~7
+        self._cons = cons
+        if copy:
+            self._commit()
+
+    def _commit(self) -> None:
+        if self._cons != self._committed and not self.closed:
+            _PUT_U64(self._cons_map, 0, self._cons)
+            self._committed = self._cons
+
+    def pending_bytes(self) -> int:
+        """Bytes written by the producer and not consumed yet."""
+        return _U64(self._prod_map, 0)[0] - self._cons

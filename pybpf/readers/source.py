@@ -1,0 +1,26 @@
+"""Resolve what a reader was given (a ``Map``, an ``FD`` or a plain fd
+number) into the fd, type, size and name of the map behind it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass
+class MapSource:
+    fd: int
+    type: int
+    max_entries: int
+    name: str
+
+
+def map_source(map_or_fd: Union[object, int]) -> MapSource:
+    """A Map gives its own attributes; a bare fd is asked through BPF_OBJ_GET_INFO_BY_FD."""
+    if hasattr(map_or_fd, "max_entries") and hasattr(map_or_fd, "fd"):
+        return MapSource(int(map_or_fd.fd), int(map_or_fd.type), int(map_or_fd.max_entries),
+                         str(getattr(map_or_fd, "name", "")))
+    from pybpf import sys as bpfsys
+
+    fd = int(map_or_fd)
+    info = bpfsys.map_info(fd)
+    return MapSource(fd, int(info.type), int(info.max_entries), str(info.name))
