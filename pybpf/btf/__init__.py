@@ -6,6 +6,7 @@ objects, the type classes (one per BTF kind) live in ``pybpf.btf.types``.
 from __future__ import annotations
 
 from .builder import Builder
+from .fixup import FEATURES, fixup_datasecs, sanitize
 from .spec import Spec
 from .types import (
     FUNC_EXTERN, FUNC_GLOBAL, FUNC_STATIC, INT_BOOL, INT_CHAR, INT_SIGNED, VAR_GLOBAL_ALLOCATED,
@@ -15,7 +16,7 @@ from .types import (
 )
 
 __all__ = [
-    "Builder", "Spec", "Kind", "Type", "Void", "Int", "Ptr", "Array", "Struct", "Union",
+    "Builder", "Spec", "FEATURES", "fixup_datasecs", "sanitize", "Kind", "Type", "Void", "Int", "Ptr", "Array", "Struct", "Union",
     "Member", "Enum", "Enum64", "EnumValue", "Fwd", "Typedef", "Volatile", "Const", "Restrict",
     "TypeTag", "Func", "FuncProto", "Param", "Var", "Datasec", "VarSecinfo", "Float", "DeclTag",
     "INT_SIGNED", "INT_CHAR", "INT_BOOL", "FUNC_STATIC", "FUNC_GLOBAL", "FUNC_EXTERN",

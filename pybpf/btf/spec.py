@@ -365,18 +365,17 @@ class Spec:
     def to_bytes(self) -> bytes:
         """A little-endian BTF blob of this spec's own types (modifications included)."""
         strs = bytearray(self._strs)
-        found: Dict[str, int] = {"": 0}
         base_len = self._base_str_len
+        found: Optional[Dict[str, int]] = None
 
         def stroff(s: str) -> int:
+            nonlocal found
+            if found is None:
+                found = self._string_offsets()
             off = found.get(s)
             if off is None:
-                enc = s.encode()
-                pos = self._strs.find(enc + b"\0", 1) if enc else -1
-                if pos == -1:
-                    pos = len(strs)
-                    strs.extend(enc + b"\0")
-                off = found[s] = pos + base_len
+                off = found[s] = len(strs) + base_len
+                strs.extend(s.encode() + b"\0")
             return off
 
         words = self._words
@@ -399,6 +398,16 @@ class Spec:
         types = b"".join(chunks)
         return HEADER.pack(BTF_MAGIC, BTF_VERSION, 0, HEADER_LEN, 0, len(types), len(types),
                            len(strs)) + types + bytes(strs)
+
+    def _string_offsets(self) -> Dict[str, int]:
+        """Every string of the own table -> its first offset ("" -> 0)."""
+        offsets: Dict[str, int] = {}
+        pos = self._base_str_len
+        for raw in self._strs.split(b"\0"):
+            offsets.setdefault(raw.decode("utf-8", "replace"), pos)
+            pos += len(raw) + 1
+        offsets[""] = 0
+        return offsets
 
     def __repr__(self) -> str:
         return f"<btf.Spec {self.name} types={self.type_count - self._first_id}>"

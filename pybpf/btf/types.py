@@ -232,6 +232,7 @@ class TypeTag(Type):
     kind: ClassVar[Kind] = Kind.TYPE_TAG
     name: str
     type: int
+    attribute: bool = False  # kind_flag: name is a whole __attribute__, not btf_type_tag
 
     def type_ids(self) -> List[int]:
         return [self.type]
@@ -313,6 +314,7 @@ class DeclTag(Type):
     name: str
     type: int
     component_idx: int = -1
+    attribute: bool = False  # kind_flag: name is a whole __attribute__, not btf_decl_tag
 
     def type_ids(self) -> List[int]:
         return [self.type]

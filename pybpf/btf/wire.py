@@ -92,7 +92,7 @@ def decode_type(w: Sequence[int], pos: int, string: Callable[[int], str],
     if kind == Kind.RESTRICT:
         return Restrict(check_id(st))
     if kind == Kind.TYPE_TAG:
-        return TypeTag(string(name_off), check_id(st))
+        return TypeTag(string(name_off), check_id(st), kflag)
     if kind == Kind.FUNC:
         return Func(string(name_off), check_id(st), vlen)
     if kind == Kind.FUNC_PROTO:
@@ -107,7 +107,7 @@ def decode_type(w: Sequence[int], pos: int, string: Callable[[int], str],
     if kind == Kind.FLOAT:
         return Float(string(name_off), st)
     if kind == Kind.DECL_TAG:
-        return DeclTag(string(name_off), check_id(st), _s32(w[p]))
+        return DeclTag(string(name_off), check_id(st), _s32(w[p]), kflag)
     raise BTFError(f"unknown BTF kind {kind} at word {pos}")
 
 
@@ -149,8 +149,10 @@ def encode_type(t: Type, stroff: Callable[[str], int]) -> List[int]:
         return words
     if isinstance(t, Fwd):
         return [stroff(t.name), info_word(k, 0, t.union), 0]
-    if isinstance(t, (Typedef, TypeTag)):
+    if isinstance(t, Typedef):
         return [stroff(t.name), info_word(k), t.type]
+    if isinstance(t, TypeTag):
+        return [stroff(t.name), info_word(k, 0, t.attribute), t.type]
     if isinstance(t, Func):
         return [stroff(t.name), info_word(k, t.linkage), t.type]
     if isinstance(t, FuncProto):
@@ -170,7 +172,8 @@ def encode_type(t: Type, stroff: Callable[[str], int]) -> List[int]:
     if isinstance(t, Float):
         return [stroff(t.name), info_word(k), t.size]
     if isinstance(t, DeclTag):
-        return [stroff(t.name), info_word(k), t.type, t.component_idx & 0xFFFFFFFF]
+        return [stroff(t.name), info_word(k, 0, t.attribute), t.type,
+                t.component_idx & 0xFFFFFFFF]
     raise BTFError(f"cannot encode {type(t).__name__} as a BTF type")
 
 
