@@ -95,4 +95,19 @@ static __always_inline void gadget_fill_proc(struct gadget_proc *p)
 	p->cgroup_id = bpf_get_current_cgroup_id();
 }
 
+/* The file behind descriptor `fd` of the current task, or NULL. */
+static __always_inline struct file *gadget_file_from_fd(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (fd < 0 || !fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
 #endif /* __GADGET_COMMON_H */
