@@ -4,12 +4,27 @@ Pure layer: takes an object's local BTF, its CO-RE relocation records and the
 instructions they point at, and a target BTF (the running kernel's, or one
 given by path), and patches the instructions in place. Unsatisfiable
 relocations are poisoned exactly as libbpf does, so guarded code still loads.
+
+- ``relocate(insns, relos, local, target, program)``: one program.
+- ``relocate_object({name: (insns, relos)}, local, target)``: one object,
+  candidate pruning shared as libbpf, results cached on disk by hash.
+- ``relocate_spec(obj, target)``: every function of an ObjectSpec.
+- ``kernel_btf(path=None)`` / ``kernel_targets(path=None)``: target BTF.
+- ``explain(obj, btf)`` / ``format_explanations``: what CO-RE does, as data/table.
+- ``error_from_verifier(program, log, results, line_info)``: a verifier log
+  that hit a poisoned instruction, as an error naming the relocation.
 """
 from __future__ import annotations
 
+from pybpf.core.explain import Explanation, error_from_verifier, explain, format_explanations
+from pybpf.core.kernel import TargetBTF, kernel_btf, kernel_targets, load_btf_file
 from pybpf.core.kinds import POISON_IMM, RelocKind, essential_name
+from pybpf.core.objects import (FunctionRelo, function_relos, relocate_object, relocate_spec,
+                                shifted)
 from pybpf.core.relocate import Session, relocate
 from pybpf.core.result import CandidateInfo, RelocResult
 
-__all__ = ["POISON_IMM", "CandidateInfo", "RelocKind", "RelocResult", "Session",
-           "essential_name", "relocate"]
+__all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocKind",
+           "RelocResult", "Session", "TargetBTF", "error_from_verifier", "essential_name",
+           "explain", "format_explanations", "function_relos", "kernel_btf", "kernel_targets",
+           "load_btf_file", "relocate", "relocate_object", "relocate_spec", "shifted"]

@@ -45,6 +45,7 @@ class RelocResult:
     candidates: List[CandidateInfo] = field(default_factory=list)
     target: str = ""  # the chosen target spelled out, "" when none matched
     patch: str = ""  # what was done to the instruction
+    error: str = ""  # set by explain() when the relocation would fail the load
 
     @property
     def what(self) -> str:

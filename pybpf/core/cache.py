@@ -1,0 +1,113 @@
+"""On-disk cache of CO-RE relocation results.
+
+Owns the cache directory ($XDG_CACHE_HOME/pybpf, else ~/.cache/pybpf), the key
+(a hash of the target BTF files' contents, of the object's local BTF and of
+its relocation records) and the file format: JSON carrying its own key and a
+checksum of its body, so a stale, truncated or edited file is detected and
+ignored (the results are then recomputed and the file rewritten). Writes are
+atomic (temporary file + rename). Instructions are never cached: results
+are re-applied, and re-validated, on every load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from pybpf.core.result import RelocResult
+
+FORMAT = 1  # bump when the algorithm or the record changes meaning
+DISABLE_ENV = "PYBPF_NO_CORE_CACHE"
+
+_lock = threading.Lock()
+_file_digests: Dict[Tuple[str, int, int, int], str] = {}
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "pybpf"
+
+
+def enabled() -> bool:
+    return not os.environ.get(DISABLE_ENV)
+
+
+def file_digest(path: str) -> str:
+    """blake2b of a file's whole content, remembered per process by its identity."""
+    st = os.stat(path)
+    key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _lock:
+        hit = _file_digests.get(key)
+    if hit is None:
+        with open(path, "rb") as fh:
+            hit = hashlib.blake2b(fh.read(), digest_size=20).hexdigest()
+        with _lock:
+            _file_digests[key] = hit
+    return hit
+
+
+def object_key(target_files: Sequence[str], local_btf: bytes,
+               programs: Mapping[str, Sequence[Any]]) -> str:
+    """The cache key of relocating ``programs`` (name -> relos) of one object against files."""
+    h = hashlib.blake2b(digest_size=20)
+    h.update(f"pybpf-core/{FORMAT}\0".encode())
+    for path in target_files:
+        h.update(f"target {file_digest(path)}\0".encode())
+    h.update(hashlib.blake2b(local_btf, digest_size=20).digest())
+    for name, relos in programs.items():
+        h.update(f"prog {name}\0".encode())
+        for r in relos:
+            h.update(f"{int(r.insn_off)},{int(r.type_id)},{int(r.kind)},{r.access_str}\0".encode())
+    return h.hexdigest()
+
+
+def _checksum(body: str) -> str:
+    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+def _path(key: str) -> Path:
+    return cache_dir() / f"core-{key}.json"
+
+
+def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, List[RelocResult]]]:
+    """Cached results for ``key``, or None if absent, stale or corrupt."""
+    try:
+        text = _path(key).read_text()
+        doc = json.loads(text)
+        if doc.get("format") != FORMAT or doc.get("key") != key:
+            return None
+        body = doc["body"]
+        if _checksum(body) != doc.get("check"):
+            return None
+        raw = json.loads(body)
+        out = {name: [RelocResult.from_dict(d) for d in raw[name]] for name in programs}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for name, relos in programs.items():
+        if len(out[name]) != len(relos):
+            return None
+    return out
+
+
+def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
+    """Write results for ``key``; a cache that cannot be written is skipped silently."""
+    body = json.dumps({name: [r.to_dict() for r in rs] for name, rs in results.items()},
+                      separators=(",", ":"))
+    doc = json.dumps({"format": FORMAT, "key": key, "check": _checksum(body), "body": body})
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".core-", suffix=".tmp", dir=str(directory))
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(doc)
+            os.replace(tmp, _path(key))
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:
+        return

@@ -1,0 +1,145 @@
+"""Say what CO-RE did to an object, and why a load failed on a poisoned instruction.
+
+Owns ``explain`` (every relocation of an object resolved against a target,
+errors recorded instead of raised), ``format_explanations`` (a readable
+table) and ``error_from_verifier`` (a verifier log that hit a poisoned
+instruction turned into an error naming program, instruction, relocation
+and source line).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, List, Optional, Sequence
+
+from pybpf.core.kinds import POISON_IMM, RelocKind
+from pybpf.core.objects import function_relos, target_source
+from pybpf.core.relocate import Session
+from pybpf.core.result import RelocResult
+from pybpf.core.typeinfo import spell
+from pybpf.errors import BPFError, CoreRelocationError
+
+#: The record explain() returns: a RelocResult (``error`` set when it failed).
+Explanation = RelocResult
+
+_POISON_CALL = re.compile(r"^(\d+): \(85\) call unknown#%d\b" % POISON_IMM, re.M)
+_INVALID_FUNC = f"invalid func unknown#{POISON_IMM}"
+
+
+def _open(obj: Any) -> Any:
+    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+        from pybpf.elf import ObjectSpec
+        return ObjectSpec.from_file(obj)
+    return obj
+
+
+def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
+    """Resolve every CO-RE relocation of ``obj`` (ObjectSpec or path) against ``btf``.
+
+    ``btf``: None for the running kernel, a path, or Spec(s). Nothing is
+    patched; a relocation that would fail the load is returned with its
+    ``error`` text instead of raising.
+    """
+    spec = _open(obj)
+    pairs = function_relos(spec)
+    if not pairs:
+        return []
+    if spec.btf is None:
+        raise CoreRelocationError(f"{spec.name}: CO-RE relocations but no .BTF section")
+    _, specs = target_source(btf)
+    session = Session(spec.btf, specs())
+    out: List[RelocResult] = []
+    for fn, relos in pairs:
+        for i, relo in enumerate(relos):
+            try:
+                kind = RelocKind(relo.kind)
+            except ValueError:
+                raise CoreRelocationError(f"{spec.name}: program {fn.name!r}: insn "
+                                          f"#{relo.insn_off}: relocation kind {relo.kind} is "
+                                          "unknown to pybpf") from None
+            try:
+                res = session.resolve(relo, fn.name, i)
+            except CoreRelocationError as exc:
+                res = RelocResult(fn.name, i, relo.insn_off, kind, relo.type_id,
+                                  relo.access_str, _local_text(spec.btf, relo), error=str(exc))
+            out.append(res)
+    return out
+
+
+def _local_text(local: Any, relo: Any) -> str:
+    try:
+        return f"{spell(local, relo.type_id)} ({relo.access_str})"
+    except (KeyError, IndexError, ValueError, BPFError):
+        return f"[{relo.type_id}] {relo.access_str}"
+
+
+def _outcome(res: RelocResult) -> str:
+    if res.error:
+        return "ERROR: " + res.error.splitlines()[0].split(": ", 3)[-1]
+    if res.poison:
+        return "POISON: " + res.reason
+    if res.kind == RelocKind.TYPE_ID_LOCAL:
+        return f"{res.new_val} (local id)"
+    return str(res.new_val) if res.new_val == res.orig_val else f"{res.orig_val} -> {res.new_val}"
+
+
+def format_explanations(results: Sequence[RelocResult], verbose: bool = False) -> str:
+    """A table: program, insn, kind, local accessor, candidates, chosen target, value."""
+    rows = [("PROGRAM", "INSN", "KIND", "LOCAL", "CANDIDATES", "TARGET", "VALUE")]
+    for r in results:
+        cands = ", ".join(f"{c.source}[{c.type_id}]{'' if c.matched else '✗'}"
+                          for c in r.candidates) or "-"
+        rows.append((r.program, str(r.insn), r.kind.short, r.local, cands,
+                     r.target or "-", _outcome(r)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+    if verbose:
+        for r in results:
+            for c in r.candidates:
+                lines.append(f"  {r.program}#{r.insn} candidate {c.source} [{c.type_id}] "
+                             f"{c.type}: {'match ' if c.matched else 'no match: '}{c.detail}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _source_line(line_info: Optional[Sequence[Any]], insn: int) -> str:
+    best = None
+    for li in line_info or ():
+        if li.insn_off <= insn and (best is None or li.insn_off >= best.insn_off):
+            best = li
+    if best is None:
+        return ""
+    text = (best.line_text or "").strip()
+    return f"{best.file_name}:{best.line}" + (f": {text}" if text else "")
+
+
+def error_from_verifier(program: str, log: str, results: Sequence[RelocResult],
+                        line_info: Optional[Sequence[Any]] = None
+                        ) -> Optional[CoreRelocationError]:
+    """A CoreRelocationError for a verifier log that ran into a poisoned instruction.
+
+    ``results`` and ``line_info`` must use instruction indexes of the loaded
+    program (see objects.shifted; line_info ``insn_off`` as slot indexes).
+    Returns None when the log is not about a poisoned instruction.
+    """
+    if _INVALID_FUNC not in log:
+        return None
+    hits = _POISON_CALL.findall(log)
+    poisoned = [r for r in results if r.poison]
+    insn = int(hits[-1]) if hits else None
+    culprit = None
+    for r in poisoned:
+        if insn is not None and r.insn in (insn, insn - 1):  # ld_imm64: either half
+            culprit = r
+    if culprit is None and len(poisoned) == 1:
+        culprit = poisoned[0]
+    if culprit is None:
+        where = f"insn #{insn}" if insn is not None else "an instruction"
+        return CoreRelocationError(f"program {program!r}: {where} poisoned by a failed CO-RE "
+                                   "relocation is reachable\n" + log.rstrip())
+    src = _source_line(line_info, culprit.insn)
+    msg = (f"program {program!r}: insn #{culprit.insn}: CO-RE relocation {culprit.what} "
+           f"could not be applied and the instruction is reachable: {culprit.reason}")
+    if src:
+        msg += f" (at {src})"
+    return CoreRelocationError(msg + "\n" + log.rstrip())

@@ -1,0 +1,131 @@
+"""Target BTF for CO-RE: the running kernel's, or a BTF file given by path.
+
+Owns finding and opening target BTF: /sys/kernel/btf/vmlinux (opened once per
+process), kernel modules' split BTF under /sys/kernel/btf/ (searched only
+when vmlinux has no candidate, as libbpf), and BTF files named by the user:
+raw BTF or an ELF (vmlinux image, object) with a .BTF section.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Union
+
+from pybpf.btf import Spec
+from pybpf.errors import BTFError, CoreRelocationError
+
+SYSFS_BTF = "/sys/kernel/btf"
+PathLike = Union[str, "os.PathLike[str]"]
+ELF_MAGIC = b"\x7fELF"
+
+_lock = threading.Lock()
+_kernel: Dict[str, "TargetBTF"] = {}
+_files: Dict[Tuple[str, int, int], "TargetBTF"] = {}
+
+
+@dataclass
+class TargetBTF:
+    """The specs CO-RE searches, vmlinux first, and the files they came from."""
+
+    vmlinux: Spec
+    modules: List[Spec] = field(default_factory=list)
+    paths: List[str] = field(default_factory=list)
+
+    @property
+    def specs(self) -> List[Spec]:
+        return [self.vmlinux] + self.modules
+
+
+def _btf_bytes_of_elf(path: str, data: bytes) -> bytes:
+    from io import BytesIO
+
+    from elftools.common.exceptions import ELFError as _PyELFError
+    from elftools.elf.elffile import ELFFile
+    try:
+        elf = ELFFile(BytesIO(data))
+        sec = elf.get_section_by_name(".BTF")
+        if sec is None:
+            raise CoreRelocationError(f"{path}: ELF file has no .BTF section to relocate against")
+        return sec.data()
+    except _PyELFError as exc:
+        raise CoreRelocationError(f"{path}: malformed ELF: {exc}") from None
+
+
+def load_btf_file(path: PathLike, base: Optional[Spec] = None) -> Spec:
+    """A Spec from a raw BTF file or the .BTF section of an ELF file."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+            if head == ELF_MAGIC:
+                fh.seek(0)
+                return Spec.from_bytes(_btf_bytes_of_elf(path, fh.read()), base=base, name=path)
+        return Spec.load_file(path, base=base)
+    except OSError as exc:
+        raise CoreRelocationError(f"{path}: cannot read target BTF: {exc.strerror}") from None
+    except BTFError as exc:
+        raise CoreRelocationError(f"{path}: not a usable BTF file: {exc}") from None
+
+
+def _no_kernel_btf(vmlinux_path: str) -> CoreRelocationError:
+    return CoreRelocationError(
+        f"{vmlinux_path}: this kernel exposes no BTF (CONFIG_DEBUG_INFO_BTF off?); "
+        "CO-RE relocations need one: pass btf=PATH to a BTF file or vmlinux image")
+
+
+def kernel_files(sysfs: str = SYSFS_BTF) -> List[str]:
+    """The kernel's BTF files, vmlinux first, without parsing any (cache keys use them)."""
+    vmlinux_path = os.path.join(sysfs, "vmlinux")
+    if not os.path.exists(vmlinux_path):
+        raise _no_kernel_btf(vmlinux_path)
+    try:
+        modules = sorted(n for n in os.listdir(sysfs) if n != "vmlinux")
+    except OSError:
+        modules = []
+    return [vmlinux_path] + [os.path.join(sysfs, n) for n in modules]
+
+
+def _module_specs(vmlinux: Spec, paths: List[str]) -> Tuple[List[Spec], List[str]]:
+    specs, loaded = [], []
+    for path in paths:
+        try:
+            specs.append(Spec.load_file(path, base=vmlinux))
+            loaded.append(path)
+        except (OSError, BTFError):
+            continue  # a module going away, or BTF we cannot read: not a candidate source
+    return specs, loaded
+
+
+def kernel_targets(path: Optional[PathLike] = None, *, sysfs: str = SYSFS_BTF) -> TargetBTF:
+    """What relocations search: ``path``'s BTF alone, else the running kernel's with modules.
+
+    Cached per process (per file identity for ``path``). Without ``path`` and
+    without kernel BTF, raises CoreRelocationError saying so.
+    """
+    with _lock:
+        if path is not None:
+            path = os.fspath(path)
+            try:
+                st = os.stat(path)
+            except OSError as exc:
+                raise CoreRelocationError(f"{path}: cannot read target BTF: "
+                                          f"{exc.strerror}") from None
+            key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+            hit = _files.get(key)
+            if hit is None:
+                hit = _files[key] = TargetBTF(load_btf_file(path), [], [path])
+            return hit
+        hit = _kernel.get(sysfs)
+        if hit is None:
+            files = kernel_files(sysfs)
+            vmlinux_path = files[0]
+            vmlinux = load_btf_file(vmlinux_path)
+            modules, mod_paths = _module_specs(vmlinux, files[1:])
+            hit = _kernel[sysfs] = TargetBTF(vmlinux, modules, [vmlinux_path] + mod_paths)
+        return hit
+
+
+def kernel_btf(path: Optional[PathLike] = None) -> Spec:
+    """The vmlinux Spec relocations target (``path``'s BTF when given); see kernel_targets."""
+    return kernel_targets(path).vmlinux
