@@ -1,0 +1,71 @@
+"""trace_bind: bind() on IPv4/IPv6 sockets: address, port, protocol,
+options (SO_REUSEADDR, SO_REUSEPORT), bound device and error."""
+from __future__ import annotations
+
+import socket
+from typing import Any, Dict
+
+from gadgets.common.formats import errno_name, family_name
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.runner import runner_for
+from gadgets.trace_tcp import address
+
+OPT_REUSEADDR, OPT_REUSEPORT = 1, 2  # OPT_* in bpf/gadgets/trace_bind.bpf.c
+PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP", 136: "UDPLITE", 1: "ICMP", 58: "ICMPV6",
+             262: "MPTCP", 255: "RAW"}
+
+
+def device(index: int) -> str:
+    if not index:
+        return ""
+    try:
+        return socket.if_indextoname(index)
+    except OSError:
+        return str(index)
+
+
+def present(raw: Dict[str, Any]) -> Dict[str, Any]:
+    opts = raw["opts"]
+    names = [n for bit, n in ((OPT_REUSEADDR, "REUSEADDR"), (OPT_REUSEPORT, "REUSEPORT"))
+             if opts & bit]
+    return {
+        "ret": raw["ret"],
+        "error": errno_name(raw["ret"]) if raw["ret"] < 0 else "",
+        "family": family_name(raw["family"]),
+        "addr": address(raw["addr"], raw["family"]),
+        "port": raw["port"],
+        "protocol": PROTOCOLS.get(raw["protocol"], str(raw["protocol"])) if raw["protocol"] else "",
+        "protocol_raw": raw["protocol"],
+        "options": "|".join(names),
+        "options_raw": opts,
+        "device": device(raw["bound_dev_if"]),
+        "device_raw": raw["bound_dev_if"],
+    }
+
+
+GADGET = Gadget(
+    name="trace_bind",
+    category="trace",
+    description="socket binds: address, port, protocol, options, bound device, error",
+    object="trace_bind",
+    hooks=[Hook("tracepoint", "syscalls/sys_enter_bind"),
+           Hook("tracepoint", "syscalls/sys_exit_bind")],
+    params=[Param("ignore_errors", "only successful binds", bool, False,
+                  constant="targ_ignore_errors")],
+    fields=[
+        Field("protocol", "TCP, UDP...", 8, True, "PROTO"),
+        Field("protocol_raw", "IP protocol number", -4),
+        Field("family", "AF_INET or AF_INET6", 8),
+        Field("addr", "address bound", 39, True, "ADDR"),
+        Field("port", "port bound (0: any)", -5, True, "PORT"),
+        Field("options", "REUSEADDR|REUSEPORT", 19, True, "OPTS"),
+        Field("options_raw", "option bits", -3),
+        Field("device", "interface bound with SO_BINDTODEVICE", 10, True, "IF"),
+        Field("device_raw", "interface index", -4),
+        Field("ret", "return value (0 or -errno)", -4),
+        Field("error", "error name (EADDRINUSE...)", 12, True, "ERROR"),
+    ],
+    present=present,
+)
+
+run = runner_for(GADGET)

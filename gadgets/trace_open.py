@@ -1,0 +1,64 @@
+"""trace_open: file opens (open, openat, openat2) with the descriptor or
+error, decoded flags and mode, the name as passed and, with ``paths``, the
+full path of the file opened."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from gadgets.common.decode import cstr, join_path
+from gadgets.common.formats import errno_name, file_mode, open_flags
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.runner import runner_for
+
+PATH_TRUNCATED = 1  # path_flags in struct event (bpf/gadgets/trace_open.bpf.c)
+AT_FDCWD = -100
+
+
+def present(raw: Dict[str, Any]) -> Dict[str, Any]:
+    ret = raw["ret"]
+    path = ""
+    if raw["path_size"]:
+        path = join_path(raw["path"], raw["path_size"], bool(raw["path_flags"] & PATH_TRUNCATED))
+    return {
+        "ret": ret,
+        "fd": ret if ret >= 0 else -1,
+        "error": errno_name(ret) if ret < 0 else "",
+        "flags": open_flags(raw["flags"]),
+        "flags_raw": raw["flags"],
+        "mode": file_mode(raw["mode"]),
+        "mode_raw": raw["mode"],
+        "dfd": "AT_FDCWD" if raw["dfd"] == AT_FDCWD else raw["dfd"],
+        "fname": cstr(raw["fname"]),
+        "path": path,
+    }
+
+
+GADGET = Gadget(
+    name="trace_open",
+    category="trace",
+    description="file opens: fd or error, flags, mode, file name, full path (--paths)",
+    object="trace_open",
+    hooks=[Hook("tracepoint", f"syscalls/sys_{d}_{s}")
+           for s in ("open", "openat", "openat2") for d in ("enter", "exit")],
+    params=[
+        Param("paths", "resolve the full path of each file opened", bool, False,
+              constant="targ_full_path"),
+        Param("failed", "only failed opens", bool, False, constant="targ_failed"),
+    ],
+    fields=[
+        Field("ret", "return value: fd, or -errno", -5),
+        Field("fd", "file descriptor (-1 on error)", -4, True, "FD"),
+        Field("error", "error name (ENOENT...)", 8, True, "ERROR"),
+        Field("flags", "open flags (O_RDONLY|O_CLOEXEC...)", 24, True, "FLAGS"),
+        Field("flags_raw", "open flags as a number", -8),
+        Field("mode", "creation mode (octal), when O_CREAT/O_TMPFILE", 5),
+        Field("mode_raw", "creation mode as a number", -6),
+        Field("dfd", "directory descriptor the name is relative to", 8),
+        Field("fname", "file name as passed", 0, True, "FILE"),
+        Field("path", "full path of the file opened (--paths)", 0),
+    ],
+    present=present,
+    raw_members=("path",),
+)
+
+run = runner_for(GADGET)

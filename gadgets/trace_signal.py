@@ -1,0 +1,61 @@
+"""trace_signal: signals sent with kill/tkill/tgkill (sender, target,
+signal, error) and, with ``generated``, signals the kernel generates."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from gadgets.common.decode import cstr
+from gadgets.common.formats import errno_name, signal_name
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.runner import runner_for
+
+KINDS = {1: "kill", 2: "tkill", 3: "tgkill", 4: "generated"}  # KIND_* in trace_signal.bpf.c
+# enum trace_signal_deliver (include/trace/events/signal.h)
+DELIVERY = {0: "", 1: "ignored", 2: "already pending", 3: "overflow", 4: "info lost"}
+
+
+def present(raw: Dict[str, Any]) -> Dict[str, Any]:
+    kind = raw["kind"]
+    ret = raw["ret"]
+    generated = kind == 4
+    return {
+        "kind": KINDS.get(kind, str(kind)),
+        "signal": signal_name(raw["sig"]),
+        "signal_raw": raw["sig"],
+        "target": {"pid": raw["target_pid"], "tid": raw["target_tid"],
+                   "comm": cstr(raw["target_comm"])},
+        "ret": ret,
+        "error": DELIVERY.get(ret, str(ret)) if generated else (errno_name(ret) if ret < 0 else ""),
+        "code": raw["code"],
+    }
+
+
+GADGET = Gadget(
+    name="trace_signal",
+    category="trace",
+    description="signals sent (kill/tkill/tgkill, kernel-generated with --generated)",
+    object="trace_signal",
+    hooks=[Hook("tracepoint", f"syscalls/sys_{d}_{s}")
+           for s in ("kill", "tkill", "tgkill") for d in ("enter", "exit")]
+    + [Hook("tracepoint", "signal/signal_generate")],
+    params=[
+        Param("generated", "also signals the kernel generates (faults, SIGCHLD, timers)",
+              bool, False, constant="targ_generated"),
+        Param("signal", "only this signal number", int, None, constant="targ_signal"),
+        Param("failed", "only signals that failed", bool, False, constant="targ_failed"),
+    ],
+    fields=[
+        Field("kind", "kill, tkill, tgkill or generated", 9, True, "KIND"),
+        Field("signal", "signal name (SIGKILL...)", 9, True, "SIGNAL"),
+        Field("signal_raw", "signal number", -3),
+        Field("target.pid", "target process id (kill, tgkill, generated)", -7, True, "TPID"),
+        Field("target.tid", "target thread id (tkill, tgkill)", -7),
+        Field("target.comm", "target command name (generated signals)", 16),
+        Field("ret", "return value (0 or -errno; delivery result when generated)", -4),
+        Field("error", "error name (ESRCH, EPERM...) or delivery result", 16, True, "ERROR"),
+        Field("code", "si_code of a generated signal", -4),
+    ],
+    present=present,
+)
+
+run = runner_for(GADGET)
