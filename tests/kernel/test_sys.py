@@ -1,0 +1,202 @@
+"""pybpf.sys wrappers against the real kernel: FDs, pins, ids, info, BTF, links, stats."""
+from __future__ import annotations
+
+import errno
+import os
+import struct
+
+import pytest
+
+from pybpf import sys as bsys
+from pybpf.errors import (
+    BadFDError,
+    ExistsError,
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+)
+from pybpf.sys.consts import AttachType, BTFKind, LinkType, MapType, ProgType
+
+
+def ins(code, dst=0, src=0, off=0, imm=0):
+    return struct.pack("<BBhi", code, dst | (src << 4), off, imm)
+
+
+RET0 = ins(0xb7, 0, 0, 0, 0) + ins(0x95)
+
+
+def tiny_btf(types: bytes = b"", strings: bytes = b"\0int\0") -> bytes:
+    """A BTF blob: by default one 4-byte signed int named "int" (type id 1)."""
+    if not types:
+        types = struct.pack("<III", 1, BTFKind.INT << 24, 4) + struct.pack("<I", (1 << 24) | 32)
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strings))
+    return header + types + strings
+
+
+def test_fd_owner_semantics():
+    fd = bsys.map_create(MapType.ARRAY, 4, 4, 1)
+    raw = fd.fileno()
+    dup = fd.dup()
+    assert dup.fileno() != raw
+    assert bsys.map_info(dup).id == bsys.map_info(fd).id
+    assert os.get_inheritable(dup.fileno()) is False
+    with fd:
+        assert int(fd) == raw
+    assert fd.closed
+    fd.close()  # idempotent
+    with pytest.raises(BadFDError):
+        fd.fileno()
+    dup.close()
+
+
+def test_release_gives_up_ownership():
+    fd = bsys.map_create(MapType.ARRAY, 4, 4, 1)
+    raw = fd.release()
+    assert fd.closed
+    os.fstat(raw)  # still open
+    os.close(raw)
+
+
+def test_pin_get_and_typed_errors(pin_dir):
+    path = str(pin_dir / "m")
+    with bsys.map_create(MapType.HASH, 4, 4, 2, name="pinned") as fd:
+        bsys.obj_pin(fd, path)
+        with pytest.raises(ExistsError) as caught:
+            bsys.obj_pin(fd, path)
+        assert caught.value.cmd == "BPF_OBJ_PIN" and path in str(caught.value)
+        with bsys.obj_get(path) as again:
+            assert bsys.map_info(again).id == bsys.map_info(fd).id
+    with pytest.raises(NotFoundError):
+        bsys.obj_get(str(pin_dir / "missing"))
+
+
+def test_elem_wrappers_and_next_key():
+    with bsys.map_create(MapType.HASH, 4, 4, 8) as fd:
+        for k in (1, 2, 3):
+            bsys.map_update_elem(fd, struct.pack("<I", k), struct.pack("<I", k * 10))
+        out = bytearray(4)
+        assert bsys.map_lookup_elem(fd, struct.pack("<I", 2), out) and out == struct.pack("<I", 20)
+        assert not bsys.map_lookup_elem(fd, struct.pack("<I", 9), out)
+        keys, cur, nxt = [], None, bytearray(4)
+        while bsys.map_get_next_key(fd, cur, nxt):
+            cur = bytes(nxt)
+            keys.append(struct.unpack("<I", cur)[0])
+        assert sorted(keys) == [1, 2, 3]
+        assert bsys.map_delete_elem(fd, struct.pack("<I", 1))
+        assert not bsys.map_delete_elem(fd, struct.pack("<I", 1))
+
+
+def test_frozen_map_update_is_permission_denied():
+    with bsys.map_create(MapType.ARRAY, 4, 4, 1) as fd:
+        bsys.map_freeze(fd)
+        with pytest.raises(PermissionDeniedError) as caught:
+            bsys.map_update_elem(fd, b"\0" * 4, b"\1" * 4, detail="map 'frozen'")
+        assert caught.value.errno == errno.EPERM
+        assert str(caught.value).splitlines()[0].startswith("BPF_MAP_UPDATE_ELEM:")
+        assert "map 'frozen'" in str(caught.value)
+
+
+def test_ids_and_get_fd_by_id():
+    with bsys.map_create(MapType.ARRAY, 4, 4, 1, name="byid") as fd, \
+            bsys.prog_load(ProgType.SOCKET_FILTER, RET0, "GPL", name="byid") as prog:
+        map_id = bsys.map_info(fd).id
+        prog_id = bsys.prog_info(prog).id
+        ids, cur = set(), 0
+        while True:
+            nxt = bsys.map_get_next_id(cur)
+            if nxt is None:
+                break
+            ids.add(nxt)
+            cur = nxt
+        assert map_id in ids
+        assert bsys.prog_get_next_id(prog_id - 1) is not None
+        with bsys.map_get_fd_by_id(map_id) as again:
+            assert bsys.map_info(again).name == "byid"
+        with bsys.prog_get_fd_by_id(prog_id) as again:
+            assert bsys.prog_info(again).name == "byid"
+    with pytest.raises(NotFoundError) as caught:
+        bsys.map_get_fd_by_id(0x7FFFFFF0)
+    assert "map id" in str(caught.value)
+
+
+def test_btf_load_and_info():
+    with bsys.btf_load(tiny_btf()) as fd:
+        info = bsys.btf_info(fd, data=True)
+        assert info.id > 0 and not info.kernel_btf
+        assert info.data == tiny_btf()
+        assert bsys.btf_get_next_id(info.id - 1) is not None
+        with bsys.btf_get_fd_by_id(info.id) as again:
+            assert bsys.btf_info(again).id == info.id
+
+
+def test_btf_load_error_with_log():
+    bad = tiny_btf(struct.pack("<III", 1, BTFKind.INT << 24, 4) + struct.pack("<I", 99))
+    log = bsys.LogBuffer(4096)
+    with pytest.raises(Exception) as caught:
+        bsys.btf_load(bad, log)
+    assert caught.value.cmd == "BPF_BTF_LOAD"
+    assert log.text  # the kernel explains the refusal
+
+
+def test_vmlinux_btf_is_kernel_btf():
+    cur = 0
+    while True:
+        cur = bsys.btf_get_next_id(cur)
+        assert cur is not None, "no kernel BTF object found"
+        try:
+            fd = bsys.btf_get_fd_by_id(cur)
+        except NotFoundError:
+            continue  # freed between listing and opening
+        with fd:
+            info = bsys.btf_info(fd)
+            if info.kernel_btf and info.name == "vmlinux":
+                assert info.btf_size > 1 << 20
+                return
+
+
+def test_raw_tracepoint_link_info_and_detach():
+    with bsys.prog_load(ProgType.RAW_TRACEPOINT, RET0, "GPL", name="rawtp") as prog, \
+            bsys.raw_tracepoint_open("sys_enter", prog) as link:
+        info = bsys.link_info(link)
+        assert info.type == LinkType.RAW_TRACEPOINT
+        assert info.prog_id == bsys.prog_info(prog).id
+        assert info.details["tp_name"] == "sys_enter"
+        with bsys.link_get_fd_by_id(info.id) as again:
+            assert bsys.link_info(again).id == info.id
+        # raw_tp links cannot be detached, only closed: a typed refusal
+        with pytest.raises(NotSupportedError) as caught:
+            bsys.link_detach(link)
+        assert caught.value.cmd == "BPF_LINK_DETACH"
+    with pytest.raises(NotFoundError):
+        with bsys.prog_load(ProgType.RAW_TRACEPOINT, RET0, "GPL") as prog:
+            bsys.raw_tracepoint_open("no_such_tracepoint_pybpf", prog)
+
+
+def test_link_create_perf_event_bad_target_is_bad_fd():
+    with bsys.prog_load(ProgType.TRACEPOINT, RET0, "GPL") as prog:
+        with pytest.raises(BadFDError) as caught:
+            bsys.link_create(prog, 0x7FFF, AttachType.PERF_EVENT, bpf_cookie=7)
+        assert caught.value.cmd == "BPF_LINK_CREATE"
+
+
+def test_enable_stats_counts_runs():
+    with bsys.enable_stats() as stats, \
+            bsys.prog_load(ProgType.SOCKET_FILTER, RET0, "GPL", name="stats") as prog:
+        assert not stats.closed
+        bsys.prog_test_run(prog, b"\0" * 16, repeat=5)
+        # test_run does not account run_cnt; but the fields are readable
+        info = bsys.prog_info(prog)
+        assert info.run_cnt >= 0 and info.verified_insns == 2
+
+
+def test_fd_leak_over_many_syscall_cycles():
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(300):
+        with bsys.map_create(MapType.HASH, 4, 4, 1) as fd:
+            fd.dup().close()
+            bsys.map_info(fd)
+        with bsys.prog_load(ProgType.SOCKET_FILTER, RET0, "GPL") as prog:
+            bsys.prog_info(prog)
+        with pytest.raises(PermissionDeniedError):
+            bsys.prog_load(ProgType.SOCKET_FILTER, ins(0x95), "GPL")
+    assert len(os.listdir("/proc/self/fd")) == before
