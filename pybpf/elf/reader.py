@@ -21,7 +21,9 @@ from elftools.elf.elffile import ELFFile
 from pybpf import asm
 from pybpf.asm import opcodes as op
 from pybpf.btf import types as bt
+from pybpf.btf import fixup_datasecs
 from pybpf.btf.spec import Spec as BTFSpec
+from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.elf.sections import find_sec_def
 from pybpf.elf.specs import (RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP, Extern,
@@ -163,6 +165,7 @@ class _Reader:
         self._read_externs()
         self._read_relocations()
         self._bind_variables()
+        self._fixup_btf()
 
     def section_bytes(self, sec) -> bytes:
         size = sec["sh_size"]
@@ -265,13 +268,15 @@ class _Reader:
                                 "global functions")
             if name in self.spec.programs:
                 raise self.fail(f"two programs named {name!r}")
-            sec_def = find_sec_def(section)
+            autoload = not section.startswith("?")
+            sec_def = find_sec_def(section if autoload else section[1:])
             fn = ProgramSpec(name, section, slot, insns, is_global=True, sec_def=sec_def,
-                             license=self.spec.license, kernel_version=self.spec.kernel_version)
+                             license=self.spec.license, kernel_version=self.spec.kernel_version,
+                             autoload=autoload)
             if sec_def is not None:
                 fn.prog_type = int(sec_def.prog_type)
                 fn.expected_attach_type = sec_def.expected_attach_type
-                fn.attach_to = sec_def.target(section)
+                fn.attach_to = sec_def.target(section if autoload else section[1:])
                 fn.flags = sec_def.prog_flags
             self.spec.programs[name] = fn
         self.spec.functions[(section, slot)] = fn
@@ -530,6 +535,17 @@ class _Reader:
             raise self.fail(f"map {name!r}: initial slot {slot} >= max_entries "
                             f"{mapspec.max_entries}")
         mapspec.contents[slot] = sym.name
+
+    def _fixup_btf(self) -> None:
+        btf = self.spec.btf
+        if btf is None:
+            return
+        try:
+            fixup_datasecs(btf, self.spec.section_sizes, self.spec.symbol_offsets)
+            kconfig = self.spec.maps.get(KCONFIG_SEC)
+            rewrite_extern_datasecs(btf, self.spec.externs, kconfig.value_size if kconfig else 0)
+        except BTFError as exc:
+            raise BTFError(f"{self.where}: .BTF: {exc}") from None
 
     # -- variables ---------------------------------------------------------------------------
 

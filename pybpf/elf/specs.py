@@ -65,6 +65,7 @@ class ProgramSpec(FunctionSpec):
     license: str = ""
     kernel_version: int = 0
     flags: int = 0
+    autoload: bool = True   # False for SEC("?name"): parsed, not loaded unless asked
 
     def copy(self) -> "ProgramSpec":
         out = ProgramSpec(**{k: getattr(self, k) for k in self.__dataclass_fields__})

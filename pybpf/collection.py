@@ -1,0 +1,280 @@
+"""Load an ObjectSpec into the kernel: BTF, maps, global data, programs.
+
+``load(spec_or_path)`` runs libbpf's sequence: externs resolved against the
+running kernel, the object's BTF loaded (DATASECs fixed up at parse time,
+sanitized for this kernel), maps created or reused from their pins, global
+data written and `.rodata`/`.kconfig` frozen, map-in-map slots filled, then
+each program linked, CO-RE-relocated and loaded, and program-array slots
+filled. Any failure closes everything made so far and removes the pins it
+created. A Collection owns the resulting maps and programs.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional, Union
+
+from pybpf import asm
+from pybpf.btf import FEATURES, sanitize
+from pybpf.btf.ext import pack_func_info, pack_line_info
+from pybpf.elf import ObjectSpec
+from pybpf.elf.specs import PIN_BY_NAME, MapSpec, ProgramSpec
+from pybpf.errors import BPFError, LoadError, SyscallError
+from pybpf.linker import externs as ext_mod
+from pybpf.linker.link import LinkedProgram, link_program
+from pybpf.maps import Map
+from pybpf.programs import Program
+from pybpf.sys import commands as cmds
+from pybpf.sys.consts import MapType
+from pybpf.sys.fd import FD
+
+DEFAULT_PIN_ROOT = "/sys/fs/bpf"
+ZERO_KEY = b"\0\0\0\0"
+# Map types the kernel refuses BTF key/value ids for (libbpf drops them too).
+_NO_BTF_TYPES = frozenset({
+    MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.STACK_TRACE,
+    MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.DEVMAP, MapType.DEVMAP_HASH,
+    MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.QUEUE,
+    MapType.STACK,
+})
+
+
+class Collection:
+    """The maps and programs of one loaded object; ``close()`` releases them all."""
+
+    def __init__(self, spec: ObjectSpec) -> None:
+        self.spec = spec
+        self.maps: Dict[str, Map] = {}
+        self.programs: Dict[str, Program] = {}
+        self.btf_fd: Optional[FD] = None
+        self.btf_error = ""  # why the object's BTF was not loaded (libbpf continues without)
+        self._created_pins: List[str] = []
+
+    def attach_all(self):
+        """Attach every program that auto-attaches from its SEC name (see pybpf.links)."""
+        from pybpf.links import attach_all
+        return attach_all(self.programs)
+
+    def close(self) -> None:
+        for prog in self.programs.values():
+            prog.close()
+        for m in self.maps.values():
+            m.close()
+        if self.btf_fd is not None:
+            self.btf_fd.close()
+
+    def _abort(self) -> None:
+        """Undo a failed load: close everything and remove the pins this load created."""
+        self.close()
+        for path in self._created_pins:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+    def __enter__(self) -> "Collection":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Collection({self.spec.name!r}, maps={sorted(self.maps)}, programs={sorted(self.programs)})"
+
+
+def load(spec_or_path: Union[ObjectSpec, str, os.PathLike], *, btf=None,
+         pin_root: Optional[Union[str, os.PathLike]] = None, log_level: int = 0,
+         programs: Optional[List[str]] = None) -> Collection:
+    """Load an object (ObjectSpec or path) and return its Collection.
+
+    ``btf`` is the target BTF for CO-RE and kernel BTF lookups (default: the
+    running kernel's). ``pin_root`` is the directory of LIBBPF_PIN_BY_NAME
+    maps (default /sys/fs/bpf). ``programs`` limits which programs load
+    (default: every program not marked SEC("?...")).
+    """
+    spec = spec_or_path if isinstance(spec_or_path, ObjectSpec) else ObjectSpec.from_file(spec_or_path)
+    loader = _Loader(spec, btf, os.fspath(pin_root) if pin_root else DEFAULT_PIN_ROOT, log_level)
+    coll = loader.coll
+    try:
+        loader.run(programs)
+    except BaseException:
+        coll._abort()
+        raise
+    return coll
+
+
+class _Loader:
+    def __init__(self, spec: ObjectSpec, btf, pin_root: str, log_level: int) -> None:
+        self.spec = spec
+        self.coll = Collection(spec)
+        self._target_btf = btf
+        self.pin_root = pin_root
+        self.log_level = log_level
+        self.reused: set = set()
+
+    def target_btf(self):
+        if self._target_btf is None:
+            from pybpf.core.kernel import kernel_btf
+            self._target_btf = kernel_btf()
+        return self._target_btf
+
+    def run(self, names: Optional[List[str]]) -> None:
+        spec = self.spec
+        if names is None:
+            names = [n for n, p in spec.programs.items() if p.autoload]
+        for name in names:
+            if name not in spec.programs:
+                raise LoadError(f"{spec.name}: no program named {name!r}")
+        ext_mod.fill_kconfig(spec, self.target_btf)
+        ksyms = ext_mod.resolve_ksyms(spec, self.target_btf)
+        linked = {name: self._link(name, ksyms) for name in names}
+        self._load_btf()
+        self._create_maps()
+        self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
+        for name in names:
+            self.coll.programs[name] = self._load_program(linked[name])
+        self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
+
+    # -- BTF ---------------------------------------------------------------------------------
+
+    def _load_btf(self) -> None:
+        if self.spec.btf is None:
+            return
+        data = sanitize(self.spec.btf, _btf_features())
+        try:
+            self.coll.btf_fd = cmds.btf_load(data, detail=f"{self.spec.name}: .BTF")
+        except SyscallError as exc:
+            log = cmds.LogBuffer(1 << 20, 1)
+            try:
+                cmds.btf_load(data, log=log).close()
+            except SyscallError:
+                pass
+            lines = log.text.strip().splitlines()
+            self.coll.btf_error = f"{exc}: {lines[-1] if lines else 'no log'}"
+
+    # -- maps --------------------------------------------------------------------------------
+
+    def _create_maps(self) -> None:
+        btf_fd = self.coll.btf_fd
+        for name, mspec in self.spec.maps.items():
+            where = f"{self.spec.name}: map {name!r}"
+            if mspec.pinning == PIN_BY_NAME:
+                path = os.path.join(self.pin_root, name)
+                if os.path.exists(path):
+                    self.coll.maps[name] = _reuse_pinned(where, mspec, path)
+                    self.reused.add(name)
+                    continue
+            kspec = _kernel_spec(mspec)
+            try:
+                m = Map.create(kspec, btf_fd=btf_fd if kspec.type not in _NO_BTF_TYPES else None)
+            except SyscallError as exc:
+                raise LoadError(f"{where}: {exc}") from exc
+            self.coll.maps[name] = m
+            if mspec.pinning == PIN_BY_NAME:
+                path = os.path.join(self.pin_root, name)
+                try:
+                    m.pin(path)
+                except SyscallError as exc:
+                    raise LoadError(f"{where}: pinning at {path}: {exc}") from exc
+                self.coll._created_pins.append(path)
+
+    def _fill_maps(self, which) -> None:
+        for name, mspec in self.spec.maps.items():
+            if name in self.reused or not which(mspec):
+                continue
+            m = self.coll.maps[name]
+            where = f"{self.spec.name}: map {name!r}"
+            try:
+                if mspec.data is not None:
+                    m[ZERO_KEY] = bytes(mspec.data)
+                for key, value in mspec.contents.items():
+                    k, v = self._element(where, mspec, key, value)
+                    m[k] = v
+                if mspec.freeze:
+                    m.freeze()
+            except SyscallError as exc:
+                raise LoadError(f"{where}: initialising: {exc}") from exc
+
+    def _element(self, where: str, mspec: MapSpec, key, value):
+        if isinstance(value, str):  # a slot naming a program or a map
+            pool = self.coll.programs if mspec.type == MapType.PROG_ARRAY else self.coll.maps
+            if value not in pool:
+                raise LoadError(f"{where}: slot {key} names {value!r}, which was not loaded")
+            value = int(pool[value].fd).to_bytes(4, "little")
+        if isinstance(key, int):
+            key = key.to_bytes(mspec.key_size, "little")
+        return key, value
+
+    # -- programs ----------------------------------------------------------------------------
+
+    def _link(self, name: str, ksyms) -> LinkedProgram:
+        linked = link_program(self.spec, name)
+        ext_mod.patch_externs(linked, self.spec, ksyms)
+        if linked.core_relos:
+            from pybpf.core import relocate
+            relocate(linked.instructions, linked.core_relos, self.spec.btf, self.target_btf(),
+                     program=name)
+        return linked
+
+    def _load_program(self, linked: LinkedProgram) -> Program:
+        prog: ProgramSpec = linked.program
+        where = f"{self.spec.name}: program {prog.name!r}"
+        if not prog.prog_type:
+            raise LoadError(f"{where}: unknown section {prog.section!r}, cannot tell the "
+                            "program type")
+        fds = {name: int(m.fd) for name, m in self.coll.maps.items()}
+        insns = asm.encode(linked.with_map_fds(fds))
+        btf_fd = self.coll.btf_fd
+        ext = self.spec.btf_ext
+        attach_btf_id = self._attach_btf_id(where, prog)
+        return Program.load(
+            prog.name, prog.prog_type, insns, prog.license or self.spec.license,
+            expected_attach_type=prog.expected_attach_type,
+            kernel_version=prog.kernel_version, flags=prog.flags, btf_fd=btf_fd,
+            func_info=pack_func_info(linked.func_info) if btf_fd and linked.func_info else b"",
+            func_info_rec_size=8,
+            line_info=pack_line_info(linked.line_info) if btf_fd and linked.line_info else b"",
+            line_info_rec_size=16, attach_btf_id=attach_btf_id, log_level=self.log_level,
+            section=prog.section, attach_to=prog.attach_to)
+
+    def _attach_btf_id(self, where: str, prog: ProgramSpec) -> int:
+        sec_def = prog.sec_def
+        target = sec_def.btf_target(prog.attach_to) if sec_def is not None else None
+        if target is None:
+            return 0
+        name, kind = target
+        vmlinux = self.target_btf()
+        want = {"typedef": 8, "func": 12}[kind]
+        for tid in vmlinux.ids_by_name(name):
+            if vmlinux.kind_of(tid) == want:
+                return tid
+        raise LoadError(f"{where}: attach target {name!r} not found in the kernel's BTF")
+
+
+def _btf_features():
+    """BTF kinds this kernel accepts (all of FEATURES until pybpf.features probes them)."""
+    try:
+        from pybpf.features import btf_kinds
+    except ImportError:
+        return FEATURES
+    return btf_kinds()
+
+
+def _kernel_spec(mspec: MapSpec) -> MapSpec:
+    """The spec as Map.create sees it: named as the kernel knows it."""
+    import dataclasses
+    return dataclasses.replace(mspec, name=mspec.kernel_name)
+
+
+def _reuse_pinned(where: str, mspec: MapSpec, path: str) -> Map:
+    try:
+        m = Map.from_pin(path)
+    except BPFError as exc:
+        raise LoadError(f"{where}: cannot reuse pin {path}: {exc}") from exc
+    have = (m.type, m.key_size, m.value_size, m.max_entries, m.flags)
+    want = (mspec.type, mspec.key_size, mspec.value_size, mspec.max_entries, mspec.flags)
+    if have != want:
+        m.close()
+        fields = "type key_size value_size max_entries flags".split()
+        diff = ", ".join(f"{f} {h} != {w}" for f, h, w in zip(fields, have, want) if h != w)
+        raise LoadError(f"{where}: pinned map at {path} is incompatible ({diff})")
+    return m

@@ -1,0 +1,170 @@
+"""Resolve `.kconfig` and `.ksyms` externs and patch the instructions using them.
+
+`.kconfig` externs get values in the `.kconfig` map image (the ld_imm64
+becomes a BPF_PSEUDO_MAP_VALUE into that map): LINUX_KERNEL_VERSION,
+LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE and CONFIG_* from the
+kernel config (y/m/n as tristate, bool or char; numbers; quoted strings).
+`.ksyms` externs: typeless ones load the /proc/kallsyms address as a
+constant, typed variables become BPF_PSEUDO_BTF_ID and kfunc calls
+BPF_PSEUDO_KFUNC_CALL with the kernel BTF id. A missing ``__weak`` extern
+resolves to zero; a missing strong one is an error naming it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Mapping, Optional
+
+from pybpf.asm import opcodes as op
+from pybpf.asm.instruction import set_ld_imm64_value
+from pybpf.btf import types as bt
+from pybpf.elf.specs import Extern
+from pybpf.errors import LoadError
+from pybpf.linker import kernel
+from pybpf.linker.link import LinkedProgram, MapRef
+
+KCONFIG = ".kconfig"
+TRISTATE = {"n": 0, "y": 1, "m": 2}
+POISON_KFUNC = 0xBAD2310  # libbpf's poison call for unresolved weak kfuncs (+ extern index)
+
+
+@dataclass
+class KsymTarget:
+    """Where a ksym resolved: a kallsyms address, or a kernel BTF id (0: missing weak)."""
+
+    address: int = 0
+    btf_id: int = 0
+
+
+def _kconfig_value(where: str, ext: Extern, btf, raw: str) -> bytes:
+    t = btf[btf.resolve(btf[ext.type_id].type)]
+    if isinstance(t, bt.Array):
+        if not (raw.startswith('"') and raw.endswith('"') and len(raw) >= 2):
+            raise LoadError(f"{where}: value {raw!r} is not a string")
+        text = raw[1:-1].encode()[:ext.size - 1]
+        return text.ljust(ext.size, b"\0")
+    if raw in TRISTATE:
+        if isinstance(t, bt.Enum) and t.name == "libbpf_tristate":
+            return TRISTATE[raw].to_bytes(ext.size, "little")
+        if isinstance(t, bt.Int) and t.is_bool:
+            if raw == "m":
+                raise LoadError(f"{where}: value 'm' needs a tristate or char extern, not bool")
+            return bytes([raw == "y"])
+        if isinstance(t, bt.Int) and t.is_char and ext.size == 1:
+            return raw.encode()
+        raise LoadError(f"{where}: value {raw!r} needs a bool, tristate or char extern")
+    if isinstance(t, bt.Enum) and t.name == "libbpf_tristate":
+        raise LoadError(f"{where}: value {raw!r} is not y/m/n")
+    try:
+        value = int(raw, 0)
+    except ValueError:
+        raise LoadError(f"{where}: value {raw!r} is not a number") from None
+    signed = bool(getattr(t, "signed", False))
+    try:
+        return value.to_bytes(ext.size, "little", signed=signed)
+    except OverflowError:
+        raise LoadError(f"{where}: value {value} does not fit in {ext.size} bytes") from None
+
+
+def _virtual_kconfig(name: str, target_btf: Callable) -> Optional[str]:
+    if name == "LINUX_KERNEL_VERSION":
+        return str(kernel.kernel_version_code())
+    if name == "LINUX_HAS_SYSCALL_WRAPPER":
+        return "y" if kernel.has_syscall_wrapper() else "n"
+    if name == "LINUX_HAS_BPF_COOKIE":
+        vmlinux = target_btf()
+        for tid in vmlinux.ids_by_name("bpf_func_id"):
+            t = vmlinux[tid]
+            if isinstance(t, bt.Enum):
+                names = {v.name for v in t.values}
+                return "y" if "BPF_FUNC_get_attach_cookie" in names else "n"
+        return "n"
+    return None
+
+
+def fill_kconfig(obj, target_btf: Callable, config: Optional[Mapping[str, str]] = None) -> None:
+    """Write every `.kconfig` extern's value into ``obj.maps['.kconfig'].data``.
+
+    ``config`` overrides the running kernel's config (tests pass their own);
+    ``target_btf()`` returns the kernel's BTF (asked only by LINUX_HAS_BPF_COOKIE).
+    """
+    kmap = obj.maps.get(KCONFIG)
+    if kmap is None:
+        return
+    for ext in obj.externs.values():
+        if ext.section != KCONFIG:
+            continue
+        where = f"{obj.name}: extern {ext.name!r}"
+        if ext.name.startswith("LINUX_"):
+            raw = _virtual_kconfig(ext.name, target_btf)
+            if raw is None:
+                raise LoadError(f"{where}: unknown LINUX_ virtual extern")
+        else:
+            if config is None:
+                config = kernel.kernel_config()
+            raw = config.get(ext.name)
+            if raw is None:
+                if ext.weak:
+                    continue
+                raise LoadError(f"{where}: not in the kernel config and not __weak")
+        kmap.data[ext.offset:ext.offset + ext.size] = _kconfig_value(where, ext, obj.btf, raw)
+
+
+def resolve_ksyms(obj, target_btf: Callable,
+                  address_of: Callable[[str], Optional[int]] = kernel.kallsyms_address
+                  ) -> Dict[str, KsymTarget]:
+    """Find every `.ksyms` extern in kallsyms or the kernel BTF."""
+    out: Dict[str, KsymTarget] = {}
+    for ext in obj.externs.values():
+        if ext.section == KCONFIG:
+            continue
+        where = f"{obj.name}: extern {ext.name!r}"
+        if ext.typeless:
+            addr = address_of(ext.name)
+            if addr is None and not ext.weak:
+                raise LoadError(f"{where}: not in /proc/kallsyms and not __weak")
+            out[ext.name] = KsymTarget(address=addr or 0)
+            continue
+        vmlinux = target_btf()
+        want = bt.Kind.FUNC if ext.is_func else bt.Kind.VAR
+        ids = [tid for tid in vmlinux.ids_by_name(ext.name) if vmlinux.kind_of(tid) == want]
+        if not ids and not ext.weak:
+            what = "kfunc" if ext.is_func else "typed ksym variable"
+            raise LoadError(f"{where}: {what} not found in the kernel's BTF")
+        out[ext.name] = KsymTarget(btf_id=ids[0] if ids else 0)
+    return out
+
+
+def patch_externs(linked: LinkedProgram, obj, ksyms: Mapping[str, KsymTarget]) -> None:
+    """Rewrite the instructions of ``linked`` that use externs."""
+    insns = linked.instructions
+    names = list(obj.externs)
+    for ref in linked.extern_refs:
+        ext: Extern = obj.externs[ref.name]
+        insn = insns[ref.slot]
+        where = f"program {linked.name!r}: extern {ext.name!r} at instruction {ref.slot}"
+        if ext.section == KCONFIG:
+            if not insn.is_ld_imm64:
+                raise LoadError(f"{where}: .kconfig extern used by a non-ld_imm64 instruction")
+            insn.src = op.BPF_PSEUDO_MAP_VALUE
+            insn.imm = 0
+            insns[ref.slot + 1].imm = ext.offset
+            linked.map_refs.append(MapRef(ref.slot, KCONFIG))
+            continue
+        target = ksyms[ext.name]
+        if ext.is_func:
+            if not insn.is_call:
+                raise LoadError(f"{where}: kfunc used by an instruction that is not a call")
+            if target.btf_id:
+                insn.src, insn.imm, insn.off = op.BPF_PSEUDO_KFUNC_CALL, target.btf_id, 0
+            else:  # missing __weak kfunc: a call the verifier refuses if ever reached
+                insn.src, insn.imm, insn.off = 0, POISON_KFUNC + names.index(ext.name), 0
+            continue
+        if not insn.is_ld_imm64:
+            raise LoadError(f"{where}: ksym used by a non-ld_imm64 instruction")
+        if ext.typeless or not target.btf_id:
+            insn.src = 0
+            set_ld_imm64_value(insns, ref.slot, target.address)
+        else:
+            insn.src = op.BPF_PSEUDO_BTF_ID
+            insn.imm = target.btf_id
+            insns[ref.slot + 1].imm = 0  # btf_obj_fd 0: vmlinux

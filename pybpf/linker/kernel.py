@@ -1,0 +1,94 @@
+"""Facts about the running kernel that externs ask for.
+
+Reads the kernel config (/proc/config.gz, else /boot/config-$(uname -r)),
+/proc/kallsyms and the release number. These are plain files, read once per
+process and cached; no bpf() call is made here.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import platform
+from typing import Dict, Optional
+
+from pybpf.errors import LoadError
+
+CONFIG_PATHS = ("/proc/config.gz", "/boot/config-{release}")
+KALLSYMS = "/proc/kallsyms"
+
+
+def parse_config(text: str) -> Dict[str, str]:
+    """``CONFIG_X=value`` lines of a kernel config; ``# CONFIG_X is not set`` reads as ``n``."""
+    values: Dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("CONFIG_") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name] = value
+        elif line.startswith("# CONFIG_") and line.endswith(" is not set"):
+            values[line[2:-len(" is not set")]] = "n"
+    return values
+
+
+@functools.lru_cache(maxsize=None)
+def kernel_config() -> Dict[str, str]:
+    """The running kernel's config (LoadError if no config file is readable)."""
+    release = platform.release()
+    for pattern in CONFIG_PATHS:
+        path = pattern.format(release=release)
+        try:
+            if path.endswith(".gz"):
+                with gzip.open(path, "rt", errors="replace") as fh:
+                    return parse_config(fh.read())
+            with open(path, errors="replace") as fh:
+                return parse_config(fh.read())
+        except OSError:
+            continue
+    raise LoadError("kernel config not found: tried /proc/config.gz and "
+                    f"/boot/config-{release} (needed by .kconfig externs)")
+
+
+def kernel_version_code(release: Optional[str] = None) -> int:
+    """KERNEL_VERSION(a, b, c) of the running kernel (patch capped at 255)."""
+    nums = []
+    for part in (release or platform.release()).split("-", 1)[0].split(".")[:3]:
+        digits = "".join(c for c in part if c.isdigit()) or "0"
+        nums.append(int(digits))
+    while len(nums) < 3:
+        nums.append(0)
+    major, minor, patch = nums
+    return (major << 16) + (minor << 8) + min(patch, 255)
+
+
+@functools.lru_cache(maxsize=None)
+def kallsyms() -> Dict[str, int]:
+    """Kernel symbol addresses from /proc/kallsyms (first address per name)."""
+    out: Dict[str, int] = {}
+    try:
+        with open(KALLSYMS) as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 3 and parts[2] not in out:
+                    out[parts[2]] = int(parts[0], 16)
+    except OSError as exc:
+        raise LoadError(f"{KALLSYMS}: {exc.strerror} (needed by typeless __ksym externs)") from None
+    return out
+
+
+_SYSCALL_PREFIX = {"x86_64": "__x64_", "aarch64": "__arm64_", "s390x": "__s390x_",
+                   "riscv64": "__riscv_", "ppc64le": "", "loongarch64": ""}
+
+
+def has_syscall_wrapper() -> bool:
+    """Whether syscalls enter through arch wrappers (``__x64_sys_bpf`` and the like)."""
+    prefix = _SYSCALL_PREFIX.get(platform.machine(), "")
+    if not prefix:
+        return False
+    try:
+        return (prefix + "sys_bpf") in kallsyms()
+    except LoadError:
+        return True
+
+
+def kallsyms_address(name: str) -> Optional[int]:
+    return kallsyms().get(name)

@@ -1,0 +1,186 @@
+"""Link one program: append the subprograms it reaches and record what needs fds.
+
+Starting from the program's own function, every bpf-to-bpf call
+(BPF_PSEUDO_CALL) and every function address taken for a callback
+(ld_imm64 BPF_PSEUDO_FUNC) pulls its target function in once, appended
+after what is already laid out, and the instruction's immediate becomes
+the pc-relative distance. Map and global-data references become
+BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE ld_imm64s whose fd is filled in at
+load time (``LinkedProgram.map_refs``); externs are listed for
+pybpf.linker.externs. func_info, line_info and CO-RE relocation records
+follow each function into the final stream.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from pybpf.asm import Instruction
+from pybpf.asm import opcodes as op
+from pybpf.elf.specs import (RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP,
+                             FunctionSpec, ProgramSpec)
+from pybpf.errors import LoadError
+
+MAX_INSNS = 1_000_000  # the kernel's BPF_COMPLEXITY_LIMIT_INSNS
+
+
+@dataclass
+class MapRef:
+    """The ld_imm64 at ``slot`` refers to map ``map`` (its fd goes into imm)."""
+
+    slot: int
+    map: str
+
+
+@dataclass
+class ExternRef:
+    """The ld_imm64 or call at ``slot`` refers to extern ``name``."""
+
+    slot: int
+    name: str
+
+
+@dataclass
+class LinkedProgram:
+    """A program's final instruction stream, before fds and externs are filled in.
+
+    ``func_info``/``line_info`` hold the object's records with ``insn_off``
+    rebased to byte offsets in ``instructions``; ``core_relos`` have
+    ``insn_off`` as a slot index into ``instructions`` (what
+    ``pybpf.core.relocate`` takes).
+    """
+
+    program: ProgramSpec
+    instructions: List[Instruction]
+    functions: List[Tuple[int, FunctionSpec]] = field(default_factory=list)  # (start, fn)
+    map_refs: List[MapRef] = field(default_factory=list)
+    extern_refs: List[ExternRef] = field(default_factory=list)
+    func_info: list = field(default_factory=list)
+    line_info: list = field(default_factory=list)
+    core_relos: list = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.program.name
+
+    def with_map_fds(self, fds: Dict[str, int]) -> List[Instruction]:
+        """A copy of the instructions with every map reference's fd filled in."""
+        insns = [insn.copy() for insn in self.instructions]
+        for ref in self.map_refs:
+            try:
+                insns[ref.slot].imm = int(fds[ref.map])
+            except KeyError:
+                raise LoadError(f"program {self.name!r}: map {ref.map!r} was not created") from None
+        return insns
+
+
+class _Layout:
+    """Functions placed so far, in order, with their start slots."""
+
+    def __init__(self) -> None:
+        self.order: List[FunctionSpec] = []
+        self.start: Dict[Tuple[str, int], int] = {}
+        self.size = 0
+
+    def place(self, fn: FunctionSpec) -> int:
+        key = (fn.section, fn.insn_offset)
+        if key not in self.start:
+            self.start[key] = self.size
+            self.order.append(fn)
+            self.size += len(fn.instructions)
+        return self.start[key]
+
+
+def link_program(obj, name: str) -> LinkedProgram:
+    """Link program ``name`` of ObjectSpec ``obj`` (pure: no kernel access)."""
+    try:
+        prog = obj.programs[name]
+    except KeyError:
+        raise LoadError(f"{obj.name}: no program named {name!r}") from None
+    layout = _Layout()
+    layout.place(prog)
+    out: List[Instruction] = []
+    linked = LinkedProgram(prog, out)
+    done = 0
+    while done < len(layout.order):
+        fn = layout.order[done]
+        done += 1
+        base = len(out)
+        linked.functions.append((base, fn))
+        out.extend(insn.copy() for insn in fn.instructions)
+        for i in range(len(fn.instructions)):
+            _relocate_slot(obj, linked, layout, fn, i, base)
+        if layout.size > MAX_INSNS:
+            raise LoadError(f"program {name!r}: more than {MAX_INSNS} instructions after linking")
+    _attach_ext_info(obj, linked)
+    return linked
+
+
+def _callee(obj, name: str, fn: FunctionSpec, i: int, section: str, slot: int) -> FunctionSpec:
+    target = obj.function_at(section, slot)
+    if target is None:
+        raise LoadError(f"program {name!r}: instruction {i} of function {fn.name!r} refers to "
+                        f"instruction {slot} of {section!r}, which does not start a function")
+    return target
+
+
+def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec, i: int,
+                   base: int) -> None:
+    insns = linked.instructions
+    slot = base + i
+    insn = insns[slot]
+    relo = fn.relocations.get(i)
+    name = linked.name
+    if relo is None:
+        if insn.is_pseudo_call:  # a call the assembler resolved within the same section
+            target = _callee(obj, name, fn, i, fn.section, fn.insn_offset + i + insn.imm + 1)
+            insn.imm = layout.place(target) - slot - 1
+        return
+    if relo.kind == RELO_CALL:
+        target = _callee(obj, name, fn, i, relo.target, relo.offset // 8 + insn.imm + 1)
+        insn.imm = layout.place(target) - slot - 1
+    elif relo.kind == RELO_FUNC:
+        target = _callee(obj, name, fn, i, relo.target, (relo.offset + insn.imm) // 8)
+        insn.src = op.BPF_PSEUDO_FUNC
+        insn.imm = layout.place(target) - slot - 1
+        insns[slot + 1].imm = 0
+    elif relo.kind == RELO_MAP:
+        insn.src = op.BPF_PSEUDO_MAP_FD
+        insn.imm = 0
+        insns[slot + 1].imm = 0
+        linked.map_refs.append(MapRef(slot, relo.target))
+    elif relo.kind == RELO_DATA:
+        offset = insn.imm + relo.offset
+        size = obj.maps[relo.target].value_size
+        if not 0 <= offset < size:
+            raise LoadError(f"program {name!r}: reference to offset {offset} of {relo.target!r} "
+                            f"(size {size}) at instruction {i} of {fn.name!r}")
+        insn.src = op.BPF_PSEUDO_MAP_VALUE
+        insn.imm = 0
+        insns[slot + 1].imm = offset
+        linked.map_refs.append(MapRef(slot, relo.target))
+    elif relo.kind == RELO_EXTERN:
+        linked.extern_refs.append(ExternRef(slot, relo.target))
+
+
+def _records_of(fn: FunctionSpec, records: Optional[list]) -> list:
+    if not records:
+        return []
+    lo, hi = fn.insn_offset * 8, fn.insn_end * 8
+    return [r for r in records if lo <= r.insn_off < hi]
+
+
+def _attach_ext_info(obj, linked: LinkedProgram) -> None:
+    ext = obj.btf_ext
+    if ext is None:
+        return
+    for start, fn in linked.functions:
+        delta = start * 8 - fn.insn_offset * 8
+        for rec in _records_of(fn, ext.func_info.get(fn.section)):
+            linked.func_info.append(dataclasses.replace(rec, insn_off=rec.insn_off + delta))
+        for rec in _records_of(fn, ext.line_info.get(fn.section)):
+            linked.line_info.append(dataclasses.replace(rec, insn_off=rec.insn_off + delta))
+        for rec in _records_of(fn, ext.core_relos.get(fn.section)):
+            linked.core_relos.append(
+                dataclasses.replace(rec, insn_off=(rec.insn_off + delta) // 8))
