@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -21,69 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = ROOT / "bpf" / "objects" / "minimal.bpf.o"
 VMLINUX = "/sys/kernel/btf/vmlinux"
 
-KINDS_SRC = r"""
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-
-struct task {
-	int pid;
-	int tgid;
-	unsigned int flags:3;
-	unsigned int more:5;
-	char comm[16] __attribute__((btf_decl_tag("comm_tag")));
-	struct task *parent;
-} __attribute__((preserve_access_index));
-
-enum state { RUNNING = 1, SLEEPING = 2 };
-enum big { HUGE = 0x100000000ULL };
-enum neg { MINUS = -5 };
-
-struct event {
-	int pid;
-	unsigned long long ts;
-	char comm[16];
-	unsigned char flag:1;
-	unsigned char level:4;
-	short delta;
-	int __attribute__((btf_type_tag("user"))) *uptr;
-};
-
-int out;
-double ratio = 1.5;
-double *ratio_ptr = &ratio;
-enum big big_value = HUGE;
-enum neg neg_value = MINUS;
-const volatile int konst = 5;
-struct event sample;
-
-SEC("raw_tp/sys_enter")
-int probe(struct task *t)
-{
-	out = BPF_CORE_READ(t, parent, pid) + bpf_core_field_exists(t->more)
-	      + bpf_core_enum_value(enum state, SLEEPING) + bpf_core_type_size(struct task)
-	      + konst + BPF_CORE_READ_BITFIELD_PROBED(t, flags);
-	sample.pid = out;
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "GPL";
-"""
+KINDS = ROOT / "bpf" / "objects" / "btf_kinds.bpf.o"
 
 
 @pytest.fixture(scope="module")
-def kinds_obj(tmp_path_factory) -> Path:
-    clang = shutil.which("clang-19") or shutil.which("clang")
-    if clang is None:
-        pytest.skip("clang not installed")
-    tmp = tmp_path_factory.mktemp("btfobj")
-    src = tmp / "kinds.bpf.c"
-    src.write_text(KINDS_SRC)
-    obj = tmp / "kinds.bpf.o"
-    subprocess.run([clang, "-g", "-O2", "-target", "bpf", "-D__TARGET_ARCH_x86",
-                    "-I/usr/include/x86_64-linux-gnu", "-c", str(src), "-o", str(obj)],
-                   check=True)
-    return obj
+def kinds_obj() -> Path:
+    assert KINDS.exists(), "run make -C bpf objects/btf_kinds.bpf.o"
+    return KINDS
 
 
 def sections(path: Path):
