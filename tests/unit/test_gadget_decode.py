@@ -1,0 +1,30 @@
+"""Decoding helpers: argv blocks, leaf-first paths, C strings, clocks."""
+import time
+
+from gadgets.common import decode
+
+
+def test_split_strings():
+    buf = b"ls\0-l\0/tmp\0" + bytes(20)
+    assert decode.split_strings(buf, 11) == ["ls", "-l", "/tmp"]
+    assert decode.split_strings(buf, 8) == ["ls", "-l", "/t"]  # cut-off last kept
+    assert decode.split_strings(buf, 0) == []
+
+
+def test_join_path():
+    buf = b"file\0dir\0usr\0" + bytes(8)
+    assert decode.join_path(buf, 13) == "/usr/dir/file"
+    assert decode.join_path(buf, 13, truncated=True) == ".../usr/dir/file"
+    assert decode.join_path(b"", 0) == "/"
+
+
+def test_cstr_forms():
+    assert decode.cstr("bash\0junk") == "bash"
+    assert decode.cstr(b"bash\0junk") == "bash"
+    assert decode.cstr([98, 97, 0, 120]) == "ba"
+
+
+def test_clock_iso_is_now():
+    clock = decode.Clock()
+    iso = clock.iso(time.clock_gettime_ns(time.CLOCK_BOOTTIME))
+    assert iso.endswith("Z") and iso[:4] == time.strftime("%Y", time.gmtime())
