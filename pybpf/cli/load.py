@@ -1,0 +1,102 @@
+"""`pybpf load OBJ PINDIR`: load every program of an object and pin it, as
+`bpftool prog loadall` does.
+
+Programs are pinned at PINDIR/<function name>, maps (with --pinmaps DIR)
+at DIR/<map name> (see pin_name). ``--type NAME`` forces every program's type as if its
+section were NAME (e.g. ``xdp``, ``tracepoint``). On any failure nothing is
+left behind: pins made are removed, directories this command created are
+removed, and the loaded objects are closed.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any, List
+
+from pybpf.errors import BPFError, LoadError
+
+
+def _make_dir(path: str, created: List[str]) -> None:
+    missing = []
+    while path and not os.path.isdir(path):
+        missing.append(path)
+        path = os.path.dirname(path.rstrip("/"))
+    for p in reversed(missing):
+        os.mkdir(p)
+        created.append(p)
+
+
+def pin_name(mspec) -> str:
+    """libbpf's pin file name for a map: global data maps by their kernel name
+    (`obj.rodata`), others by their own; bpffs refuses '.', so it becomes '_'."""
+    name = mspec.kernel_name if mspec.is_global_data else mspec.name
+    return name.replace(".", "_")
+
+
+def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") -> List[str]:
+    """Load ``obj`` and pin its programs (and maps); returns the pins made."""
+    from pybpf.collection import load
+    from pybpf.elf import ObjectSpec, find_sec_def
+
+    spec = ObjectSpec.from_file(obj)
+    if prog_type:
+        row = find_sec_def(prog_type)
+        if row is None:
+            raise LoadError(f"{obj}: unknown program type {prog_type!r}")
+        for prog in spec.programs.values():
+            prog.sec_def = row
+            prog.prog_type = int(row.prog_type)
+            prog.expected_attach_type = row.expected_attach_type
+            prog.flags = row.prog_flags
+    pins: List[str] = []
+    dirs: List[str] = []
+    coll = load(spec)
+    try:
+        _make_dir(pindir, dirs)
+        for name, prog in coll.programs.items():
+            path = os.path.join(pindir, name)
+            prog.pin(path)
+            pins.append(path)
+        if pinmaps:
+            _make_dir(pinmaps, dirs)
+            for name, m in coll.maps.items():
+                path = os.path.join(pinmaps, pin_name(spec.maps[name]))
+                m.pin(path)
+                pins.append(path)
+    except BaseException:
+        for path in reversed(pins):
+            _remove(path, os.unlink)
+        for path in reversed(dirs):
+            _remove(path, os.rmdir)
+        raise
+    finally:
+        coll.close()
+    return pins
+
+
+def _remove(path: str, how) -> None:
+    try:
+        how(path)
+    except OSError:
+        pass
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        load_and_pin(args.object, args.pindir, args.pinmaps or "", args.type or "")
+    except BPFError:
+        raise
+    except OSError as exc:  # directories: name the path at fault
+        raise LoadError(f"{args.object}: {exc.filename or args.pindir}: {exc.strerror}") from None
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("load", help="load an object's programs and pin them "
+                                           "(as bpftool prog loadall)")
+    p.add_argument("object", metavar="OBJ", help="BPF ELF object (clang -target bpf)")
+    p.add_argument("pindir", metavar="PINDIR", help="bpffs directory for the programs' pins")
+    p.add_argument("--pinmaps", metavar="DIR", help="also pin every map under DIR")
+    p.add_argument("--type", metavar="NAME", help="program type for every program, named as a "
+                                                  "SEC() prefix (xdp, tracepoint, ...)")
+    p.set_defaults(func=run)
