@@ -1,0 +1,359 @@
+"""Runs of the gadgets that read maps and iterators (top, profile, snapshot).
+
+:class:`MapRun` is a GadgetRun without a ring buffer: it takes the same
+options (container, host, pid, tid, uid, gid, comm, params, filters,
+timeout), sets the same filter constants, fills the mntns filter map, and
+then attaches the programs the gadget names (all by default, with per-program
+options such as a sampling frequency). The gadget reads its maps and
+iterators itself, with the decoding and enrichment helpers here.
+
+:func:`run_top` is the loop of every top gadget: collect rows each interval,
+filter, sort, cut to ``--max-rows``, and show them in a LiveTable or as json
+lines (one object per row per interval). :func:`main` is the command line of
+these gadgets (``python -m gadgets.top_file``): the options of ``pybpf run``
+plus the gadget's own.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import signal
+import sys
+import time
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
+
+import pybpf
+
+from gadgets.common import containers as ctr
+from gadgets.common import filters as flt
+from gadgets.common.decode import find_struct, proc_fields
+from gadgets.common.errors import GadgetError, GadgetUnavailableError
+from gadgets.common.gadget import Gadget
+from gadgets.common.livetable import LiveTable, parse_sort, sort_rows
+from gadgets.common.output import ColumnWriter
+from gadgets.common.runner import MNTNS_MAP, GadgetRun
+
+_EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+
+
+class MapRun(GadgetRun):
+    """Load, filter and attach a gadget whose results live in maps or iterators.
+
+    ``attach`` maps program names to attach options (``{"prog": {"freq": 49}}``);
+    None attaches every program with no options. ``constants`` are extra
+    ``.rodata`` values set before load; ``drop`` names programs not loaded
+    (hooks this kernel lacks). Iterating a started run yields ``collect(run)``
+    every ``interval`` seconds until --timeout or stop() (the library form of
+    the top gadgets).
+    """
+
+    def __init__(self, gadget: Gadget, *, attach: Optional[Mapping[str, Mapping[str, Any]]] = None,
+                 constants: Optional[Mapping[str, Any]] = None, drop: Iterable[str] = (),
+                 collect: Optional[Callable[["MapRun"], List[Dict[str, Any]]]] = None,
+                 interval: float = 1.0, **options: Any) -> None:
+        super().__init__(gadget, **options)
+        self.collect = collect
+        self.interval = interval
+        self.attach_opts = dict(attach) if attach is not None else None
+        self.extra_constants = dict(constants or {})
+        self.drop = set(drop)
+        self.spec: Any = None
+        self.links: Dict[str, Any] = {}
+        self._codecs: Dict[Tuple[str, str], Any] = {}
+
+    @property
+    def collection(self) -> Any:
+        if self._coll is None:
+            raise GadgetError(f"gadget {self.gadget.name}: not started")
+        return self._coll
+
+    def start(self) -> "MapRun":
+        if self._coll is not None:
+            return self
+        if self.check:
+            ok, why = self.gadget.can_run()
+            if not ok:
+                raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
+        if self.container_names:
+            self.selected = ctr.select(self.container_names)
+        from pybpf.links import LinkGroup, attach as attach_program
+
+        spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
+        self._set_constants(spec)
+        for name, value in self.extra_constants.items():
+            spec.constants[name] = value
+        for name in self.drop:
+            spec.programs.pop(name, None)
+        self.spec = spec
+        try:
+            self._coll = pybpf.load(spec)
+            if self.selected:
+                fmap = self._coll.maps[MNTNS_MAP]
+                one = (1).to_bytes(fmap.value_size, "little")
+                for c in self.selected:
+                    for ns in c.mntns_ids:
+                        fmap[ns.to_bytes(fmap.key_size, "little")] = one
+            group = LinkGroup()
+            self._links = group
+            wanted = self.attach_opts
+            if wanted is None:
+                wanted = {name: {} for name in self._coll.programs}
+            for name, opts in wanted.items():
+                link = attach_program(self._coll.programs[name], **dict(opts))
+                group.add(link)
+                self.links[name] = link
+        except BaseException:
+            self.close()
+            raise
+        if self._enrich:
+            self._enricher = ctr.Enricher()
+        self._started = time.monotonic()
+        return self
+
+    def close(self) -> None:
+        self.links = {}
+        super().close()
+
+    def __iter__(self) -> Iterator[List[Dict[str, Any]]]:  # type: ignore[override]
+        if self.collect is None:
+            raise GadgetError(f"gadget {self.gadget.name}: nothing to collect")
+        self.start()
+        while not self._stop.is_set():
+            left = self.time_left()
+            wait = self.interval if left is None else min(self.interval, left)
+            if self._stop.wait(wait):
+                break
+            yield [r for r in self.collect(self) if self.keep(r)]
+            if left is not None and self.time_left() == 0:
+                break
+
+    # -- decoding ------------------------------------------------------------
+    def struct_codec(self, name: str) -> Any:
+        """The codec of struct ``name`` of the object's BTF."""
+        from pybpf.btf import codec as btf_codec
+
+        key = ("struct", name)
+        if key not in self._codecs:
+            btf = self.spec.btf
+            self._codecs[key] = btf_codec.Codec.for_type(btf, find_struct(btf, name))
+        return self._codecs[key]
+
+    def _map_codecs(self, name: str) -> Tuple[Any, Any]:
+        from pybpf.btf import codec as btf_codec
+
+        key = ("map", name)
+        if key not in self._codecs:
+            ms = self.spec.maps[name]
+            btf = self.spec.btf
+            self._codecs[key] = (btf_codec.Codec.for_type(btf, ms.key_type_id),
+                                 btf_codec.Codec.for_type(btf, ms.value_type_id))
+        return self._codecs[key]
+
+    def _decode_pair(self, name: str, key: Any, value: Any) -> Tuple[Any, Any]:
+        kc, vc = self._map_codecs(name)
+        if isinstance(key, (bytes, bytearray, memoryview)):
+            key = kc.decode(bytes(key))
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            value = vc.decode(bytes(value))
+        return key, value
+
+    def map_items(self, name: str, delete: bool = False) -> List[Tuple[Any, Any]]:
+        """Decoded (key, value) pairs of map ``name``; ``delete`` empties it as it reads."""
+        m = self.collection.maps[name]
+        pairs = m.lookup_and_delete_batch() if delete else list(m.items())
+        return [self._decode_pair(name, k, v) for k, v in pairs]
+
+    def iterate(self, program: str, struct: str) -> List[Dict[str, Any]]:
+        """One pass of iterator ``program``: its records decoded as ``struct``."""
+        codec = self.struct_codec(struct)
+        data = self.links[program].read()
+        size = codec.size
+        if len(data) % size:
+            raise GadgetError(f"gadget {self.gadget.name}: iterator {program} wrote "
+                              f"{len(data)} bytes, not a multiple of struct {struct} ({size})")
+        return [codec.decode(data[i: i + size]) for i in range(0, len(data), size)]
+
+    # -- presentation ---------------------------------------------------------
+    def base_event(self, raw_proc: Mapping[str, Any]) -> Dict[str, Any]:
+        """``{"container": ..., "proc": ...}`` from a decoded struct gadget_proc."""
+        proc = proc_fields(dict(raw_proc))
+        c = self._enricher.lookup(proc["mntns_id"]) if self._enricher else None
+        return {"container": c.to_dict() if c else dict(_EMPTY_CONTAINER), "proc": proc}
+
+    def container_of(self, mntns_id: int) -> Dict[str, str]:
+        c = self._enricher.lookup(mntns_id) if self._enricher else None
+        return c.to_dict() if c else dict(_EMPTY_CONTAINER)
+
+    def keep(self, event: Mapping[str, Any]) -> bool:
+        """Whether an event passes the user-space ``--filter``s."""
+        return flt.matches(self.filters, event)
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def time_left(self) -> Optional[float]:
+        """Seconds until --timeout (None without one); 0 once it passed."""
+        if self.timeout is None:
+            return None
+        return max(self._started + self.timeout - time.monotonic(), 0.0)
+
+
+# -- tables -------------------------------------------------------------------
+def table_lines(gadget: Gadget, fields: Sequence[str], rows: Sequence[Mapping[str, Any]],
+                width: Optional[int] = None) -> Tuple[str, List[str]]:
+    """Header line and row lines in the gadget's column layout."""
+    buf = io.StringIO()
+    writer = ColumnWriter(gadget, list(fields) or None, stream=buf, width=width)
+    writer.header()
+    for row in rows:
+        writer.event(dict(row))
+    lines = buf.getvalue().splitlines()
+    return lines[0], lines[1:]
+
+
+def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, output: str,
+            fields: Sequence[str] = (), count: Optional[int] = None,
+            out: Any = None, keys: Any = None) -> int:
+    """The loop of a top gadget: every ``interval`` seconds, ``session.collect`` rows.
+
+    Rows are presented events (dicts with proc, container and the gadget's
+    fields); ``--filter`` applies, then ``sort``, then ``max_rows``. Stops on
+    --timeout, ``count`` intervals, q or Ctrl-C (in a terminal) or stop().
+    """
+    gadget = session.gadget
+    keys_spec = parse_sort(sort, [f.name for f in gadget.all_fields])
+    out = out if out is not None else sys.stdout
+    shown = 0
+    with LiveTable(out=out if output == "columns" else io.StringIO(), keys=keys) as table:
+        while not session.stopped:
+            wait = interval
+            left = session.time_left()
+            if left is not None:
+                wait = min(wait, left)
+            try:
+                going = table.wait(wait)
+            except KeyboardInterrupt:
+                break
+            assert session.collect is not None
+            rows = [r for r in session.collect(session) if session.keep(r)]
+            rows = sort_rows(rows, keys_spec)[:max_rows] if max_rows > 0 else sort_rows(rows, keys_spec)
+            stamp = time.strftime("%H:%M:%S")
+            if output == "json":
+                for row in rows:
+                    out.write(json.dumps({"interval_end": stamp, **row},
+                                         separators=(",", ":"), default=str) + "\n")
+                out.flush()
+            else:
+                header, lines = table_lines(gadget, fields, rows)
+                table.show(f"{gadget.name} {stamp}  interval {interval:g}s  rows {len(rows)}"
+                           + ("  (q to quit)" if table.interactive else ""), header, lines)
+            shown += 1
+            if not going or (count is not None and shown >= count):
+                break
+            if left is not None and session.time_left() == 0:
+                break
+    return 0
+
+
+# -- command line ---------------------------------------------------------------
+def add_top_options(parser: argparse.ArgumentParser, default_sort: str) -> None:
+    parser.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
+                        help="refresh every this many seconds (default 1)")
+    parser.add_argument("--max-rows", type=int, default=20, metavar="N",
+                        help="show at most N rows per interval (0: all; default 20)")
+    parser.add_argument("--sort", default=default_sort, metavar="FIELDS",
+                        help=f"comma list of fields, -field descending (default {default_sort})")
+    parser.add_argument("--count", type=int, metavar="N", help="stop after N intervals")
+
+
+def session_from(gadget: Gadget, opts: argparse.Namespace, **extra: Any) -> MapRun:
+    """A MapRun from parsed `pybpf run` options (gadget params included)."""
+    params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
+    return MapRun(gadget, container=opts.container, host=opts.host, pid=opts.pid,
+                  tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params,
+                  filters=opts.filter, timeout=opts.timeout, **extra)
+
+
+def main(gadget: Gadget, argv: Optional[Sequence[str]],
+         add_options: Callable[[argparse.ArgumentParser], None],
+         body: Callable[[argparse.Namespace], int]) -> int:
+    """The command line of one map-reading gadget; errors are one line on stderr."""
+    from pybpf.cli import one_line
+    from pybpf.cli.run import gadget_parser
+    from pybpf.errors import BPFError
+
+    parser = gadget_parser(gadget)
+    add_options(parser)
+    opts = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    try:
+        opts.fields = [f.strip() for f in (opts.fields or "").split(",") if f.strip()]
+        for name in opts.fields:
+            gadget.field(name)  # raises on an unknown field
+        previous = signal.signal(signal.SIGTERM, lambda *_: _raise_interrupt())
+        try:
+            return body(opts)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    except (BPFError, GadgetError, ValueError, OSError) as exc:
+        print(f"pybpf run {gadget.name}: {one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
+
+
+# -- formats shared by these gadgets ----------------------------------------------
+_FILE_TYPES = {0o010000: "fifo", 0o020000: "char", 0o040000: "dir", 0o060000: "block",
+               0o100000: "regular", 0o120000: "symlink", 0o140000: "socket"}
+
+
+def file_type(mode: int) -> str:
+    """The type of an inode mode: regular, dir, socket, fifo, char, block, symlink."""
+    return _FILE_TYPES.get(mode & 0o170000, "other" if mode else "")
+
+
+def ip_text(family: int, raw: Any) -> str:
+    """An address from a 16-byte array (IPv4 in the first 4 bytes) as text."""
+    import ipaddress
+    data = bytes(raw) if not isinstance(raw, list) else bytes(b & 0xFF for b in raw)
+    if family == 2:
+        return str(ipaddress.IPv4Address(data[:4]))
+    if family == 10:
+        return str(ipaddress.IPv6Address(data[:16]))
+    return ""
+
+
+def endpoint(family: int, addr: str, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    return f"[{addr}]:{port}" if family == 10 else f"{addr}:{port}"
+
+
+def wait_until_done(session: MapRun, tick: Optional[Callable[[], None]] = None) -> None:
+    """Block until --timeout, stop() or Ctrl-C, calling ``tick`` about once a second."""
+    try:
+        while not session.stopped:
+            left = session.time_left()
+            if left == 0:
+                break
+            session._stop.wait(min(1.0, left) if left is not None else 1.0)
+            if tick is not None:
+                tick()
+    except KeyboardInterrupt:
+        pass
+
+
+def disk_name(major: int, minor: int) -> str:
+    """The block device name of major:minor ("vda"), or "major:minor"."""
+    try:
+        with open(f"/sys/dev/block/{major}:{minor}/uevent") as fh:
+            for line in fh:
+                if line.startswith("DEVNAME="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{major}:{minor}"
