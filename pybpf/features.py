@@ -1,0 +1,470 @@
+"""What the running kernel supports, probed once per process.
+
+Each probe loads a tiny program, creates a tiny map or link, or loads a tiny
+BTF blob, and caches a ``Support`` (truthy when supported, with a reason
+string for ``pybpf list`` and test skips). Programs are hand-encoded 8-byte
+instructions so this module depends only on pybpf.sys.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import struct
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
+
+from pybpf.errors import ENOTSUPP, BPFError, SyscallError
+from pybpf.sys import commands as cmds
+from pybpf.sys.consts import (
+    AttachType,
+    BTFKind,
+    LinkType,
+    MapFlags,
+    MapType,
+    ProgFlags,
+    ProgType,
+)
+from pybpf.sys.fd import FD
+from pybpf.sys.syscall import kernel_release
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Support:
+    """A probe's answer: ``bool(support)`` says yes/no, ``reason`` says why."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        word = "yes" if self.ok else "no"
+        return f"{word} ({self.reason})" if self.reason else word
+
+
+def _ins(code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
+    return struct.pack("<BBhi", code, dst | (src << 4), off, imm)
+
+
+# r0 = 0; exit
+_RET0 = _ins(0xB7) + _ins(0x95)
+
+
+def _errname(err: int) -> str:
+    if err == ENOTSUPP:
+        return "ENOTSUPP"
+    if err == errno.EOPNOTSUPP:
+        return "EOPNOTSUPP"
+    return errno.errorcode.get(err, str(err))
+
+
+def _name(enum_cls: type, value: int) -> str:
+    try:
+        return enum_cls(value).name
+    except ValueError:
+        return str(value)
+
+
+# ---------------------------------------------------------------- kernel version
+
+def kernel_version() -> Tuple[int, int, int]:
+    """(major, minor, patch) of the running kernel, from uname -r."""
+    return kernel_release()
+
+
+def kernel_version_code() -> int:
+    """LINUX_VERSION_CODE of the running kernel (patch capped at 255)."""
+    major, minor, patch = kernel_release()
+    return (major << 16) + (minor << 8) + min(patch, 255)
+
+
+# ---------------------------------------------------------------- kernel BTF ids
+
+def _vmlinux_func_id(name: str) -> Optional[int]:
+    """The BTF id of kernel function ``name`` in vmlinux BTF, or None."""
+    try:
+        from pybpf.btf.types import Kind
+        from pybpf.core import kernel_btf
+        spec = kernel_btf()
+    except (BPFError, OSError, ImportError):
+        return None
+    for type_id in spec.ids_by_name(name):
+        if spec.kind_of(type_id) == Kind.FUNC:
+            return type_id
+    return None
+
+
+# ---------------------------------------------------------------- program types
+
+# What a minimal program of each type needs besides its type.
+_PROG_NEEDS: Dict[int, dict] = {
+    ProgType.CGROUP_SOCK_ADDR: dict(expected_attach_type=AttachType.CGROUP_INET4_CONNECT),
+    ProgType.SK_LOOKUP: dict(expected_attach_type=AttachType.SK_LOOKUP),
+    ProgType.CGROUP_SOCKOPT: dict(expected_attach_type=AttachType.CGROUP_GETSOCKOPT),
+    ProgType.NETFILTER: dict(expected_attach_type=AttachType.NETFILTER),
+    ProgType.TRACING: dict(expected_attach_type=AttachType.TRACE_FENTRY, attach_btf_id=1),
+    ProgType.LSM: dict(expected_attach_type=AttachType.LSM_MAC, attach_btf_id=1),
+    ProgType.EXT: dict(attach_btf_id=1),
+    ProgType.STRUCT_OPS: dict(attach_btf_id=1),
+    ProgType.SYSCALL: dict(flags=ProgFlags.SLEEPABLE),
+}
+
+
+def _load(prog_type: int, insns: bytes = _RET0, **kwargs: object) -> Tuple[Optional[int], str]:
+    """Load and close a probe program: (None, log) on success, (errno, log) on failure."""
+    log = cmds.LogBuffer(4096, 1)
+    try:
+        cmds.prog_load(prog_type, insns, "GPL", log=log, **kwargs).close()  # type: ignore[arg-type]
+    except SyscallError as exc:
+        return exc.errno or 0, log.text
+    return None, log.text
+
+
+@lru_cache(maxsize=None)
+def has_prog_type(prog_type: int) -> Support:
+    """Whether the kernel knows ``prog_type`` (it may still refuse some loads, e.g. EPERM)."""
+    err, log = _load(prog_type, **_PROG_NEEDS.get(prog_type, {}))
+    name = _name(ProgType, prog_type)
+    if err is None:
+        return Support(True, f"a {name} program loads")
+    if err == errno.EINVAL and not log.strip():
+        return Support(False, f"the kernel does not know program type {name} (EINVAL)")
+    return Support(True, f"{name} is known; the probe load said {_errname(err)}")
+
+
+@lru_cache(maxsize=None)
+def has_helper(prog_type: int, helper_id: int) -> Support:
+    """Whether programs of ``prog_type`` may call helper number ``helper_id``."""
+    if not has_prog_type(prog_type):
+        return Support(False, f"program type {_name(ProgType, prog_type)} is not supported")
+    insns = _ins(0x85, 0, 0, 0, helper_id) + _RET0
+    err, log = _load(prog_type, insns, **_PROG_NEEDS.get(prog_type, {}))
+    if err is None:
+        return Support(True, "the call verifies")
+    for marker in ("invalid func ", "unknown func ", "program of this type cannot use helper"):
+        if marker in log:
+            line = next(line for line in log.splitlines() if marker in line)
+            return Support(False, line.strip())
+    # refused for another reason (arguments not set up): the helper itself exists
+    return Support(True, f"the helper is known (probe load said {_errname(err)})")
+
+
+# ---------------------------------------------------------------- map types
+
+_MAP_SHAPES: Dict[int, Tuple[int, int, int, int]] = {
+    # key_size, value_size, max_entries, flags
+    MapType.RINGBUF: (0, 0, PAGE_SIZE, 0),
+    MapType.USER_RINGBUF: (0, 0, PAGE_SIZE, 0),
+    MapType.STACK_TRACE: (4, 8, 1, 0),
+    MapType.LPM_TRIE: (8, 4, 1, MapFlags.NO_PREALLOC),
+    MapType.QUEUE: (0, 4, 1, 0),
+    MapType.STACK: (0, 4, 1, 0),
+    MapType.BLOOM_FILTER: (0, 4, 1, 0),
+    MapType.CGROUP_STORAGE: (16, 4, 0, 0),
+    MapType.PERCPU_CGROUP_STORAGE: (16, 4, 0, 0),
+    MapType.SK_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
+    MapType.INODE_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
+    MapType.TASK_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
+    MapType.CGRP_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
+    MapType.ARENA: (0, 0, 1, MapFlags.MMAPABLE),
+}
+
+# Local storage maps insist on BTF for their key and value.
+_NEEDS_BTF = frozenset({MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE,
+                        MapType.CGRP_STORAGE})
+
+
+def _int_btf() -> bytes:
+    """BTF with one type: a 4-byte signed int "int" (id 1)."""
+    return _btf_blob(_btf_type(1, BTFKind.INT, 0, 4) + struct.pack("<I", (1 << 24) | 32),
+                     b"\0int\0")
+
+
+@lru_cache(maxsize=None)
+def has_map_type(map_type: int) -> Support:
+    """Whether the kernel can create maps of ``map_type``."""
+    name = _name(MapType, map_type)
+    if map_type == MapType.STRUCT_OPS:
+        # a struct_ops map needs a kernel struct's value type; it came with the program type
+        prog = has_prog_type(ProgType.STRUCT_OPS)
+        return Support(prog.ok, "inferred from program type STRUCT_OPS")
+    key, value, entries, flags = _MAP_SHAPES.get(map_type, (4, 4, 1, 0))
+    extra: List[FD] = []
+    kwargs: dict = {}
+    try:
+        if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
+            extra.append(cmds.map_create(MapType.ARRAY, 4, 4, 1))
+            kwargs["inner_map_fd"] = extra[-1]
+        if map_type in _NEEDS_BTF:
+            extra.append(cmds.btf_load(_int_btf()))
+            kwargs.update(btf_fd=extra[-1], btf_key_type_id=1, btf_value_type_id=1)
+        cmds.map_create(map_type, key, value, entries, flags=flags, **kwargs).close()
+    except SyscallError as exc:
+        err = exc.errno or 0
+        if err in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
+            return Support(False, f"creating a {name} map fails with {_errname(err)}")
+        return Support(True, f"{name} is known; the probe said {_errname(err)}")
+    finally:
+        for fd in extra:
+            fd.close()
+    return Support(True, f"a {name} map can be created")
+
+
+def has_ringbuf() -> Support:
+    """BPF ring buffer maps (5.8)."""
+    return has_map_type(MapType.RINGBUF)
+
+
+# ---------------------------------------------------------------- trampolines, kprobes, uprobes
+
+@lru_cache(maxsize=None)
+def has_trampolines() -> Support:
+    """fentry/fexit/fmod_ret: load an fentry program on a known kernel function."""
+    target = "bpf_fentry_test1"
+    func_id = _vmlinux_func_id(target)
+    if func_id is None:
+        return Support(False, f"no kernel BTF function {target} to probe with")
+    err, log = _load(ProgType.TRACING, expected_attach_type=AttachType.TRACE_FENTRY,
+                     attach_btf_id=func_id)
+    if err is None:
+        return Support(True, f"an fentry program on {target} loads")
+    detail = log.strip().splitlines()[-1] if log.strip() else "empty verifier log"
+    return Support(False, f"fentry on {target} refused with {_errname(err)} ({detail})")
+
+
+def _pmu(name: str) -> bool:
+    return os.path.exists(f"/sys/bus/event_source/devices/{name}/type")
+
+
+def _tracefs(name: str) -> Optional[str]:
+    for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+        path = os.path.join(root, name)
+        if os.path.exists(path):
+            return path
+    return None
+
+
+@lru_cache(maxsize=None)
+def has_kprobes() -> Support:
+    """kprobes: the kprobe PMU (4.17) or tracefs kprobe_events."""
+    if _pmu("kprobe"):
+        return Support(True, "kprobe PMU in /sys/bus/event_source/devices")
+    path = _tracefs("kprobe_events")
+    if path:
+        return Support(True, f"{path} exists")
+    return Support(False, "no kprobe PMU and no tracefs kprobe_events (CONFIG_KPROBES off?)")
+
+
+@lru_cache(maxsize=None)
+def has_uprobes() -> Support:
+    """uprobes: the uprobe PMU or tracefs uprobe_events."""
+    if _pmu("uprobe"):
+        return Support(True, "uprobe PMU in /sys/bus/event_source/devices")
+    path = _tracefs("uprobe_events")
+    if path:
+        return Support(True, f"{path} exists")
+    return Support(False, "no uprobe PMU and no tracefs uprobe_events (CONFIG_UPROBES off?)")
+
+
+# ---------------------------------------------------------------- link types
+
+_BAD_FD = 0xFFFFFFFF  # -1 as u32: the kernel reaches its fd lookup and says EBADF
+_NO_IFINDEX = 0       # tcx looks the device up first and says ENODEV
+
+
+def _link_probe(prog_type: int, attach_type: int, target: int,
+                **opts: object) -> Tuple[Optional[int], str]:
+    """Create (and close) a link from a probe program: (errno or None, where it failed)."""
+    try:
+        prog = cmds.prog_load(prog_type, _RET0, "GPL", expected_attach_type=attach_type)
+    except SyscallError as exc:
+        return exc.errno or 0, "program load"
+    with prog:
+        try:
+            cmds.link_create(prog, target, attach_type, **opts).close()  # type: ignore[arg-type]
+        except SyscallError as exc:
+            return exc.errno or 0, "link create"
+    return None, "link create"
+
+
+def _probe_raw_tp() -> Support:
+    try:
+        with cmds.prog_load(ProgType.RAW_TRACEPOINT, _RET0, "GPL") as prog:
+            cmds.raw_tracepoint_open("sys_enter", prog).close()
+    except SyscallError as exc:
+        return Support(False, f"BPF_RAW_TRACEPOINT_OPEN fails with {_errname(exc.errno or 0)}")
+    return Support(True, "raw tracepoint sys_enter attaches")
+
+
+def _probe_iter() -> Support:
+    func_id = _vmlinux_func_id("bpf_iter_task")
+    if func_id is None:
+        return Support(False, "no kernel BTF function bpf_iter_task")
+    try:
+        with cmds.prog_load(ProgType.TRACING, _RET0, "GPL",
+                            expected_attach_type=AttachType.TRACE_ITER,
+                            attach_btf_id=func_id) as prog:
+            cmds.link_create(prog, 0, AttachType.TRACE_ITER).close()
+    except SyscallError as exc:
+        return Support(False, f"a task iterator link fails with {_errname(exc.errno or 0)}")
+    return Support(True, "a task iterator link attaches")
+
+
+def _generic(prog_type: int, attach_type: int, target: int,
+             **opts: object) -> Callable[[], Support]:
+    def probe() -> Support:
+        err, where = _link_probe(prog_type, attach_type, target, **opts)
+        what = _name(AttachType, attach_type)
+        if err is None:
+            return Support(True, f"a {what} link attaches")
+        if err in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
+            return Support(False, f"{where} for {what} fails with {_errname(err)}")
+        # the kernel got past the attach type to the (deliberately bad) target
+        return Support(True, f"{what} links are known (probe target refused: {_errname(err)})")
+    return probe
+
+
+_LINK_PROBES: Dict[int, Callable[[], Support]] = {
+    LinkType.RAW_TRACEPOINT: _probe_raw_tp,
+    LinkType.TRACING: lambda: has_trampolines(),
+    LinkType.ITER: _probe_iter,
+    LinkType.CGROUP: _generic(ProgType.CGROUP_SKB, AttachType.CGROUP_INET_INGRESS, _BAD_FD),
+    LinkType.NETNS: _generic(ProgType.FLOW_DISSECTOR, AttachType.FLOW_DISSECTOR, _BAD_FD),
+    LinkType.PERF_EVENT: _generic(ProgType.TRACEPOINT, AttachType.PERF_EVENT, _BAD_FD),
+    LinkType.TCX: _generic(ProgType.SCHED_CLS, AttachType.TCX_INGRESS, _NO_IFINDEX),
+    LinkType.SOCKMAP: _generic(ProgType.SK_SKB, AttachType.SK_SKB_VERDICT, _BAD_FD),
+    LinkType.KPROBE_MULTI: _generic(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, 0,
+                                    kprobe_multi=cmds.KprobeMultiOpts(syms=["vprintk"])),
+    LinkType.UPROBE_MULTI: _generic(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, 0,
+                                    uprobe_multi=cmds.UprobeMultiOpts(path="/", offsets=[0])),
+}
+
+PROBED_LINK_TYPES = frozenset(_LINK_PROBES)
+
+
+@lru_cache(maxsize=None)
+def has_link_type(link_type: int) -> Support:
+    """Whether links of ``link_type`` can be created (see PROBED_LINK_TYPES).
+
+    XDP, netkit, netfilter and struct_ops links have no side-effect-free probe
+    and raise ValueError.
+    """
+    probe = _LINK_PROBES.get(link_type)
+    if probe is None:
+        raise ValueError(f"no probe for link type {_name(LinkType, link_type)}")
+    return probe()
+
+
+# ---------------------------------------------------------------- BTF
+
+def _btf_type(name_off: int, kind: int, vlen: int, size_or_type: int,
+              kind_flag: bool = False) -> bytes:
+    info = (kind << 24) | vlen | (int(kind_flag) << 31)
+    return struct.pack("<III", name_off, info, size_or_type)
+
+
+def _btf_blob(types: bytes, strings: bytes) -> bytes:
+    header = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types),
+                         len(strings))
+    return header + types + strings
+
+
+# string table shared by the BTF probes: offsets of each name
+_STRINGS = b"\0int\0x\0.data\0?.data\0float\0tag\0e\0v\0f\0"
+_S = {name: _STRINGS.index(b"\0" + name.encode() + b"\0") + 1
+      for name in ("int", "x", ".data", "?.data", "float", "tag", "e", "v", "f")}
+_INT = _btf_type(_S["int"], BTFKind.INT, 0, 4) + struct.pack("<I", (1 << 24) | 32)
+
+
+def _btf_probe_blobs() -> Dict[str, bytes]:
+    proto = _btf_type(0, BTFKind.FUNC_PROTO, 0, 1)                      # id 2: int (void)
+    var = _btf_type(_S["x"], BTFKind.VAR, 0, 1) + struct.pack("<I", 1)   # id 2: global int x
+
+    def datasec(name: str) -> bytes:
+        return _btf_type(_S[name], BTFKind.DATASEC, 1, 4) + struct.pack("<III", 2, 0, 4)
+
+    return {
+        "func": _INT + proto + _btf_type(_S["f"], BTFKind.FUNC, 0, 2),
+        "func_global": _INT + proto + _btf_type(_S["f"], BTFKind.FUNC, 1, 2),
+        "datasec": _INT + var + datasec(".data"),
+        "qmark_datasec": _INT + var + datasec("?.data"),
+        "float": _btf_type(_S["float"], BTFKind.FLOAT, 0, 4),
+        "decl_tag": _INT + var + _btf_type(_S["tag"], BTFKind.DECL_TAG, 0, 2)
+        + struct.pack("<i", -1),
+        "type_tag": _INT + _btf_type(_S["tag"], BTFKind.TYPE_TAG, 0, 1)
+        + _btf_type(0, BTFKind.PTR, 0, 2),
+        "enum64": _btf_type(_S["e"], BTFKind.ENUM64, 1, 8)
+        + struct.pack("<III", _S["v"], 1, 0),
+    }
+
+
+@lru_cache(maxsize=None)
+def btf_features() -> FrozenSet[str]:
+    """The BTF features the kernel's BTF loader accepts, named as pybpf.btf.sanitize
+    expects them: func, func_global, datasec, qmark_datasec, float, decl_tag,
+    type_tag, enum64."""
+    found = set()
+    for feature, types in _btf_probe_blobs().items():
+        try:
+            cmds.btf_load(_btf_blob(types, _STRINGS)).close()
+        except SyscallError:
+            continue
+        found.add(feature)
+    return frozenset(found)
+
+
+_KINDS_BY_FEATURE = {
+    "func": (BTFKind.FUNC, BTFKind.FUNC_PROTO),
+    "datasec": (BTFKind.VAR, BTFKind.DATASEC),
+    "float": (BTFKind.FLOAT,),
+    "decl_tag": (BTFKind.DECL_TAG,),
+    "type_tag": (BTFKind.TYPE_TAG,),
+    "enum64": (BTFKind.ENUM64,),
+}
+_BASE_KINDS = (BTFKind.INT, BTFKind.PTR, BTFKind.ARRAY, BTFKind.STRUCT, BTFKind.UNION,
+               BTFKind.ENUM, BTFKind.FWD, BTFKind.TYPEDEF, BTFKind.VOLATILE, BTFKind.CONST,
+               BTFKind.RESTRICT)
+
+
+@lru_cache(maxsize=None)
+def btf_kinds() -> FrozenSet[BTFKind]:
+    """The BTF kinds the kernel accepts (the base kinds plus those probed by btf_features)."""
+    try:
+        cmds.btf_load(_btf_blob(_INT, _STRINGS)).close()
+    except SyscallError:
+        return frozenset()  # no BTF_LOAD at all (before 4.18) or BTF disabled
+    kinds = set(_BASE_KINDS)
+    features = btf_features()
+    for feature, members in _KINDS_BY_FEATURE.items():
+        if feature in features:
+            kinds.update(members)
+    return frozenset(kinds)
+
+
+# ---------------------------------------------------------------- summary
+
+def report() -> List[Tuple[str, Support]]:
+    """Every probe, for ``pybpf list`` and bug reports."""
+    rows: List[Tuple[str, Support]] = []
+    major, minor, patch = kernel_version()
+    rows.append(("kernel", Support(True, f"{major}.{minor}.{patch}")))
+    rows.append(("ringbuf", has_ringbuf()))
+    rows.append(("trampolines (fentry/fexit)", has_trampolines()))
+    rows.append(("kprobes", has_kprobes()))
+    rows.append(("uprobes", has_uprobes()))
+    for lt in sorted(PROBED_LINK_TYPES):
+        rows.append((f"link {LinkType(lt).name.lower()}", has_link_type(lt)))
+    features = btf_features()
+    rows.append(("BTF features", Support(True, ", ".join(sorted(features)) or "none")))
+    return rows
+
+
+def clear_cache() -> None:
+    """Forget every cached probe (for tests)."""
+    for fn in (has_prog_type, has_helper, has_map_type, has_trampolines, has_kprobes,
+               has_uprobes, has_link_type, btf_features, btf_kinds):
+        fn.cache_clear()

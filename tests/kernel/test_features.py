@@ -1,0 +1,119 @@
+"""pybpf.features against this kernel (Linux 6.18 with kprobes off, trampolines blocked)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from pybpf import features as F
+from pybpf.sys import btf_load
+from pybpf.sys.consts import BTFKind, LinkType, MapType, ProgType
+
+
+def test_support_is_truthy_with_reason():
+    s = F.Support(True, "why")
+    assert s and str(s) == "yes (why)"
+    assert not F.Support(False, "nope") and str(F.Support(False)) == "no"
+
+
+def test_kernel_version():
+    major, minor, _ = F.kernel_version()
+    assert (major, minor) >= (5, 0)
+    assert F.kernel_version_code() >> 16 == major
+
+
+@pytest.mark.parametrize("t", [ProgType.SOCKET_FILTER, ProgType.KPROBE, ProgType.TRACEPOINT,
+                               ProgType.RAW_TRACEPOINT, ProgType.PERF_EVENT, ProgType.XDP,
+                               ProgType.SCHED_CLS, ProgType.CGROUP_SOCK_ADDR,
+                               ProgType.TRACING, ProgType.SYSCALL, ProgType.NETFILTER])
+def test_known_prog_types(t):
+    assert F.has_prog_type(t), F.has_prog_type(t).reason
+
+
+def test_unknown_prog_type_and_map_type():
+    assert not F.has_prog_type(200)
+    assert "does not know" in F.has_prog_type(200).reason
+    assert not F.has_map_type(200)
+
+
+@pytest.mark.parametrize("t", [MapType.HASH, MapType.ARRAY, MapType.RINGBUF,
+                               MapType.PERF_EVENT_ARRAY, MapType.HASH_OF_MAPS,
+                               MapType.TASK_STORAGE, MapType.BLOOM_FILTER, MapType.ARENA,
+                               MapType.CGROUP_STORAGE, MapType.STRUCT_OPS])
+def test_map_types(t):
+    assert F.has_map_type(t), F.has_map_type(t).reason
+
+
+def test_ringbuf():
+    assert F.has_ringbuf()
+
+
+def test_helpers():
+    # bpf_map_lookup_elem is everywhere; skb_store_bytes is not for kprobes; 9999 is no helper
+    assert F.has_helper(ProgType.KPROBE, 1)
+    no = F.has_helper(ProgType.KPROBE, 9)
+    assert not no and "bpf_skb_store_bytes" in no.reason
+    assert not F.has_helper(ProgType.KPROBE, 9999)
+
+
+def test_trampolines_answer_with_reason():
+    # KERNEL.md: on the CI VMs fentry loads fail with EPERM and an empty log
+    t = F.has_trampolines()
+    assert t.reason
+    if not t:
+        assert "refused with E" in t.reason or "no kernel BTF function" in t.reason
+    assert F.has_link_type(LinkType.TRACING) == t
+
+
+def test_kprobes_and_uprobes_follow_the_pmus():
+    pmu = os.path.exists("/sys/bus/event_source/devices/kprobe")
+    events = os.path.exists("/sys/kernel/tracing/kprobe_events")
+    assert bool(F.has_kprobes()) == (pmu or events)
+    assert "kprobe" in F.has_kprobes().reason
+    assert F.has_uprobes()
+
+
+def test_kprobe_multi_answers():
+    s = F.has_link_type(LinkType.KPROBE_MULTI)
+    assert s.reason and (s or "EOPNOTSUPP" in s.reason or "EINVAL" in s.reason)
+
+
+@pytest.mark.parametrize("lt,expected", [
+    (LinkType.RAW_TRACEPOINT, True), (LinkType.ITER, True), (LinkType.CGROUP, True),
+    (LinkType.PERF_EVENT, True), (LinkType.TCX, True), (LinkType.UPROBE_MULTI, True),
+])
+def test_link_types(lt, expected):
+    assert bool(F.has_link_type(lt)) is expected, F.has_link_type(lt).reason
+
+
+def test_link_type_without_probe():
+    with pytest.raises(ValueError, match="XDP"):
+        F.has_link_type(LinkType.XDP)
+
+
+def test_btf_features_and_kinds():
+    feats = F.btf_features()
+    from pybpf.btf.fixup import FEATURES
+    assert feats == FEATURES  # 6.18 accepts everything sanitize knows about
+    kinds = F.btf_kinds()
+    assert BTFKind.ENUM64 in kinds and BTFKind.TYPE_TAG in kinds and BTFKind.UNKN not in kinds
+
+
+def test_btf_probe_can_say_no():
+    # an unknown kind (31) must be refused, or the probes above would prove nothing
+    bogus = F._btf_type(0, 31, 0, 4)
+    with pytest.raises(Exception):
+        btf_load(F._btf_blob(bogus, b"\0"))
+
+
+def test_probes_are_cached():
+    a = F.has_map_type(MapType.HASH)
+    assert F.has_map_type(MapType.HASH) is a
+    F.clear_cache()
+    assert F.has_map_type(MapType.HASH) == a
+
+
+def test_report_rows():
+    rows = dict(F.report())
+    assert rows["ringbuf"] and rows["kprobes"] == F.has_kprobes()
+    assert "enum64" in rows["BTF features"].reason
