@@ -14,11 +14,12 @@ import os
 from typing import Dict, List, Optional, Union
 
 from pybpf import asm
-from pybpf.btf import FEATURES, sanitize
+from pybpf.btf import sanitize
 from pybpf.btf.ext import pack_func_info, pack_line_info
 from pybpf.elf import ObjectSpec
 from pybpf.elf.specs import PIN_BY_NAME, MapSpec, ProgramSpec
 from pybpf.errors import BPFError, LoadError, SyscallError
+from pybpf.features import btf_features
 from pybpf.linker import externs as ext_mod
 from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.maps import Map
@@ -139,7 +140,7 @@ class _Loader:
     def _load_btf(self) -> None:
         if self.spec.btf is None:
             return
-        data = sanitize(self.spec.btf, _btf_features())
+        data = sanitize(self.spec.btf, btf_features())
         try:
             self.coll.btf_fd = cmds.btf_load(data, detail=f"{self.spec.name}: .BTF")
         except SyscallError as exc:
@@ -248,15 +249,6 @@ class _Loader:
             if vmlinux.kind_of(tid) == want:
                 return tid
         raise LoadError(f"{where}: attach target {name!r} not found in the kernel's BTF")
-
-
-def _btf_features():
-    """BTF kinds this kernel accepts (all of FEATURES until pybpf.features probes them)."""
-    try:
-        from pybpf.features import btf_kinds
-    except ImportError:
-        return FEATURES
-    return btf_kinds()
 
 
 def _kernel_spec(mspec: MapSpec) -> MapSpec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
 import platform
 from typing import Dict, Optional
 
@@ -15,6 +16,7 @@ from pybpf.errors import LoadError
 
 CONFIG_PATHS = ("/proc/config.gz", "/boot/config-{release}")
 KALLSYMS = "/proc/kallsyms"
+KPROBE_PMU = "/sys/bus/event_source/devices/kprobe"
 
 
 def parse_config(text: str) -> Dict[str, str]:
@@ -80,14 +82,15 @@ _SYSCALL_PREFIX = {"x86_64": "__x64_", "aarch64": "__arm64_", "s390x": "__s390x_
 
 
 def has_syscall_wrapper() -> bool:
-    """Whether syscalls enter through arch wrappers (``__x64_sys_bpf`` and the like)."""
+    """libbpf's answer: a kprobe on the arch wrapper (``__x64_sys_bpf`` ...) would attach.
+
+    That needs the wrapper symbol and the kprobe PMU; without kprobes libbpf says
+    no (ksyscall programs cannot attach anyway), and so does this.
+    """
     prefix = _SYSCALL_PREFIX.get(platform.machine(), "")
-    if not prefix:
+    if not prefix or not os.path.exists(KPROBE_PMU):
         return False
-    try:
-        return (prefix + "sys_bpf") in kallsyms()
-    except LoadError:
-        return True
+    return (prefix + "sys_bpf") in kallsyms()
 
 
 def kallsyms_address(name: str) -> Optional[int]:
