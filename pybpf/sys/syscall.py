@@ -55,9 +55,8 @@ def syscall_number() -> int:
     return _nr
 
 
-def kernel_release() -> Tuple[int, int, int]:
-    """(major, minor, patch) of the running kernel from uname -r."""
-    release = os.uname().release
+def parse_release(release: str) -> Tuple[int, int, int]:
+    """(major, minor, patch) from a release string such as ``"6.18.44-fc-v857"``."""
     parts = []
     for piece in release.split(".")[:3]:
         digits = ""
@@ -71,6 +70,11 @@ def kernel_release() -> Tuple[int, int, int]:
     while len(parts) < 3:
         parts.append(0)
     return parts[0], parts[1], parts[2]
+
+
+def kernel_release() -> Tuple[int, int, int]:
+    """(major, minor, patch) of the running kernel from uname -r."""
+    return parse_release(os.uname().release)
 
 
 class _Memlock:

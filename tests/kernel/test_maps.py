@@ -351,3 +351,33 @@ def test_no_fd_leak_over_many_create_close_cycles(unique_name):
                 m[1] = 1
                 m.update(1, 1, BPF_NOEXIST)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_typed_map_with_kernel_btf_and_btf_codecs(unique_name):
+    # a map whose key/value types the kernel knows from BTF, read back through BTF codecs
+    from pybpf.btf.builder import Builder
+    from pybpf.btf.codec import Codec
+    from pybpf.btf.types import Array, Int, Member, Struct
+
+    b = Builder()
+    u32_id = b.add(Int("unsigned int", 4, 0, 32, 0))
+    char_id = b.add(Int("char", 1, 2, 8, 0))  # encoding 2: char
+    comm_id = b.add(Array(char_id, u32_id, 8))
+    val_id = b.add(Struct("val", 16, [Member("pid", u32_id, 0), Member("cnt", u32_id, 32),
+                                      Member("comm", comm_id, 64)]))
+    spec = b.to_spec()
+    with btf_load(b.to_bytes()) as btf_fd:
+        mspec = SimpleNamespace(name=unique_name("ty"), type=MapType.HASH, key_size=4,
+                                value_size=16, max_entries=8, key_type_id=u32_id,
+                                value_type_id=val_id)
+        with Map.create(mspec, btf_fd=btf_fd, key_codec=Codec.for_type(spec, u32_id),
+                        value_codec=Codec.for_type(spec, val_id)) as m:
+            info = m.info()
+            assert info.btf_key_type_id == u32_id and info.btf_value_type_id == val_id
+            m[7] = {"pid": 7, "cnt": 3, "comm": "bash"}
+            got = m[7]
+            assert got["pid"] == 7 and got["cnt"] == 3 and got["comm"] in ("bash", b"bash")
+            assert list(m) == [7]
+            raw = Map.from_id(m.id)  # the same map, untyped
+            with raw:
+                assert raw[7][:8] == struct.pack("<II", 7, 3)

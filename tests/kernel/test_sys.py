@@ -200,3 +200,14 @@ def test_fd_leak_over_many_syscall_cycles():
         with pytest.raises(PermissionDeniedError):
             bsys.prog_load(ProgType.SOCKET_FILTER, ins(0x95), "GPL")
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_forgotten_fd_is_closed_with_resource_warning():
+    import gc
+    fd = bsys.map_create(MapType.ARRAY, 4, 4, 1)
+    raw = fd.fileno()
+    with pytest.warns(ResourceWarning, match="unclosed pybpf FD"):
+        del fd
+        gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(raw)
