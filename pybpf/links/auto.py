@@ -61,6 +61,13 @@ def _parse_func_offset(text: str) -> Tuple[str, int]:
     return func, (int(off, 0) if plus else 0)
 
 
+def _need(opts: dict, key: str, prog) -> object:
+    if key not in opts:
+        raise LinkError(f"program {prog_name(prog)!r}: SEC({getattr(prog, 'section', '')!r}) "
+                        f"needs {key}= to attach")
+    return opts.pop(key)
+
+
 def attach(prog, **opts) -> AttachResult:
     """Attach ``prog`` by its SEC kind. ``opts`` fill in or override what the
     SEC name does not say (see the module docstring and each attach_*)."""
@@ -106,15 +113,15 @@ def attach(prog, **opts) -> AttachResult:
     if method == "perf_event":
         return perf_links.attach_perf_event(prog, **opts)
     if method == "cgroup":
-        return bpf_links.attach_cgroup(prog, opts.pop("cgroup"), **opts)
+        return bpf_links.attach_cgroup(prog, _need(opts, "cgroup", prog), **opts)
     if method == "xdp":
-        return bpf_links.attach_xdp(prog, opts.pop("dev"), **opts)
+        return bpf_links.attach_xdp(prog, _need(opts, "dev", prog), **opts)
     if method == "tcx":
         direction = "egress" if row.expected_attach_type == AttachType.TCX_EGRESS else "ingress"
-        return net_links.attach_tc(prog, opts.pop("dev"), opts.pop("direction", direction),
+        return net_links.attach_tc(prog, _need(opts, "dev", prog), opts.pop("direction", direction),
                                    **opts)
     if method == "socket":
-        return net_links.attach_socket(prog, opts.pop("sock"))
+        return net_links.attach_socket(prog, _need(opts, "sock", prog))
     raise LinkError(f"program {prog_name(prog)!r}: attach method {method!r} "
                     f"(SEC {getattr(prog, 'section', '')!r}) is not supported by pybpf")
 
