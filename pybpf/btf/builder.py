@@ -59,7 +59,7 @@ class Builder:
             off = offs.get(s)
             if off is None:
                 off = offs[s] = base_len + len(strs)
-                strs.extend(s.encode() + b"\0")
+                strs.extend(s.encode("utf-8", "surrogateescape") + b"\0")
             return off
 
         chunks = []

@@ -28,7 +28,11 @@ _CACHE: "weakref.WeakKeyDictionary[Spec, Dict[int, Codec]]" = weakref.WeakKeyDic
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
             (4, False): "I", (4, True): "i", (8, False): "Q", (8, True): "q"}
 _UNSIGNED_FMT = {1: "B", 2: "H", 4: "I", 8: "Q"}
-_INLINE_ARRAY_MAX = 32  # arrays of aggregates up to this length are unrolled
+_INLINE_ARRAY_MAX = 32  # arrays of aggregates up to this length are unrolled ...
+_INLINE_SLOTS_MAX = 2048  # ... while the layout has fewer slots than this
+_INLINE_DEPTH_MAX = 24  # aggregates nested deeper get a nested codec
+_NESTED_CODECS_MAX = 64  # codecs being built inside one another (types nested that deep)
+_BUILDING: List[Tuple[int, int]] = []  # (id(spec), type_id) of codecs under construction
 
 
 def _cstr(raw: bytes) -> str:
@@ -73,6 +77,7 @@ class _Layout:
                                     "_from_bytes": int.from_bytes}
         self.enc_args: List[str] = []   # pack arguments, in format order
         self.enc_post: List[str] = []   # statements run after packing (overlapping fields)
+        self.depth = 0
 
     def _fail(self, msg: str) -> BTFError:
         return BTFError(f"{self.spec.name}: cannot build a codec for {self.name}: {msg}")
@@ -95,13 +100,14 @@ class _Layout:
     def value(self, type_id: int, off: int, acc: str) -> str:
         """Decode expression for ``type_id`` at byte ``off``; records how to encode ``acc``."""
         spec = self.spec
-        if off < self.pos:  # overlaps what is laid out already: a nested codec at its offset
+        tid = spec.resolve(type_id)
+        t = spec[tid]
+        nest = isinstance(t, (Struct, Array)) and self.depth >= _INLINE_DEPTH_MAX
+        if off < self.pos or nest:  # overlaps what is laid out, or too deep: a nested codec
             sub = self.bind(Codec.for_type(spec, type_id))
             self.enc_post.append(f"if {acc} is not None: {sub}.encode_into(buf, base + {off}, "
                                  f"{acc})")
             return f"{sub}.decode_from(buf, base + {off})"
-        tid = spec.resolve(type_id)
-        t = spec[tid]
         if isinstance(t, Int):
             if t.offset or t.bits != t.size * 8:
                 raise self._fail(f"int type id {tid} with bit offset/width is not supported")
@@ -124,10 +130,18 @@ class _Layout:
             self.enc_args.append(f"float(_num({acc}))")
             return f"v[{i}]"
         if isinstance(t, Array):
-            return self._array(t, off, acc)
+            self.depth += 1
+            try:
+                return self._array(t, off, acc)
+            finally:
+                self.depth -= 1
         if isinstance(t, Struct):  # and Union
             items: List[str] = []
-            self._members(tid, off, acc, items)
+            self.depth += 1
+            try:
+                self._members(tid, off, acc, items)
+            finally:
+                self.depth -= 1
             return "{" + ", ".join(items) + "}"
         raise self._fail(f"type id {tid} ({t.kind.name}) has no value layout")
 
@@ -169,7 +183,7 @@ class _Layout:
             i = self.slot(off, f"{n}{code}", n)
             self.enc_args.append(f"*_nums({acc}, {n})")
             return f"list(v[{i}:{i + n}])"
-        if n <= _INLINE_ARRAY_MAX:
+        if n <= _INLINE_ARRAY_MAX and self.count < _INLINE_SLOTS_MAX:
             parts = [self.value(eid, off + k * esize, f"_item({acc}, {k})") for k in range(n)]
             return "[" + ", ".join(parts) + "]"
         sub = self.bind(Codec.for_type(spec, eid))
@@ -279,7 +293,15 @@ class Codec:
         per_spec = _CACHE.setdefault(spec, {})
         codec = per_spec.get(type_id)
         if codec is None:
-            codec = per_spec[type_id] = cls(spec, type_id)
+            key = (id(spec), type_id)
+            if key in _BUILDING or len(_BUILDING) >= _NESTED_CODECS_MAX:
+                raise BTFError(f"{spec.name}: type id {type_id} contains itself or is nested "
+                               f"too deeply for a codec")
+            _BUILDING.append(key)
+            try:
+                codec = per_spec[type_id] = cls(spec, type_id)
+            finally:
+                _BUILDING.pop()
         return codec
 
     def decode(self, buf: Any) -> Any:

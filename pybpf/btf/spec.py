@@ -169,7 +169,7 @@ class Spec:
     # -- strings ------------------------------------------------------------------------
 
     def string(self, off: int) -> str:
-        """The NUL-terminated string at ``off`` in the string table."""
+        """The NUL-terminated string at ``off`` (invalid UTF-8 kept as surrogate escapes)."""
         if off < self._base_str_len:
             return self.base.string(off)  # type: ignore[union-attr]
         local = off - self._base_str_len
@@ -177,7 +177,7 @@ class Spec:
         if local >= len(strs):
             raise self._fail(f"string offset {off} out of range (string table has "
                              f"{self._str_total} bytes)")
-        return strs[local:strs.index(0, local)].decode("utf-8", "replace")
+        return strs[local:strs.index(0, local)].decode("utf-8", "surrogateescape")
 
     # -- types --------------------------------------------------------------------------
 
@@ -315,7 +315,7 @@ class Spec:
         return list(ids)
 
     def _raw_ids_by_name(self, name: str) -> List[int]:
-        needle = name.encode() + b"\0"
+        needle = name.encode("utf-8", "surrogateescape") + b"\0"
         if b"\0" in needle[:-1]:
             return []
         if self._name_offs is None:
@@ -375,7 +375,7 @@ class Spec:
             off = found.get(s)
             if off is None:
                 off = found[s] = len(strs) + base_len
-                strs.extend(s.encode() + b"\0")
+                strs.extend(s.encode("utf-8", "surrogateescape") + b"\0")
             return off
 
         words = self._words
@@ -404,7 +404,7 @@ class Spec:
         offsets: Dict[str, int] = {}
         pos = self._base_str_len
         for raw in self._strs.split(b"\0"):
-            offsets.setdefault(raw.decode("utf-8", "replace"), pos)
+            offsets.setdefault(raw.decode("utf-8", "surrogateescape"), pos)
             pos += len(raw) + 1
         offsets[""] = 0
         return offsets

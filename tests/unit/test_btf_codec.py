@@ -137,3 +137,20 @@ def test_vmlinux_types_round_trip(name):
     c = codec_for_name(spec, name, kinds)
     raw = bytes(c.size)
     assert c.encode(c.decode(raw)) == raw
+
+
+def test_self_containing_and_deep_types():
+    b = Builder()
+    i32 = b.add(Int("int", 4, signed=True))
+    loop = b.add(Struct("loop", 8, []))
+    b[loop].members.append(Member("again", loop, 0))
+    inner = i32
+    for depth in range(40):
+        inner = b.add(Struct(f"level{depth}", 4, [Member("x", inner, 0)]))
+    spec = b.to_spec()
+    with pytest.raises(BTFError, match="contains itself"):
+        Codec.for_type(spec, loop)
+    value = Codec.for_type(spec, inner).decode(struct.pack("<i", 3))
+    for _ in range(40):
+        value = value["x"]
+    assert value == 3
