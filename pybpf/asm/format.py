@@ -43,11 +43,12 @@ def _alu(insn: Instruction) -> str:
     r = "r" if wide else "w"
     code = op.op_of(insn.code)
     dst = f"{r}{insn.dst}"
-    if code == op.BPF_END:
+    if code == op.BPF_END:  # the kernel names the full register for byte swaps
+        reg = f"r{insn.dst}"
         if wide:
-            return f"{dst} = bswap{insn.imm} {dst}"
+            return f"{reg} = bswap{insn.imm} {reg}"
         order = "be" if op.source_of(insn.code) == op.BPF_TO_BE else "le"
-        return f"{dst} = {order}{insn.imm} {dst}"
+        return f"{reg} = {order}{insn.imm} {reg}"
     if code == op.BPF_NEG:
         return f"{dst} = -{dst}"
     if op.source_of(insn.code) == op.BPF_X:
