@@ -2,6 +2,7 @@
 signal, error) and, with ``generated``, signals the kernel generates."""
 from __future__ import annotations
 
+import signal
 from typing import Any, Dict
 
 from gadgets.common.decode import cstr
@@ -12,6 +13,18 @@ from gadgets.common.runner import runner_for
 KINDS = {1: "kill", 2: "tkill", 3: "tgkill", 4: "generated"}  # KIND_* in trace_signal.bpf.c
 # enum trace_signal_deliver (include/trace/events/signal.h)
 DELIVERY = {0: "", 1: "ignored", 2: "already pending", 3: "overflow", 4: "info lost"}
+
+
+def signal_number(text: str) -> int:
+    """--signal: a number, KILL or SIGKILL."""
+    if text.isdigit():
+        return int(text)
+    name = text.upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise ValueError(f"unknown signal {text!r}") from None
 
 
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:
@@ -41,7 +54,8 @@ GADGET = Gadget(
     params=[
         Param("generated", "also signals the kernel generates (faults, SIGCHLD, timers)",
               bool, False, constant="targ_generated"),
-        Param("signal", "only this signal number", int, None, constant="targ_signal"),
+        Param("signal", "only this signal (SIGKILL, KILL or 9)", signal_number, None,
+              constant="targ_signal"),
         Param("failed", "only signals that failed", bool, False, constant="targ_failed"),
     ],
     fields=[

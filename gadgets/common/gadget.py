@@ -93,7 +93,9 @@ class Gadget:
     ``present(raw, ctx)`` turns the BTF-decoded event dict into the
     presented event (nested dicts; the framework adds timestamp, proc and
     container). ``fields`` lists the gadget's own fields; ``all_fields``
-    adds COMMON_FIELDS.
+    adds COMMON_FIELDS. ``other_processes`` names presented sub-dicts that
+    describe another process with a ``mntns_id`` (trace_oomkill's
+    "victim"); each gets its own ``container`` entry.
     """
 
     name: str
@@ -107,6 +109,7 @@ class Gadget:
     event_struct: str = "event"
     ringbuf: str = "events"
     raw_members: Tuple[str, ...] = ()
+    other_processes: Tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

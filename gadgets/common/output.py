@@ -2,7 +2,8 @@
 
 JSON keeps the nested event (``{"proc": {"comm": ...}}``); ``--fields``
 selects dotted paths and keeps the nesting. Columns use the gadget's Field
-widths; a width-0 field takes what is left of the line.
+widths; a width-0 field takes what is left of a terminal's line (all of its
+text when the output is not a terminal).
 """
 from __future__ import annotations
 
@@ -47,14 +48,28 @@ class JSONWriter:
         self.stream.flush()
 
 
+_CONTROL = {i: f"\\x{i:02x}" for i in range(32)}
+_CONTROL.update({9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f"})
+
+
 def _cell(value: Any) -> str:
+    """One column's text: lists space-joined, control characters escaped."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
-        return " ".join(map(str, value))
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    return str(value)
+        text = " ".join(map(str, value))
+    elif isinstance(value, bool):
+        text = "yes" if value else ""
+    else:
+        text = str(value)
+    return text.translate(_CONTROL)
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 class ColumnWriter:
@@ -64,13 +79,16 @@ class ColumnWriter:
                              else [f for f in gadget.all_fields if f.column])
         self.cols = cols
         self.stream = stream
-        self.width = width or shutil.get_terminal_size((160, 24)).columns
+        if width is None and _isatty(stream):
+            width = shutil.get_terminal_size((160, 24)).columns
+        self.width = width
         fixed = sum(abs(c.width) + 1 for c in cols if c.width)
-        self.rest = max(self.width - fixed, 10)
+        # the flexible column takes what a terminal has left; unlimited in a pipe
+        self.rest = None if width is None else max(width - fixed, 10)
 
     def _fmt(self, col: Field, text: str) -> str:
         if col.width == 0:
-            return text[: self.rest]
+            return text if self.rest is None else text[: self.rest]
         w = abs(col.width)
         if len(text) > w:
             text = text[: w - 1] + "+" if w > 1 else text[:w]

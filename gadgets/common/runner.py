@@ -63,7 +63,12 @@ class GadgetRun:
             if name not in known:
                 raise GadgetError(f"gadget {gadget.name}: unknown parameter {name!r}")
         for p in gadget.params:
-            self.params.setdefault(p.name, p.default)
+            value = self.params.setdefault(p.name, p.default)
+            if isinstance(value, str) and p.type is not str:
+                try:
+                    self.params[p.name] = p.type(value)
+                except ValueError as exc:
+                    raise GadgetError(f"gadget {gadget.name}: {p.option}: {exc}") from None
         self.filters = flt.parse_all(filters, [f.name for f in gadget.all_fields])
         self.timeout = timeout
         self.on_lost = on_lost
@@ -157,6 +162,10 @@ class GadgetRun:
         event["proc"] = proc
         if self.gadget.present is not None:
             event.update(self.gadget.present(raw))
+        for key in self.gadget.other_processes:
+            other = event[key]
+            oc = self._enricher.lookup(other["mntns_id"]) if self._enricher else None
+            other["container"] = oc.to_dict() if oc else dict(_EMPTY_CONTAINER)
         return event
 
     def _check_lost(self) -> None:

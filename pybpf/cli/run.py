@@ -42,7 +42,8 @@ def gadget_parser(gadget: "Gadget") -> argparse.ArgumentParser:
                            help=param.help)
         else:
             p.add_argument(param.option, dest=f"param_{param.name}", type=param.type,
-                           default=param.default, help=param.help)
+                           default=param.default, help=param.help,
+                           metavar=param.name.upper())
     return p
 
 

@@ -42,3 +42,10 @@ def test_columns_selected_fields_and_truncation():
     w = ColumnWriter(G, ["proc.comm"], stream=out, width=80)
     w.event({"proc": {"comm": "a-very-long-command-name"}})
     assert out.getvalue().rstrip() == "a-very-long-com+"
+
+
+def test_columns_escape_control_characters():
+    out = io.StringIO()
+    w = ColumnWriter(G, ["text"], stream=out, width=80)
+    w.event({"text": ["python3", "-c", "a\nb\tc"]})
+    assert out.getvalue() == "python3 -c a\\nb\\tc\n"

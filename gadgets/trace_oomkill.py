@@ -1,0 +1,50 @@
+"""trace_oomkill: the OOM killer choosing a victim: the task that ran into
+the OOM, the victim process and its memory (pages)."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from gadgets.common.decode import cstr
+from gadgets.common.gadget import Field, Gadget, Hook
+from gadgets.common.runner import runner_for
+
+
+def present(raw: Dict[str, Any]) -> Dict[str, Any]:
+    rss = max(raw["rss_file"], 0) + max(raw["rss_anon"], 0) + max(raw["rss_shmem"], 0)
+    return {
+        "victim": {"pid": raw["victim_pid"], "tid": raw["victim_tid"],
+                   "comm": cstr(raw["victim_comm"]), "uid": raw["victim_uid"],
+                   "mntns_id": raw["victim_mntns_id"]},
+        "pages": {"total_vm": raw["total_vm"], "rss": rss, "anon": raw["rss_anon"],
+                  "file": raw["rss_file"], "shmem": raw["rss_shmem"]},
+    }
+
+
+GADGET = Gadget(
+    name="trace_oomkill",
+    category="trace",
+    description="OOM kills: the task that hit the OOM, the victim, its pages",
+    object="trace_oomkill",
+    hooks=[Hook("tp_btf", "mark_victim")],
+    fields=[
+        Field("proc.comm", "command of the task that ran into the OOM", 16, True, "KCOMM"),
+        Field("proc.pid", "pid of the task that ran into the OOM", -7, True, "KPID"),
+        Field("victim.pid", "victim process id", -7, True, "VPID"),
+        Field("victim.tid", "victim thread id", -7),
+        Field("victim.comm", "victim command", 16, True, "VCOMM"),
+        Field("victim.uid", "victim user id", -6),
+        Field("victim.mntns_id", "victim mount namespace", -11),
+        Field("victim.container.name", "victim's container", 16, True, "VCONTAINER"),
+        Field("victim.container.id", "victim's container id", 16),
+        Field("victim.container.runtime", "victim's container runtime", 10),
+        Field("pages.total_vm", "victim's virtual memory (pages)", -9),
+        Field("pages.rss", "victim's resident pages (anon+file+shmem)", -9, True, "PAGES"),
+        Field("pages.anon", "anonymous resident pages", -9),
+        Field("pages.file", "file-backed resident pages", -9),
+        Field("pages.shmem", "shared-memory resident pages", -9),
+    ],
+    present=present,
+    other_processes=("victim",),
+)
+
+run = runner_for(GADGET)

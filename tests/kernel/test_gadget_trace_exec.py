@@ -1,0 +1,98 @@
+"""trace_exec against the kernel: library and CLI, fields checked against a
+known child process."""
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+from gadgets import trace_exec
+from test_gadget_trace_support import CLIRun, collect
+
+ECHO = shutil.which("echo") or "/bin/echo"
+
+
+def test_library_exec_fields(tmp_path):
+    tag = f"pybpf-exec-{uuid.uuid4().hex[:8]}"
+    children = []
+
+    def trigger():
+        p = subprocess.Popen([ECHO, tag, "second arg"], cwd=str(tmp_path),
+                             stdout=subprocess.DEVNULL)
+        p.wait()
+        children.append(p.pid)
+
+    with trace_exec.run(comm="echo") as run:
+        events = collect(run, trigger, lambda e: tag in e["args"])
+    assert events, "no exec event seen"
+    e = events[0]
+    assert e["proc"]["comm"] == "echo"
+    assert e["proc"]["pid"] in children
+    assert e["proc"]["ppid"] == os.getpid()
+    assert e["proc"]["uid"] == os.getuid() and e["proc"]["gid"] == os.getgid()
+    assert e["proc"]["mntns_id"] == os.stat("/proc/self/ns/mnt").st_ino
+    assert e["args"] == [ECHO, tag, "second arg"]
+    assert e["args_count"] == 3 and not e["args_truncated"]
+    assert e["ret"] == 0 and e["error"] == ""
+    assert e["exe"] == os.path.realpath(ECHO)
+    assert e["cwd"] == str(tmp_path)
+    assert e["file"] == ECHO
+    assert e["container"]["name"] == ""
+    assert e["timestamp"].endswith("Z")
+
+
+def test_failed_exec_and_truncation(tmp_path):
+    tag = f"pybpf-{uuid.uuid4().hex[:8]}"
+    missing = str(tmp_path / tag)
+
+    def trigger():
+        try:
+            os.spawnv(os.P_WAIT, missing, [missing, "x"])
+        except OSError:
+            pass
+        subprocess.run([ECHO, tag] + [f"a{i}" for i in range(30)], stdout=subprocess.DEVNULL)
+
+    with trace_exec.run(pid=None) as run:
+        events = collect(run, trigger,
+                         lambda e: tag in " ".join(e["args"]) or tag in e["file"], want=2)
+    failed = [e for e in events if e["ret"] != 0]
+    long = [e for e in events if e["ret"] == 0]
+    assert failed and long
+    assert failed[0]["error"] == "ENOENT" and failed[0]["ret"] == -2
+    assert failed[0]["file"] == missing and failed[0]["exe"] == ""
+    assert long[0]["args_truncated"] and long[0]["args_count"] == 20
+    assert long[0]["args"][:2] == [ECHO, tag] and len(long[0]["args"]) == 20
+
+
+def test_cli_json(tmp_path):
+    tag = f"pybpf-cli-{uuid.uuid4().hex[:8]}"
+    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "30",
+                 "--filter", f"args~{tag}", "--fields", "proc.comm,proc.pid,args,ret")
+    try:
+        line = cli.wait_for(lambda: subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL),
+                            lambda s: tag in s)
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    event = json.loads(line)
+    assert event["proc"]["comm"] == "echo"
+    assert event["args"] == [ECHO, tag] and event["ret"] == 0
+    assert set(event) == {"proc", "args", "ret"}
+    assert rc == 0, err
+
+
+def test_cli_columns_and_nonexistent_container():
+    tag = f"pybpf-col-{uuid.uuid4().hex[:8]}"
+    cli = CLIRun("trace_exec", "--timeout", "30", "--comm", "echo")
+    try:
+        line = cli.wait_for(lambda: subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL),
+                            lambda s: tag in s)
+    finally:
+        rc, err = cli.stop()
+    assert line is not None and line.split()[0] == "echo", err
+    assert rc == 0
+    bad = subprocess.run(["python3", "-m", "pybpf", "run", "trace_exec", "-c", "nope-" + tag],
+                         capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert bad.returncode != 0
+    assert bad.stderr.strip().count("\n") == 0 and "no container" in bad.stderr
