@@ -9,7 +9,7 @@ candidate to agree, poison when none matches; then patch the instructions.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence
 
 from pybpf.core.access import AccessSpec, SpecError, parse_local
 from pybpf.core.calc import compute
@@ -21,8 +21,6 @@ from pybpf.core.result import CandidateInfo, RelocResult
 from pybpf.core.typeinfo import kind_word, spell
 from pybpf.errors import BTFError, CoreRelocationError
 
-TargetLike = Union[None, str, "os.PathLike[str]", Any, Sequence[Any]]
-Programs = Mapping[str, Tuple[List[Any], Sequence[Any]]]
 
 
 class Session:
@@ -133,7 +131,16 @@ class Session:
 
 
 def as_targets(target: Any) -> List[Any]:
-    """A target argument as the list of specs to search (vmlinux first)."""
+    """A target argument as the list of specs to search (vmlinux first).
+
+    None is the running kernel (vmlinux, then modules), a str/PathLike a BTF
+    file, a TargetBTF its specs, a Spec itself, a list/tuple of Specs as given.
+    """
+    from pybpf.core.kernel import TargetBTF, kernel_targets
+    if target is None or isinstance(target, (str, os.PathLike)):
+        return kernel_targets(target).specs
+    if isinstance(target, TargetBTF):
+        return target.specs
     if isinstance(target, (list, tuple)):
         return list(target)
     return [target]
@@ -141,7 +148,7 @@ def as_targets(target: Any) -> List[Any]:
 
 def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any,
              program: str = "", session: Optional[Session] = None) -> List[RelocResult]:
-    """Apply ``relos`` to ``insns`` in place against ``target`` (Spec or [vmlinux, *modules]).
+    """Apply ``relos`` to ``insns`` in place against ``target`` (see as_targets).
 
     ``relos`` are CoreRelo records whose ``insn_off`` is already a slot index
     into ``insns``. Unsatisfiable relocations are poisoned (see

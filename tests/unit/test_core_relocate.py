@@ -267,7 +267,7 @@ def test_bitfield_straddling_widens_the_load():
     # u8 bitfield of 6 bits at bit 13: one byte at 1 holds bits 8..15 (13+6-8 = 11 > 8),
     # two bytes at 0 hold bits 0..15 (19 > 16), four bytes at 0 do: byte_sz 4, byte_off 0;
     # lshift = 64 - (13 + 6 - 0) = 45, rshift = 64 - 6 = 58
-    b = Builder(); t = ints(b)
+    b = Builder(); ints(b)
     u8 = b.add(Int("u8", 1))
     s = b.add(Struct("s", 4, [Member("f", u8, 13, 6)]))
     insns = [mov(4), mov(45), Instruction(ADD64_K, 1, 0, 0, 0), mov(58)]
@@ -326,7 +326,7 @@ def test_missing_type():
 # -- enums --------------------------------------------------------------------------------
 
 def test_enum_values_changed():
-    b = Builder(); t = ints(b)
+    b = Builder(); ints(b)
     e = b.add(Enum("state", 4, False, [EnumValue("A", 0), EnumValue("B", 1), EnumValue("C", 2),
                                        EnumValue("NEG", 3)]))
     k = Builder(); ints(k)
@@ -343,7 +343,7 @@ def test_enum_values_changed():
 
 
 def test_enum64_value_in_ld_imm64_and_enum_vs_enum64():
-    b = Builder(); t = ints(b)
+    b = Builder(); ints(b)
     e = b.add(Enum("big", 4, False, [EnumValue("X", 1)]))
     k = Builder(); ints(k)
     k.add(Enum64("big", 8, False, [EnumValue("X", 0x1_0000_0002)]))
