@@ -183,6 +183,14 @@ def test_hash_batch_ops(unique_name):
         assert m.lookup_batch() == []
 
 
+def test_hash_batch_smaller_than_a_bucket(unique_name):
+    # 8 keys in 8 buckets collide; a batch of 1 gets ENOSPC for a full bucket and grows
+    with Map.new(MapType.HASH, 4, 4, 8, name=unique_name("b1")) as m:
+        m.update_batch([(i, i) for i in range(8)])
+        got = m.lookup_batch(batch_size=1)
+        assert sorted(got) == [(u32(i), u32(i)) for i in range(8)]
+
+
 def test_array_batch_and_fallback(unique_name):
     with Map.new(MapType.ARRAY, 4, 4, 10, name=unique_name("ab")) as m:
         m.update_batch([(i, i + 100) for i in range(10)])
@@ -277,6 +285,8 @@ def test_prog_array_holds_programs(unique_name):
             Program.load(unique_name("t"), ProgType.SOCKET_FILTER, ret0, "GPL") as prog:
         m[0] = prog
         assert m[0] == u32(prog.id)
+        # prog arrays have no lookup batch (ENOTSUPP): per-element fallback, empty slots skipped
+        assert m.lookup_batch() == [(u32(0), u32(prog.id))]
         del m[0]
         assert 0 not in m
 
