@@ -1,0 +1,84 @@
+"""explain(), its table and JSON, the `pybpf explain` command, and verifier-log errors."""
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+from pybpf.cli import main
+from pybpf.core import RelocKind, RelocResult, error_from_verifier, explain, format_explanations
+from pybpf.core.result import CandidateInfo
+from tests.unit.test_core_foreign import OBJECTS, debian_btf  # noqa: F401 (fixture)
+
+POISON_LOG = """func#0 @0
+0: R1=ctx() R10=fp0
+0: (85) call bpf_get_current_task#35      ; R0_w=scalar()
+1: (85) call unknown#195896080
+invalid func unknown#195896080
+processed 2 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
+"""
+
+
+def _poisoned(insn=1):
+    return RelocResult("prog", 0, insn, RelocKind.FIELD_BYTE_OFFSET, 7, "0:0",
+                       "struct task_struct.real_parent", poison=True,
+                       reason="no field 'real_parent' in struct task_struct")
+
+
+def test_error_from_verifier_names_program_insn_relocation_and_line():
+    lines = [SimpleNamespace(insn_off=0, file_name="x.bpf.c", line=10, col=2, line_text="\tint a;"),
+             SimpleNamespace(insn_off=1, file_name="x.bpf.c", line=12, col=2,
+                             line_text="\treturn BPF_CORE_READ(t, real_parent);")]
+    err = error_from_verifier("prog", POISON_LOG, [_poisoned()], lines)
+    first = str(err).splitlines()[0]
+    assert first == ("program 'prog': insn #1: CO-RE relocation <byte_off> "
+                     "struct task_struct.real_parent could not be applied and the instruction "
+                     "is reachable: no field 'real_parent' in struct task_struct "
+                     "(at x.bpf.c:12: return BPF_CORE_READ(t, real_parent);)")
+    assert "invalid func unknown#195896080" in str(err)
+
+
+def test_error_from_verifier_second_half_of_ld_imm64_and_other_logs():
+    assert error_from_verifier("prog", POISON_LOG.replace("1: (85)", "2: (85)"),
+                               [_poisoned(1)]) is not None
+    assert error_from_verifier("prog", "R1 invalid mem access 'scalar'", [_poisoned()]) is None
+    ambiguous = error_from_verifier("prog", POISON_LOG.replace("1: (85)", "9: (85)"),
+                                    [_poisoned(3), _poisoned(5)])
+    assert str(ambiguous).startswith("program 'prog': insn #9 poisoned by a failed CO-RE")
+
+
+def test_format_explanations_table():
+    ok = RelocResult("p", 0, 4, RelocKind.FIELD_BYTE_OFFSET, 3, "0:1", "struct s.a",
+                     orig_val=0, new_val=8, target="vmlinux [9] struct s.a",
+                     candidates=[CandidateInfo("vmlinux", 9, "struct s", True, "0:1 @ offset 8"),
+                                 CandidateInfo("vmlinux", 12, "struct s___2", False, "no field")])
+    text = format_explanations([ok, _poisoned()], verbose=True)
+    lines = text.splitlines()
+    assert lines[0].split() == ["PROGRAM", "INSN", "KIND", "LOCAL", "CANDIDATES", "TARGET", "VALUE"]
+    assert "vmlinux[9], vmlinux[12]✗" in lines[1] and lines[1].endswith("0 -> 8")
+    assert "POISON: no field 'real_parent'" in lines[2]
+    assert any("candidate vmlinux [12] struct s___2: no match: no field" in ln for ln in lines)
+
+
+def test_explain_records_errors_instead_of_raising(tmp_path, debian_btf):  # noqa: F811
+    rows = explain(OBJECTS / "core_flavors.bpf.o", btf=debian_btf)
+    assert rows and all(not r.error for r in rows)
+    assert any(r.poison for r in rows)
+
+
+def test_cli_explain_table_and_json(capsys, debian_btf):  # noqa: F811
+    assert main(["explain", str(OBJECTS / "core_flavors.bpf.o"), "--btf", debian_btf]) == 0
+    out = capsys.readouterr().out
+    assert "struct task_struct___old.state" in out and "POISON" in out
+    assert main(["explain", str(OBJECTS / "core_read.bpf.o"), "--btf", debian_btf,
+                 "-o", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    tgid = next(r for r in rows if r["program"] == "core_read" and r["insn"] == 13)
+    assert tgid["kind"] == "FIELD_BYTE_OFFSET" and tgid["new_val"] == 2420
+    assert tgid["local"] == "struct task_struct.tgid"
+
+
+def test_cli_explain_missing_btf_is_one_line(capsys, tmp_path):
+    assert main(["explain", str(OBJECTS / "core_read.bpf.o"), "--btf",
+                 str(tmp_path / "nope.btf")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "cannot read target BTF" in err
