@@ -326,7 +326,23 @@ class Map(MutableMapping):
             yield self._decode_key(raw)
 
     def iter_items(self) -> Iterator[Tuple[Any, Any]]:
-        """(key, value) pairs; keys deleted between listing and lookup are skipped."""
+        """(key, value) pairs, each key once, skipping keys deleted while iterating.
+
+        Reads 256 elements per BPF_MAP_LOOKUP_BATCH where the kernel supports
+        it for this map type, else one BPF_MAP_GET_NEXT_KEY + lookup per key.
+        """
+        batches = self._iter_batch(256, False)
+        try:
+            first = next(batches)
+        except StopIteration:
+            return
+        except _BatchUnsupported:
+            yield from self._iter_items_each()
+            return
+        yield first
+        yield from batches
+
+    def _iter_items_each(self) -> Iterator[Tuple[Any, Any]]:
         buf = bytearray(self._value_buf_size)
         for raw in self.iter_raw_keys():
             if cmds.map_lookup_elem(self.fd, raw, buf, 0, self._detail()):
@@ -339,23 +355,20 @@ class Map(MutableMapping):
         return _ValuesView(self)
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.iter_raw_keys())
+        return sum(1 for _ in self.iter_items())
 
     # ------------------------------------------------------------ batch operations
 
-    def lookup_batch(self, batch_size: int = 256, delete: bool = False) -> List[Tuple[Any, Any]]:
-        """All elements through BPF_MAP_LOOKUP_BATCH (``delete=True``: and delete them).
-
-        Falls back to per-element operations where the kernel lacks batch
-        support for this map type.
-        """
+    def _iter_batch(self, batch_size: int, delete: bool) -> Iterator[Tuple[Any, Any]]:
+        """Elements through BPF_MAP_LOOKUP(_AND_DELETE)_BATCH; raises _BatchUnsupported
+        from the first call when the kernel has no batch op for this map type."""
         count = max(1, batch_size)
         token_size = max(self.key_size, 8)
         in_batch: Optional[bytes] = None
-        out: List[Tuple[Any, Any]] = []
+        ks, vs = self.key_size, self._value_buf_size
         while True:
-            keys = bytearray(self.key_size * count)
-            values = bytearray(self._value_buf_size * count)
+            keys = bytearray(ks * count)
+            values = bytearray(vs * count)
             out_batch = bytearray(token_size)
             try:
                 n, done = cmds.map_lookup_batch(self.fd, in_batch, out_batch, keys, values,
@@ -364,16 +377,26 @@ class Map(MutableMapping):
                 if exc.errno == errno.ENOSPC:
                     count *= 2  # one hash bucket holds more than count elements
                     continue
-                if exc.errno in _NO_BATCH and in_batch is None and not out:
-                    return self._lookup_each(delete)
+                if exc.errno in _NO_BATCH and in_batch is None:
+                    raise _BatchUnsupported() from None
                 raise
-            ks, vs = self.key_size, self._value_buf_size
             for i in range(n):
-                out.append((self._decode_key(bytes(keys[i * ks:(i + 1) * ks])),
-                            self._decode_value(values[i * vs:(i + 1) * vs])))
+                yield (self._decode_key(bytes(keys[i * ks:(i + 1) * ks])),
+                       self._decode_value(values[i * vs:(i + 1) * vs]))
             if done:
-                return out
+                return
             in_batch = bytes(out_batch)
+
+    def lookup_batch(self, batch_size: int = 256, delete: bool = False) -> List[Tuple[Any, Any]]:
+        """All elements through BPF_MAP_LOOKUP_BATCH (``delete=True``: and delete them).
+
+        Falls back to per-element operations where the kernel lacks batch
+        support for this map type.
+        """
+        try:
+            return list(self._iter_batch(batch_size, delete))
+        except _BatchUnsupported:
+            return self._lookup_each(delete)
 
     def lookup_and_delete_batch(self, batch_size: int = 256) -> List[Tuple[Any, Any]]:
         """Drain the map: every element, each deleted as it is read."""
@@ -381,7 +404,7 @@ class Map(MutableMapping):
 
     def _lookup_each(self, delete: bool) -> List[Tuple[Any, Any]]:
         if not delete:
-            return list(self.iter_items())
+            return list(self._iter_items_each())
         out = []
         for raw in list(self.iter_raw_keys()):
             value = self.lookup_and_delete(self._decode_key(raw))
@@ -460,6 +483,10 @@ class Map(MutableMapping):
     # identity semantics: two Map objects are equal only if they are the same object
     __eq__ = object.__eq__  # type: ignore[assignment]
     __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class _BatchUnsupported(Exception):
+    """The kernel has no batch lookup for this map type (raised before any element)."""
 
 
 class _ItemsView(ItemsView):
