@@ -1,0 +1,241 @@
+"""Boot one kernel under qemu (TCG) and run a command list of pytest args in it.
+
+Layout of a run directory (one per attempt)::
+
+    initramfs.cpio   busybox, guest/init.sh as /init, the kernel's modules
+    share/           9p tag "vmtests" -> guest /run/vmtests: run.sh, job.env,
+                     junit.xml written by pytest
+    port.in/.out     fifos of the virtio-serial port "pybpf.out" (guest stdout)
+    console.log      the kernel's serial console (boot messages, panics)
+    output.log       everything the guest printed on the port
+
+The guest reports two marker lines on the port: ``@@vmtests booted ...`` once
+the job starts and ``@@vmtests exit=RC ...`` when pytest is done.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from .cpio import CpioWriter
+from .kernels import Kernel
+
+GUEST_DIR = Path(__file__).resolve().parent / "guest"
+BUSYBOX = Path("/bin/busybox")
+MARK = "@@vmtests "
+
+
+class VMError(Exception):
+    """The VM could not be started."""
+
+
+@dataclass
+class Boot:
+    """What one attempt to boot and run produced."""
+
+    status: str = "no-report"        # ok, failed, no-report, timeout, init-failed
+    exit_code: Optional[int] = None
+    release: str = ""
+    boot_s: Optional[float] = None   # qemu start -> job started in the guest
+    run_s: Optional[float] = None    # job started -> pytest exited
+    total_s: float = 0.0
+    rundir: Optional[Path] = None
+    detail: str = ""
+    lines: List[str] = field(default_factory=list)
+
+    @property
+    def reported(self) -> bool:
+        return self.exit_code is not None
+
+
+def busybox_path() -> Path:
+    path = BUSYBOX if BUSYBOX.exists() else Path(shutil.which("busybox") or "")
+    if not path.is_file():
+        raise VMError("busybox missing: apt-get install busybox-static")
+    with open(path, "rb") as fh:
+        elf = fh.read(4096)
+    if b"/lib64/ld-linux" in elf or b"/lib/ld-linux" in elf:
+        raise VMError(f"{path} is dynamically linked: apt-get install busybox-static")
+    return path
+
+
+def build_initramfs(kernel: Kernel, out: Path) -> None:
+    with open(out, "wb") as fh:
+        cpio = CpioWriter(fh)
+        for d in ("bin", "dev", "etc", "proc", "sys", "lib", "lib/modules"):
+            cpio.directory(d)
+        cpio.chardev("dev/console", 5, 1)
+        cpio.file("bin/busybox", busybox_path().read_bytes(), 0o755)
+        cpio.symlink("bin/sh", "busybox")
+        cpio.file("init", (GUEST_DIR / "init.sh").read_bytes(), 0o755)
+        names = []
+        for module in kernel.modules():
+            cpio.file(f"lib/modules/{module.name}", module.read_bytes())
+            names.append(module.stem)
+        cpio.file("etc/vmtests-modules", "".join(n + "\n" for n in names).encode())
+        cpio.close()
+
+
+def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: int) -> List[str]:
+    cmdline = " ".join([
+        "console=ttyS0", "panic=-1", "loglevel=4", "rdinit=/init",
+        "mitigations=off", "nokaslr", "sysctl.kernel.panic_on_oops=1",
+    ])
+    fsdev = "local,security_model=none,multidevs=remap"
+    return [
+        shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
+        "-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "q35",
+        "-smp", str(cpus), "-m", memory,
+        "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+        "-kernel", str(kernel.vmlinux), "-initrd", str(rundir / "initramfs.cpio"),
+        "-append", cmdline,
+        "-chardev", f"file,id=con,path={rundir / 'console.log'}", "-serial", "chardev:con",
+        "-device", "virtio-serial-pci",
+        "-chardev", f"pipe,id=port,path={rundir / 'port'}",
+        "-device", "virtserialport,chardev=port,name=pybpf.out",
+        "-fsdev", f"{fsdev},id=hostroot,path=/,readonly=on",
+        "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
+        "-fsdev", f"{fsdev},id=checkout,path={checkout}",
+        "-device", "virtio-9p-pci,fsdev=checkout,mount_tag=checkout",
+        "-fsdev", f"{fsdev},id=vmtests,path={rundir / 'share'}",
+        "-device", "virtio-9p-pci,fsdev=vmtests,mount_tag=vmtests",
+        "-nic", "none",
+    ]
+
+
+def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str]) -> None:
+    env = {
+        "CHECKOUT": str(checkout),
+        "PYTHON": python,
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "HOME": "/root",
+        "LANG": "C.UTF-8",
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYBPF_VMTESTS_GUEST": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    lines = [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
+    args = ["-p", "no:cacheprovider", f"--junitxml=/run/vmtests/junit.xml", *pytest_args]
+    lines.append("set -- " + " ".join(shlex.quote(a) for a in args))
+    (share / "job.env").write_text("\n".join(lines) + "\n")
+    shutil.copy(GUEST_DIR / "run.sh", share / "run.sh")
+
+
+def _parse_mark(line: str) -> dict:
+    out = {}
+    for word in line[len(MARK):].split():
+        key, _, value = word.partition("=")
+        out[key] = value
+    return out
+
+
+def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *,
+         python: str = sys.executable, memory: str = "2G", cpus: int = 1,
+         boot_timeout: float = 120.0, timeout: float = 1800.0,
+         echo: Optional[Callable[[str], None]] = None) -> Boot:
+    """Boot ``kernel`` once, run pytest in it, and wait for its report."""
+    if rundir.exists():
+        shutil.rmtree(rundir)
+    share = rundir / "share"
+    share.mkdir(parents=True)
+    build_initramfs(kernel, rundir / "initramfs.cpio")
+    write_job(share, checkout, os.path.realpath(python), pytest_args)
+    for suffix in (".in", ".out"):
+        os.mkfifo(rundir / f"port{suffix}")
+    result = Boot(rundir=rundir)
+    argv = qemu_argv(kernel, rundir, checkout, memory, cpus)
+    (rundir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
+    started = time.monotonic()
+    booted_at: List[float] = []
+    exited_at: List[float] = []
+    done = threading.Event()
+    with open(rundir / "qemu.log", "wb") as qlog:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=qlog,
+                                stderr=subprocess.STDOUT)
+    # O_RDWR keeps the open from blocking and the fifo from reporting EOF
+    # before qemu has opened its end.
+    fd = os.open(rundir / "port.out", os.O_RDWR)
+
+    def reader() -> None:
+        with open(fd, "rb", buffering=0) as port, open(rundir / "output.log", "wb") as log:
+            pending = b""
+            while not done.is_set():
+                chunk = port.read(65536)
+                if not chunk:
+                    break
+                log.write(chunk)
+                log.flush()
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    line = raw.decode("utf-8", "replace").rstrip("\r")
+                    if line.startswith(MARK):
+                        fields = _parse_mark(line)
+                        if "booted" in fields:
+                            booted_at.append(time.monotonic())
+                            result.release = fields.get("release", "")
+                        elif "exit" in fields:
+                            result.exit_code = int(fields["exit"])
+                            exited_at.append(time.monotonic())
+                            done.set()
+                        elif "init-failed" in fields:
+                            result.status = "init-failed"
+                            result.detail = line[len(MARK):]
+                    else:
+                        result.lines.append(line)
+                        if echo:
+                            echo(line)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if not booted_at and now - started > boot_timeout:
+                result.status = "no-report"
+                result.detail = f"no job start within {boot_timeout:.0f} s"
+                break
+            if now - started > timeout:
+                result.status = "timeout"
+                result.detail = f"still running after {timeout:.0f} s"
+                break
+            if done.is_set():
+                # Give the guest a moment to power off by itself.
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    pass
+                break
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        done.set()
+        # Wake a reader still blocked on the fifo (it has the only read end).
+        try:
+            poke = os.open(rundir / "port.out", os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            pass
+        else:
+            os.write(poke, b"\n")
+            os.close(poke)
+        thread.join(timeout=5)
+    end = time.monotonic()
+    result.total_s = end - started
+    if booted_at:
+        result.boot_s = booted_at[0] - started
+    if result.exit_code is not None:
+        result.run_s = exited_at[0] - booted_at[0] if booted_at else None
+        result.status = "ok" if result.exit_code == 0 else "failed"
+    elif result.status == "no-report" and not result.detail:
+        result.detail = f"qemu exited ({proc.returncode}) without a report"
+    return result
