@@ -21,10 +21,10 @@ from pybpf.core.kernel import TargetBTF, kernel_btf, kernel_targets, load_btf_fi
 from pybpf.core.kinds import POISON_IMM, RelocKind, essential_name
 from pybpf.core.objects import (FunctionRelo, function_relos, relocate_object, relocate_spec,
                                 shifted)
-from pybpf.core.relocate import Session, relocate
+from pybpf.core.relocate import Session, as_targets, relocate
 from pybpf.core.result import CandidateInfo, RelocResult
 
-__all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocKind",
+__all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocKind", "as_targets",
            "RelocResult", "Session", "TargetBTF", "error_from_verifier", "essential_name",
            "explain", "format_explanations", "function_relos", "kernel_btf", "kernel_targets",
            "load_btf_file", "relocate", "relocate_object", "relocate_spec", "shifted"]

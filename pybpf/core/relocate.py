@@ -146,7 +146,7 @@ def as_targets(target: Any) -> List[Any]:
     return [target]
 
 
-def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any,
+def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = None,
              program: str = "", session: Optional[Session] = None) -> List[RelocResult]:
     """Apply ``relos`` to ``insns`` in place against ``target`` (see as_targets).
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from pybpf.cli import main
 from pybpf.core import RelocKind, RelocResult, error_from_verifier, explain, format_explanations
 from pybpf.core.result import CandidateInfo
-from tests.unit.test_core_foreign import OBJECTS, debian_btf  # noqa: F401 (fixture)
+from tests.unit.test_core_foreign import OBJECTS, debian_btf  # noqa: F401,F811 (fixture)
 
 POISON_LOG = """func#0 @0
 0: R1=ctx() R10=fp0
