@@ -1,0 +1,221 @@
+"""pybpf.linker: subprogram layout, call/callback rebasing, map and data references,
+ext info rebasing and extern patching (all without the kernel)."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pytest
+
+from pybpf import asm
+from pybpf.btf import Builder, Func, FuncProto, Var, Int
+from pybpf.elf import ObjectSpec
+from pybpf.errors import LoadError
+from pybpf.linker import externs, kernel, link_program
+
+OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
+
+
+def obj(name: str) -> ObjectSpec:
+    return ObjectSpec.from_file(OBJECTS / f"{name}.bpf.o")
+
+
+def call_targets(insns):
+    """(slot, target slot) of every pseudo call and function-address ld_imm64."""
+    out = []
+    for i, insn in enumerate(insns):
+        if insn.is_pseudo_call or insn.is_pseudo_func:
+            out.append((i, i + insn.imm + 1))
+    return out
+
+
+@pytest.mark.parametrize("prog,layout", [
+    ("first_prog", ["first_prog", "loop_cb", "square_plus", "square"]),
+    ("second_prog", ["second_prog", "square", "global_add"]),
+])
+def test_subprograms_appended_once(prog, layout):
+    spec = obj("loader_calls")
+    linked = link_program(spec, prog)
+    assert [fn.name for _, fn in linked.functions] == layout
+    starts = [start for start, _ in linked.functions]
+    assert len(linked.instructions) == sum(len(fn.instructions) for _, fn in linked.functions)
+    targets = call_targets(linked.instructions)
+    assert targets and all(t in starts[1:] for _, t in targets)
+    # the callback is passed as a BPF_PSEUDO_FUNC ld_imm64 pointing at loop_cb
+    funcs = [t for i, t in targets if linked.instructions[i].is_pseudo_func]
+    if prog == "first_prog":
+        assert funcs == [starts[layout.index("loop_cb")]]
+    # func_info: one record per function at its new start; line_info rebased and sorted
+    assert [f.insn_off // 8 for f in linked.func_info] == starts
+    lines = [li.insn_off for li in linked.line_info]
+    assert lines == sorted(lines) and lines[0] == 0
+    assert all(off // 8 < len(linked.instructions) for off in lines)
+
+
+def test_original_spec_untouched():
+    spec = obj("loader_calls")
+    before = [i.copy() for i in spec.programs["first_prog"].instructions]
+    link_program(spec, "first_prog")
+    assert spec.programs["first_prog"].instructions == before
+
+
+def test_map_references_and_fds():
+    spec = obj("loader_calls")
+    linked = link_program(spec, "first_prog")
+    assert {r.map for r in linked.map_refs} == {"results"}
+    for ref in linked.map_refs:
+        insn = linked.instructions[ref.slot]
+        assert insn.is_ld_imm64 and insn.src == asm.BPF_PSEUDO_MAP_FD and insn.imm == 0
+    patched = linked.with_map_fds({"results": 42})
+    assert all(patched[r.slot].imm == 42 for r in linked.map_refs)
+    assert all(linked.instructions[r.slot].imm == 0 for r in linked.map_refs)
+    with pytest.raises(LoadError, match="'results' was not created"):
+        linked.with_map_fds({})
+
+
+def test_global_data_references_carry_offsets():
+    spec = obj("loader_data")
+    linked = link_program(spec, "read_globals")
+    offsets = {}
+    for ref in linked.map_refs:
+        insn, hi = linked.instructions[ref.slot], linked.instructions[ref.slot + 1]
+        assert insn.src == asm.BPF_PSEUDO_MAP_VALUE
+        offsets.setdefault(ref.map, set()).add(hi.imm)
+    assert set(offsets) == {".bss", ".data", ".data.foo", ".rodata", ".rodata.bar"}
+    starts = {spec.constants.info(n).offset for n in spec.constants}
+    assert offsets[".rodata"] <= starts  # each reference points at a variable's first byte
+    for name, offs in offsets.items():
+        assert all(0 <= o < spec.maps[name].value_size for o in offs)
+
+
+def test_unknown_program():
+    with pytest.raises(LoadError, match="no program named 'nope'"):
+        link_program(obj("minimal"), "nope")
+
+
+# -- externs ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def kernel_facts(monkeypatch):
+    monkeypatch.setattr(kernel, "kernel_version_code", lambda release=None: 0x061244)
+    monkeypatch.setattr(kernel, "has_syscall_wrapper", lambda: True)
+
+
+def fake_vmlinux():
+    b = Builder()
+    proto = b.add(FuncProto(0, []))
+    ids = {name: b.add(Func(name, proto)) for name in ("bpf_task_acquire", "bpf_task_release")}
+    i32 = b.add(Int("int", 4, signed=True))
+    ids["some_var"] = b.add(Var("some_var", i32))
+    return b.to_spec(), ids
+
+
+CONFIG = {"CONFIG_BPF_SYSCALL": "y", "CONFIG_BPF_JIT": "y", "CONFIG_HZ": "250",
+          "CONFIG_DEFAULT_HOSTNAME": '"(none)"'}
+
+
+def kconfig_values(spec):
+    data = spec.maps[".kconfig"].data
+    return {e.name: bytes(data[e.offset:e.offset + e.size])
+            for e in spec.externs.values() if e.section == ".kconfig"}
+
+
+def test_fill_kconfig(kernel_facts):
+    spec = obj("loader_externs")
+    externs.fill_kconfig(spec, fake_vmlinux, CONFIG)
+    got = kconfig_values(spec)
+    assert got["LINUX_KERNEL_VERSION"] == struct.pack("<i", 0x061244)
+    assert got["LINUX_HAS_SYSCALL_WRAPPER"] == b"\1"
+    assert got["CONFIG_BPF_SYSCALL"] == b"\1"
+    assert got["CONFIG_BPF_JIT"] == struct.pack("<i", 1)  # TRI_YES
+    assert got["CONFIG_HZ"] == struct.pack("<i", 250)
+    assert got["CONFIG_DEFAULT_HOSTNAME"] == b"(none)".ljust(16, b"\0")
+    assert got["CONFIG_PYBPF_NOT_A_REAL_OPTION"] == b"\0\0\0\0"  # __weak and missing
+
+
+@pytest.mark.parametrize("change,match", [
+    ({"CONFIG_HZ": None}, "CONFIG_HZ.*not in the kernel config and not __weak"),
+    ({"CONFIG_BPF_SYSCALL": "m"}, "needs a tristate or char"),
+    ({"CONFIG_HZ": "y"}, "needs a bool, tristate or char"),
+    ({"CONFIG_HZ": "lots"}, "not a number"),
+    ({"CONFIG_BPF_JIT": "7"}, "not y/m/n"),
+    ({"CONFIG_DEFAULT_HOSTNAME": "plain"}, "not a string"),
+])
+def test_fill_kconfig_refuses(kernel_facts, change, match):
+    spec = obj("loader_externs")
+    config = dict(CONFIG)
+    for key, value in change.items():
+        if value is None:
+            del config[key]
+        else:
+            config[key] = value
+    with pytest.raises(LoadError, match=match):
+        externs.fill_kconfig(spec, fake_vmlinux, config)
+
+
+def test_tristate_module_and_long_string(kernel_facts):
+    spec = obj("loader_externs")
+    config = dict(CONFIG, CONFIG_BPF_JIT="m", CONFIG_DEFAULT_HOSTNAME='"' + "h" * 40 + '"')
+    externs.fill_kconfig(spec, fake_vmlinux, config)
+    got = kconfig_values(spec)
+    assert got["CONFIG_BPF_JIT"] == struct.pack("<i", 2)  # TRI_MODULE
+    assert got["CONFIG_DEFAULT_HOSTNAME"] == b"h" * 15 + b"\0"
+
+
+def test_patch_externs(kernel_facts):
+    spec = obj("loader_externs")
+    vmlinux, ids = fake_vmlinux()
+    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux,
+                                  address_of={"bpf_task_release_dtor": 0xFFFFFFFF81524660}.get)
+    assert ksyms["bpf_task_acquire"].btf_id == ids["bpf_task_acquire"]
+    linked = link_program(spec, "kfunc_user")
+    externs.patch_externs(linked, spec, ksyms)
+    kcalls = [i for i in linked.instructions if i.is_kfunc_call]
+    assert [c.imm for c in kcalls] == [ids["bpf_task_acquire"], ids["bpf_task_release"]]
+    linked = link_program(spec, "read_kconfig")
+    externs.patch_externs(linked, spec, ksyms)
+    values = [asm.ld_imm64_value(linked.instructions, r.slot) for r in linked.extern_refs
+              if spec.externs[r.name].typeless]
+    assert values == [0xFFFFFFFF81524660]
+    kconfig_refs = [r for r in linked.map_refs if r.map == ".kconfig"]
+    assert {linked.instructions[r.slot + 1].imm for r in kconfig_refs} <= {
+        e.offset for e in spec.externs.values() if e.section == ".kconfig"}
+    assert len(kconfig_refs) == 7
+
+
+def test_missing_ksyms():
+    spec = obj("loader_externs")
+    empty = Builder().to_spec()
+    with pytest.raises(LoadError, match="'bpf_task_release_dtor': not in /proc/kallsyms"):
+        externs.resolve_ksyms(spec, lambda: empty, address_of={}.get)
+    with pytest.raises(LoadError, match="kfunc not found in the kernel's BTF"):
+        externs.resolve_ksyms(spec, lambda: empty, address_of={"bpf_task_release_dtor": 1}.get)
+
+
+def test_typed_ksym_becomes_btf_id():
+    spec = obj("loader_ksym_typed")
+    b = Builder()
+    i32 = b.add(Int("int", 4, signed=True))
+    irq_stat = b.add(Var("irq_stat", i32))
+    vmlinux = b.to_spec()
+    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux, address_of={}.get)
+    linked = link_program(spec, "typed_ksym")
+    externs.patch_externs(linked, spec, ksyms)
+    (ref,) = linked.extern_refs
+    insn = linked.instructions[ref.slot]
+    assert insn.src == asm.BPF_PSEUDO_BTF_ID and insn.imm == irq_stat
+
+
+def test_parse_config():
+    text = "# comment\nCONFIG_A=y\nCONFIG_B=\"x y\"\n# CONFIG_C is not set\nCONFIG_D=0x10\n"
+    assert kernel.parse_config(text) == {"CONFIG_A": "y", "CONFIG_B": '"x y"', "CONFIG_C": "n",
+                                         "CONFIG_D": "0x10"}
+
+
+@pytest.mark.parametrize("release,code", [
+    ("6.18.44-fc-v857", (6 << 16) + (18 << 8) + 44),
+    ("5.4.300", (5 << 16) + (4 << 8) + 255),
+    ("6.1", (6 << 16) + (1 << 8)),
+])
+def test_kernel_version_code(release, code):
+    assert kernel.kernel_version_code(release) == code
