@@ -22,10 +22,19 @@ def test_kernel_version():
     assert F.kernel_version_code() >> 16 == major
 
 
-@pytest.mark.parametrize("t", [ProgType.SOCKET_FILTER, ProgType.KPROBE, ProgType.TRACEPOINT,
-                               ProgType.RAW_TRACEPOINT, ProgType.PERF_EVENT, ProgType.XDP,
-                               ProgType.SCHED_CLS, ProgType.CGROUP_SOCK_ADDR,
-                               ProgType.TRACING, ProgType.SYSCALL, ProgType.NETFILTER])
+def since(version, *values):
+    """Parameters that need a kernel >= version (skipped on older ones)."""
+    mark = pytest.mark.skipif(F.kernel_version() < version,
+                              reason=f"needs Linux {'.'.join(map(str, version))}")
+    return [pytest.param(v, marks=mark, id=getattr(v, "name", str(v))) for v in values]
+
+
+@pytest.mark.parametrize("t", since((4, 19), ProgType.SOCKET_FILTER, ProgType.KPROBE,
+                                    ProgType.TRACEPOINT, ProgType.RAW_TRACEPOINT,
+                                    ProgType.PERF_EVENT, ProgType.XDP, ProgType.SCHED_CLS,
+                                    ProgType.CGROUP_SOCK_ADDR)
+                         + since((5, 5), ProgType.TRACING) + since((5, 14), ProgType.SYSCALL)
+                         + since((6, 4), ProgType.NETFILTER))
 def test_known_prog_types(t):
     assert F.has_prog_type(t), F.has_prog_type(t).reason
 
@@ -36,16 +45,18 @@ def test_unknown_prog_type_and_map_type():
     assert not F.has_map_type(200)
 
 
-@pytest.mark.parametrize("t", [MapType.HASH, MapType.ARRAY, MapType.RINGBUF,
-                               MapType.PERF_EVENT_ARRAY, MapType.HASH_OF_MAPS,
-                               MapType.TASK_STORAGE, MapType.BLOOM_FILTER, MapType.ARENA,
-                               MapType.CGROUP_STORAGE, MapType.STRUCT_OPS])
+@pytest.mark.parametrize("t", since((4, 19), MapType.HASH, MapType.ARRAY,
+                                    MapType.PERF_EVENT_ARRAY, MapType.HASH_OF_MAPS,
+                                    MapType.CGROUP_STORAGE)
+                         + since((5, 8), MapType.RINGBUF) + since((5, 11), MapType.TASK_STORAGE)
+                         + since((5, 16), MapType.BLOOM_FILTER) + since((6, 9), MapType.ARENA)
+                         + since((5, 6), MapType.STRUCT_OPS))
 def test_map_types(t):
     assert F.has_map_type(t), F.has_map_type(t).reason
 
 
 def test_ringbuf():
-    assert F.has_ringbuf()
+    assert bool(F.has_ringbuf()) == (F.kernel_version() >= (5, 8))
 
 
 def test_helpers():
@@ -78,12 +89,11 @@ def test_kprobe_multi_answers():
     assert s.reason and (s or "EOPNOTSUPP" in s.reason or "EINVAL" in s.reason)
 
 
-@pytest.mark.parametrize("lt,expected", [
-    (LinkType.RAW_TRACEPOINT, True), (LinkType.ITER, True), (LinkType.CGROUP, True),
-    (LinkType.PERF_EVENT, True), (LinkType.TCX, True), (LinkType.UPROBE_MULTI, True),
-])
-def test_link_types(lt, expected):
-    assert bool(F.has_link_type(lt)) is expected, F.has_link_type(lt).reason
+@pytest.mark.parametrize("lt", since((5, 7), LinkType.RAW_TRACEPOINT, LinkType.CGROUP)
+                         + since((5, 8), LinkType.ITER) + since((5, 15), LinkType.PERF_EVENT)
+                         + since((6, 6), LinkType.TCX, LinkType.UPROBE_MULTI))
+def test_link_types(lt):
+    assert F.has_link_type(lt), F.has_link_type(lt).reason
 
 
 def test_link_type_without_probe():
@@ -94,9 +104,13 @@ def test_link_type_without_probe():
 def test_btf_features_and_kinds():
     feats = F.btf_features()
     from pybpf.btf.fixup import FEATURES
-    assert feats == FEATURES  # 6.18 accepts everything sanitize knows about
+    assert feats <= FEATURES and {"func", "func_global", "datasec"} <= feats
+    if F.kernel_version() >= (6, 0):
+        assert feats == FEATURES  # 6.0 on accepts everything sanitize knows about
     kinds = F.btf_kinds()
-    assert BTFKind.ENUM64 in kinds and BTFKind.TYPE_TAG in kinds and BTFKind.UNKN not in kinds
+    assert BTFKind.STRUCT in kinds and BTFKind.UNKN not in kinds
+    assert (BTFKind.ENUM64 in kinds) == ("enum64" in feats)
+    assert (BTFKind.TYPE_TAG in kinds) == ("type_tag" in feats)
 
 
 def test_btf_probe_can_say_no():
@@ -115,5 +129,5 @@ def test_probes_are_cached():
 
 def test_report_rows():
     rows = dict(F.report())
-    assert rows["ringbuf"] and rows["kprobes"] == F.has_kprobes()
+    assert rows["ringbuf"] == F.has_ringbuf() and rows["kprobes"] == F.has_kprobes()
     assert "enum64" in rows["BTF features"].reason

@@ -28,6 +28,11 @@ def ins(code, dst=0, src=0, off=0, imm=0):
 RET0 = ins(0xb7, 0, 0, 0, 0) + ins(0x95)
 
 
+def since(*version):
+    return pytest.mark.skipif(bsys.kernel_release() < version,
+                              reason=f"needs Linux {'.'.join(map(str, version))}")
+
+
 def tiny_btf(types: bytes = b"", strings: bytes = b"\0int\0") -> bytes:
     """A BTF blob: by default one 4-byte signed int named "int" (type id 1)."""
     if not types:
@@ -141,6 +146,7 @@ def test_btf_load_error_with_log():
     assert log.text  # the kernel explains the refusal
 
 
+@since(5, 11)
 def test_vmlinux_btf_is_kernel_btf():
     cur = 0
     while True:
@@ -214,6 +220,7 @@ def cgroup_dir(unique_name):
     os.rmdir(path)
 
 
+@since(5, 9)
 def test_prog_attach_query_detach_on_cgroup(cgroup_dir):
     # cgroup_skb returning 1 lets every packet through; the cgroup holds no process anyway
     ret1 = ins(0xb7, 0, 0, 0, 1) + ins(0x95)
@@ -242,6 +249,7 @@ def test_prog_attach_query_detach_on_cgroup(cgroup_dir):
             os.close(cg)
 
 
+@since(6, 6)
 def test_tcx_link_relative_and_revision_on_lo():
     # SCHED_CLS returning TCX_NEXT (-1) leaves every packet alone
     nxt = ins(0xb7, 0, 0, 0, -1) + ins(0x95)
@@ -267,6 +275,7 @@ def test_tcx_link_relative_and_revision_on_lo():
                 assert bsys.link_info(lb).prog_id == b_id
 
 
+@since(5, 8)
 def test_iterator_link_and_iter_create():
     from pybpf.core import kernel_btf
     from pybpf.btf.types import Kind
@@ -281,6 +290,7 @@ def test_iterator_link_and_iter_create():
             assert os.read(it.fileno(), 4096) == b""  # the program writes nothing
 
 
+@since(5, 8)
 def test_enable_stats_counts_real_runs():
     with bsys.prog_load(ProgType.RAW_TRACEPOINT, RET0, "GPL", name="cnt") as prog, \
             bsys.enable_stats() as _stats, \
