@@ -35,11 +35,22 @@ struct sock_owner {
 	__u32 pending; /* connect returned EINPROGRESS */
 };
 
+/* A connect/accept in flight; connect keeps the destination the caller
+ * asked for, since a failed connect leaves the socket without one. */
+struct call {
+	__s32 fd;
+	__u32 pad;
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} dst;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u32);   /* tid */
-	__type(value, __s32); /* fd */
+	__type(value, struct call);
 } calls SEC(".maps");
 
 struct {
@@ -51,17 +62,24 @@ struct {
 
 GADGET_RINGBUF(events, 1 << 20);
 
-static __always_inline int enter_call(int fd)
+static __always_inline int enter_call(int fd, const void *uaddr, __u32 len)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call c = {.fd = fd};
 
 	if (gadget_should_discard())
 		return 0;
-	bpf_map_update_elem(&calls, &tid, &fd, BPF_ANY);
+	if (uaddr) {
+		if (len > sizeof(c.dst))
+			len = sizeof(c.dst);
+		bpf_probe_read_user(&c.dst, len & 0x3f, uaddr);
+	}
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 	return 0;
 }
 
-static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret)
+static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret,
+					   struct call *c)
 {
 	struct sock_owner owner = {};
 	struct event e = {};
@@ -74,6 +92,14 @@ static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret
 	gadget_sock_endpoints(sk, &e.ep);
 	if (e.ep.protocol != IPPROTO_TCP)
 		return;
+	if (c && e.ep.dport == 0 && c->dst.in.sin_family == e.ep.family) {
+		/* the failed connect cleared the destination: take the caller's */
+		e.ep.dport = bpf_ntohs(c->dst.in.sin_port);
+		if (e.ep.family == GADGET_AF_INET6)
+			__builtin_memcpy(e.ep.daddr, &c->dst.in6.sin6_addr, 16);
+		else
+			__builtin_memcpy(e.ep.daddr, &c->dst.in.sin_addr, 4);
+	}
 	gadget_output(&events, &e, sizeof(e));
 	if (ret == 0 || ret == -115 /* EINPROGRESS */ || type == EV_ACCEPT) {
 		owner.proc = e.proc;
@@ -85,7 +111,7 @@ static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret
 SEC("tracepoint/syscalls/sys_enter_connect")
 int trace_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return enter_call(ctx->args[0]);
+	return enter_call(ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -94,16 +120,16 @@ int trace_connect_exit(struct trace_event_raw_sys_exit *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	long ret = ctx->ret;
 	struct sock *sk;
-	__s32 *fd;
+	struct call *c;
 
-	fd = bpf_map_lookup_elem(&calls, &tid);
-	if (!fd)
+	c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c)
 		return 0;
 	/* EBADF, ENOTSOCK, EFAULT: no socket to describe */
 	if (ret != -9 && ret != -88 && ret != -14) {
-		sk = gadget_sock_from_fd(*fd);
+		sk = gadget_sock_from_fd(c->fd);
 		if (sk)
-			emit_from_sock(sk, EV_CONNECT, ret);
+			emit_from_sock(sk, EV_CONNECT, ret, c);
 	}
 	bpf_map_delete_elem(&calls, &tid);
 	return 0;
@@ -119,7 +145,7 @@ static __always_inline int exit_accept(long ret)
 	if (ret >= 0) {
 		sk = gadget_sock_from_fd(ret);
 		if (sk)
-			emit_from_sock(sk, EV_ACCEPT, 0);
+			emit_from_sock(sk, EV_ACCEPT, 0, NULL);
 	}
 	bpf_map_delete_elem(&calls, &tid);
 	return 0;
@@ -128,7 +154,7 @@ static __always_inline int exit_accept(long ret)
 SEC("tracepoint/syscalls/sys_enter_accept")
 int trace_accept_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return enter_call(ctx->args[0]);
+	return enter_call(ctx->args[0], NULL, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
@@ -140,7 +166,7 @@ int trace_accept_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_accept4")
 int trace_accept4_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return enter_call(ctx->args[0]);
+	return enter_call(ctx->args[0], NULL, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
@@ -183,15 +209,33 @@ int trace_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 	return 0;
 }
 
+/* The socket is unhashed by now (its local port reads 0): take the
+ * endpoints the tracepoint recorded. */
 SEC("tracepoint/tcp/tcp_destroy_sock")
 int trace_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 {
 	__u64 key = (__u64)ctx->skaddr;
 	struct sock_owner *owner = bpf_map_lookup_elem(&owners, &key);
+	struct event e = {};
 
 	if (!owner)
 		return 0;
-	emit_owned(owner, ctx->skaddr, EV_CLOSE, 0);
+	e.proc = owner->proc;
+	e.timestamp = bpf_ktime_get_boot_ns();
+	e.type = EV_CLOSE;
+	e.ep.family = ctx->family;
+	e.ep.protocol = IPPROTO_TCP;
+	e.ep.sport = ctx->sport;
+	e.ep.dport = ctx->dport;
+	e.ep.netns = BPF_CORE_READ((struct sock *)ctx->skaddr, __sk_common.skc_net.net, ns.inum);
+	if (ctx->family == GADGET_AF_INET6) {
+		bpf_probe_read_kernel(e.ep.saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(e.ep.daddr, 16, ctx->daddr_v6);
+	} else {
+		bpf_probe_read_kernel(e.ep.saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(e.ep.daddr, 4, ctx->daddr);
+	}
+	gadget_output(&events, &e, sizeof(e));
 	bpf_map_delete_elem(&owners, &key);
 	return 0;
 }

@@ -41,11 +41,11 @@ static __always_inline void gadget_sock_endpoints(struct sock *sk, struct gadget
 	ep->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	ep->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	if (ep->family == GADGET_AF_INET6) {
-		BPF_CORE_READ_INTO(ep->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(ep->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(ep->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(ep->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
-		BPF_CORE_READ_INTO(ep->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(ep->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(ep->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(ep->daddr, 4, &sk->__sk_common.skc_daddr);
 	}
 }
 

@@ -1,0 +1,143 @@
+"""trace_open, trace_signal and trace_capabilities against the kernel."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import uuid
+
+from gadgets import trace_capabilities, trace_open, trace_signal
+from test_gadget_trace_support import CLIRun, collect
+
+ME = os.getpid()
+
+
+def test_open_fields_and_paths(tmp_path):
+    tag = f"pybpf-open-{uuid.uuid4().hex[:8]}"
+    target = tmp_path / tag
+    missing = tmp_path / (tag + "-missing")
+    sub = tmp_path / "sub"
+    sub.mkdir(exist_ok=True)
+
+    def trigger():
+        fd = os.open(str(target), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        os.close(fd)
+        try:
+            os.open(str(missing), os.O_RDONLY)
+        except OSError:
+            pass
+        dfd = os.open(str(sub), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.close(os.open("../" + tag, os.O_RDONLY, dir_fd=dfd))
+        finally:
+            os.close(dfd)
+
+    with trace_open.run(pid=ME, paths=True) as run:
+        events = collect(run, trigger, lambda e: tag in e["fname"], want=3)
+    created = [e for e in events if e["fname"] == str(target)][0]
+    assert created["fd"] >= 0 and created["error"] == ""
+    assert created["flags"] == "O_WRONLY|O_CREAT|O_CLOEXEC"
+    assert created["mode"] == "0640" and created["path"] == str(target)
+    failed = [e for e in events if e["fname"] == str(missing)][0]
+    assert failed["fd"] == -1 and failed["error"] == "ENOENT" and failed["ret"] == -2
+    assert failed["path"] == ""
+    rel = [e for e in events if e["fname"] == "../" + tag][0]
+    assert rel["path"] == str(target) and isinstance(rel["dfd"], int)
+    assert rel["proc"]["pid"] == ME and rel["proc"]["comm"]
+
+
+def test_open_cli_json_failed_only(tmp_path):
+    tag = f"pybpf-open-{uuid.uuid4().hex[:8]}"
+    missing = str(tmp_path / tag)
+
+    def trigger():
+        subprocess.run(["cat", missing], stderr=subprocess.DEVNULL)
+        subprocess.run(["cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
+
+    cli = CLIRun("trace_open", "-o", "json", "--timeout", "30", "--failed", "--comm", "cat")
+    try:
+        line = cli.wait_for(trigger, lambda s: tag in s)
+        other = [cli.lines.get_nowait() for _ in range(cli.lines.qsize())]
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    e = json.loads(line)
+    assert e["error"] == "ENOENT" and e["proc"]["comm"] == "cat" and e["fname"] == missing
+    assert all(json.loads(x).get("fd", -1) == -1 for x in other if x.startswith("{\"time"))
+    assert rc == 0
+
+
+def test_signal_kill_and_errors():
+    def trigger():
+        p = subprocess.Popen(["sleep", "30"])
+        os.kill(p.pid, signal.SIGTERM)
+        p.wait()
+        try:
+            os.kill(0x3FFFFFF0, 0)  # no such process
+        except OSError:
+            pass
+        trigger.pids.append(p.pid)
+    trigger.pids = []
+
+    with trace_signal.run(pid=ME) as run:
+        events = collect(run, trigger, lambda e: True, want=2)
+    sent = [e for e in events if e["signal"] == "SIGTERM"][0]
+    assert sent["kind"] == "kill" and sent["target"]["pid"] in trigger.pids
+    assert sent["ret"] == 0 and sent["error"] == "" and sent["proc"]["pid"] == ME
+    failed = [e for e in events if e["signal_raw"] == 0][0]
+    assert failed["error"] == "ESRCH" and failed["ret"] == -3
+
+
+def test_signal_tgkill_cli_filter_by_signal():
+    def trigger():
+        p = subprocess.Popen(["sleep", "30"])
+        signal.pthread_kill  # noqa: B018 (tgkill on ourselves would hit us)
+        os.kill(p.pid, signal.SIGUSR1)
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait()
+
+    cli = CLIRun("trace_signal", "-o", "json", "--timeout", "30", "--pid", str(ME),
+                 "--signal", "KILL")
+    try:
+        line = cli.wait_for(trigger, lambda s: s.startswith("{"))
+        rest = [cli.lines.get_nowait() for _ in range(cli.lines.qsize())]
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    for text in [line] + rest:
+        assert json.loads(text)["signal"] == "SIGKILL"
+    assert rc == 0
+
+
+def test_capabilities_bind_low_port_as_root():
+    def trigger():
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", 81))
+        except OSError:
+            pass
+        s.close()
+
+    with trace_capabilities.run(pid=ME, cap="NET_BIND_SERVICE") as run:
+        events = collect(run, trigger, lambda e: True)
+    e = events[0]
+    assert e["cap"] == "CAP_NET_BIND_SERVICE" and e["cap_raw"] == 10
+    assert e["verdict"] == "allow" and e["ret"] == 0
+    assert e["syscall"] == "bind" and e["proc"]["pid"] == ME
+
+
+def test_capabilities_denied_in_user_namespace():
+    # in a new user namespace, sethostname() is denied: the UTS namespace
+    # belongs to the initial user namespace
+    tag = uuid.uuid4().hex[:6]
+
+    def trigger():
+        subprocess.run(["unshare", "-U", "sh", "-c", f"hostname x{tag}"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    with trace_capabilities.run(comm="hostname", denied=True) as run:
+        events = collect(run, trigger, lambda e: e["syscall"] == "sethostname")
+    e = events[0]
+    assert e["verdict"] == "deny" and e["ret"] != 0 and e["cap"] == "CAP_SYS_ADMIN"
+    assert e["proc"]["comm"] == "hostname" and e["syscall_raw"] == 170
