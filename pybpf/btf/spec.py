@@ -53,7 +53,8 @@ class Spec:
         self._cache: Dict[int, Type] = {}
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
-        self._name_offs: Optional[bytes] = None
+        self._name_offs: Optional[bytes] = None  # packed u32 name_off of each own type
+        self._names_at_starts = False
         self._by_name: Dict[str, List[int]] = {}
         self._parse(memoryview(data).cast("B"))
 
@@ -319,22 +320,41 @@ class Spec:
         if b"\0" in needle[:-1]:
             return []
         if self._name_offs is None:
-            words = self._words
-            self._name_offs = array("I", map(words.__getitem__, self._offsets)).tobytes()
+            self._index_names()
         packed = self._name_offs
-        strs = self._strs
+        assert packed is not None
+        if self._names_at_starts:  # only whole strings can be names: the usual single hit
+            cands = [p + 1 for p in _find_all(self._strs, b"\0" + needle)]
+        else:
+            cands = self._string_offsets_of(needle)
         ids: List[int] = []
-        pos = strs.find(needle, 1)
-        while pos != -1:
-            pattern = struct.pack("=I", pos + self._base_str_len)
+        for off in cands:
+            pattern = struct.pack("=I", off)
             at = packed.find(pattern)
             while at != -1:
                 if at % 4 == 0:
                     ids.append(self._first_id + at // 4)
                 at = packed.find(pattern, at + 1)
-            pos = strs.find(needle, pos + 1)
         ids.sort()
         return ids
+
+    def _index_names(self) -> None:
+        """Pack every own type's name offset; note whether all point at a string's start."""
+        names = array("I", map(self._words.__getitem__, self._offsets))
+        self._name_offs = names.tobytes()
+        self._names_at_starts = False
+        if self.base is None:
+            try:  # the byte before each name is NUL (for offset 0, the table's final NUL)
+                self._names_at_starts = not any(map(self._strs.__getitem__,
+                                                    map((-1).__add__, names)))
+            except IndexError:  # a name offset past the table: decoding will report it
+                pass
+
+    def _string_offsets_of(self, needle: bytes) -> List[int]:
+        """Every offset (base tables included) where the string ``needle[:-1]`` starts."""
+        found = self.base._string_offsets_of(needle) if self.base is not None else []
+        found += [p + self._base_str_len for p in _find_all(self._strs, needle)]
+        return found
 
     # -- modification and marshalling ---------------------------------------------------
 
@@ -411,6 +431,15 @@ class Spec:
 
     def __repr__(self) -> str:
         return f"<btf.Spec {self.name} types={self.type_count - self._first_id}>"
+
+
+def _find_all(data: bytes, needle: bytes) -> List[int]:
+    found = []
+    pos = data.find(needle)
+    while pos != -1:
+        found.append(pos)
+        pos = data.find(needle, pos + 1)
+    return found
 
 
 def _words_bytes(words, start: int, end: int) -> bytes:

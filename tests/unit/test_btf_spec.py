@@ -204,3 +204,29 @@ def test_encode_errors():
         b.to_bytes()
     with pytest.raises(TypeError):
         Builder().add(Void())
+
+
+def test_name_offset_into_the_middle_of_a_string():
+    b = Builder()
+    b.add(Struct("xnode", 0, []))
+    b.add(Struct("other", 0, []))
+    blob = bytearray(b.to_bytes())
+    name_off = struct.unpack_from("<I", blob, 24)[0]
+    struct.pack_into("<I", blob, 24 + 12, name_off + 1)  # type 2 named by "xnode"'s tail
+    spec = Spec.from_bytes(bytes(blob))
+    assert spec.name_of(2) == "node"
+    assert spec.ids_by_name("node") == [2]
+    assert spec.ids_by_name("xnode") == [1]
+    assert spec.ids_by_name("other") == []
+
+
+def test_split_names_in_the_base_string_table():
+    base = every_kind().to_spec(name="vmlinux")
+    b = Builder(base=base)
+    b.add(Struct("mod_only", 0, []))
+    blob = bytearray(b.to_bytes())
+    struct.pack_into("<I", blob, 24, 5)  # rename to the base's string at offset 5
+    split = Spec.from_bytes(bytes(blob), base=base)
+    name = base.string(5)
+    assert split.name_of(base.type_count) == name
+    assert base.type_count in split.ids_by_name(name)
