@@ -151,7 +151,7 @@ int on_tc(struct __sk_buff *skb)
 {
 	if (skb->protocol == bpf_htons(0x0800) && udp_to_port(skb, 14))
 		hit(K_TC);
-	return 0; /* TC_ACT_OK */
+	return -1; /* TC_ACT_UNSPEC / TCX_NEXT: let later filters run, then pass */
 }
 
 SEC("iter/task")

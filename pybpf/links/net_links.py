@@ -4,6 +4,7 @@ socket filters (SO_ATTACH_BPF)."""
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from typing import Optional, Union
 
@@ -18,14 +19,21 @@ SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27
 _TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
 MODES = ("auto", "tcx", "clsact")
+# clsact qdiscs this process created, by (netns inode, ifindex): the last of
+# our filters on one removes it, unless someone else's filter is still there
+_OUR_QDISCS: set = set()
+
+
+def _qdisc_key(ifindex: int) -> tuple:
+    return os.stat("/proc/thread-self/ns/net").st_ino, ifindex
 
 
 def attach_tc(prog, dev, direction: str = "ingress", mode: str = "auto", *,
               priority: int = 1, handle: Optional[int] = None) -> Link:
     """Attach a SCHED_CLS program to ``dev`` (name or ifindex) ``direction``
     ("ingress"/"egress"). ``mode``: "tcx" (BPF link), "clsact" (netlink
-    filter, removed on close with the qdisc if this call created it) or
-    "auto" (tcx, then clsact on kernels without tcx)."""
+    filter, removed on close; the qdisc too once no filter is left on it, if
+    pybpf created it) or "auto" (tcx, then clsact on kernels without tcx)."""
     if direction not in _TCX:
         raise ValueError(f"tc direction must be 'ingress' or 'egress', not {direction!r}")
     if mode not in MODES:
@@ -47,8 +55,10 @@ def _attach_clsact(prog, ifindex: int, target: str, direction: str, priority: in
                    handle: Optional[int]) -> Link:
     what = f"tc clsact {target}"
     with RtNetlink() as nl:
+        key = _qdisc_key(ifindex)
         try:
-            created = nl.add_clsact(ifindex)
+            if nl.add_clsact(ifindex):
+                _OUR_QDISCS.add(key)
         except SyscallError as exc:
             raise link_error(exc, prog, what) from None
         flt = TcFilter(ifindex, clsact_parent(direction), priority, handle or 1)
@@ -63,21 +73,25 @@ def _attach_clsact(prog, ifindex: int, target: str, direction: str, priority: in
                         raise
                     flt.handle += 1
         except SyscallError as exc:
-            if created:
-                nl.del_clsact(ifindex)
+            _remove_qdisc_if_unused(nl, ifindex, key)
             raise link_error(exc, prog, what) from None
     link = Link("tc", f"{target} prio {priority} handle {flt.handle:#x}", prog_name(prog))
 
     def remove() -> None:
         with RtNetlink() as nl2:
-            try:
-                nl2.del_filter(flt)
-            finally:
-                if created:
-                    nl2.del_clsact(ifindex)
+            nl2.del_filter(flt)
+            _remove_qdisc_if_unused(nl2, ifindex, key)
 
     link.on_close(remove)
     return link
+
+
+def _remove_qdisc_if_unused(nl: RtNetlink, ifindex: int, key: tuple) -> None:
+    if key not in _OUR_QDISCS:
+        return
+    if not any(nl.count_filters(ifindex, clsact_parent(side)) for side in ("ingress", "egress")):
+        nl.del_clsact(ifindex)
+        _OUR_QDISCS.discard(key)
 
 
 def _setsockopt(fd: int, option: int, value: int) -> None:

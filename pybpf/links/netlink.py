@@ -17,8 +17,10 @@ from pybpf.errors import MissingHookError, syscall_error
 
 NETLINK_ROUTE = 0
 NLMSG_ERROR = 2
+NLMSG_DONE = 3
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
 NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 
@@ -26,6 +28,7 @@ RTM_NEWQDISC = 36
 RTM_DELQDISC = 37
 RTM_NEWTFILTER = 44
 RTM_DELTFILTER = 45
+RTM_GETTFILTER = 46
 
 TCA_KIND = 1
 TCA_OPTIONS = 2
@@ -112,6 +115,32 @@ class RtNetlink:
                     if err:
                         raise syscall_error(what, -err)
                     return
+                pos += _align(length)
+
+    def count_filters(self, ifindex: int, parent: int) -> int:
+        """How many filter messages a dump of ``parent`` on ``ifindex`` returns."""
+        self._seq += 1
+        seq = self._seq
+        body = tcmsg(ifindex, 0, parent, 0)
+        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETTFILTER,
+                                NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
+        self._sock.send(header + body)
+        found = 0
+        while True:
+            data = self._sock.recv(65536)
+            pos = 0
+            while pos + _NLMSGHDR.size <= len(data):
+                length, rtype, _, rseq, _ = _NLMSGHDR.unpack_from(data, pos)
+                if length < _NLMSGHDR.size:
+                    break
+                if rseq == seq:
+                    if rtype == NLMSG_DONE:
+                        return found
+                    if rtype == NLMSG_ERROR:
+                        err = struct.unpack_from("=i", data, pos + _NLMSGHDR.size)[0]
+                        raise syscall_error("RTM_GETTFILTER", -err)
+                    if rtype == RTM_NEWTFILTER:
+                        found += 1
                 pos += _align(length)
 
     def add_clsact(self, ifindex: int) -> bool:
