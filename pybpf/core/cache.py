@@ -2,7 +2,8 @@
 
 Owns the cache directory ($XDG_CACHE_HOME/pybpf, else ~/.cache/pybpf), the key
 (a hash of the target BTF files' contents, of the object's local BTF and of
-its relocation records) and the file format: JSON carrying its own key and a
+its relocation records; a file's content hash is remembered by its identity:
+path, inode, size, mtime and boot id) and the file format: JSON carrying its own key and a
 checksum of its body, so a stale, truncated or edited file is detected and
 ignored (the results are then recomputed and the file rewritten). Writes are
 atomic (temporary file + rename). Instructions are never cached: results
@@ -16,7 +17,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from pybpf.core.result import RelocResult
 
@@ -24,7 +25,7 @@ FORMAT = 1  # bump when the algorithm or the record changes meaning
 DISABLE_ENV = "PYBPF_NO_CORE_CACHE"
 
 _lock = threading.Lock()
-_file_digests: Dict[Tuple[str, int, int, int], str] = {}
+_file_digests: Dict[str, str] = {}
 
 
 def cache_dir() -> Path:
@@ -36,17 +37,52 @@ def enabled() -> bool:
     return not os.environ.get(DISABLE_ENV)
 
 
-def file_digest(path: str) -> str:
-    """blake2b of a file's whole content, remembered per process by its identity."""
+def _boot_id() -> str:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _identity(path: str) -> str:
+    """What must stay equal for a file's digest to still hold: path, inode, size, mtime, boot.
+
+    The boot id covers sysfs files (kernel BTF), whose content changes only across boots.
+    """
     st = os.stat(path)
-    key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    return f"{os.path.abspath(path)}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{_boot_id()}"
+
+
+def _digest_memo() -> Path:
+    return cache_dir() / "digests.json"
+
+
+def _read_memo() -> Dict[str, str]:
+    try:
+        memo = json.loads(_digest_memo().read_text())
+    except (OSError, ValueError):
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def file_digest(path: str) -> str:
+    """blake2b of a file's content, remembered per process and on disk by file identity."""
+    ident = _identity(path)
     with _lock:
-        hit = _file_digests.get(key)
-    if hit is None:
+        hit = _file_digests.get(ident)
+    if hit is not None:
+        return hit
+    memo = _read_memo()
+    hit = memo.get(ident)
+    if not isinstance(hit, str):
         with open(path, "rb") as fh:
             hit = hashlib.blake2b(fh.read(), digest_size=20).hexdigest()
-        with _lock:
-            _file_digests[key] = hit
+        memo = {k: v for k, v in memo.items() if not k.startswith(ident.split("|", 1)[0] + "|")}
+        memo[ident] = hit
+        _atomic_write(_digest_memo(), json.dumps(memo))
+    with _lock:
+        _file_digests[ident] = hit
     return hit
 
 
@@ -94,18 +130,22 @@ def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, 
 
 
 def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
-    """Write results for ``key``; a cache that cannot be written is skipped silently."""
+    """Write results for ``key`` (skipped silently if the cache cannot be written)."""
     body = json.dumps({name: [r.to_dict() for r in rs] for name, rs in results.items()},
                       separators=(",", ":"))
     doc = json.dumps({"format": FORMAT, "key": key, "check": _checksum(body), "body": body})
-    directory = cache_dir()
+    _atomic_write(_path(key), doc)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename; a cache that cannot be written is skipped."""
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".core-", suffix=".tmp", dir=str(directory))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(path.parent))
         try:
             with os.fdopen(fd, "w") as fh:
-                fh.write(doc)
-            os.replace(tmp, _path(key))
+                fh.write(text)
+            os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
             raise

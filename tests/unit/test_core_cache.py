@@ -176,3 +176,20 @@ def test_cache_still_validates_instructions(tmp_path, cache_home):
         relocate_object({"p": (insns, [relo(0, task, "0:0", K.FIELD_BYTE_OFFSET),
                                        relo(1, gone, "0:0", K.FIELD_BYTE_OFFSET)])},
                         local, str(path))
+
+
+def test_file_digest_remembered_by_identity(tmp_path, cache_home, monkeypatch):
+    path = tmp_path / "k.btf"
+    path.write_bytes(b"first content")
+    real = cache.file_digest(str(path))
+    monkeypatch.setattr(cache, "_file_digests", {})  # a new process
+    memo = json.loads((cache_home / "digests.json").read_text())
+    assert list(memo.values()) == [real]
+    (ident,) = memo
+    memo[ident] = "remembered"
+    (cache_home / "digests.json").write_text(json.dumps(memo))
+    assert cache.file_digest(str(path)) == "remembered"  # not re-read
+    monkeypatch.setattr(cache, "_file_digests", {})
+    path.write_bytes(b"other content!")  # new size and mtime: a new identity
+    assert cache.file_digest(str(path)) not in (real, "remembered")
+    assert len(json.loads((cache_home / "digests.json").read_text())) == 1  # old entry dropped
