@@ -105,7 +105,7 @@ def format_explanations(results: Sequence[RelocResult], verbose: bool = False) -
 def _source_line(line_info: Optional[Sequence[Any]], insn: int) -> str:
     best = None
     for li in line_info or ():
-        if li.insn_off <= insn and (best is None or li.insn_off >= best.insn_off):
+        if li.insn_off // 8 <= insn and (best is None or li.insn_off >= best.insn_off):
             best = li
     if best is None:
         return ""
@@ -118,8 +118,9 @@ def error_from_verifier(program: str, log: str, results: Sequence[RelocResult],
                         ) -> Optional[CoreRelocationError]:
     """A CoreRelocationError for a verifier log that ran into a poisoned instruction.
 
-    ``results`` and ``line_info`` must use instruction indexes of the loaded
-    program (see objects.shifted; line_info ``insn_off`` as slot indexes).
+    ``results`` must use instruction indexes of the loaded program (see
+    objects.shifted) and ``line_info`` byte offsets into it, as the linker's
+    LinkedProgram.line_info has them.
     Returns None when the log is not about a poisoned instruction.
     """
     if _INVALID_FUNC not in log:

@@ -110,7 +110,7 @@ def test_reachable_poison_names_the_relocation():
     fn = fresh.programs["core_unguarded"]
     lines = [li for li in fresh.btf_ext.line_info[fn.section]]
     for li in lines:
-        li.insn_off = li.insn_off // 8 - fn.insn_offset
+        li.insn_off -= fn.insn_offset * 8  # bytes into the program, as the linker keeps them
     core_err = error_from_verifier("core_unguarded", exc.log, results, lines)
     first = str(core_err).splitlines()[0]
     assert first.startswith("program 'core_unguarded': insn #1: CO-RE relocation "

@@ -26,7 +26,7 @@ def _poisoned(insn=1):
 
 def test_error_from_verifier_names_program_insn_relocation_and_line():
     lines = [SimpleNamespace(insn_off=0, file_name="x.bpf.c", line=10, col=2, line_text="\tint a;"),
-             SimpleNamespace(insn_off=1, file_name="x.bpf.c", line=12, col=2,
+             SimpleNamespace(insn_off=8, file_name="x.bpf.c", line=12, col=2,
                              line_text="\treturn BPF_CORE_READ(t, real_parent);")]
     err = error_from_verifier("prog", POISON_LOG, [_poisoned()], lines)
     first = str(err).splitlines()[0]
