@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 
 from gadgets import trace_exec
@@ -96,3 +97,28 @@ def test_cli_columns_and_nonexistent_container():
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert bad.returncode != 0
     assert bad.stderr.strip().count("\n") == 0 and "no container" in bad.stderr
+
+
+def test_no_privileges_is_one_line():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, PYTHONPATH=root)
+    for argv in (["run", "trace_exec"], ["list"]):
+        # uid 0 without any capability: what an unprivileged user has
+        out = subprocess.run(["setpriv", "--inh-caps=-all", "--ambient-caps=-all",
+                              "--bounding-set=-all", sys.executable, "-m", "pybpf", *argv],
+                             capture_output=True, text=True, cwd="/", env=env)
+        if argv[0] == "run":
+            assert out.returncode != 0
+            assert out.stderr.strip().count("\n") == 0 and "needs root" in out.stderr
+        else:
+            assert out.returncode == 0
+            assert "no" in out.stdout.split("\n")[1].split()[2]
+            assert "needs root" in out.stdout
+
+
+def test_list_says_what_runs_here():
+    out = subprocess.run(["python3", "-m", "pybpf", "list", "-o", "json"], capture_output=True,
+                         text=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
+                             os.path.abspath(__file__)))))
+    rows = {json.loads(line)["name"]: json.loads(line) for line in out.stdout.splitlines()}
+    assert rows["trace_exec"]["can_run"] is True and rows["trace_exec"]["reason"] == ""

@@ -1,0 +1,123 @@
+"""Container discovery, selection and in-kernel filtering with two stand-in
+containers (private mount+pid namespaces, own cgroup) and the host running
+the same trigger."""
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from gadgets import trace_exec, trace_open
+from gadgets.common import containers as ctr
+from gadgets.common.errors import GadgetError
+from test_gadget_trace_support import StandIn, collect
+
+ECHO = shutil.which("echo") or "/bin/echo"
+
+
+@pytest.fixture
+def two_containers():
+    a = StandIn("pybpfa")
+    try:
+        b = StandIn("pybpfb")
+    except BaseException:
+        a.close()
+        raise
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def test_discovery_finds_stand_ins(two_containers):
+    a, b = two_containers
+    found = {c.name: c for c in ctr.discover()}
+    assert a.name in found and b.name in found
+    ca = found[a.name]
+    assert ca.runtime == "cgroup" and ca.id == "/" + a.name
+    assert a.mntns in ca.mntns_ids and a.init_pid in ca.pids
+    assert ca.cgroup_id == os.stat(a.cgroup).st_ino
+    # selectable by name, cgroup path (both forms) and mntns id
+    for key in (a.name, "/" + a.name, str(a.cgroup), str(a.mntns)):
+        assert [c.name for c in ctr.select([key])] == [a.name]
+    with pytest.raises(GadgetError):
+        ctr.select(["pybpf-no-such-" + uuid.uuid4().hex[:6]])
+
+
+def test_exec_filtered_to_one_container(two_containers):
+    a, b = two_containers
+    tag = f"pybpf-ctr-{uuid.uuid4().hex[:8]}"
+
+    def trigger():
+        a.run([ECHO, tag, "a"], stdout=subprocess.DEVNULL)
+        b.run([ECHO, tag, "b"], stdout=subprocess.DEVNULL)
+        subprocess.run([ECHO, tag, "host"], stdout=subprocess.DEVNULL)
+
+    with trace_exec.run(container=a.name) as run:
+        events = collect(run, trigger, lambda e: tag in e["args"], settle=1.0)
+    assert events
+    assert {e["args"][-1] for e in events} == {"a"}
+    for e in events:
+        assert e["container"] == {"name": a.name, "id": "/" + a.name, "runtime": "cgroup"}
+        assert e["proc"]["mntns_id"] == a.mntns
+        assert e["proc"]["cgroup_id"] == os.stat(a.cgroup).st_ino
+
+
+def test_unfiltered_run_enriches_each(two_containers):
+    a, b = two_containers
+    tag = f"pybpf-all-{uuid.uuid4().hex[:8]}"
+
+    def trigger():
+        a.run([ECHO, tag, "a"], stdout=subprocess.DEVNULL)
+        b.run([ECHO, tag, "b"], stdout=subprocess.DEVNULL)
+        subprocess.run([ECHO, tag, "host"], stdout=subprocess.DEVNULL)
+
+    with trace_exec.run(comm="echo") as run:
+        events = collect(run, trigger, lambda e: tag in e["args"], want=3)
+    names = {e["args"][-1]: e["container"]["name"] for e in events}
+    assert names == {"a": a.name, "b": b.name, "host": ""}
+
+
+def test_open_filtered_by_mntns_id(two_containers, tmp_path):
+    a, b = two_containers
+    tag = f"pybpf-open-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / tag  # visible in the containers: their mounts are copies of the host's
+    path.write_text("x")
+
+    def trigger():
+        a.run(["cat", str(path)], stdout=subprocess.DEVNULL)
+        b.run(["cat", str(path)], stdout=subprocess.DEVNULL)
+        subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL)
+
+    with trace_open.run(container=str(b.mntns), comm="cat") as run:
+        events = collect(run, trigger, lambda e: tag in e["fname"], settle=1.0)
+    assert events
+    assert {e["container"]["name"] for e in events} == {b.name}
+    assert {e["proc"]["mntns_id"] for e in events} == {b.mntns}
+
+
+def test_cli_container_json(two_containers):
+    import json
+    from test_gadget_trace_support import CLIRun
+    a, b = two_containers
+    tag = f"pybpf-cli-{uuid.uuid4().hex[:8]}"
+
+    def trigger():
+        a.run([ECHO, tag, "a"], stdout=subprocess.DEVNULL)
+        b.run([ECHO, tag, "b"], stdout=subprocess.DEVNULL)
+
+    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "30", "-c", b.name,
+                 "--fields", "container.name,args")
+    try:
+        line = cli.wait_for(trigger, lambda s: tag in s)
+        rest = [cli.lines.get_nowait() for _ in range(cli.lines.qsize())]
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    for text in [line] + rest:
+        event = json.loads(text)
+        if tag in event.get("args", []):
+            assert event == {"container": {"name": b.name}, "args": [ECHO, tag, "b"]}
+    assert rc == 0
