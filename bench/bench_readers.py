@@ -7,9 +7,13 @@ one 64-byte event per call. The storm (bench/peers/storm.c) calls getppid()
 as fast as it can for --seconds. The libbpf peer (bench/peers/consume.c) is
 built here with gcc -lbpf. Both consumers read every event's fields.
 
-Prints events/s received and lost for each, and ours/libbpf. Then the
-no-loss check: the storm throttled to 200k events/s for 10 s, which ours
-must receive without loss.
+Prints events/s received and lost for each, and ours/libbpf (same ring
+sizes, perf wakeup on every sample as libbpf's default). Then the no-loss
+check: the storm throttled to 200k events/s for 10 s, which ours must
+receive without loss (8 MiB ring buffer; perf: 256 pages per CPU and a
+wakeup every 64 samples, since a wakeup per sample caps the producer
+itself below 200k/s on small VMs). Figures depend on machine load: run it
+on an otherwise idle machine.
 
     sudo python3 bench/bench_readers.py [--seconds 3] [--kinds ringbuf,perf]
 """
@@ -102,7 +106,8 @@ def run_libbpf(exes: dict, kind: str, seconds: float, rate: float, size: int) ->
     return Result("libbpf", kind, calls, secs, received, lost, emitted, checksum)
 
 
-def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int) -> Result:
+def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
+              watermark: int = 1) -> Result:
     spec = pybpf.ObjectSpec.from_file(str(OBJ))
     spec.maps["rb"].max_entries = size if kind == "ringbuf" else 4096
     storm = start_storm(exes["storm"], seconds, rate)
@@ -113,15 +118,15 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int) -> 
             coll.maps["targ"][0] = storm.pid
             prog = coll.programs["emit_ringbuf" if kind == "ringbuf" else "emit_perf"]
             reader = (RingBufReader(coll.maps["rb"]) if kind == "ringbuf"
-                      else PerfReader(coll.maps["pb"], pages=size))
+                      else PerfReader(coll.maps["pb"], pages=size, watermark=watermark))
             with attach(prog), reader:
                 storm.stdin.write(b"g")
                 storm.stdin.flush()
                 while True:
                     done = storm.poll() is not None
-                    batch = reader.read_batch(timeout=0 if done else 0.1)
-                    for rec in batch:
-                        seq, _, pid, _, cpu, magic, comm, arg0, _ = unpack(rec)
+                    # each record decoded by struct straight from the ring
+                    batch = reader.read_batch(timeout=0 if done else 0.1, decode=unpack)
+                    for seq, _, pid, _, cpu, magic, comm, arg0, _ in batch:
                         checksum += seq + pid + cpu + (magic == MAGIC) + arg0 + comm[0]
                     received += len(batch)
                     if done and not batch:
@@ -155,6 +160,11 @@ def main() -> int:
     parser.add_argument("--perf-pages", type=int, default=64, help="perf pages per CPU")
     parser.add_argument("--check-rate", type=float, default=200_000)
     parser.add_argument("--check-seconds", type=float, default=10.0)
+    parser.add_argument("--check-rb-size", type=int, default=8 << 20,
+                        help="ring buffer bytes for the no-loss check")
+    parser.add_argument("--check-perf-pages", type=int, default=256)
+    parser.add_argument("--check-watermark", type=int, default=64,
+                        help="perf: wake the reader every N samples in the no-loss check")
     parser.add_argument("--no-check", action="store_true")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -176,7 +186,9 @@ def main() -> int:
                 continue
             print(f"{kind}: no-loss check at {args.check_rate:g} events/s for "
                   f"{args.check_seconds:g} s")
-            check = run_pybpf(exes, kind, args.check_seconds, args.check_rate, size)
+            check_size = args.check_rb_size if kind == "ringbuf" else args.check_perf_pages
+            check = run_pybpf(exes, kind, args.check_seconds, args.check_rate, check_size,
+                              watermark=args.check_watermark)
             show(check)
             passed = check.lost == 0 and check.received == check.emitted
             ok &= passed

@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import mmap
 import select
-from typing import AsyncIterator, Callable, Iterator, List, Optional, Union
+from typing import Any, AsyncIterator, Callable, Iterator, List, Optional, Union
 
 Record = Union[bytes, memoryview]
+Decoder = Callable[[Any, int], Any]
 
 
 class Reader:
@@ -36,7 +37,9 @@ class Reader:
         self._pending: list = []
 
     # -- to implement -------------------------------------------------------
-    def _collect(self, out: list, copy: bool) -> None:
+    def _collect(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
+        """Append every available record: ``decode(ring, offset)`` if given, else
+        bytes (``copy``) or a memoryview into the ring."""
         raise NotImplementedError
 
     def _commit(self) -> None:
@@ -52,14 +55,16 @@ class Reader:
             raise ValueError(f"{type(self).__name__} is closed")
         return self._epoll
 
-    def _fill(self, out: list, copy: bool) -> None:
+    def _fill(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
         if self._pending:
-            if copy:
+            if decode is not None:
+                out.extend(decode(rec, 0) for rec in self._pending)
+            elif copy:
                 out.extend(bytes(rec) for rec in self._pending)
             else:
                 out.extend(self._pending)
             self._pending = []
-        self._collect(out, copy)
+        self._collect(out, copy, decode)
 
     def _wait(self, timeout: Optional[float]) -> None:
         epoll = self._check_open()
@@ -68,15 +73,19 @@ class Reader:
         except InterruptedError:
             pass
 
-    def read_batch(self, timeout: Optional[float] = None) -> List[bytes]:
+    def read_batch(self, timeout: Optional[float] = None,
+                   decode: Optional[Decoder] = None) -> list:
         """Every record available, waiting up to ``timeout`` seconds (None: forever)
-        for the first one. Returns an empty list on timeout."""
+        for the first one; an empty list on timeout. Records are ``bytes``, or
+        ``decode(buffer, offset)`` of each when given: pass a
+        ``struct.Struct(...).unpack_from`` (or ``ctypes.Structure.from_buffer_copy``)
+        to decode straight from the ring without an intermediate copy."""
         out: list = []
         self._check_open()
-        self._fill(out, True)
+        self._fill(out, True, decode)
         if not out and timeout != 0:
             self._wait(timeout)
-            self._collect(out, True)
+            self._collect(out, True, decode)
         self._commit()
         return out
 

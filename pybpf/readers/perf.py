@@ -23,11 +23,13 @@ from pybpf.sys.fd import FD
 
 BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4
 
-_HDR = struct.Struct("<IHH").unpack_from       # type, misc, size
 _U32 = struct.Struct("<I").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
-_PUT_U64 = struct.Struct("<Q").pack_into
 _KEY = struct.Struct("<I").pack
+_HEAD = sysperf.MMAP_DATA_HEAD // 8   # u64 word indexes in the control page
+_TAIL = sysperf.MMAP_DATA_TAIL // 8
+SAMPLE = sysperf.PERF_RECORD_SAMPLE
+LOST = sysperf.PERF_RECORD_LOST
 
 
 @dataclass
@@ -36,9 +38,11 @@ class _Ring:
     fd: FD
     mm: mmap.mmap
     view: memoryview
-    size: int       # data area bytes (power of two)
-    tail: int       # consumed up to here (not necessarily published)
-    committed: int  # last data_tail written
+    u32: memoryview  # the whole mapping as u32 words (record headers)
+    u64: memoryview  # the whole mapping as u64 words (data_head/tail, lost counts)
+    size: int        # data area bytes (power of two)
+    tail: int        # consumed up to here (not necessarily published)
+    committed: int   # last data_tail written
 
 
 class PerfReader(Reader):
@@ -96,9 +100,10 @@ class PerfReader(Reader):
         mm = sysperf.perf_mmap(fd.fileno(), pages)
         self._mmaps.append(mm)
         view = memoryview(mm)
-        self._views.append(view)
-        tail = _U64(mm, sysperf.MMAP_DATA_TAIL)[0]
-        ring = _Ring(cpu, fd, mm, view, pages * mmap.PAGESIZE, tail, tail)
+        u32, u64 = view.cast("I"), view.cast("Q")
+        self._views.extend((view, u32, u64))
+        tail = u64[_TAIL]
+        ring = _Ring(cpu, fd, mm, view, u32, u64, pages * mmap.PAGESIZE, tail, tail)
         bpfsys.map_update_elem(src.fd, _KEY(cpu), _KEY(fd.fileno()), 0)
         sysperf.perf_event_ioc_enable(fd.fileno())
         self._check_open().register(fd.fileno(), select.EPOLLIN)
@@ -109,51 +114,62 @@ class PerfReader(Reader):
         """The CPUs this reader has a ring on."""
         return [ring.cpu for ring in self._rings]
 
-    def _collect(self, out: list, copy: bool) -> None:
+    def _collect(self, out: list, copy: bool, decode=None) -> None:
         base = mmap.PAGESIZE
         append = out.append
         for ring in self._rings:
-            mm = ring.mm
-            head = _U64(mm, sysperf.MMAP_DATA_HEAD)[0]
+            u64 = ring.u64
+            head = u64[_HEAD]
             tail = ring.tail
             if tail >= head:
                 continue
+            mm = ring.mm
+            u32 = ring.u32
             src = mm if copy else ring.view
             size = ring.size
             mask = size - 1
             while tail < head:
                 off = tail & mask
-                rtype, _, rsize = _HDR(mm, base + off)
+                word = (base + off) >> 2
+                rsize = u32[word + 1] >> 16
                 if rsize < 8:
                     raise BPFError(f"map {self.name!r}: corrupt perf record of size {rsize} "
                                    f"on cpu {ring.cpu}")
                 if off + rsize <= size:
-                    start = base + off
-                    if rtype == sysperf.PERF_RECORD_SAMPLE:
-                        raw = _U32(mm, start + 8)[0]
-                        append(src[start + 12:start + 12 + raw])
-                    elif rtype == sysperf.PERF_RECORD_LOST:
-                        self.lost += _U64(mm, start + 16)[0]
+                    rtype = u32[word]
+                    if rtype == SAMPLE:
+                        start = base + off + 12
+                        if decode is None:
+                            append(src[start:start + u32[word + 2]])
+                        else:
+                            append(decode(mm, start))
+                    elif rtype == LOST:
+                        self.lost += u64[(base + off + 16) >> 3]
                 else:
-                    # the record crosses the end of the ring: join both parts
-                    rec = mm[base + off:base + size] + mm[base:base + off + rsize - size]
-                    if rtype == sysperf.PERF_RECORD_SAMPLE:
-                        raw = _U32(rec, 8)[0]
-                        append(rec[12:12 + raw])
-                    elif rtype == sysperf.PERF_RECORD_LOST:
-                        self.lost += _U64(rec, 16)[0]
+                    self._wrapped(mm, base, off, rsize, size, out, decode)
                 tail += rsize
             ring.tail = tail
             if copy:
-                _PUT_U64(mm, sysperf.MMAP_DATA_TAIL, tail)
+                u64[_TAIL] = tail
                 ring.committed = tail
+
+    def _wrapped(self, mm: mmap.mmap, base: int, off: int, rsize: int, size: int, out: list,
+                 decode) -> None:
+        """A record crossing the end of the ring: join both parts, then parse."""
+        rec = mm[base + off:base + size] + mm[base:base + off + rsize - size]
+        rtype = _U32(rec, 0)[0]
+        if rtype == SAMPLE:
+            raw = _U32(rec, 8)[0]
+            out.append(rec[12:12 + raw] if decode is None else decode(rec, 12))
+        elif rtype == LOST:
+            self.lost += _U64(rec, 16)[0]
 
     def _commit(self) -> None:
         if self.closed:
             return
         for ring in self._rings:
             if ring.tail != ring.committed:
-                _PUT_U64(ring.mm, sysperf.MMAP_DATA_TAIL, ring.tail)
+                ring.u64[_TAIL] = ring.tail
                 ring.committed = ring.tail
 
     def close(self) -> None:

@@ -22,6 +22,8 @@ from pybpf.readers.source import map_source
 BPF_MAP_TYPE_RINGBUF = 27
 BUSY_BIT = 1 << 31
 DISCARD_BIT = 1 << 30
+FLAG_BITS = BUSY_BIT | DISCARD_BIT
+LEN_MASK = DISCARD_BIT - 1
 HDR_SIZE = 8
 
 _U32 = struct.Struct("<I").unpack_from
@@ -56,6 +58,11 @@ class RingBufReader(Reader):
             self._mmaps.append(self._prod_map)
             self._view = memoryview(self._prod_map)
             self._views.append(self._view)
+            # word views: header and position reads without struct calls
+            self._u32 = self._view.cast("I")
+            self._views.append(self._u32)
+            self._prod_u64 = self._view[:8].cast("Q")
+            self._views.append(self._prod_u64)
             self._cons = _U64(self._cons_map, 0)[0]
             self._committed = self._cons
             self._check_open().register(src.fd, select.EPOLLIN)
@@ -63,27 +70,39 @@ class RingBufReader(Reader):
             self.close()
             raise
 
-    def _collect(self, out: list, copy: bool) -> None:
-        pm = self._prod_map
+    def _collect(self, out: list, copy: bool, decode=None) -> None:
         cons = self._cons
-        prod = _U64(pm, 0)[0]
+        prod = self._prod_u64[0]
         if cons >= prod:
             return
-        src = pm if copy else self._view
+        pm = self._prod_map
+        u32 = self._u32
         mask = self._mask
-        base = mmap.PAGESIZE
+        base = mmap.PAGESIZE + HDR_SIZE  # data page + record header
         append = out.append
-        while cons < prod:
-            off = (cons & mask) + base
-            length = _U32(pm, off)[0]
-            if length & BUSY_BIT:
-                break
-            if length & DISCARD_BIT:
-                cons += ((length ^ DISCARD_BIT) + 15) & ~7
-                continue
-            start = off + HDR_SIZE
-            append(src[start:start + length])
-            cons += (length + 15) & ~7
+        if decode is None:
+            src = pm if copy else self._view
+            while cons < prod:
+                off = (cons & mask) + base
+                length = u32[(off - HDR_SIZE) >> 2]
+                if length & FLAG_BITS:
+                    if length & BUSY_BIT:
+                        break
+                    cons += ((length & LEN_MASK) + 15) & ~7  # discarded
+                    continue
+                append(src[off:off + length])
+                cons += (length + 15) & ~7
+        else:
+            while cons < prod:
+                off = (cons & mask) + base
+                length = u32[(off - HDR_SIZE) >> 2]
+                if length & FLAG_BITS:
+                    if length & BUSY_BIT:
+                        break
+                    cons += ((length & LEN_MASK) + 15) & ~7
+                    continue
+                append(decode(pm, off))
+                cons += (length + 15) & ~7
         self._cons = cons
         if copy:
             self._commit()
@@ -95,4 +114,4 @@ class RingBufReader(Reader):
 
     def pending_bytes(self) -> int:
         """Bytes written by the producer and not consumed yet."""
-        return _U64(self._prod_map, 0)[0] - self._cons
+        return self._prod_u64[0] - self._cons
