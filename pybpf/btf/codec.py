@@ -17,6 +17,7 @@ takes the same shapes; missing dict keys encode as zero.
 from __future__ import annotations
 
 import struct
+import threading
 import weakref
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -32,7 +33,7 @@ _INLINE_ARRAY_MAX = 32  # arrays of aggregates up to this length are unrolled ..
 _INLINE_SLOTS_MAX = 2048  # ... while the layout has fewer slots than this
 _INLINE_DEPTH_MAX = 24  # aggregates nested deeper get a nested codec
 _NESTED_CODECS_MAX = 64  # codecs being built inside one another (types nested that deep)
-_BUILDING: List[Tuple[int, int]] = []  # (id(spec), type_id) of codecs under construction
+_LOCAL = threading.local()  # .building: (id(spec), type_id) of codecs under construction
 
 
 def _cstr(raw: bytes) -> str:
@@ -294,14 +295,15 @@ class Codec:
         codec = per_spec.get(type_id)
         if codec is None:
             key = (id(spec), type_id)
-            if key in _BUILDING or len(_BUILDING) >= _NESTED_CODECS_MAX:
+            building = _LOCAL.__dict__.setdefault("building", [])
+            if key in building or len(building) >= _NESTED_CODECS_MAX:
                 raise BTFError(f"{spec.name}: type id {type_id} contains itself or is nested "
                                f"too deeply for a codec")
-            _BUILDING.append(key)
+            building.append(key)
             try:
                 codec = per_spec[type_id] = cls(spec, type_id)
             finally:
-                _BUILDING.pop()
+                building.pop()
         return codec
 
     def decode(self, buf: Any) -> Any:

@@ -237,6 +237,8 @@ class Spec:
         """The kind of a type, without decoding it."""
         pos = self._raw_pos(type_id)
         if pos is None:
+            if 0 < type_id < self._first_id and self.base is not None:
+                return self.base.kind_of(type_id)
             return self[type_id].kind
         return Kind((self._words[pos + 1] >> 24) & 0x1F)
 
@@ -244,6 +246,8 @@ class Spec:
         """The name of a type ('' when anonymous), without decoding its members."""
         pos = self._raw_pos(type_id)
         if pos is None:
+            if 0 < type_id < self._first_id and self.base is not None:
+                return self.base.name_of(type_id)
             return self[type_id].name
         return self.string(self._words[pos])
 
