@@ -406,15 +406,11 @@ class Spec:
         offsets = self._offsets
         chunks: List[bytes] = []
         run = 0  # word position where the current run of unmodified types starts
-        if self._overrides:
-            for local, pos in enumerate(offsets):
-                type_id = self._first_id + local
-                t = self._overrides.get(type_id)
-                if t is None:
-                    continue
-                chunks.append(_words_bytes(words, run, pos))
-                chunks.append(encode_to_bytes(t, stroff, f"type id {type_id}"))
-                run = offsets[local + 1] if local + 1 < len(offsets) else len(words)
+        for type_id in sorted(self._overrides):
+            local = type_id - self._first_id
+            chunks.append(_words_bytes(words, run, offsets[local]))
+            chunks.append(encode_to_bytes(self._overrides[type_id], stroff, f"type id {type_id}"))
+            run = offsets[local + 1] if local + 1 < len(offsets) else len(words)
         chunks.append(_words_bytes(words, run, len(words)))
         for n, t in enumerate(self._appended):
             type_id = self._first_id + len(offsets) + n
