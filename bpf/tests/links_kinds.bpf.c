@@ -7,7 +7,7 @@
 
 enum {
 	K_TRACEPOINT, K_RAW_TP, K_TP_BTF, K_UPROBE, K_URETPROBE, K_PERF_EVENT,
-	K_CONNECT4, K_SOCKET, K_TC, K_ITER, K_MAX = 16,
+	K_CONNECT4, K_SOCKET, K_TC, K_ITER, K_XDP, K_MAX = 16,
 };
 
 struct {
@@ -152,6 +152,23 @@ int on_tc(struct __sk_buff *skb)
 	if (skb->protocol == bpf_htons(0x0800) && udp_to_port(skb, 14))
 		hit(K_TC);
 	return -1; /* TC_ACT_UNSPEC / TCX_NEXT: let later filters run, then pass */
+}
+
+SEC("xdp")
+int on_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	struct udphdr *udp = data + sizeof(*eth) + sizeof(*ip);
+
+	if ((void *)(udp + 1) > end)
+		return XDP_PASS;
+	if (eth->h_proto == bpf_htons(0x0800) && ip->ihl == 5 && ip->protocol == 17 &&
+	    bpf_ntohs(udp->dest) == cfg(1))
+		hit(K_XDP);
+	return XDP_PASS;
 }
 
 SEC("iter/task")

@@ -1,5 +1,6 @@
-"""TC attachments (tcx links and the clsact + bpf filter fallback over
-rtnetlink) on a veth pair and lo inside a private network namespace."""
+"""Network attachments inside a private network namespace: TC (tcx links
+and the clsact + bpf filter fallback over rtnetlink) and XDP, on a veth
+pair and lo."""
 from __future__ import annotations
 
 import ctypes
@@ -17,6 +18,7 @@ from pybpf.sys.consts import LinkType
 OBJ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bpf", "objects",
                    "links_kinds.bpf.o")
 K_TC = 8
+K_XDP = 10
 PORT = 47003
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -64,8 +66,8 @@ def coll():
         yield c
 
 
-def hits(coll) -> int:
-    value = coll.maps["counts"][K_TC]
+def hits(coll, kind: int = K_TC) -> int:
+    value = coll.maps["counts"][kind]
     return value if isinstance(value, int) else int.from_bytes(value, "little")
 
 
@@ -148,3 +150,13 @@ def test_tc_errors(coll, netns):
     with pytest.raises(LinkError, match="tc clsact"):
         attach_tc(coll.programs["on_tracepoint"], "d0", mode="clsact")
     assert "clsact" not in tc_show(netns, "qdisc", "show", "dev", "d0")
+
+
+def test_xdp_on_veth_peer(coll, netns):
+    before = hits(coll, K_XDP)
+    with attach(coll.programs["on_xdp"], dev="p0") as link:
+        assert link.kind == "xdp" and link.info.type == LinkType.XDP
+        send("10.77.0.2", 3)
+        assert hits(coll, K_XDP) == before + 3
+    send("10.77.0.2", 3)
+    assert hits(coll, K_XDP) == before + 3
