@@ -218,6 +218,8 @@ def _grow(log: cmds.LogBuffer, err: int) -> Optional[cmds.LogBuffer]:
 def _hint(err: int, log: str) -> str:
     if err == errno.EPERM and not log.strip():
         return "no verifier log: missing privilege or this program type/attach is blocked here"
+    if err == errno.E2BIG and not log.strip():
+        return "the load uses bpf_attr fields newer than this kernel"
     if err == errno.ENOSPC:
         return "verifier log truncated at 16 MiB"
     return ""

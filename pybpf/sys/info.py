@@ -224,12 +224,22 @@ class BTFInfo:
 
 
 def btf_info(fd: FDLike, data: bool = False) -> BTFInfo:
-    """Info on a BTF object; ``data=True`` also copies the raw BTF out."""
-    name = ctypes.create_string_buffer(256)
+    """Info on a BTF object; ``data=True`` also copies the raw BTF out.
+
+    The name fields are 5.11+; they are asked for only when the first call
+    shows the kernel's struct is long enough (an older kernel refuses a
+    non-zero tail it does not know with E2BIG).
+    """
     raw = BTFInfoStruct()
-    raw.name = ctypes.addressof(name)
-    raw.name_len = len(name)
-    get_info(fd, raw, "BTF info")
+    known = get_info(fd, raw, "BTF info")
+    name = ""
+    if known >= BTFInfoStruct.kernel_btf.offset + 4:
+        buf = ctypes.create_string_buffer(256)
+        again = BTFInfoStruct()
+        again.name = ctypes.addressof(buf)
+        again.name_len = len(buf)
+        get_info(fd, again, "BTF name")
+        name = _cstr(buf.raw)
     blob: Optional[bytes] = None
     if data and raw.btf_size:
         buf = ctypes.create_string_buffer(raw.btf_size)
@@ -238,7 +248,7 @@ def btf_info(fd: FDLike, data: bool = False) -> BTFInfo:
         again.btf_size = raw.btf_size
         get_info(fd, again, "BTF data")
         blob = buf.raw[: again.btf_size]
-    return BTFInfo(id=raw.id, btf_size=raw.btf_size, name=_cstr(name.raw),
+    return BTFInfo(id=raw.id, btf_size=raw.btf_size, name=name,
                    kernel_btf=bool(raw.kernel_btf), data=blob)
 
 

@@ -101,7 +101,10 @@ def test_hash_element_ops(unique_name):
         del m[7]
         with pytest.raises(KeyError):
             del m[7]
-        assert m.lookup_and_delete(2) == u64(20)
+        if kernel_release() >= (5, 14):  # lookup-and-delete on hash maps
+            assert m.lookup_and_delete(2) == u64(20)
+        else:
+            del m[2]
         assert dict(m.items()) == {u32(1): u64(11)}
         assert list(m.values()) == [u64(11)]
         m.clear()

@@ -10,6 +10,7 @@ import pytest
 from pybpf.errors import NotFoundError, VerifierError
 from pybpf.maps import Map
 from pybpf.programs import Program
+from pybpf.sys import kernel_release
 from pybpf.sys.consts import MapType, ProgType
 
 
@@ -123,7 +124,8 @@ def test_from_pin_missing_is_not_found(pin_dir):
     assert str(pin_dir / "nothing") in str(caught.value)
 
 
-def test_fd_array_and_flags_accepted(unique_name):
+@pytest.mark.skipif(kernel_release() < (5, 14), reason="fd_array needs Linux 5.14")
+def test_fd_array_accepted(unique_name):
     with Map.new(MapType.ARRAY, 4, 4, 1) as m:
         with Program.load(unique_name("fa"), ProgType.SOCKET_FILTER, RET(0), "GPL",
                           fd_array=[m.fd]) as prog:

@@ -181,6 +181,7 @@ def test_raw_tracepoint_link_info_and_detach():
             bsys.raw_tracepoint_open("no_such_tracepoint_pybpf", prog)
 
 
+@since(5, 15)
 def test_link_create_perf_event_bad_target_is_bad_fd():
     with bsys.prog_load(ProgType.TRACEPOINT, RET0, "GPL") as prog:
         with pytest.raises(BadFDError) as caught:
@@ -212,9 +213,21 @@ def test_forgotten_fd_is_closed_with_resource_warning():
         os.fstat(raw)
 
 
+def cgroup2_root():
+    with open("/proc/self/mounts") as fh:
+        for line in fh:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                return fields[1]
+    return None
+
+
 @pytest.fixture
 def cgroup_dir(unique_name):
-    path = os.path.join("/sys/fs/cgroup/unified", unique_name("pybpf_sys_"))
+    root = cgroup2_root()
+    if root is None:
+        pytest.skip("no cgroup2 mount")
+    path = os.path.join(root, unique_name("pybpf_sys_"))
     os.mkdir(path)
     yield path
     os.rmdir(path)
