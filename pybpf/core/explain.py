@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Sequence
 
 from pybpf.core.kinds import POISON_IMM, RelocKind
 from pybpf.core.objects import function_relos, target_source
+from pybpf.core.patch import apply
 from pybpf.core.relocate import Session
 from pybpf.core.result import RelocResult
 from pybpf.core.typeinfo import spell
@@ -35,9 +36,10 @@ def _open(obj: Any) -> Any:
 def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
     """Resolve every CO-RE relocation of ``obj`` (ObjectSpec or path) against ``btf``.
 
-    ``btf``: None for the running kernel, a path, or Spec(s). Nothing is
-    patched; a relocation that would fail the load is returned with its
-    ``error`` text instead of raising.
+    ``btf``: None for the running kernel, a path, or Spec(s). Each result is
+    applied to a copy of its function's instructions (``patch`` says what
+    changed); ``obj`` is left untouched. A relocation that would fail the
+    load is returned with its ``error`` text instead of raising.
     """
     spec = _open(obj)
     pairs = function_relos(spec)
@@ -49,6 +51,7 @@ def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
     session = Session(spec.btf, specs())
     out: List[RelocResult] = []
     for fn, relos in pairs:
+        insns = [insn.copy() for insn in fn.instructions]
         for i, relo in enumerate(relos):
             try:
                 kind = RelocKind(relo.kind)
@@ -61,6 +64,11 @@ def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
             except CoreRelocationError as exc:
                 res = RelocResult(fn.name, i, relo.insn_off, kind, relo.type_id,
                                   relo.access_str, _local_text(spec.btf, relo), error=str(exc))
+            else:
+                try:
+                    apply(insns, res)
+                except CoreRelocationError as exc:
+                    res.error = str(exc)
             out.append(res)
     return out
 

@@ -4,7 +4,7 @@ Owns the per-relocation algorithm of libbpf's bpf_core_calc_relo_insn: parse
 the local accessor, gather candidates by essential name (cached, and pruned
 per object as libbpf prunes them), match each, require every matching
 candidate to agree, poison when none matches; then patch the instructions.
-``relocate_object`` adds the on-disk result cache for whole objects.
+Whole objects and the on-disk cache are pybpf.core.objects' business.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from pybpf.core.patch import apply
 from pybpf.core.result import CandidateInfo, RelocResult
 from pybpf.core.typeinfo import kind_word, spell
 from pybpf.errors import BTFError, CoreRelocationError
-
 
 
 class Session:

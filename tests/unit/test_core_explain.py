@@ -1,13 +1,24 @@
 """explain(), its table and JSON, the `pybpf explain` command, and verifier-log errors."""
 from __future__ import annotations
 
+import base64
 import json
+import lzma
 from types import SimpleNamespace
 
+import pytest
+
 from pybpf.cli import main
-from pybpf.core import RelocKind, RelocResult, error_from_verifier, explain, format_explanations
+from pybpf.core import POISON_IMM, RelocKind, RelocResult, error_from_verifier, explain, format_explanations
 from pybpf.core.result import CandidateInfo
-from tests.unit.test_core_foreign import OBJECTS, debian_btf  # noqa: F401,F811 (fixture)
+from tests.unit.test_core_foreign import DEBIAN_61_MIN_BTF, OBJECTS
+
+@pytest.fixture(scope="module")
+def debian_btf(tmp_path_factory):
+    path = tmp_path_factory.mktemp("btf") / "debian-6.1-min.btf"
+    path.write_bytes(lzma.decompress(base64.b64decode("".join(DEBIAN_61_MIN_BTF))))
+    return str(path)
+
 
 POISON_LOG = """func#0 @0
 0: R1=ctx() R10=fp0
@@ -59,13 +70,26 @@ def test_format_explanations_table():
     assert any("candidate vmlinux [12] struct s___2: no match: no field" in ln for ln in lines)
 
 
-def test_explain_records_errors_instead_of_raising(tmp_path, debian_btf):  # noqa: F811
+def test_explain_records_errors_instead_of_raising(tmp_path, debian_btf):
     rows = explain(OBJECTS / "core_flavors.bpf.o", btf=debian_btf)
     assert rows and all(not r.error for r in rows)
     assert any(r.poison for r in rows)
+    pid = next(r for r in rows if r.local == "struct task_struct___fake.pid")
+    assert pid.patch == "imm 4 -> 2416"
 
 
-def test_cli_explain_table_and_json(capsys, debian_btf):  # noqa: F811
+def test_explain_reports_instruction_mismatch(debian_btf):
+    from pybpf.elf import ObjectSpec
+    obj = ObjectSpec.from_file(OBJECTS / "core_flavors.bpf.o")
+    rows = explain(obj, btf=debian_btf)
+    first = next(r for r in rows if r.patch.startswith("imm"))
+    obj.programs[first.program].instructions[first.insn].imm += 1  # not what clang emitted
+    again = {(r.program, r.insn): r for r in explain(obj, btf=debian_btf)}
+    assert "expected" in again[(first.program, first.insn)].error
+    assert obj.programs[first.program].instructions[first.insn].imm != POISON_IMM
+
+
+def test_cli_explain_table_and_json(capsys, debian_btf):
     assert main(["explain", str(OBJECTS / "core_flavors.bpf.o"), "--btf", debian_btf]) == 0
     out = capsys.readouterr().out
     assert "struct task_struct___old.state" in out and "POISON" in out
