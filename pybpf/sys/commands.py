@@ -182,7 +182,8 @@ def map_freeze(fd: FDLike, detail: str = "") -> None:
 
 def _batch(cmd: int, fd: FDLike, in_batch: Optional[Buffer], out_batch: Optional[Buffer],
            keys: Optional[Buffer], values: Optional[Buffer], count: int, elem_flags: int,
-           keys_out: bool, values_out: bool, detail: str) -> Tuple[int, int]:
+           keys_out: bool, values_out: bool,
+           detail: str) -> Tuple[int, Optional[SyscallError]]:
     pins = _Pins()
     attr = A.MapBatchAttr()
     attr.map_fd = int(fd)
@@ -195,8 +196,8 @@ def _batch(cmd: int, fd: FDLike, in_batch: Optional[Buffer], out_batch: Optional
     try:
         bpf(cmd, attr, detail)
     except SyscallError as exc:
-        return attr.count, exc.errno or 0
-    return attr.count, 0
+        return attr.count, exc
+    return attr.count, None
 
 
 def map_lookup_batch(fd: FDLike, in_batch: Optional[Buffer], out_batch: Buffer,
@@ -209,37 +210,38 @@ def map_lookup_batch(fd: FDLike, in_batch: Optional[Buffer], out_batch: Buffer,
     BPF_MAP_LOOKUP_AND_DELETE_BATCH. Other errors raise.
     """
     cmd = Cmd.MAP_LOOKUP_AND_DELETE_BATCH if delete else Cmd.MAP_LOOKUP_BATCH
-    n, err = _batch(cmd, fd, in_batch, out_batch, keys_out, values_out, count, elem_flags,
+    n, exc = _batch(cmd, fd, in_batch, out_batch, keys_out, values_out, count, elem_flags,
                     True, True, detail)
-    if err == errno.ENOENT:
-        return n, True
-    if err:
-        raise syscall_error("BPF_" + cmd.name, err, detail)
+    if exc is not None:
+        if exc.errno == errno.ENOENT:
+            return n, True
+        raise exc
     return n, False
 
 
 def map_update_batch(fd: FDLike, keys: Buffer, values: Buffer, count: int,
                      elem_flags: int = 0, detail: str = "") -> int:
     """Write ``count`` key/value pairs; returns how many were written."""
-    n, err = _batch(Cmd.MAP_UPDATE_BATCH, fd, None, None, keys, values, count, elem_flags,
+    n, exc = _batch(Cmd.MAP_UPDATE_BATCH, fd, None, None, keys, values, count, elem_flags,
                     False, False, detail)
-    if err:
-        raise syscall_error("BPF_MAP_UPDATE_BATCH", err,
-                            f"{detail}; {n} of {count} written" if detail else
-                            f"{n} of {count} written")
+    if exc is not None:
+        raise _partial(exc, f"{n} of {count} written")
     return n
 
 
 def map_delete_batch(fd: FDLike, keys: Buffer, count: int, elem_flags: int = 0,
                      detail: str = "") -> int:
     """Delete ``count`` keys; returns how many were deleted."""
-    n, err = _batch(Cmd.MAP_DELETE_BATCH, fd, None, None, keys, None, count, elem_flags,
+    n, exc = _batch(Cmd.MAP_DELETE_BATCH, fd, None, None, keys, None, count, elem_flags,
                     False, False, detail)
-    if err:
-        raise syscall_error("BPF_MAP_DELETE_BATCH", err,
-                            f"{detail}; {n} of {count} deleted" if detail else
-                            f"{n} of {count} deleted")
+    if exc is not None:
+        raise _partial(exc, f"{n} of {count} deleted")
     return n
+
+
+def _partial(exc: SyscallError, progress: str) -> SyscallError:
+    detail = f"{exc.detail}; {progress}" if exc.detail else progress
+    return syscall_error(exc.cmd, exc.errno or 0, detail)
 
 
 # ---------------------------------------------------------------- programs
