@@ -92,21 +92,25 @@ class Reader:
     def poll(self, callback: Callable[[memoryview], object],
              timeout: Optional[float] = None) -> int:
         """Call ``callback(record)`` for each record available, waiting up to
-        ``timeout`` seconds for the first. Returns how many records were handled."""
+        ``timeout`` seconds for the first. Returns how many records were handled.
+        If ``callback`` raises, the records after that one are kept for the next call."""
         out: list = []
         self._check_open()
         self._fill(out, False)
         if not out and timeout != 0:
             self._wait(timeout)
             self._collect(out, False)
-        count = len(out)
+        handled = 0
         try:
             for rec in out:
+                handled += 1
                 callback(rec)
-        finally:
-            out.clear()
-            self._commit()
-        return count
+        except BaseException:
+            # the record that raised counts as consumed; the rest stay in the ring
+            self._pending = out[handled:]
+            raise
+        self._commit()
+        return handled
 
     def __iter__(self) -> Iterator[memoryview]:
         out: list = []
@@ -136,20 +140,17 @@ class Reader:
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         fd = self.fileno()
-        epoll = self._check_open()
         loop.add_reader(fd, ready.set)
         out: list = []
         try:
             while True:
                 self._fill(out, False)
                 if not out:
+                    # asyncio watches the epoll fd level-triggered: data that
+                    # arrived since the collect above sets the event again
                     ready.clear()
-                    # consume the epoll readiness so the next wake-up is a new event
-                    epoll.poll(0)
-                    self._collect(out, False)
-                    if not out:
-                        await ready.wait()
-                        continue
+                    await ready.wait()
+                    continue
                 index = 0
                 try:
                     for index, rec in enumerate(out, 1):

@@ -270,3 +270,22 @@ def test_ringbuf_reader_from_raw_fd(obj_path):
                 RingBufReader(coll.maps["rb"].fd.fileno()) as rd:
             os.getppid()
             assert len(rd.read_batch(timeout=1)) == 1
+
+
+def test_poll_callback_raising_keeps_the_rest(obj_path):
+    with load(obj_path) as coll:
+        coll.maps["targ"][0] = os.getpid()
+        with attach(coll.programs["emit_ringbuf"]), RingBufReader(coll.maps["rb"]) as rd:
+            for _ in range(4):
+                os.getppid()
+            seen = []
+
+            def take(rec):
+                seen.append(EVENT.unpack_from(rec)[0])
+                if len(seen) == 2:
+                    raise RuntimeError("stop")
+
+            with pytest.raises(RuntimeError):
+                rd.poll(take, timeout=1)
+            assert [EVENT.unpack_from(rec)[0] for rec in rd.read_batch(timeout=0)] == [2, 3]
+            assert seen == [0, 1]
