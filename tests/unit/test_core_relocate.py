@@ -518,3 +518,60 @@ def test_bad_access_string_and_anonymous_type():
         relocate([mov(0)], [relo(0, s, "0", 99)], spec, spec)
     with pytest.raises(CoreRelocationError, match="array element"):
         relocate([mov(0)], [relo(0, s, "1", K.FIELD_LSHIFT_U64)], spec, spec)
+
+
+# -- more instruction forms -------------------------------------------------------------------
+
+def test_store_instructions_and_non_bitfield_shifts():
+    # struct s { u16 flags; u64 v; } locally; the kernel moved v to 16 and widened flags to u32
+    b = Builder(); t = ints(b)
+    s = b.add(Struct("s", 16, [Member("flags", t.u16, 0), Member("v", t.u64, 64)]))
+    k = Builder(); kt = ints(k)
+    k.add(Struct("s", 24, [Member("flags", kt.u32, 32), Member("v", kt.u64, 128)]))
+    stx = Instruction(0x7B, 1, 2, 8, 0)    # *(u64 *)(r1 + 8) = r2
+    st = Instruction(0x6A, 1, 0, 0, 7)     # *(u16 *)(r1 + 0) = 7
+    # BPF_CORE_READ_BITFIELD on a plain u16: lshift 64-16 = 48, rshift 48
+    insns = [stx, st, mov(48), mov(48), mov(2)]
+    res = relocate(insns, [relo(0, s, "0:1", K.FIELD_BYTE_OFFSET),
+                           relo(1, s, "0:0", K.FIELD_BYTE_OFFSET),
+                           relo(2, s, "0:0", K.FIELD_LSHIFT_U64),
+                           relo(3, s, "0:0", K.FIELD_RSHIFT_U64),
+                           relo(4, s, "0:0", K.FIELD_BYTE_SIZE)], b.to_spec(), k.to_spec())
+    assert (stx.code, stx.off) == (0x7B, 16)
+    assert (st.code, st.off, st.imm) == (0x62, 4, 7)  # u16 store became a u32 store at 4
+    # kernel u32 at byte 4: lshift = 64 - (32 + 32 - 32) = 32, rshift = 64 - 32 = 32
+    assert [i.imm for i in insns[2:]] == [32, 32, 4]
+    assert res[1].patch == "off 0 -> 4, size 2 -> 4 bytes"
+
+
+def test_signed_enum_field():
+    b = Builder(); t = ints(b)
+    e = b.add(Enum("e", 4, False, [EnumValue("A", 0)]))
+    s = b.add(Struct("s", 4, [Member("e", e, 0)]))
+    k = Builder(); ints(k)
+    ke = k.add(Enum("e", 4, True, [EnumValue("A", -1)]))
+    k.add(Struct("s", 4, [Member("e", ke, 0)]))
+    insns = [mov(0)]
+    relocate(insns, [relo(0, s, "0:0", K.FIELD_SIGNED)], b.to_spec(), k.to_spec())
+    assert insns[0].imm == 1
+
+
+def test_refused_instruction_forms():
+    b = Builder(); t = ints(b)
+    s = b.add(Struct("s", 8, [Member("a", t.u64, 0)]))
+    k = Builder(); kt = ints(k)
+    k.add(Struct("s", 65536, [Member("a", kt.u64, 40000 * 8)]))
+    local, kern = b.to_spec(), k.to_spec()
+    with pytest.raises(CoreRelocationError, match="16-bit offset"):
+        relocate([ldx(LDX_DW, 0)], [relo(0, s, "0:0", K.FIELD_BYTE_OFFSET)], local, kern)
+    with pytest.raises(CoreRelocationError, match="has no immediate"):
+        relocate([Instruction(0x0F, 1, 2, 0, 0)], [relo(0, s, "0:0", K.FIELD_BYTE_OFFSET)],
+                 local, local)
+    bad = ld64(0)
+    bad[0].src = 1  # a map reference, not a plain constant
+    with pytest.raises(CoreRelocationError, match="unexpected form"):
+        relocate(bad, [relo(0, s, "0:0", K.FIELD_BYTE_OFFSET)], local, local)
+    with pytest.raises(CoreRelocationError, match="cannot relocate instruction with code 0x95"):
+        relocate([Instruction(0x95)], [relo(0, s, "0:0", K.FIELD_BYTE_OFFSET)], local, local)
+    with pytest.raises(CoreRelocationError, match="out of range"):
+        relocate([mov(0)], [relo(3, s, "0:0", K.FIELD_BYTE_OFFSET)], local, local)
