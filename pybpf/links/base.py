@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator, List, Optional
 
-from pybpf.errors import LinkError
+from pybpf import sys as bpfsys
+from pybpf.errors import LinkError, SyscallError
 from pybpf.sys.fd import FD
 
 
@@ -44,25 +45,23 @@ class Link:
     @property
     def info(self):
         """``pybpf.sys.link_info`` of the BPF link (id, type, prog_id, details)."""
-        from pybpf import sys as bpfsys
-
         return bpfsys.link_info(self.fd)
 
     def pin(self, path: str) -> None:
         """Pin the BPF link on bpffs: the attachment outlives this process."""
-        from pybpf import sys as bpfsys
-
         bpfsys.obj_pin(self.fd, str(path))
 
     def detach(self) -> None:
         """Detach the program now (BPF_LINK_DETACH), keeping the fd; or close
         an attachment that has no BPF link."""
-        if self.has_bpf_link:
-            from pybpf import sys as bpfsys
-
-            bpfsys.link_detach(self.fd)
-        else:
+        if not self.has_bpf_link:
             self.close()
+            return
+        try:
+            bpfsys.link_detach(self.fd)
+        except SyscallError as exc:
+            raise LinkError(f"{self}: cannot detach: {exc} (the kernel detaches only some "
+                            f"link types; close() always works)") from None
 
     @property
     def closed(self) -> bool:

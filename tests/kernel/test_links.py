@@ -471,3 +471,9 @@ def test_attach_without_needed_option_is_clear(coll):
         attach(coll.programs["on_tc"], dev="no_such_dev0")
     with pytest.raises(LinkError, match="BINARY:FUNCTION"):
         attach(coll.programs["on_uprobe"])
+
+
+def test_detach_unsupported_link_type_is_a_link_error(coll):
+    with attach(coll.programs["on_raw_tp"]) as link:
+        with pytest.raises(LinkError, match="cannot detach"):
+            link.detach()
