@@ -545,7 +545,7 @@ def test_store_instructions_and_non_bitfield_shifts():
 
 
 def test_signed_enum_field():
-    b = Builder(); t = ints(b)
+    b = Builder(); ints(b)
     e = b.add(Enum("e", 4, False, [EnumValue("A", 0)]))
     s = b.add(Struct("s", 4, [Member("e", e, 0)]))
     k = Builder(); ints(k)
