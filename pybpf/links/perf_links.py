@@ -56,7 +56,8 @@ def _probe(prog, kind: str, target: str, retprobe: bool, name: bytes, offset: in
     if pmu is not None:
         ptype, retbit = pmu
         if retprobe and retbit is None:
-            raise MissingHookError(f"{what}: the {kind} PMU has no retprobe format bit")
+            raise MissingHookError(f"program {prog_name(prog)!r}: cannot attach to {what}: the "
+                                   f"{kind} PMU has no retprobe format bit")
         config = (1 << retbit) if retprobe else 0
         spec = sysperf.PerfEventSpec(type=ptype, config=config, sample_period=1, wakeup=1,
                                      name=name, config2=offset)
