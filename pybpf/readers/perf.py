@@ -15,7 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
-from pybpf.errors import BPFError
+from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
 from pybpf.readers.source import map_source
 from pybpf.sys import perf as sysperf
@@ -97,7 +97,11 @@ class PerfReader(Reader):
         fd = sysperf.perf_event_open(spec, pid=-1, cpu=cpu,
                                      what=f"BPF output for map {src.name!r} on cpu {cpu}")
         self._owned_fds.append(fd)
-        mm = sysperf.perf_mmap(fd.fileno(), pages)
+        try:
+            mm = sysperf.perf_mmap(fd.fileno(), pages)
+        except OSError as exc:
+            raise syscall_error("mmap", exc.errno or 0,
+                                f"perf ring of map {src.name!r} on cpu {cpu}") from None
         self._mmaps.append(mm)
         view = memoryview(mm)
         u32, u64 = view.cast("I"), view.cast("Q")

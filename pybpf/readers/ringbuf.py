@@ -15,7 +15,7 @@ import select
 import struct
 from typing import Union
 
-from pybpf.errors import BPFError
+from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
 from pybpf.readers.source import map_source
 
@@ -26,7 +26,6 @@ FLAG_BITS = BUSY_BIT | DISCARD_BIT
 LEN_MASK = DISCARD_BIT - 1
 HDR_SIZE = 8
 
-_U32 = struct.Struct("<I").unpack_from
 _U64 = struct.Struct("<Q").unpack_from
 _PUT_U64 = struct.Struct("<Q").pack_into
 
@@ -48,14 +47,17 @@ class RingBufReader(Reader):
             self.name = src.name
             page = mmap.PAGESIZE
             size = src.max_entries
-            self._size = size
             self._mask = size - 1
-            self._cons_map = mmap.mmap(src.fd, page, mmap.MAP_SHARED,
-                                       mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
-            self._mmaps.append(self._cons_map)
-            self._prod_map = mmap.mmap(src.fd, page + 2 * size, mmap.MAP_SHARED,
-                                       mmap.PROT_READ, offset=page)
-            self._mmaps.append(self._prod_map)
+            try:
+                self._cons_map = mmap.mmap(src.fd, page, mmap.MAP_SHARED,
+                                           mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
+                self._mmaps.append(self._cons_map)
+                self._prod_map = mmap.mmap(src.fd, page + 2 * size, mmap.MAP_SHARED,
+                                           mmap.PROT_READ, offset=page)
+                self._mmaps.append(self._prod_map)
+            except OSError as exc:
+                raise syscall_error("mmap", exc.errno or 0, f"ring buffer map {src.name!r}") \
+                    from None
             self._view = memoryview(self._prod_map)
             self._views.append(self._view)
             # word views: header and position reads without struct calls
