@@ -7,12 +7,14 @@ index vmlinux BTF (mmap + header + string table copy + one pass over the
 types), the first ``ids_by_name("task_struct")`` (builds the packed name
 offsets) and later lookups, the RSS the open spec adds, then (in one process)
 decoding every type, ``to_bytes()``, and a Codec decoding a 48-byte event.
-Medians over --repeat runs.
+Medians over --repeat runs; cold figures as wall and CPU time (CPU time is the
+fairer figure on a loaded machine).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -33,23 +35,28 @@ def rss_kib():
 import mmap, struct, array  # what the spec module imports, so RSS counts the spec only
 from pybpf.btf import Spec
 before = rss_kib()
-t0 = time.perf_counter()
+marks = []
+def mark():
+    marks.append((time.perf_counter(), time.process_time()))
+mark()
 spec = Spec.load_file(sys.argv[1])
-t1 = time.perf_counter()
+mark()
 ids = spec.ids_by_name("task_struct")
-t2 = time.perf_counter()
+mark()
 spec.ids_by_name("sk_buff")
-t3 = time.perf_counter()
+mark()
 names = ["file", "inode", "sock", "mm_struct", "cgroup", "pt_regs", "bpf_map", "net_device"]
 for name in names:
     spec.ids_by_name(name)
-t4 = time.perf_counter()
+mark()
 spec[ids[0]]
-t5 = time.perf_counter()
+mark()
 after = rss_kib()
-print(json.dumps({"types": spec.type_count - 1, "index": t1 - t0, "first_lookup": t2 - t1,
-                  "second_lookup": t3 - t2, "lookup": (t4 - t3) / len(names),
-                  "decode_task_struct": t5 - t4, "rss_kib": after - before}))
+def span(i, per=1):
+    return [(marks[i + 1][k] - marks[i][k]) / per for k in (0, 1)]
+print(json.dumps({"types": spec.type_count - 1, "index": span(0), "first_lookup": span(1),
+                  "second_lookup": span(2), "lookup": span(3, len(names)),
+                  "decode_task_struct": span(4), "rss_kib": after - before}))
 """
 
 
@@ -103,23 +110,27 @@ def main() -> None:
     args = ap.parse_args()
     runs = [cold_run(args.btf) for _ in range(args.repeat)]
 
-    def med(key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+    def med(key: str) -> str:
+        wall = statistics.median(r[key][0] for r in runs) * 1e3
+        cpu = statistics.median(r[key][1] for r in runs) * 1e3
+        return f"{wall:8.2f} ms wall {cpu:8.2f} ms cpu"
 
     size = Path(args.btf).stat().st_size
     print(f"BTF {args.btf}: {size / 1e6:.1f} MB, {runs[0]['types']} types "
-          f"(medians of {args.repeat} fresh processes)")
-    print(f"  open + index                  {med('index') * 1e3:8.1f} ms")
-    print(f"  first ids_by_name(task_struct){med('first_lookup') * 1e3:8.1f} ms")
-    print(f"  second ids_by_name(sk_buff)   {med('second_lookup') * 1e3:8.2f} ms")
-    print(f"  later ids_by_name (mean of 8) {med('lookup') * 1e3:8.2f} ms")
-    print(f"  decode task_struct            {med('decode_task_struct') * 1e3:8.2f} ms")
-    print(f"  RSS increase                  {med('rss_kib') / 1024:8.1f} MiB")
+          f"(medians of {args.repeat} fresh processes; load average "
+          f"{os.getloadavg()[0]:.1f})")
+    print(f"  open + index                   {med('index')}")
+    print(f"  first ids_by_name(task_struct) {med('first_lookup')}")
+    print(f"  second ids_by_name(sk_buff)    {med('second_lookup')}")
+    print(f"  later ids_by_name (mean of 8)  {med('lookup')}")
+    print(f"  decode task_struct             {med('decode_task_struct')}")
+    rss = statistics.median(r["rss_kib"] for r in runs)
+    print(f"  RSS increase                   {rss / 1024:8.1f} MiB")
     warm = warm_figures(args.btf)
-    print(f"  decode every type (one proc.) {warm['decode_all']:8.2f} s")
-    print(f"  to_bytes (unmodified)         {warm['to_bytes'] * 1e3:8.1f} ms")
-    print(f"  Codec.decode 48-byte event    {warm['codec_event_us']:8.2f} us")
-    print(f"  Codec.decode task_struct      {warm['codec_task_struct_us']:8.1f} us "
+    print(f"  decode every type (one proc.)  {warm['decode_all']:8.2f} s")
+    print(f"  to_bytes (unmodified)          {warm['to_bytes'] * 1e3:8.2f} ms")
+    print(f"  Codec.decode 48-byte event     {warm['codec_event_us']:8.2f} us")
+    print(f"  Codec.decode task_struct       {warm['codec_task_struct_us']:8.1f} us "
           f"({warm['task_struct_size']} bytes)")
 
 
