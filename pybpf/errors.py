@@ -99,7 +99,8 @@ class VerifierError(LoadError):
 
     def summary(self) -> str:
         """One line: the program, the errno and the last verifier log line."""
-        lines = [ln for ln in self.log.rstrip().splitlines() if not ln.startswith(("processed ", "verification time", "stack depth"))]
+        stats = ("processed ", "verification time", "stack depth")  # trailing statistics
+        lines = [ln for ln in self.log.rstrip().splitlines() if not ln.startswith(stats)]
         last = lines[-1] if lines else "empty verifier log"
         return f"program {self.program!r} rejected by the kernel: {os.strerror(self.errno)}: {last}"
 
