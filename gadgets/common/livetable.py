@@ -113,12 +113,25 @@ class LiveTable:
             self.out.write("\n".join(lines) + "\n")
             self.out.flush()
             return
-        size = shutil.get_terminal_size((80, 24))
-        room = max(size.lines - 3, 0)  # title, header, and a last line kept free
+        columns, lines_ = self.size()
+        room = max(lines_ - 3, 0)  # title, header, and a last line kept free
         lines = [title, header, *rows[:room]]
-        text = "\n".join(line[: size.columns] for line in lines)
+        text = "\n".join(line[:columns] for line in lines)
         self.out.write(_HOME_CLEAR + text)
         self.out.flush()
+
+    def size(self) -> "tuple[int, int]":
+        """(columns, lines) of the terminal, asked of the terminal itself.
+
+        $COLUMNS/$LINES are not trusted: they are often stale or inherited
+        (pytest sets them to 80x24 for its children).
+        """
+        try:
+            size = os.get_terminal_size(self.out.fileno())
+            return size.columns, size.lines
+        except (AttributeError, ValueError, OSError):
+            fallback = shutil.get_terminal_size((80, 24))
+            return fallback.columns, fallback.lines
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; False when the user pressed q (or stdin closed)."""

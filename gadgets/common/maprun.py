@@ -246,7 +246,8 @@ def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, outpu
                                          separators=(",", ":"), default=str) + "\n")
                 out.flush()
             else:
-                header, lines = table_lines(gadget, fields, rows)
+                width = table.size()[0] if table.interactive else None
+                header, lines = table_lines(gadget, fields, rows, width=width)
                 table.show(f"{gadget.name} {stamp}  interval {interval:g}s  rows {len(rows)}"
                            + ("  (q to quit)" if table.interactive else ""), header, lines)
             shown += 1

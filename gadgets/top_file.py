@@ -1,0 +1,86 @@
+"""top_file: reads and writes per (process, file), refreshed every --interval.
+
+The BPF side resolves each read/write/readv/writev/pread64/pwrite64/
+preadv(2)/pwritev(2) fd to its file through task->files at syscall entry and
+adds the bytes returned at syscall exit. Each interval the stats map is read
+and emptied, so the rows are that interval's counts.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.maprun import (MapRun, add_top_options, file_type, main as map_main,
+                                   run_top, session_from)
+
+SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
+            "write", "writev", "pwrite64", "pwritev", "pwritev2")
+
+GADGET = Gadget(
+    name="top_file",
+    category="top",
+    description="reads and writes per (process, file): counts and bytes per interval",
+    object="top_file",
+    hooks=[Hook("tracepoint", f"syscalls/sys_{edge}_{name}")
+           for name in SYSCALLS for edge in ("enter", "exit")],
+    params=[Param("all_files", "count every file type, not only regular files", bool, False,
+                  constant="all_files")],
+    fields=[
+        Field("reads", "read calls in the interval", -6, True, "READS"),
+        Field("writes", "write calls in the interval", -6, True, "WRITES"),
+        Field("read_bytes", "bytes read in the interval", -10, True, "R_BYTES"),
+        Field("write_bytes", "bytes written in the interval", -10, True, "W_BYTES"),
+        Field("type", "file type (regular, socket, fifo, char...)", 7, True, "TYPE"),
+        Field("dev", "device of the file system (major:minor)", 7),
+        Field("ino", "inode number", -10),
+        Field("file", "file name (the last path component)", 0, True, "FILE"),
+    ],
+    event_struct="file_stat",
+)
+
+DEFAULT_SORT = "-read_bytes,-write_bytes"
+
+
+def collect(session: MapRun) -> List[Dict[str, Any]]:
+    """This interval's rows (the map is emptied as it is read)."""
+    from gadgets.common.decode import cstr
+
+    rows = []
+    for key, value in session.map_items("stats", delete=True):
+        row = session.base_event(value["proc"])
+        row.update({
+            "reads": value["reads"], "writes": value["writes"],
+            "read_bytes": value["read_bytes"], "write_bytes": value["write_bytes"],
+            "type": file_type(value["mode"]), "dev": f"{key['dev'] >> 20}:{key['dev'] & 0xfffff}",
+            "ino": key["ino"], "file": cstr(value["name"]),
+        })
+        rows.append(row)
+    return rows
+
+
+def run(interval: float = 1.0, **options: Any) -> MapRun:
+    """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
+    all_files = options.pop("all_files", False)
+    return MapRun(GADGET, params={"all_files": all_files}, collect=collect,
+                  interval=interval, **options)
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    add_top_options(parser, DEFAULT_SORT)
+
+
+def _body(opts: argparse.Namespace) -> int:
+    with session_from(GADGET, opts, collect=collect, interval=opts.interval) as session:
+        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
+                       sort=opts.sort, output=opts.output, fields=opts.fields,
+                       count=opts.count)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return map_main(GADGET, argv, _options, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
