@@ -9,6 +9,8 @@ from pybpf import features as F
 from pybpf.sys import btf_load
 from pybpf.sys.consts import BTFKind, LinkType, MapType, ProgType
 
+pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
+
 
 def test_support_is_truthy_with_reason():
     s = F.Support(True, "why")

@@ -43,6 +43,7 @@ CREATABLE = [
 SINCE = {MapType.RINGBUF: (5, 8), MapType.BLOOM_FILTER: (5, 16)}
 
 
+@pytest.mark.vm
 @pytest.mark.parametrize("mtype,ks,vs,n,flags", CREATABLE, ids=[c[0].name for c in CREATABLE])
 def test_create_each_kind(mtype, ks, vs, n, flags, unique_name):
     if kernel_release() < SINCE.get(mtype, (4, 19)):
@@ -141,6 +142,7 @@ def test_array_semantics(unique_name):
             m[4]
 
 
+@pytest.mark.vm
 def test_iteration_survives_concurrent_deletes_without_duplicates(unique_name):
     with Map.new(MapType.HASH, 4, 4, 1024, name=unique_name("it")) as m:
         m.update_batch([(i, i) for i in range(500)])
@@ -176,6 +178,7 @@ def test_items_skip_keys_deleted_by_another_thread(unique_name):
         assert odd <= set(keys)  # never deleted, so never missed
 
 
+@pytest.mark.vm
 def test_hash_batch_ops(unique_name):
     with Map.new(MapType.HASH, 4, 8, 1000, name=unique_name("b")) as m:
         assert m.update_batch({i: i * 2 for i in range(300)}) == 300
@@ -206,6 +209,7 @@ def test_array_batch_and_fallback(unique_name):
             m.delete_batch([1])
 
 
+@pytest.mark.vm
 def test_percpu_values(unique_name):
     ncpu = num_possible_cpus()
     with Map.new(MapType.PERCPU_HASH, 4, 4, 8, name=unique_name("pc")) as m:

@@ -47,6 +47,7 @@ def test_name_is_sanitised_for_the_kernel():
         assert prog.info().name == "myprogwithoddch"
 
 
+@pytest.mark.vm
 def test_verifier_error_names_program_and_has_log_tail(unique_name):
     name = unique_name("bad")
     with pytest.raises(VerifierError) as caught:
@@ -60,6 +61,7 @@ def test_verifier_error_names_program_and_has_log_tail(unique_name):
     assert "R0 !read_ok" in rest
 
 
+@pytest.mark.vm
 def test_verifier_log_larger_than_first_buffer_is_complete(unique_name):
     # ~5000 instructions at log level 2 make a log of several hundred KiB (> 64 KiB start)
     body = ins(MOV64_IMM, 0, 0, 0, 0) + ins(ADD64_IMM, 0, 0, 0, 1) * 5000
@@ -85,6 +87,7 @@ def test_bad_license_for_gpl_helper_is_verifier_error(unique_name):
     assert "gpl" in caught.value.log.lower()
 
 
+@pytest.mark.vm
 def test_program_updates_map_through_helper(unique_name):
     with Map.new(MapType.HASH, 4, 8, 4, name=unique_name("m")) as m:
         insns = (ins(0x62, 10, 0, -4, 1)          # *(u32 *)(r10 - 4) = 1

@@ -20,6 +20,8 @@ from pybpf.errors import (
 )
 from pybpf.sys.consts import AttachType, BTFKind, LinkType, MapType, ProgType
 
+pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
+
 
 def ins(code, dst=0, src=0, off=0, imm=0):
     return struct.pack("<BBhi", code, dst | (src << 4), off, imm)
