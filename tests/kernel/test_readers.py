@@ -157,18 +157,26 @@ def test_perf_one_page_wraps_and_counts_lost(obj_path, storm_exe):
                 lost_seen = rd.lost
                 emitted, _, failed = stats(coll)
                 assert len(got) + failed == emitted
-                # the kernel writes a LOST record before the next sample that fits:
-                # one more event from this process flushes the count
+                # the kernel writes a LOST record before the next sample that fits
+                # in that CPU's ring: one more event from this process on each CPU
+                # flushes the counts
                 coll.maps["targ"][0] = os.getpid()
-                os.getppid()
+                cpus = os.sched_getaffinity(0)
+                try:
+                    for cpu in rd.cpus:
+                        os.sched_setaffinity(0, {cpu})
+                        os.getppid()
+                finally:
+                    os.sched_setaffinity(0, cpus)
                 tail = rd.read_batch(timeout=1)
                 lost = rd.lost
+                ncpus = len(rd.cpus)
     finally:
         storm.kill()
     assert emitted == 100000
     assert failed > 0, "a one-page perf ring should overflow under a storm"
     assert lost_seen <= failed
-    assert len(tail) == 1 and lost == failed
+    assert len(tail) == ncpus and lost == failed
     seqs = [check_event(rec, storm.pid) for rec in got]
     assert len(set(seqs)) == len(seqs)
 
