@@ -1,0 +1,182 @@
+"""profile_cpu: sampled on-CPU stacks, kernel and user frames symbolised.
+
+A BPF program runs on every tick of a software CPU-clock perf event on each
+CPU (``--frequency`` Hz) and counts (process, user stack, kernel stack).
+At the end (--timeout or Ctrl-C) the stacks are symbolised: kernel frames
+from /proc/kallsyms, user frames from the ELF symbols of the binaries mapped
+by each process (maps read while it runs). Output: stacks with counts
+(columns), one json object per stack, or ``-o folded`` for flame graphs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Dict, List, Optional, Sequence
+
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.maprun import MapRun, main as map_main, session_from
+from gadgets.common.symbolize import Symbolizer, folded
+
+GADGET = Gadget(
+    name="profile_cpu",
+    category="profile",
+    description="sampled on-CPU stacks with counts, kernel and user frames symbolised; "
+                "folded output for flame graphs",
+    object="profile_cpu",
+    hooks=[Hook("perf_event", "software/cpu-clock")],
+    params=[
+        Param("frequency", "samples per second on each CPU", int, 49),
+        Param("user_only", "user stacks only", bool, False),
+        Param("kernel_only", "kernel stacks only", bool, False),
+        Param("include_idle", "count the idle task too", bool, False, constant="include_idle"),
+    ],
+    fields=[
+        Field("count", "samples of this stack", -7, True, "COUNT"),
+        Field("user_stack", "user frames, leaf first", 0),
+        Field("kernel_stack", "kernel frames, leaf first", 0),
+    ],
+    event_struct="sample_key",
+)
+
+_U64 = 8
+
+
+def _frames(raw: Any) -> List[int]:
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        data = bytes(raw)
+        ips = [int.from_bytes(data[i: i + _U64], "little") for i in range(0, len(data), _U64)]
+    else:
+        ips = [int(x) for x in raw]
+    out = []
+    for ip in ips:
+        if ip == 0:
+            break
+        out.append(ip)
+    return out
+
+
+class Profiler:
+    """Reads a profile_cpu run: remembers the processes seen, symbolises at the end."""
+
+    def __init__(self, session: MapRun, symbolizer: Optional[Symbolizer] = None) -> None:
+        self.session = session
+        self.symbols = symbolizer or Symbolizer()
+
+    def remember_processes(self) -> None:
+        """Read the maps of every process sampled so far (call while they run)."""
+        for key, _ in self.session.map_items("counts"):
+            self.symbols.remember(key["proc"]["pid"])
+
+    def _stack(self, stack_id: int) -> List[int]:
+        if stack_id < 0:
+            return []
+        stacks = self.session.collection.maps["stacks"]
+        try:
+            raw = stacks[stack_id.to_bytes(4, "little")]
+        except KeyError:
+            return []
+        return _frames(raw)
+
+    def stacks(self) -> List[Dict[str, Any]]:
+        """Every sampled stack, symbolised, most samples first.
+
+        Samples at different addresses of the same functions are one stack
+        here (per thread): their counts are summed.
+        """
+        merged: Dict[tuple, Dict[str, Any]] = {}
+        for key, count in self.session.map_items("counts"):
+            pid = key["proc"]["pid"]
+            row = self.session.base_event(key["proc"])
+            user = [self.symbols.user(pid, ip) for ip in self._stack(key["user_stack_id"])]
+            kernel = [self.symbols.kernel(ip) for ip in self._stack(key["kernel_stack_id"])]
+            row.update({"count": int(count), "user_stack": user, "kernel_stack": kernel})
+            if not self.session.keep(row):
+                continue
+            p = row["proc"]
+            ident = (p["pid"], p["tid"], p["comm"], tuple(user), tuple(kernel))
+            if ident in merged:
+                merged[ident]["count"] += row["count"]
+            else:
+                merged[ident] = row
+        return sorted(merged.values(), key=lambda r: -r["count"])
+
+
+def run(frequency: int = 49, user_only: bool = False, kernel_only: bool = False,
+        include_idle: bool = False, **options: Any) -> MapRun:
+    """Library form: a run to use with ``with``; read it with ``Profiler(run).stacks()``."""
+    if user_only and kernel_only:
+        from gadgets.common.errors import GadgetError
+        raise GadgetError("--user-only and --kernel-only exclude each other")
+    return MapRun(GADGET, params={"frequency": frequency, "user_only": user_only,
+                                  "kernel_only": kernel_only, "include_idle": include_idle},
+                  attach={"profile_sample": {"freq": frequency}},
+                  constants={"user_stacks": not kernel_only, "kernel_stacks": not user_only},
+                  **options)
+
+
+def stack_text(row: Dict[str, Any]) -> List[str]:
+    """A stack as BCC's profile prints it: kernel frames, "--", user frames, the process."""
+    lines = [f"    {f}" for f in row["kernel_stack"]]
+    if row["kernel_stack"] and row["user_stack"]:
+        lines.append("    --")
+    lines += [f"    {f}" for f in row["user_stack"]]
+    p = row["proc"]
+    where = f" [{row['container']['name']}]" if row["container"]["name"] else ""
+    lines.append(f"    -                {p['comm']} ({p['pid']}){where}")
+    lines.append(f"        {row['count']}")
+    return lines
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:  # -o also takes "folded" here
+        if action.dest == "output":
+            action.choices = ("columns", "json", "folded")
+
+
+def _body(opts: argparse.Namespace) -> int:
+    p = {name: getattr(opts, f"param_{name}") for name in
+         ("frequency", "user_only", "kernel_only", "include_idle")}
+    if p["user_only"] and p["kernel_only"]:
+        from gadgets.common.errors import GadgetError
+        raise GadgetError("--user-only and --kernel-only exclude each other")
+    session = session_from(GADGET, opts, attach={"profile_sample": {"freq": p["frequency"]}},
+                           constants={"user_stacks": not p["kernel_only"],
+                                      "kernel_stacks": not p["user_only"]})
+    with session:
+        prof = Profiler(session)
+        if opts.output == "columns":
+            print(f"Sampling on-CPU stacks at {p['frequency']} Hz... Ctrl-C to end.",
+                  file=sys.stderr)
+        try:
+            while not session.stopped:
+                left = session.time_left()
+                if left == 0:
+                    break
+                time.sleep(min(1.0, left) if left is not None else 1.0)
+                prof.remember_processes()
+        except KeyboardInterrupt:
+            pass
+        rows = prof.stacks()
+    out = sys.stdout
+    if opts.output == "folded":
+        lines = folded((r["proc"]["comm"], r["user_stack"], r["kernel_stack"], r["count"])
+                       for r in rows)
+        out.write("".join(line + "\n" for line in lines))
+    elif opts.output == "json":
+        for r in rows:
+            out.write(json.dumps(r, separators=(",", ":")) + "\n")
+    else:
+        for r in rows:
+            out.write("\n".join(stack_text(r)) + "\n\n")
+    out.flush()
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return map_main(GADGET, argv, _options, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
