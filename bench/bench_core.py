@@ -7,7 +7,8 @@ warm (fresh process, disk cache filled), the peak extra RSS of the cold run,
 and libbpf's times for the same object measured by a small C program built
 here with ``gcc -lbpf``: bpf_object__open, open through the last CO-RE
 relocation (libbpf creates maps and probes features before relocating), and
-the whole bpf_object__load. Ratios are pybpf / libbpf.
+the whole bpf_object__load. Ratios are pybpf / libbpf, on wall time and on
+CPU time (the machine may be shared).
 
 This module also provides the libbpf harness to the differential tests
 (``build_harness``, ``run_libbpf``, ``parse_libbpf_relos``).
@@ -36,15 +37,25 @@ HARNESS_C = r"""
 #include <time.h>
 #include <bpf/libbpf.h>
 
-static double t0, last_relo;
+static double t0, last_relo, c0, last_relo_cpu;
 static int quiet;
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double now(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static double cpu(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -52,8 +63,10 @@ static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
 	char buf[2048];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (strstr(buf, ": relo #"))
+	if (strstr(buf, ": relo #")) {
 		last_relo = now();
+		last_relo_cpu = cpu();
+	}
 	if (!quiet)
 		fputs(buf, stdout);
 	return 0;
@@ -71,6 +84,7 @@ int main(int argc, char **argv)
 	quiet = argc > 3;
 	libbpf_set_print(print_fn);
 	t0 = now();
+	c0 = cpu();
 	obj = bpf_object__open_file(argv[1], &opts);
 	t_open = now();
 	if (!obj) {
@@ -79,8 +93,9 @@ int main(int argc, char **argv)
 	}
 	err = bpf_object__load(obj);
 	t_load = now();
-	printf("TIMING open=%.6f relocated=%.6f load=%.6f err=%d\n",
-	       t_open - t0, (last_relo ? last_relo : t_load) - t0, t_load - t0, err);
+	printf("TIMING open=%.6f relocated=%.6f load=%.6f err=%d relocated_cpu=%.6f\n",
+	       t_open - t0, (last_relo ? last_relo : t_load) - t0, t_load - t0, err,
+	       (last_relo_cpu ? last_relo_cpu : cpu()) - c0);
 	bpf_object__close(obj);
 	return 0;
 }
@@ -89,7 +104,8 @@ int main(int argc, char **argv)
 _PATCH = re.compile(r"prog '([^']+)': relo #(\d+): patched insn #(\d+) \((ALU/ALU64|LDX/ST/STX|LDIMM64)\) "
                     r"(imm64|imm|off|mem_sz) (\d+) -> (\d+)")
 _POISON = re.compile(r"prog '([^']+)': relo #(\d+): substituting insn #(\d+) w/ invalid insn")
-_TIMING = re.compile(r"TIMING open=([\d.]+) relocated=([\d.]+) load=([\d.]+) err=(-?\d+)")
+_TIMING = re.compile(r"TIMING open=([\d.]+) relocated=([\d.]+) load=([\d.]+) err=(-?\d+) "
+                     r"relocated_cpu=([\d.]+)")
 
 
 @dataclass
@@ -110,6 +126,7 @@ class LibbpfRun:
     open_s: float = 0.0
     relocated_s: float = 0.0
     load_s: float = 0.0
+    relocated_cpu_s: float = 0.0
     err: int = 0
     log: str = ""
 
@@ -148,6 +165,7 @@ def run_libbpf(harness: str, obj: str, btf: Optional[str] = None, quiet: bool = 
     if m:
         run.open_s, run.relocated_s, run.load_s = float(m[1]), float(m[2]), float(m[3])
         run.err = int(m[4])
+        run.relocated_cpu_s = float(m[5])
     return run
 
 
@@ -160,13 +178,15 @@ rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from pybpf.elf import ObjectSpec
 from pybpf.core import relocate_spec
 t_import = time.perf_counter()
+c0 = time.process_time()
 obj = ObjectSpec.from_file(sys.argv[1])
 t_open = time.perf_counter()
 res = relocate_spec(obj, None if sys.argv[2] == "-" else sys.argv[2])
 t_rel = time.perf_counter()
+cpu = time.process_time() - c0
 rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps({"import": t_import - t0, "open": t_open - t_import, "relocate": t_rel - t_open,
-                  "rss_kib": rss1 - rss0, "relos": sum(len(v) for v in res.values())}))
+                  "cpu": cpu, "rss_kib": rss1 - rss0, "relos": sum(len(v) for v in res.values())}))
 """
 
 
@@ -194,10 +214,14 @@ def bench_object(obj: str, btf: Optional[str], repeat: int, harness: Optional[st
     rss = max(r["rss_kib"] for r in cold)
     print(f"{os.path.basename(obj)}: {cold[0]['relos']} CO-RE relocations, "
           f"target {btf or '/sys/kernel/btf/vmlinux'}")
-    print(f"  pybpf cold  open+relocate {c_open * 1e3:8.1f} ms  (relocate alone "
+    c_cpu = _median([r["cpu"] for r in cold])
+    w_cpu = _median([r["cpu"] for r in warm])
+    print(f"  pybpf cold  open+relocate {c_open * 1e3:8.1f} ms wall {c_cpu * 1e3:8.1f} ms cpu  "
+          f"(relocate alone "
           f"{_median([r['relocate'] for r in cold]) * 1e3:.1f} ms; import "
           f"{_median([r['import'] for r in cold]) * 1e3:.0f} ms not counted)")
-    print(f"  pybpf warm  open+relocate {w_open * 1e3:8.1f} ms  (disk cache hit)")
+    print(f"  pybpf warm  open+relocate {w_open * 1e3:8.1f} ms wall {w_cpu * 1e3:8.1f} ms cpu  "
+          "(disk cache hit)")
     print(f"  pybpf peak extra RSS      {rss / 1024:8.1f} MiB (cold)")
     if harness is None:
         print("  libbpf: harness not built (gcc or libbpf-dev missing)")
@@ -206,13 +230,16 @@ def bench_object(obj: str, btf: Optional[str], repeat: int, harness: Optional[st
     l_open = _median([r.open_s for r in runs])
     l_rel = _median([r.relocated_s for r in runs])
     l_load = _median([r.load_s for r in runs])
+    l_cpu = _median([r.relocated_cpu_s for r in runs])
     print(f"  libbpf      open          {l_open * 1e3:8.1f} ms")
-    print(f"  libbpf      open..last CO-RE relocation {l_rel * 1e3:8.1f} ms "
-          "(includes map creation and feature probes)")
+    print(f"  libbpf      open..last CO-RE relocation {l_rel * 1e3:8.1f} ms wall "
+          f"{l_cpu * 1e3:8.1f} ms cpu (includes map creation and feature probes)")
     print(f"  libbpf      open+load     {l_load * 1e3:8.1f} ms (includes verification; "
           f"err={runs[0].err})")
-    print(f"  ratio cold/libbpf-relocated {c_open / l_rel:6.2f}x   "
+    print(f"  ratio wall: cold/libbpf-relocated {c_open / l_rel:6.2f}x   "
           f"warm/libbpf-relocated {w_open / l_rel:6.2f}x   cold/libbpf-load {c_open / l_load:6.2f}x")
+    print(f"  ratio cpu:  cold/libbpf-relocated {c_cpu / l_cpu:6.2f}x   "
+          f"warm/libbpf-relocated {w_cpu / l_cpu:6.2f}x")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
