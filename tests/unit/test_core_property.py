@@ -14,9 +14,11 @@ from types import SimpleNamespace
 from hypothesis import given, settings, strategies as st
 
 from pybpf.asm import Instruction
-from pybpf.btf import Builder, Int, Member, Struct, Union
+from pybpf.btf import (Array, Builder, Enum, Enum64, EnumValue, Fwd, Int, Member, Ptr, Struct,
+                       Typedef, Union)
 from pybpf.core import POISON_IMM, relocate
 from pybpf.core.kinds import RelocKind as K
+from pybpf.errors import CoreRelocationError
 
 NAMES = [f"f{i}" for i in range(12)]
 
@@ -89,3 +91,42 @@ def test_byte_offset_finds_the_field_anywhere(layout):
             assert (load.code, load.off, exists.imm) == (0x79, where[name], 1)
         else:
             assert (load.code, load.imm, exists.imm) == (0x85, POISON_IMM, 0)
+
+
+def _fuzz_btfs():
+    b = Builder()
+    u32 = b.add(Int("u32", 4))
+    arr = b.add(Array(u32, u32, 3))
+    flex = b.add(Array(u32, u32, 0))
+    inner = b.add(Union("", 4, [Member("x", u32, 0), Member("y", u32, 0, 3)]))
+    e = b.add(Enum("e", 4, False, [EnumValue("A", 1), EnumValue("B", 2)]))
+    s = b.add(Struct("s", 32, [Member("a", u32, 0), Member("arr", arr, 32), Member("", inner, 128),
+                               Member("e", e, 160), Member("p", b.add(Ptr(b.add(Fwd("s", False)))), 192),
+                               Member("tail", flex, 256)]))
+    b.add(Typedef("s_t", s))
+    b.add(Struct("", 4, [Member("q", u32, 0)]))
+    k = Builder()
+    ku = k.add(Int("u32", 4))
+    ke = k.add(Enum64("e", 8, True, [EnumValue("B", -5)]))
+    k.add(Struct("s", 16, [Member("e", ke, 0), Member("arr", k.add(Array(ku, ku, 1)), 64),
+                           Member("x", ku, 96)]))
+    k.add(Struct("s___2", 16, [Member("a", ku, 0, 5), Member("x", ku, 5, 20)]))
+    k.add(Typedef("s_t", ku))
+    return b.to_spec(), k.to_spec()
+
+
+FUZZ_LOCAL, FUZZ_TARGET = _fuzz_btfs()
+
+
+@settings(max_examples=400, deadline=None)
+@given(type_id=st.integers(0, FUZZ_LOCAL.type_count + 2),
+       access=st.one_of(st.lists(st.integers(-2, 6), min_size=1, max_size=5).map(
+           lambda xs: ":".join(map(str, xs))), st.sampled_from(["", ":", "0:", "a", "0::1", "0"])),
+       kind=st.integers(0, 14), code=st.sampled_from([0x79, 0x61, 0xB7, 0x07, 0x18, 0x0F, 0x95]))
+def test_any_relocation_record_succeeds_or_raises_core_error(type_id, access, kind, code):
+    insns = [Instruction(code, 1, 2, 0, 0), Instruction(0, 0, 0, 0, 0)]
+    rec = SimpleNamespace(insn_off=0, type_id=type_id, access_str=access, kind=kind)
+    try:
+        relocate(insns, [rec], FUZZ_LOCAL, FUZZ_TARGET, "fuzz")
+    except CoreRelocationError as exc:
+        assert str(exc).startswith("program 'fuzz': insn #0: CO-RE relocation #0")
