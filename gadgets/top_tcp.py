@@ -1,0 +1,90 @@
+"""top_tcp: bytes sent and received per (process, TCP connection), per interval.
+
+Counted at the sock:sock_send_length and sock:sock_recv_length tracepoints
+(typed, tp_btf), which fire in the sending or receiving process with the
+byte count of each call (MSG_PEEK reads are not counted).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.maprun import (MapRun, add_top_options, endpoint, ip_text,
+                                   main as map_main, run_top, session_from)
+
+FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
+
+GADGET = Gadget(
+    name="top_tcp",
+    category="top",
+    description="bytes sent and received per (process, TCP connection) per interval",
+    object="top_tcp",
+    hooks=[Hook("tp_btf", "sock_send_length"), Hook("tp_btf", "sock_recv_length")],
+    params=[Param("family", "only IPv4 (4) or IPv6 (6) connections", str, "")],
+    fields=[
+        Field("src", "local address:port", 22, True, "SRC"),
+        Field("dst", "remote address:port", 22, True, "DST"),
+        Field("sent", "bytes sent in the interval", -10, True, "SENT"),
+        Field("received", "bytes received in the interval", -10, True, "RECV"),
+        Field("family", "4 or 6", -3),
+        Field("saddr", "local address", 16), Field("sport", "local port", -5),
+        Field("daddr", "remote address", 16), Field("dport", "remote port", -5),
+    ],
+    event_struct="conn_stat",
+)
+
+DEFAULT_SORT = "-sent,-received"
+
+
+def _family(value: Any) -> int:
+    from gadgets.common.errors import GadgetError
+    text = str(value or "").lower()
+    if text not in FAMILIES:
+        raise GadgetError(f"--family {value!r}: expected 4 or 6")
+    return FAMILIES[text]
+
+
+def collect(session: MapRun) -> List[Dict[str, Any]]:
+    """This interval's rows (the map is emptied as it is read)."""
+    rows = []
+    for key, value in session.map_items("stats", delete=True):
+        fam = key["family"]
+        saddr, daddr = ip_text(fam, key["saddr"]), ip_text(fam, key["daddr"])
+        row = session.base_event(value["proc"])
+        row.update({
+            "src": endpoint(fam, saddr, key["sport"]), "dst": endpoint(fam, daddr, key["dport"]),
+            "sent": value["sent"], "received": value["received"],
+            "family": 4 if fam == 2 else 6, "saddr": saddr, "sport": key["sport"],
+            "daddr": daddr, "dport": key["dport"],
+        })
+        rows.append(row)
+    return rows
+
+
+def run(interval: float = 1.0, family: str = "", **options: Any) -> MapRun:
+    """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
+    return MapRun(GADGET, params={"family": family}, constants={"targ_family": _family(family)},
+                  collect=collect, interval=interval, **options)
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    add_top_options(parser, DEFAULT_SORT)
+
+
+def _body(opts: argparse.Namespace) -> int:
+    session = session_from(GADGET, opts, collect=collect, interval=opts.interval,
+                           constants={"targ_family": _family(opts.param_family)})
+    with session:
+        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
+                       sort=opts.sort, output=opts.output, fields=opts.fields,
+                       count=opts.count)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return map_main(GADGET, argv, _options, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
