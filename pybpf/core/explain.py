@@ -90,6 +90,14 @@ def _outcome(res: RelocResult) -> str:
     return str(res.new_val) if res.new_val == res.orig_val else f"{res.orig_val} -> {res.new_val}"
 
 
+def _target_cell(res: RelocResult) -> str:
+    """The chosen target; its accessor only when it reads differently from the local one."""
+    if not res.target:
+        return "-"
+    head, _, text = res.target.partition("] ")
+    return f"{head}]" if text == res.local else res.target
+
+
 def format_explanations(results: Sequence[RelocResult], verbose: bool = False) -> str:
     """A table: program, insn, kind, local accessor, candidates, chosen target, value."""
     rows = [("PROGRAM", "INSN", "KIND", "LOCAL", "CANDIDATES", "TARGET", "VALUE")]
@@ -97,7 +105,7 @@ def format_explanations(results: Sequence[RelocResult], verbose: bool = False) -
         cands = ", ".join(f"{c.source}[{c.type_id}]{'' if c.matched else '✗'}"
                           for c in r.candidates) or "-"
         rows.append((r.program, str(r.insn), r.kind.short, r.local, cands,
-                     r.target or "-", _outcome(r)))
+                     _target_cell(r), _outcome(r)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:
