@@ -52,6 +52,7 @@ class Result:
     lost: int           # reported lost to the consumer (perf) or dropped in BPF (ringbuf)
     emitted: int        # events the BPF program tried to emit
     checksum: int
+    cpu: float          # consumer CPU seconds (user + system) while consuming
 
     @property
     def rate(self) -> float:
@@ -101,9 +102,9 @@ def run_libbpf(exes: dict, kind: str, seconds: float, rate: float, size: int) ->
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-    received, lost, emitted, rb_dropped, perf_failed, checksum = map(int, line)
+    received, lost, emitted, rb_dropped, perf_failed, checksum = map(int, line[:6])
     lost = rb_dropped if kind == "ringbuf" else max(lost, perf_failed)
-    return Result("libbpf", kind, calls, secs, received, lost, emitted, checksum)
+    return Result("libbpf", kind, calls, secs, received, lost, emitted, checksum, float(line[6]))
 
 
 def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
@@ -120,6 +121,7 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
             reader = (RingBufReader(coll.maps["rb"]) if kind == "ringbuf"
                       else PerfReader(coll.maps["pb"], pages=size, watermark=watermark))
             with attach(prog), reader:
+                cpu_start = _cpu_seconds()
                 storm.stdin.write(b"g")
                 storm.stdin.flush()
                 while True:
@@ -132,6 +134,7 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
                     if done and not batch:
                         break
                 lost = reader.lost
+                cpu = _cpu_seconds() - cpu_start
             stats = [_as_int(coll.maps["stats"][i]) for i in range(3)]
         calls, secs = finish_storm(storm)
     finally:
@@ -139,7 +142,12 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
             storm.kill()
             storm.wait()
     lost = stats[1] if kind == "ringbuf" else max(lost, stats[2])
-    return Result("pybpf", kind, calls, secs, received, lost, stats[0], checksum)
+    return Result("pybpf", kind, calls, secs, received, lost, stats[0], checksum, cpu)
+
+
+def _cpu_seconds() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def _as_int(value) -> int:
@@ -149,7 +157,8 @@ def _as_int(value) -> int:
 def show(res: Result) -> None:
     print(f"  {res.who:7s} {res.kind:8s} received {res.rate / 1e6:6.3f} M/s "
           f"({res.received} of {res.emitted} emitted), lost {res.lost_rate / 1e6:6.3f} M/s "
-          f"({res.lost}), storm {res.calls / res.seconds / 1e6:.3f} M calls/s")
+          f"({res.lost}), storm {res.calls / res.seconds / 1e6:.3f} M calls/s, consumer CPU "
+          f"{res.cpu / max(res.received, 1) * 1e9:.0f} ns/event")
 
 
 def main() -> int:

@@ -4,12 +4,14 @@
  *   consume OBJ ringbuf|perf TGID SIZE
  * SIZE: ring buffer bytes, or perf pages per CPU. Prints "ready" once
  * attached; on SIGUSR1 drains and prints
- * "received lost emitted rb_dropped perf_failed checksum". */
+ * "received lost emitted rb_dropped perf_failed checksum cpu_seconds"
+ * (CPU time from "ready" on). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -70,6 +72,7 @@ int main(int argc, char **argv)
 	struct bpf_program *prog;
 	struct bpf_link *link;
 	__u64 stats[4] = {0};
+	struct rusage ru0, ru;
 	__u32 key = 0, tgid;
 	int use_rb, size, n;
 
@@ -107,6 +110,7 @@ int main(int argc, char **argv)
 				      on_sample, on_lost, NULL, NULL);
 	if (!rb && !pb)
 		return 1;
+	getrusage(RUSAGE_SELF, &ru0);
 	printf("ready\n");
 	fflush(stdout);
 	while (!stop) {
@@ -121,8 +125,13 @@ int main(int argc, char **argv)
 	for (key = 0; key < 4; key++)
 		bpf_map__lookup_elem(bpf_object__find_map_by_name(obj, "stats"), &key, 4,
 				     &stats[key], 8, 0);
-	printf("%llu %llu %llu %llu %llu %llu\n", received, lost, (unsigned long long)stats[0],
-	       (unsigned long long)stats[1], (unsigned long long)stats[2], checksum);
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%llu %llu %llu %llu %llu %llu %.6f\n", received, lost, (unsigned long long)stats[0],
+	       (unsigned long long)stats[1], (unsigned long long)stats[2], checksum,
+	       (ru.ru_utime.tv_sec - ru0.ru_utime.tv_sec) +
+	       (ru.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6 +
+	       (ru.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+	       (ru.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6);
 	ring_buffer__free(rb);
 	perf_buffer__free(pb);
 	bpf_link__destroy(link);
