@@ -57,7 +57,7 @@ def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") 
             path = os.path.join(pindir, name)
             prog.pin(path)
             pins.append(path)
-        if pinmaps:
+        if pinmaps and coll.maps:  # like libbpf: no maps, no directory
             _make_dir(pinmaps, dirs)
             for name, m in coll.maps.items():
                 path = os.path.join(pinmaps, pin_name(spec.maps[name]))
