@@ -10,6 +10,7 @@ created. A Collection owns the resulting maps and programs.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Dict, List, Optional, Union
 
@@ -225,7 +226,6 @@ class _Loader:
         fds = {name: int(m.fd) for name, m in self.coll.maps.items()}
         insns = asm.encode(linked.with_map_fds(fds))
         btf_fd = self.coll.btf_fd
-        ext = self.spec.btf_ext
         attach_btf_id = self._attach_btf_id(where, prog)
         return Program.load(
             prog.name, prog.prog_type, insns, prog.license or self.spec.license,
@@ -253,7 +253,6 @@ class _Loader:
 
 def _kernel_spec(mspec: MapSpec) -> MapSpec:
     """The spec as Map.create sees it: named as the kernel knows it."""
-    import dataclasses
     return dataclasses.replace(mspec, name=mspec.kernel_name)
 
 

@@ -340,24 +340,17 @@ class _Reader:
             spec = parse_legacy_map(sym.name, raw[off:off + def_size], self.where)
             self._add_map(spec, index, off)
 
-    def _datasec(self, name: str) -> Optional[bt.Datasec]:
-        btf = self.spec.btf
-        if btf is None:
-            return None
-        for tid in btf.ids_by_name(name):
-            t = btf[tid]
-            if isinstance(t, bt.Datasec):
-                return t
-        return None
-
     def _datasec_id(self, name: str) -> int:
+        """The id of the DATASEC called ``name`` in the object's BTF (0 if none)."""
         btf = self.spec.btf
-        if btf is None:
-            return 0
-        for tid in btf.ids_by_name(name):
-            if isinstance(btf[tid], bt.Datasec):
+        for tid in (btf.ids_by_name(name) if btf is not None else ()):
+            if btf.kind_of(tid) == bt.Kind.DATASEC:
                 return tid
         return 0
+
+    def _datasec(self, name: str) -> Optional[bt.Datasec]:
+        tid = self._datasec_id(name)
+        return self.spec.btf[tid] if tid else None
 
     def _read_data_sections(self) -> None:
         for index, sec in enumerate(self.sections):
