@@ -7,7 +7,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from gadgets import profile_tcprtt
@@ -65,18 +64,13 @@ def test_per_remote_address_and_port_filter():
 
 
 def test_command_line_text_chart():
-    port_holder = {}
-
-    def later() -> None:
-        time.sleep(1.5)
-        port_holder["port"] = _ping_pong(100)
-
-    t = threading.Thread(target=later)
-    t.start()
-    out = subprocess.run([sys.executable, "-m", "gadgets.profile_tcprtt", "--timeout", "4"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
-    t.join()
-    lines = out.stdout.splitlines()
+    proc = subprocess.Popen([sys.executable, "-m", "gadgets.profile_tcprtt", "--timeout", "3"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr.readline().startswith("Tracing")  # attached
+    _ping_pong(100)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
     assert "usecs" in lines[0] and "distribution" in lines[0]
     assert any("|*" in line for line in lines)
     assert any(line.startswith("average = ") for line in lines)

@@ -1,0 +1,91 @@
+"""profile_blockio: log2 histogram of block I/O latency, optionally per disk.
+
+The time of each request from issue to the device (block:block_rq_issue) to
+its completion (block:block_rq_complete), both tp_btf. The process filters
+apply to the task that issues the request (for synchronous I/O, the
+submitter).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.histogram import format_log2, to_json
+from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from, wait_until_done
+
+GADGET = Gadget(
+    name="profile_blockio",
+    category="profile",
+    description="log2 histogram of block I/O latency (issue to completion), per disk optional",
+    object="profile_blockio",
+    hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
+    params=[
+        Param("per_disk", "one histogram per disk", bool, False, constant="per_disk"),
+        Param("milliseconds", "histogram in milliseconds (default microseconds)", bool, False,
+              constant="milliseconds"),
+    ],
+    fields=[
+        Field("disk", "disk name (per-disk histograms)", 12, True),
+        Field("histogram", "log2 buckets {unit, total, buckets}", 0),
+        Field("average", "mean latency in the unit", -10, True),
+        Field("count", "requests", -10, True),
+    ],
+    event_struct="hist",
+)
+
+
+def collect(session: MapRun) -> List[Dict[str, Any]]:
+    """Every histogram so far: ``{"disk", "histogram", "average", "count"}``."""
+    unit = "msecs" if session.params.get("milliseconds") else "usecs"
+    out = []
+    for key, h in session.map_items("hists"):
+        count = h["count"]
+        disk = disk_name(key["major"], key["minor"]) if session.params.get("per_disk") else ""
+        out.append({"disk": disk, "histogram": to_json(h["slots"], unit),
+                    "average": round(h["total"] / count, 1) if count else 0, "count": count})
+    out.sort(key=lambda r: -r["count"])
+    return out
+
+
+def run(per_disk: bool = False, milliseconds: bool = False, **options: Any) -> MapRun:
+    """Library form: a run to use with ``with``; ``collect(run)`` reads the histograms."""
+    return MapRun(GADGET, params={"per_disk": per_disk, "milliseconds": milliseconds},
+                  collect=collect, **options)
+
+
+def histogram_text(row: Dict[str, Any]) -> str:
+    h = row["histogram"]
+    slots = [b["count"] for b in h["buckets"]]
+    head = f"disk = {row['disk']}\n" if row["disk"] else ""
+    return (head + format_log2(slots, h["unit"]) +
+            f"\naverage = {row['average']} {h['unit']}, requests = {row['count']}\n")
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    pass
+
+
+def _body(opts: argparse.Namespace) -> int:
+    with session_from(GADGET, opts, collect=collect) as session:
+        if opts.output == "columns":
+            print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
+        wait_until_done(session)
+        rows = [r for r in collect(session) if session.keep(r)]
+    for row in rows:
+        if opts.output == "json":
+            sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
+        else:
+            sys.stdout.write(histogram_text(row) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    return map_main(GADGET, argv, _options, _body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
