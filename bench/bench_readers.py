@@ -112,7 +112,6 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
     spec = pybpf.ObjectSpec.from_file(str(OBJ))
     spec.maps["rb"].max_entries = size if kind == "ringbuf" else 4096
     storm = start_storm(exes["storm"], seconds, rate)
-    unpack = EVENT.unpack_from
     received = checksum = 0
     try:
         with pybpf.load(spec) as coll:
@@ -126,8 +125,8 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
                 storm.stdin.flush()
                 while True:
                     done = storm.poll() is not None
-                    # each record decoded by struct straight from the ring
-                    batch = reader.read_batch(timeout=0 if done else 0.1, decode=unpack)
+                    # every record decoded by struct straight from the ring
+                    batch = reader.read_batch(timeout=0 if done else 0.1, decode=EVENT)
                     for seq, _, pid, _, cpu, magic, comm, arg0, _ in batch:
                         checksum += seq + pid + cpu + (magic == MAGIC) + arg0 + comm[0]
                     received += len(batch)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import mmap
 import select
+import struct
 from typing import Any, AsyncIterator, Callable, Iterator, List, Optional, Union
 
 Record = Union[bytes, memoryview]
-Decoder = Callable[[Any, int], Any]
+Decoder = Union[Callable[[Any, int], Any], struct.Struct]
 
 
 class Reader:
@@ -58,7 +59,8 @@ class Reader:
     def _fill(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
         if self._pending:
             if decode is not None:
-                out.extend(decode(rec, 0) for rec in self._pending)
+                unpack = decode.unpack_from if isinstance(decode, struct.Struct) else decode
+                out.extend(unpack(rec, 0) for rec in self._pending)
             elif copy:
                 out.extend(bytes(rec) for rec in self._pending)
             else:
@@ -77,9 +79,11 @@ class Reader:
                    decode: Optional[Decoder] = None) -> list:
         """Every record available, waiting up to ``timeout`` seconds (None: forever)
         for the first one; an empty list on timeout. Records are ``bytes``, or
-        ``decode(buffer, offset)`` of each when given: pass a
-        ``struct.Struct(...).unpack_from`` (or ``ctypes.Structure.from_buffer_copy``)
-        to decode straight from the ring without an intermediate copy."""
+        ``decode(buffer, offset)`` of each when given (e.g. a
+        ``ctypes.Structure.from_buffer_copy``), decoded straight from the ring
+        without an intermediate copy. A ``struct.Struct`` as ``decode`` gives
+        its ``unpack_from`` tuples, and runs of equal-size records are decoded
+        in bulk with ``iter_unpack`` (the fastest way to read fixed-size events)."""
         out: list = []
         self._check_open()
         self._fill(out, True, decode)

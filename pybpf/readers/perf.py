@@ -17,6 +17,7 @@ from typing import Iterable, Optional, Union
 
 from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
+from pybpf.readers.bulk import first_mismatch, record_struct
 from pybpf.readers.source import map_source
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
@@ -121,6 +122,9 @@ class PerfReader(Reader):
     def _collect(self, out: list, copy: bool, decode=None) -> None:
         base = mmap.PAGESIZE
         append = out.append
+        fields = decode if isinstance(decode, struct.Struct) else None
+        if fields is not None:
+            decode = fields.unpack_from
         for ring in self._rings:
             u64 = ring.u64
             head = u64[_HEAD]
@@ -141,6 +145,11 @@ class PerfReader(Reader):
                                    f"on cpu {ring.cpu}")
                 if off + rsize <= size:
                     rtype = u32[word]
+                    if fields is not None and rtype == SAMPLE:
+                        count = self._bulk(ring, fields, off, rsize, head - tail, out)
+                        if count:
+                            tail += count * rsize
+                            continue
                     if rtype == SAMPLE:
                         start = base + off + 12
                         if decode is None:
@@ -156,6 +165,26 @@ class PerfReader(Reader):
             if copy:
                 u64[_TAIL] = tail
                 ring.committed = tail
+
+    @staticmethod
+    def _bulk(ring: _Ring, fields: struct.Struct, off: int, rsize: int, avail: int,
+              out: list) -> int:
+        """Decode the run of equal samples starting at ``off`` (up to the ring's
+        end) with one iter_unpack; returns how many, 0 if there is no run."""
+        count = min(avail, ring.size - off) // rsize
+        whole = record_struct(fields, 12, rsize) if count > 1 else None
+        if whole is None:
+            return 0
+        start = mmap.PAGESIZE + off
+        word, step = start >> 2, rsize >> 2
+        stop = word + count * step
+        u32 = ring.u32
+        count = min(first_mismatch(u32[word:stop:step].tolist(), SAMPLE),
+                    first_mismatch(u32[word + 1:stop:step].tolist(), u32[word + 1]))
+        if count < 2:
+            return 0
+        out.extend(whole.iter_unpack(ring.view[start:start + count * rsize]))
+        return count
 
     def _wrapped(self, mm: mmap.mmap, base: int, off: int, rsize: int, size: int, out: list,
                  decode) -> None:

@@ -17,6 +17,7 @@ from typing import Union
 
 from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
+from pybpf.readers.bulk import first_mismatch, record_struct
 from pybpf.readers.source import map_source
 
 BPF_MAP_TYPE_RINGBUF = 27
@@ -94,6 +95,8 @@ class RingBufReader(Reader):
                     continue
                 append(src[off:off + length])
                 cons += (length + 15) & ~7
+        elif isinstance(decode, struct.Struct):
+            cons = self._collect_struct(out, decode, cons, prod)
         else:
             while cons < prod:
                 off = (cons & mask) + base
@@ -108,6 +111,35 @@ class RingBufReader(Reader):
         self._cons = cons
         if copy:
             self._commit()
+
+    def _collect_struct(self, out: list, fields: struct.Struct, cons: int, prod: int) -> int:
+        """Decode with ``fields``; runs of equal-length records in one iter_unpack."""
+        pm, view, u32, mask = self._prod_map, self._view, self._u32, self._mask
+        unpack = fields.unpack_from
+        page = mmap.PAGESIZE
+        while cons < prod:
+            hdr = (cons & mask) + page
+            length = u32[hdr >> 2]
+            if length & FLAG_BITS:
+                if length & BUSY_BIT:
+                    break
+                cons += ((length & LEN_MASK) + 15) & ~7
+                continue
+            stride = (length + 15) & ~7
+            count = (prod - cons) // stride
+            whole = record_struct(fields, HDR_SIZE, stride) if count > 1 else None
+            if whole is not None:
+                # the data area is mapped twice: the run is contiguous even across the end
+                end = hdr + count * stride
+                count = first_mismatch(u32[hdr >> 2:end >> 2:stride >> 2].tolist(), length)
+                if count > 1:
+                    end = hdr + count * stride
+                    out.extend(whole.iter_unpack(view[hdr:end]))
+                    cons += count * stride
+                    continue
+            out.append(unpack(pm, hdr + HDR_SIZE))
+            cons += stride
+        return cons
 
     def _commit(self) -> None:
         if self._cons != self._committed and not self.closed:
