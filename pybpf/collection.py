@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from pybpf import asm
 from pybpf.btf import sanitize
@@ -189,18 +189,21 @@ class _Loader:
                 if mspec.data is not None:
                     m[ZERO_KEY] = bytes(mspec.data)
                 for key, value in mspec.contents.items():
-                    k, v = self._element(where, mspec, key, value)
-                    m[k] = v
+                    element = self._element(mspec, key, value)
+                    if element is not None:
+                        m[element[0]] = element[1]
                 if mspec.freeze:
                     m.freeze()
             except SyscallError as exc:
                 raise LoadError(f"{where}: initialising: {exc}") from exc
 
-    def _element(self, where: str, mspec: MapSpec, key, value):
+    def _element(self, mspec: MapSpec, key, value) -> Optional[Tuple[bytes, bytes]]:
+        """Key and value bytes of an initial element; None for a program slot whose
+        program was not asked for (``load(programs=...)``)."""
         if isinstance(value, str):  # a slot naming a program or a map
             pool = self.coll.programs if mspec.type == MapType.PROG_ARRAY else self.coll.maps
             if value not in pool:
-                raise LoadError(f"{where}: slot {key} names {value!r}, which was not loaded")
+                return None
             value = int(pool[value].fd).to_bytes(4, "little")
         if isinstance(key, int):
             key = key.to_bytes(mspec.key_size, "little")

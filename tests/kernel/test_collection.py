@@ -195,3 +195,9 @@ def test_close_is_idempotent_and_context_closes():
         pass
     assert prog.closed and coll.maps["counter"].closed
     coll.close()
+
+
+def test_prog_array_slot_of_unloaded_program_stays_empty():
+    with pybpf.load(OBJECTS / "loader_maps.bpf.o", programs=["use_maps", "touch_rest"]) as coll:
+        assert "tail_target" not in coll.programs
+        assert coll.maps["jump_table"].get(struct.pack("<I", 1)) is None
