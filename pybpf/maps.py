@@ -46,6 +46,16 @@ def _ringbuf_size(n: int) -> int:
     return size
 
 
+def effective_max_entries(map_type: int, max_entries: int) -> int:
+    """max_entries as Map.create passes it: perf event arrays default to one slot per
+    possible CPU, ring buffers round up to a power-of-two multiple of the page size."""
+    if map_type == MapType.PERF_EVENT_ARRAY and not max_entries:
+        return num_possible_cpus()
+    if map_type in (MapType.RINGBUF, MapType.USER_RINGBUF):
+        return _ringbuf_size(max_entries)
+    return max_entries
+
+
 def _fd_of(obj: Any) -> Optional[int]:
     if isinstance(obj, FD):
         return obj.fileno()
@@ -92,11 +102,7 @@ class Map(MutableMapping):
         """
         name = getattr(spec, "name", "") or ""
         mtype = int(spec.type)
-        max_entries = int(spec.max_entries)
-        if mtype == MapType.PERF_EVENT_ARRAY and not max_entries:
-            max_entries = num_possible_cpus()
-        elif mtype in (MapType.RINGBUF, MapType.USER_RINGBUF):
-            max_entries = _ringbuf_size(max_entries)
+        max_entries = effective_max_entries(mtype, int(spec.max_entries))
         flags = int(getattr(spec, "flags", 0) or 0)
         kwargs = dict(
             flags=flags, name=name, numa_node=int(getattr(spec, "numa_node", 0) or 0),
@@ -168,6 +174,20 @@ class Map(MutableMapping):
     def from_id(cls, map_id: int, key_codec: Any = None, value_codec: Any = None) -> "Map":
         """Open the map with kernel id ``map_id``."""
         return cls.from_fd(cmds.map_get_fd_by_id(map_id), key_codec, value_codec)
+
+    def incompatibilities(self, spec: Any) -> List[str]:
+        """How this (e.g. pinned) map differs from what ``spec`` would create; [] if reusable.
+
+        Compares type, key/value sizes, max_entries (after the adjustments
+        Map.create makes) and flags, as libbpf does before reusing a pin.
+        """
+        mtype = int(spec.type)
+        want = (mtype, int(spec.key_size), int(spec.value_size),
+                effective_max_entries(mtype, int(spec.max_entries)),
+                int(getattr(spec, "flags", 0) or 0))
+        have = (self.type, self.key_size, self.value_size, self.max_entries, self.flags)
+        fields = ("type", "key_size", "value_size", "max_entries", "flags")
+        return [f"{f} {h} != {w}" for f, h, w in zip(fields, have, want) if h != w]
 
     # ------------------------------------------------------------ kernel facts
 
@@ -507,4 +527,4 @@ class _Spec:
         self.__dict__.update(fields)
 
 
-__all__ = ["Map", "PAGE_SIZE"]
+__all__ = ["Map", "PAGE_SIZE", "effective_max_entries"]

@@ -401,3 +401,19 @@ def test_typed_map_with_kernel_btf_and_btf_codecs(unique_name):
             raw = Map.from_id(m.id)  # the same map, untyped
             with raw:
                 assert raw[7][:8] == struct.pack("<II", 7, 3)
+
+
+def test_incompatibilities_account_for_create_adjustments(pin_dir, unique_name):
+    perf = SimpleNamespace(name=unique_name("pe"), type=MapType.PERF_EVENT_ARRAY, key_size=4,
+                           value_size=4, max_entries=0, flags=0)
+    with Map.create(perf) as m:
+        m.pin(pin_dir / "pe")
+        with Map.from_pin(pin_dir / "pe") as again:
+            assert again.incompatibilities(perf) == []
+            bigger = SimpleNamespace(**{**vars(perf), "value_size": 8})
+            assert again.incompatibilities(bigger) == ["value_size 4 != 8"]
+    ring = SimpleNamespace(name=unique_name("rb"), type=MapType.RINGBUF, key_size=0,
+                           value_size=0, max_entries=PAGE_SIZE + 1, flags=0)
+    with Map.create(ring) as m:
+        assert m.max_entries == 2 * PAGE_SIZE == m.info().max_entries
+        assert m.incompatibilities(ring) == []
