@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.gadget import Gadget, Hook, Param
 from gadgets.common.maprun import MapRun, main as map_main, session_from, table_lines
 
 GADGET = Gadget(

@@ -2,7 +2,6 @@
 plausible RTT bucket (loopback: well under 100 ms), per remote address too."""
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import sys

@@ -3,7 +3,6 @@ known size to a file on the root disk are counted for the writing process
 and land in the latency histogram."""
 from __future__ import annotations
 
-import json
 import mmap
 import os
 import subprocess
