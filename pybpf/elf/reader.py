@@ -22,6 +22,7 @@ from pybpf import asm
 from pybpf.asm import opcodes as op
 from pybpf.btf import types as bt
 from pybpf.btf import fixup_datasecs
+from pybpf.btf.ext import parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
@@ -137,6 +138,7 @@ class _Reader:
         self.sections: List = []
         self.symbols: List = []
         self.code: Dict[int, List[asm.Instruction]] = {}   # section index -> slots
+        self.func_starts: Dict[str, List[int]] = {}        # section -> sorted first slots
         self.map_offsets: Dict[Tuple[int, int], str] = {}  # (section index, offset) -> map
         self.values_offsets: Dict[str, int] = {}
 
@@ -206,10 +208,6 @@ class _Reader:
         ext = self.elf.get_section_by_name(".BTF.ext")
         if ext is not None:
             try:
-                from pybpf.btf.ext import parse_ext
-            except ImportError:  # pybpf.btf.ext not built yet: no func/line info, no CO-RE
-                return
-            try:
                 self.spec.btf_ext = parse_ext(self.section_bytes(ext), self.spec.btf)
             except BTFError as exc:
                 raise BTFError(f"{self.where}: .BTF.ext: {exc}") from None
@@ -255,6 +253,7 @@ class _Reader:
                                     f"(offset {start}, size {size})")
                 end = start + size
                 self._add_function(sec.name, sym, insns[start // 8:end // 8])
+            self.func_starts[sec.name] = [s["st_value"] // 8 for s in syms]
 
     def _add_function(self, section: str, sym, insns: List[asm.Instruction]) -> None:
         name = sym.name
@@ -374,6 +373,9 @@ class _Reader:
         undefined = [s for s in self.symbols if s["st_shndx"] == "SHN_UNDEF" and s.name]
         if not undefined:
             return
+        if self.spec.btf is None:
+            raise self.fail(f"extern {undefined[0].name!r} needs BTF to be resolved "
+                            "(build with clang -g)")
         owners: Dict[str, Tuple[str, int]] = {}
         for secname in (KCONFIG_SEC, KSYMS_SEC):
             datasec = self._datasec(secname)
@@ -496,7 +498,7 @@ class _Reader:
         fn.relocations[slot - fn.insn_offset] = relo
 
     def _function_of(self, section: str, slot: int) -> FunctionSpec:
-        starts = sorted(s for (sec, s) in self.spec.functions if sec == section)
+        starts = self.func_starts[section]
         i = bisect.bisect_right(starts, slot) - 1
         fn = self.spec.functions[(section, starts[i])] if i >= 0 else None
         if fn is None or slot >= fn.insn_end:
