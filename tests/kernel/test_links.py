@@ -477,3 +477,16 @@ def test_detach_unsupported_link_type_is_a_link_error(coll):
     with attach(coll.programs["on_raw_tp"]) as link:
         with pytest.raises(LinkError, match="cannot detach"):
             link.detach()
+
+
+def test_cookies_go_through_link_create(coll):
+    """With a cookie, tracepoints and tp_btf use BPF_LINK_CREATE options."""
+    from pybpf.links import attach_tracing
+
+    b_tp, b_btf = count(coll, K_TRACEPOINT), count(coll, K_TP_BTF)
+    with attach_tracepoint(coll.programs["on_tracepoint"], "syscalls", "sys_enter_getppid",
+                           cookie=7) as tp, \
+            attach_tracing(coll.programs["on_tp_btf"], cookie=9) as btf:
+        assert tp.has_bpf_link and btf.info.type == LinkType.RAW_TRACEPOINT
+        getppid_times(2)
+    assert count(coll, K_TRACEPOINT) == b_tp + 2 and count(coll, K_TP_BTF) == b_btf + 2

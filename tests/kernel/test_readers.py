@@ -321,3 +321,16 @@ def test_struct_decode_bulk_matches_bytes(obj_path, kind):
     both = sorted(decoded + plain)
     assert [t[0] for t in both] == list(range(len(both)))
     assert all(t[5] == MAGIC and t[7] == t[0] * 3 for t in decoded)
+
+
+@pytest.mark.parametrize("options", [{"watermark": 4}, {"wakeup_bytes": 256}],
+                         ids=["watermark", "wakeup_bytes"])
+def test_perf_wakeup_options(obj_path, options):
+    with load(obj_path) as coll:
+        coll.maps["targ"][0] = os.getpid()
+        with attach(coll.programs["emit_perf"]), \
+                PerfReader(coll.maps["pb"], pages=2, **options) as rd:
+            for _ in range(10):
+                os.getppid()
+            # the reader reads the ring head itself: wake-ups only matter while waiting
+            assert len(rd.read_batch(timeout=0)) == 10
