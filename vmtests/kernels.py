@@ -46,7 +46,7 @@ SECURITY_SUITES = ("bullseye-security", "bookworm-security", "trixie-security")
 DEFAULT_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 LISTS_MAX_AGE = 6 * 3600
 
-_KERNEL_DEP = re.compile(r"^(linux-(?:image|binary|modules)-\d\S*)\s*\(=\s*(\S+)\)$")
+_KERNEL_DEP = re.compile(r"^(linux-(?:image|binary|modules|base)-\d\S*)\s*\(=\s*(\S+)\)$")
 
 
 class KernelError(Exception):
@@ -331,14 +331,19 @@ def fetch_alias(name: str, refresh: bool = False, log=print) -> Kernel:
         apt.download(specs, tmpdir)
         root = tmpdir / "root"
         _unpack(sorted(tmpdir.glob("*.deb")), root)
-        images = sorted((root / "boot").glob("vmlinuz-*"))
+        # Up to 6.x the image is boot/vmlinuz-<release>; from 7.x Debian's
+        # linux-binary-* ships usr/lib/modules/<release>/vmlinuz.
+        images = [(p, p.name[len("vmlinuz-"):]) for p in sorted(root.glob("boot/vmlinuz-*"))]
+        images += [(p, p.parent.name) for p in sorted(root.glob("usr/lib/modules/*/vmlinuz"))]
+        images += [(p, p.parent.name) for p in sorted(root.glob("lib/modules/*/vmlinuz"))]
         if len(images) != 1:
-            raise KernelError(f"{name}: expected one boot/vmlinuz-* in {specs}, found {images}")
-        release = images[0].name[len("vmlinuz-"):]
+            raise KernelError(f"{name}: expected one kernel image in {specs}, found "
+                              f"{[str(p.relative_to(root)) for p, _ in images]}")
+        image, release = images[0]
         modules_dir = _find_modules_dir(root, release)
         if modules_dir is None:
             raise KernelError(f"{name}: no lib/modules/{release} in {specs}")
-        kernel = prepare(cache / "kernels" / release, name, release, version, images[0],
+        kernel = prepare(cache / "kernels" / release, name, release, version, image,
                          modules_dir, f"debian {'/'.join(suites)}: {' '.join(specs)}")
     alias_file.parent.mkdir(parents=True, exist_ok=True)
     alias_file.write_text(json.dumps({"release": release, "version": version}) + "\n")

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -49,7 +49,6 @@ class Boot:
     total_s: float = 0.0
     rundir: Optional[Path] = None
     detail: str = ""
-    lines: List[str] = field(default_factory=list)
 
     @property
     def reported(self) -> bool:
@@ -111,7 +110,8 @@ def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: i
     ]
 
 
-def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str]) -> None:
+def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str],
+              files: Optional[List[str]] = None) -> None:
     env = {
         "CHECKOUT": str(checkout),
         "PYTHON": python,
@@ -122,8 +122,13 @@ def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str]) 
         "PYBPF_VMTESTS_GUEST": "1",
         "PYTHONUNBUFFERED": "1",
     }
+    args = ["-p", "no:cacheprovider", "--junitxml=/run/vmtests/junit.xml"]
+    if files is not None:
+        (share / "files.txt").write_text("".join(str(checkout / f) + "\n" for f in files))
+        env["PYBPF_VMTESTS_FILES"] = "/run/vmtests/files.txt"
+        args += ["-p", "vmtests.guest_filter"]
+    args += pytest_args
     lines = [f"export {key}={shlex.quote(value)}" for key, value in env.items()]
-    args = ["-p", "no:cacheprovider", f"--junitxml=/run/vmtests/junit.xml", *pytest_args]
     lines.append("set -- " + " ".join(shlex.quote(a) for a in args))
     (share / "job.env").write_text("\n".join(lines) + "\n")
     shutil.copy(GUEST_DIR / "run.sh", share / "run.sh")
@@ -140,14 +145,19 @@ def _parse_mark(line: str) -> dict:
 def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *,
          python: str = sys.executable, memory: str = "2G", cpus: int = 1,
          boot_timeout: float = 120.0, timeout: float = 1800.0,
+         files: Optional[List[str]] = None,
          echo: Optional[Callable[[str], None]] = None) -> Boot:
-    """Boot ``kernel`` once, run pytest in it, and wait for its report."""
+    """Boot ``kernel`` once, run pytest in it, and wait for its report.
+
+    ``files``: the test files the host's collection selected (see
+    guest_filter); None lets the guest collect everything itself.
+    """
     if rundir.exists():
         shutil.rmtree(rundir)
     share = rundir / "share"
     share.mkdir(parents=True)
     build_initramfs(kernel, rundir / "initramfs.cpio")
-    write_job(share, checkout, os.path.realpath(python), pytest_args)
+    write_job(share, checkout, os.path.realpath(python), pytest_args, files)
     for suffix in (".in", ".out"):
         os.mkfifo(rundir / f"port{suffix}")
     result = Boot(rundir=rundir)
@@ -189,10 +199,8 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
                         elif "init-failed" in fields:
                             result.status = "init-failed"
                             result.detail = line[len(MARK):]
-                    else:
-                        result.lines.append(line)
-                        if echo:
-                            echo(line)
+                    elif echo:
+                        echo(line)
 
     thread = threading.Thread(target=reader, daemon=True)
     thread.start()

@@ -1,0 +1,164 @@
+"""Run pytest on several kernels: fetch each, boot up to ``jobs`` VMs at a time,
+retry a VM that never reports, and collect one KernelResult per kernel."""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from . import collect, kernels, vm
+from .results import Counts, KernelResult
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+TAIL_LINES = 60
+
+
+@dataclass
+class Options:
+    pytest_args: List[str]
+    jobs: int = 2
+    retries: int = 1
+    boot_timeout: float = 120.0
+    timeout: float = 1800.0
+    memory: str = "2G"
+    cpus: int = 1
+    python: str = sys.executable
+    refresh: bool = False
+    verbose: bool = False
+    keep: bool = False
+    preselect: bool = True
+
+
+_print_lock = threading.Lock()
+
+
+def say(text: str) -> None:
+    with _print_lock:
+        print(text, flush=True)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "kernel"
+
+
+def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
+            files: Optional[List[str]]) -> KernelResult:
+    result = KernelResult(kernel.name, release=kernel.release)
+    echo = (lambda line: say(f"[{kernel.name}] {line}")) if opts.verbose else None
+    boot: Optional[vm.Boot] = None
+    for attempt in range(1, opts.retries + 2):
+        result.attempts = attempt
+        attempt_dir = rundir / f"boot{attempt}"
+        boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=opts.python,
+                       memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
+                       timeout=opts.timeout, files=files, echo=echo)
+        if boot.reported or boot.status == "timeout" or attempt > opts.retries:
+            break
+        say(f"[{kernel.name}] boot {attempt} never reported ({boot.detail}); retrying")
+    assert boot is not None
+    result.status = boot.status
+    result.detail = boot.detail
+    result.release = boot.release or kernel.release
+    result.boot_s, result.run_s, result.total_s = boot.boot_s, boot.run_s, boot.total_s
+    result.counts = Counts.from_junit(attempt_dir / "share" / "junit.xml")
+    result.logs = attempt_dir
+    if boot.status == "failed" and result.counts is None:
+        result.detail = f"pytest exited {boot.exit_code} without a junit report"
+    return result
+
+
+def _report(result: KernelResult, boot_lines: List[str], opts: Options) -> None:
+    c = result.counts
+    counts = (f"{c.passed} passed, {c.failed + c.errors} failed, {c.skipped} skipped"
+              if c else "no counts")
+    say(f"[{result.name}] {result.status}: {counts}; boot {result.boot_s or 0:.1f} s, "
+        f"run {result.run_s or 0:.1f} s" + (f" ({result.detail})" if result.detail else ""))
+    if not opts.verbose:
+        # Which abilities this kernel lacks, in the tests' own words.
+        for line in boot_lines:
+            if line.startswith("SKIPPED"):
+                say(f"[{result.name}]   {line}")
+    if not result.ok and not opts.verbose:
+        tail = boot_lines[-TAIL_LINES:]
+        if tail:
+            say(f"[{result.name}] last {len(tail)} lines of guest output:")
+            for line in tail:
+                say(f"[{result.name}]   {line}")
+        console = result.logs / "console.log" if result.logs else None
+        if console and console.exists() and not result.release:
+            for line in console.read_text(errors="replace").splitlines()[-20:]:
+                say(f"[{result.name}] console: {line}")
+    if result.logs and (opts.keep or not result.ok):
+        say(f"[{result.name}] logs: {result.logs}")
+
+
+def preselect(opts: Options) -> Optional[List[str]]:
+    """Files holding the selected tests per the host's collection; None: let guests collect."""
+    started = time.monotonic()
+    try:
+        files, count = collect.selected_files(opts.python, CHECKOUT, opts.pytest_args)
+    except collect.CollectError as exc:
+        say(f"host collection failed, guests collect everything themselves:\n{exc}")
+        return None
+    say(f"host collection: {count} tests in {len(files)} files "
+        f"({time.monotonic() - started:.1f} s)")
+    return files
+
+
+def run(names: List[str], opts: Options) -> List[KernelResult]:
+    results: List[Optional[KernelResult]] = [None] * len(names)
+    files = preselect(opts) if opts.preselect else None
+    if files == []:
+        say("no test selected: nothing to run")
+        return [KernelResult(name, status="no-tests") for name in names]
+    ready: List[tuple] = []
+    for i, name in enumerate(names):
+        started = time.monotonic()
+        try:
+            kernel = kernels.get(name, refresh=opts.refresh, log=say)
+        except (kernels.KernelError, OSError) as exc:
+            results[i] = KernelResult(name, status="fetch-failed", detail=str(exc),
+                                      total_s=time.monotonic() - started)
+            say(f"[{name}] cannot prepare kernel: {exc}")
+            continue
+        ready.append((i, kernel))
+
+    runs_root = kernels.cache_root() / "runs"
+    runs_root.mkdir(parents=True, exist_ok=True)
+
+    def job(item: tuple) -> None:
+        i, kernel = item
+        rundir = runs_root / f"{_slug(kernel.name)}-{time.strftime('%Y%m%dT%H%M%S')}-{i}"
+        say(f"[{kernel.name}] booting {kernel.release}")
+        try:
+            result = run_one(kernel, opts, rundir, files)
+            lines = _guest_lines(result)
+        except (vm.VMError, OSError) as exc:
+            result = KernelResult(kernel.name, release=kernel.release, status="vm-error",
+                                  detail=str(exc), logs=rundir)
+            lines = []
+        _report(result, lines, opts)
+        if result.ok and not opts.keep:
+            shutil.rmtree(rundir, ignore_errors=True)
+            result.logs = None
+        results[i] = result
+
+    with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
+        list(pool.map(job, ready))
+    return [r for r in results if r is not None]
+
+
+def _guest_lines(result: KernelResult) -> List[str]:
+    if result.logs is None:
+        return []
+    log = result.logs / "output.log"
+    if not log.exists():
+        return []
+    return [line for line in log.read_text(errors="replace").splitlines()
+            if not line.startswith(vm.MARK)]
