@@ -56,7 +56,15 @@ def effective_max_entries(map_type: int, max_entries: int) -> int:
     return max_entries
 
 
+def _check_codec(name: str, codec: Any, size: int, what: str) -> None:
+    if codec is not None and getattr(codec, "size", size) != size:
+        raise ValueError(f"map {name!r}: {what} codec is {codec.size} bytes, "
+                         f"the map's {what} is {size}")
+
+
 def _fd_of(obj: Any) -> Optional[int]:
+    if isinstance(obj, int) and not isinstance(obj, bool):
+        return obj
     if isinstance(obj, FD):
         return obj.fileno()
     fileno = getattr(obj, "fileno", None)
@@ -83,8 +91,12 @@ class Map(MutableMapping):
         self.percpu = type in PERCPU_MAP_TYPES
         self.ncpus = num_possible_cpus() if self.percpu else 1
         self._stride = _round8(value_size) if self.percpu else value_size
-        self._check_codec(key_codec, key_size, "key")
-        self._check_codec(value_codec, value_size, "value")
+        try:
+            _check_codec(name, key_codec, key_size, "key")
+            _check_codec(name, value_codec, value_size, "value")
+        except ValueError:
+            fd.close()
+            raise
 
     # ------------------------------------------------------------ creation
 
@@ -102,20 +114,22 @@ class Map(MutableMapping):
         """
         name = getattr(spec, "name", "") or ""
         mtype = int(spec.type)
+        _check_codec(name, key_codec, int(spec.key_size), "key")
+        _check_codec(name, value_codec, int(spec.value_size), "value")
         max_entries = effective_max_entries(mtype, int(spec.max_entries))
         flags = int(getattr(spec, "flags", 0) or 0)
         kwargs = dict(
             flags=flags, name=name, numa_node=int(getattr(spec, "numa_node", 0) or 0),
             map_extra=int(getattr(spec, "map_extra", 0) or 0),
         )
-        btf = dict(
+        # struct_ops: the value type id is in vmlinux BTF and needs no btf_fd
+        kwargs["btf_vmlinux_value_type_id"] = int(
+            getattr(spec, "btf_vmlinux_value_type_id", 0) or 0)
+        btf = {} if btf_fd is None else dict(
             btf_fd=btf_fd,
             btf_key_type_id=int(getattr(spec, "key_type_id", 0) or 0),
             btf_value_type_id=int(getattr(spec, "value_type_id", 0) or 0),
-            btf_vmlinux_value_type_id=int(getattr(spec, "btf_vmlinux_value_type_id", 0) or 0),
         )
-        if btf_fd is None:
-            btf = {}
         template: Optional[Map] = None
         inner_spec = getattr(spec, "inner", None)
         if inner_map_fd is None and inner_spec is not None:
@@ -205,18 +219,17 @@ class Map(MutableMapping):
 
     # ------------------------------------------------------------ encoding
 
-    def _check_codec(self, codec: Any, size: int, what: str) -> None:
-        if codec is not None and getattr(codec, "size", size) != size:
-            raise ValueError(f"map {self.name!r}: {what} codec is {codec.size} bytes, "
-                             f"the map's {what} is {size}")
-
     def _encode(self, obj: Any, size: int, codec: Any, what: str) -> bytes:
         if isinstance(obj, _BYTES):
             raw = bytes(obj)
         elif codec is not None:
             raw = codec.encode(obj)
         elif isinstance(obj, int) and not isinstance(obj, bool) and size in (4, 8):
-            raw = obj.to_bytes(size, sys.byteorder, signed=obj < 0)
+            try:
+                raw = obj.to_bytes(size, sys.byteorder, signed=obj < 0)
+            except OverflowError:
+                raise ValueError(f"map {self.name!r}: {what} {obj} does not fit in "
+                                 f"{size} bytes") from None
         elif self.type in FD_MAP_TYPES and _fd_of(obj) is not None and size in (4, 8):
             raw = _fd_of(obj).to_bytes(size, sys.byteorder)  # type: ignore[union-attr]
         else:

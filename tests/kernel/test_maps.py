@@ -120,6 +120,23 @@ def test_wrong_sizes_and_types_are_rejected(unique_name):
             m[1] = b"abcd"
         with pytest.raises(TypeError):
             m["str"] = 1
+        with pytest.raises(ValueError, match="does not fit"):
+            m[1 << 40] = 1
+
+
+def test_raw_int_inner_map_fd(unique_name):
+    with Map.new(MapType.ARRAY, 4, 4, 1) as inner, \
+            Map.new(MapType.ARRAY_OF_MAPS, 4, 4, 1, name=unique_name("io"),
+                    inner_map_fd=inner.fileno()) as outer:
+        outer[0] = inner.fileno()
+        assert outer[0] == u32(inner.id)
+
+
+def test_codec_size_mismatch_creates_nothing():
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(ValueError, match="codec"):
+        Map.new(MapType.HASH, 4, 8, 8, value_codec=_U32Codec())
+    assert len(os.listdir("/proc/self/fd")) == before
 
 
 def test_full_hash_is_no_space_error(unique_name):
@@ -234,6 +251,16 @@ class _U64Codec:
 
     def encode(self, value):
         return struct.pack("<Q", value)
+
+
+class _U32Codec:
+    size = 4
+
+    def decode(self, buf):
+        return struct.unpack("<I", buf)[0]
+
+    def encode(self, value):
+        return struct.pack("<I", value)
 
 
 class _PairCodec:
