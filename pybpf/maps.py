@@ -324,6 +324,11 @@ class Map(MutableMapping):
     def __contains__(self, key: Any) -> bool:
         return self.lookup(key) is not None
 
+    def clear(self) -> None:
+        """Delete every element (one delete per key; keys already gone are skipped)."""
+        for raw in list(self.iter_raw_keys()):
+            cmds.map_delete_elem(self.fd, raw, self._detail())
+
     # ------------------------------------------------------------ iteration
 
     def iter_raw_keys(self) -> Iterator[bytes]:
