@@ -134,9 +134,7 @@ def attach_all(programs: Union[Iterable, Mapping]) -> LinkGroup:
     try:
         for prog in progs:
             if can_auto_attach(prog):
-                result = attach(prog)
-                for link in (result if isinstance(result, LinkGroup) else [result]):
-                    group.add(link)
+                group.add(attach(prog))
     except BaseException:
         group.close()
         raise

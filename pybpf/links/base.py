@@ -7,7 +7,7 @@ the kernel to detach a BPF link while keeping the fd (BPF_LINK_DETACH).
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator, List, Optional
+from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
@@ -105,8 +105,13 @@ class LinkGroup:
     def __init__(self, links: Iterable[Link] = ()) -> None:
         self.links: List[Link] = list(links)
 
-    def add(self, link: Link) -> Link:
-        self.links.append(link)
+    def add(self, link: Union[Link, "LinkGroup"]) -> Union[Link, "LinkGroup"]:
+        """Take ownership of ``link``; a LinkGroup's links are moved in one by one."""
+        if isinstance(link, LinkGroup):
+            self.links.extend(link.links)
+            link.links = []
+        else:
+            self.links.append(link)
         return link
 
     def __iter__(self) -> Iterator[Link]:

@@ -268,6 +268,10 @@ def test_perf_event_sampling_on_every_cpu(coll):
         assert count(coll, K_PERF_EVENT) > before
     with pytest.raises(ValueError):
         attach_perf_event(prog)
+    with LinkGroup() as outer:  # a group added to a group hands over its links
+        inner = attach(prog, freq=10)
+        assert outer.add(inner) is inner and len(inner) == 0
+        assert len(outer.by_program("on_perf_event")) == len(bpfsys.perf.online_cpus())
 
 
 @pytest.fixture
