@@ -19,7 +19,8 @@ from pybpf.btf import sanitize
 from pybpf.btf.ext import pack_func_info, pack_line_info
 from pybpf.elf import ObjectSpec
 from pybpf.elf.specs import PIN_BY_NAME, MapSpec, ProgramSpec
-from pybpf.errors import BPFError, LoadError, SyscallError
+from pybpf import core
+from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.features import btf_features
 from pybpf.linker import externs as ext_mod
 from pybpf.linker.link import LinkedProgram, link_program
@@ -112,11 +113,12 @@ class _Loader:
         self.pin_root = pin_root
         self.log_level = log_level
         self.reused: set = set()
+        self.core_session = None
+        self.core_results: Dict[str, list] = {}
 
     def target_btf(self):
         if self._target_btf is None:
-            from pybpf.core.kernel import kernel_btf
-            self._target_btf = kernel_btf()
+            self._target_btf = core.kernel_btf()
         return self._target_btf
 
     def run(self, names: Optional[List[str]]) -> None:
@@ -215,9 +217,11 @@ class _Loader:
         linked = link_program(self.spec, name)
         ext_mod.patch_externs(linked, self.spec, ksyms)
         if linked.core_relos:
-            from pybpf.core import relocate
-            relocate(linked.instructions, linked.core_relos, self.spec.btf, self.target_btf(),
-                     program=name)
+            if self.core_session is None:  # one per object: libbpf's shared candidate pruning
+                self.core_session = core.Session(self.spec.btf, core.as_targets(self.target_btf()))
+            self.core_results[name] = core.relocate(
+                linked.instructions, linked.core_relos, self.spec.btf, self.target_btf(),
+                program=name, session=self.core_session)
         return linked
 
     def _load_program(self, linked: LinkedProgram) -> Program:
@@ -230,6 +234,18 @@ class _Loader:
         insns = asm.encode(linked.with_map_fds(fds))
         btf_fd = self.coll.btf_fd
         attach_btf_id = self._attach_btf_id(where, prog)
+        try:
+            return self._prog_load(prog, insns, btf_fd, linked, attach_btf_id)
+        except VerifierError as exc:
+            core_error = core.error_from_verifier(prog.name, exc.log,
+                                                  self.core_results.get(prog.name, []),
+                                                  linked.line_info)
+            if core_error is None:
+                raise
+            raise core_error from exc
+
+    def _prog_load(self, prog: ProgramSpec, insns: bytes, btf_fd, linked: LinkedProgram,
+                   attach_btf_id: int) -> Program:
         return Program.load(
             prog.name, prog.prog_type, insns, prog.license or self.spec.license,
             expected_attach_type=prog.expected_attach_type,

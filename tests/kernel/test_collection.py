@@ -10,7 +10,7 @@ import pytest
 
 import pybpf
 from pybpf.elf import ObjectSpec
-from pybpf.errors import LoadError, VerifierError
+from pybpf.errors import CoreRelocationError, LoadError, VerifierError
 from pybpf.linker import kernel
 from pybpf.maps import Map
 
@@ -201,3 +201,17 @@ def test_prog_array_slot_of_unloaded_program_stays_empty():
     with pybpf.load(OBJECTS / "loader_maps.bpf.o", programs=["use_maps", "touch_rest"]) as coll:
         assert "tail_target" not in coll.programs
         assert coll.maps["jump_table"].get(struct.pack("<I", 1)) is None
+
+
+def test_reachable_poisoned_core_relocation_named():
+    obj = OBJECTS / "core_unguarded.bpf.o"  # pybpf.core's corpus: a field no kernel has
+    if not obj.exists():
+        pytest.skip("core_unguarded.bpf.o not built")
+    with pytest.raises(CoreRelocationError, match="no_such_field.*reachable") as info:
+        pybpf.load(obj)
+    assert isinstance(info.value.__cause__, VerifierError)
+
+
+def test_core_relocated_program_runs():
+    with pybpf.load(OBJECTS / "core_read.bpf.o") as coll:
+        assert coll.programs
