@@ -46,7 +46,6 @@ def fake_sysfs(tmp_path):
     k = _kernel()
     (root / "vmlinux").write_bytes(k.to_bytes())
     m = Builder(base=k.to_spec("vmlinux"))
-    m.add(Struct("pad_t", 0, []))
     m.add(Struct("modthing", 16, [Member("z", 1, 0), Member("a", 1, 64)]))
     (root / "mymod").write_bytes(m.to_bytes())
     return root

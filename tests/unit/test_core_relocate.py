@@ -475,7 +475,6 @@ def test_modules_searched_only_without_vmlinux_candidates():
     k.add(Struct("core_t", 8, [Member("a", kt.u64, 0)]))
     vmlinux = k.to_spec("vmlinux")
     m = Builder(base=vmlinux)
-    m.add(Struct("pad_t", 0, []))
     mod_s = m.add(Struct("mod_t", 16, [Member("z", kt.u64, 0), Member("a", kt.u64, 64)]))
     m.add(Struct("core_t", 16, [Member("z", kt.u64, 0), Member("a", kt.u64, 64)]))
     module = m.to_spec("mymod")
