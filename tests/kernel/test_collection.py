@@ -210,8 +210,3 @@ def test_reachable_poisoned_core_relocation_named():
     with pytest.raises(CoreRelocationError, match="no_such_field.*reachable") as info:
         pybpf.load(obj)
     assert isinstance(info.value.__cause__, VerifierError)
-
-
-def test_core_relocated_program_runs():
-    with pybpf.load(OBJECTS / "core_read.bpf.o") as coll:
-        assert coll.programs
