@@ -2,9 +2,11 @@
 
 Sampled at tcp:tcp_probe (tp_btf), which fires for every segment received on
 an established connection; the value is the socket's srtt (srtt_us / 8).
-``--by local`` or ``--by remote`` makes one histogram per address. The
-process filters do not apply: the tracepoint runs in softirq context, where
-no process owns the packet; ``--sport``/``--dport`` narrow it instead.
+``--by local`` or ``--by remote`` makes one histogram per address;
+``--sport``/``--dport`` narrow it to a port. The tracepoint runs in softirq
+context, so the process and container filters apply to the socket's owner:
+a socket is sampled once a matching process has sent or received on it
+(sock_send_length / sock_recv_length tag it in socket-local storage).
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ GADGET = Gadget(
     category="profile",
     description="log2 histogram of TCP smoothed RTT, optionally per local or remote address",
     object="profile_tcprtt",
-    hooks=[Hook("tp_btf", "tcp_probe")],
+    hooks=[Hook("tp_btf", "tcp_probe"), Hook("tp_btf", "sock_send_length"),
+           Hook("tp_btf", "sock_recv_length")],
     params=[
         Param("by", "one histogram per 'local' or 'remote' address", str, ""),
         Param("milliseconds", "histogram in milliseconds (default microseconds)", bool, False,

@@ -1,10 +1,15 @@
 // profile_tcprtt: log2 histogram of TCP smoothed RTT, sampled at tcp:tcp_probe
 // (every segment received on an established connection), optionally one
 // histogram per local or remote address.
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_core_read.h>
-#include <bpf/bpf_tracing.h>
+//
+// tcp_probe runs in softirq context, where the current task is whoever was
+// interrupted. For the process and container filters, the socket's owner is
+// recorded instead: when a task that passes the filters sends or receives on
+// a socket (sock_send_length / sock_recv_length, process context), the socket
+// is tagged in socket-local storage; with filters set, only tagged sockets
+// are sampled.
+#include "gadget/common.h"
+#include "gadget/filter.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -38,6 +43,40 @@ struct {
 	__type(value, struct hist);
 } hists SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8);
+} owned SEC(".maps");
+
+static __always_inline bool filtering(void)
+{
+	return gadget_filter_by_mntns || gadget_targ_pid || gadget_targ_tid ||
+	       gadget_targ_uid != (__u32)-1 || gadget_targ_gid != (__u32)-1 ||
+	       gadget_targ_comm[0] != '\0';
+}
+
+static __always_inline int tag_owner(struct sock *sk)
+{
+	if (!filtering() || gadget_should_discard())
+		return 0;
+	bpf_sk_storage_get(&owned, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tag_send, struct sock *sk, int ret, int flags)
+{
+	return tag_owner(sk);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tag_recv, struct sock *sk, int ret, int flags)
+{
+	return tag_owner(sk);
+}
+
 static __always_inline __u32 log2_slot(__u64 v)
 {
 	__u32 slot = 0;
@@ -64,6 +103,8 @@ int BPF_PROG(tcp_rtt, struct sock *sk, const struct sk_buff *skb)
 
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (filtering() && !bpf_sk_storage_get(&owned, sk, 0, 0))
 		return 0;
 	if (targ_sport && BPF_CORE_READ(sk, __sk_common.skc_num) != targ_sport)
 		return 0;

@@ -2,6 +2,7 @@
 plausible RTT bucket (loopback: well under 100 ms), per remote address too."""
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -60,6 +61,25 @@ def test_per_remote_address_and_port_filter():
         _ping_pong(50)
         rows = profile_tcprtt.collect(run)
     assert "127.0.0.1" in [r["address"] for r in rows]
+
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from test_gadget_profile_tcprtt import _ping_pong
+_ping_pong(100)
+"""
+
+
+def test_process_filter_applies_to_the_socket_owner():
+    here = str(Path(__file__).resolve().parent)
+    with profile_tcprtt.run(pid=os.getpid()) as run:
+        subprocess.run([sys.executable, "-c", CHILD, here], cwd=ROOT, check=True, timeout=60)
+        others = profile_tcprtt.collect(run)
+        _ping_pong(100)
+        ours = profile_tcprtt.collect(run)
+    assert sum(r["count"] for r in others) == 0
+    assert sum(r["count"] for r in ours) >= 100
 
 
 def test_command_line_text_chart():
