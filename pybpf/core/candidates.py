@@ -25,9 +25,6 @@ class Candidate:
     type_id: int
     source: str
 
-    def key(self) -> Tuple[str, int]:
-        return (self.source, self.type_id)
-
 
 def _kind_class(kind: Kind) -> Kind:
     """Kinds that match each other as candidates (ENUM and ENUM64 are one)."""
@@ -43,7 +40,7 @@ def _names_with_separator(strs: bytes) -> List[str]:
         end = strs.find(b"\0", pos)
         if end == -1:
             end = len(strs)
-        out.append(strs[start:end].decode("utf-8", "replace"))
+        out.append(strs[start:end].decode("utf-8", "surrogateescape"))  # as btf.Spec names
         pos = strs.find(b"___", end)
     return out
 
