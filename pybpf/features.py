@@ -84,8 +84,8 @@ def kernel_version_code() -> int:
 
 # ---------------------------------------------------------------- kernel BTF ids
 
-def _vmlinux_func_id(name: str) -> Optional[int]:
-    """The BTF id of kernel function ``name`` in vmlinux BTF, or None."""
+def _vmlinux_type_id(name: str, kind: str) -> Optional[int]:
+    """The BTF id of the ``kind`` (e.g. "FUNC") type called ``name`` in vmlinux BTF, or None."""
     try:
         from pybpf.btf.types import Kind
         from pybpf.core import kernel_btf
@@ -93,9 +93,13 @@ def _vmlinux_func_id(name: str) -> Optional[int]:
     except (BPFError, OSError, ImportError):
         return None
     for type_id in spec.ids_by_name(name):
-        if spec.kind_of(type_id) == Kind.FUNC:
+        if spec.kind_of(type_id) == Kind[kind]:
             return type_id
     return None
+
+
+def _vmlinux_func_id(name: str) -> Optional[int]:
+    return _vmlinux_type_id(name, "FUNC")
 
 
 # ---------------------------------------------------------------- program types
@@ -136,21 +140,45 @@ def has_prog_type(prog_type: int) -> Support:
     return Support(True, f"{name} is known; the probe load said {_errname(err)}")
 
 
+def _helper_probe_needs(prog_type: int) -> Optional[dict]:
+    """Load attributes for a helper probe of ``prog_type``; None when it cannot be probed."""
+    if prog_type == ProgType.TRACING:
+        # tp_btf on sched_switch: a tracing program that loads even without trampolines
+        target = _vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
+        if target is None:
+            return None
+        return dict(expected_attach_type=AttachType.TRACE_RAW_TP, attach_btf_id=target)
+    if prog_type in (ProgType.LSM, ProgType.EXT, ProgType.STRUCT_OPS):
+        return None  # need a real attach target and are often refused outright
+    return _PROG_NEEDS.get(prog_type, {})
+
+
 @lru_cache(maxsize=None)
 def has_helper(prog_type: int, helper_id: int) -> Support:
-    """Whether programs of ``prog_type`` may call helper number ``helper_id``."""
+    """Whether programs of ``prog_type`` may call helper number ``helper_id``.
+
+    Loads ``call helper; r0 = 0; exit``. A refusal naming the helper as unknown
+    or not allowed means no; a refusal about its arguments means yes.
+    """
+    name = _name(ProgType, prog_type)
     if not has_prog_type(prog_type):
-        return Support(False, f"program type {_name(ProgType, prog_type)} is not supported")
+        return Support(False, f"program type {name} is not supported")
+    needs = _helper_probe_needs(prog_type)
+    if needs is None:
+        return Support(False, f"cannot probe helpers of {name} programs here")
     insns = _ins(0x85, 0, 0, 0, helper_id) + _RET0
-    err, log = _load(prog_type, insns, **_PROG_NEEDS.get(prog_type, {}))
+    err, log = _load(prog_type, insns, **needs)
     if err is None:
         return Support(True, "the call verifies")
     for marker in ("invalid func ", "unknown func ", "program of this type cannot use helper"):
         if marker in log:
             line = next(line for line in log.splitlines() if marker in line)
             return Support(False, line.strip())
-    # refused for another reason (arguments not set up): the helper itself exists
-    return Support(True, f"the helper is known (probe load said {_errname(err)})")
+    if "(85) call" in log:
+        # the verifier checked the call and refused its (unset) arguments: the helper exists
+        return Support(True, f"the helper is known (probe load said {_errname(err)})")
+    return Support(False, f"probe inconclusive: {name} load failed with {_errname(err)} "
+                          f"before the call was checked")
 
 
 # ---------------------------------------------------------------- map types

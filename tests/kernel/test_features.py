@@ -69,6 +69,15 @@ def test_helpers():
     assert not F.has_helper(ProgType.KPROBE, 9999)
 
 
+@pytest.mark.parametrize("t", since((5, 7), ProgType.TRACING))
+def test_helpers_of_tracing_programs(t):
+    # probed through tp_btf, which loads even where fentry is refused
+    assert F.has_helper(t, 14), F.has_helper(t, 14).reason  # get_current_pid_tgid
+    assert not F.has_helper(t, 9)                          # skb_store_bytes
+    assert not F.has_helper(ProgType.LSM, 14)              # no probe: says so
+    assert "cannot probe" in F.has_helper(ProgType.LSM, 14).reason
+
+
 def test_trampolines_answer_with_reason():
     # KERNEL.md: on the CI VMs fentry loads fail with EPERM and an empty log
     t = F.has_trampolines()
