@@ -27,6 +27,7 @@ from pybpf.sys.consts import (
 )
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import kernel_release
+from pybpf.sys.syscall import kernel_version_code as _version_code
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -78,8 +79,7 @@ def kernel_version() -> Tuple[int, int, int]:
 
 def kernel_version_code() -> int:
     """LINUX_VERSION_CODE of the running kernel (patch capped at 255)."""
-    major, minor, patch = kernel_release()
-    return (major << 16) + (minor << 8) + min(patch, 255)
+    return _version_code()
 
 
 # ---------------------------------------------------------------- kernel BTF ids

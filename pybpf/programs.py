@@ -16,18 +16,13 @@ from pybpf.sys.commands import object_name
 from pybpf.sys.consts import ProgType
 from pybpf.sys.fd import FD
 from pybpf.sys.info import ProgInfo, prog_info, prog_xlated_insns
-from pybpf.sys.syscall import kernel_release
+from pybpf.sys.syscall import kernel_version_code
 
 FDLike = Union[FD, int]
 
 LOG_START = 64 * 1024
 LOG_MAX = 16 * 1024 * 1024
 _EAGAIN_RETRIES = 5
-
-
-def _kernel_version_code() -> int:
-    major, minor, patch = kernel_release()
-    return (major << 16) + (minor << 8) + min(patch, 255)
 
 
 class Program:
@@ -69,7 +64,7 @@ class Program:
         log of a successful load is kept in ``verifier_log``.
         """
         if prog_type == ProgType.KPROBE and not kernel_version:
-            kernel_version = _kernel_version_code()  # pre-5.0 kernels check it
+            kernel_version = kernel_version_code()  # pre-5.0 kernels check it
         kwargs = dict(
             name=object_name(name), expected_attach_type=expected_attach_type,
             kern_version=kernel_version, flags=flags, btf_fd=btf_fd,

@@ -64,7 +64,7 @@ from pybpf.sys.info import (
     prog_info,
     prog_xlated_insns,
 )
-from pybpf.sys.syscall import bpf, kernel_release, syscall_number
+from pybpf.sys.syscall import bpf, kernel_release, kernel_version_code, syscall_number
 
 _PERF_NAMES = ("perf_event_open", "perf_event_ioc_enable", "perf_event_ioc_disable",
                "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec")

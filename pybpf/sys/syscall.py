@@ -77,6 +77,12 @@ def kernel_release() -> Tuple[int, int, int]:
     return parse_release(os.uname().release)
 
 
+def kernel_version_code() -> int:
+    """LINUX_VERSION_CODE of the running kernel (patch capped at 255, as the kernel does)."""
+    major, minor, patch = kernel_release()
+    return (major << 16) + (minor << 8) + min(patch, 255)
+
+
 class _Memlock:
     """Raises RLIMIT_MEMLOCK at most once per process, only where it matters."""
 
