@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -26,43 +27,78 @@ def _children(pid: int) -> list:
         return []
 
 
-@pytest.fixture
-def standin(unique_name):
-    """A stand-in container: own cgroup, private mount and pid namespaces, running sleep."""
-    name = unique_name("ctr")
-    cg = CGROUP2 / name
-    cg.mkdir()
-    shell = subprocess.Popen(
-        ["sh", "-c", f"echo $$ > {cg}/cgroup.procs && exec unshare -m --propagation private "
-                     f"-p -f --mount-proc sleep 300"])
-    pid = 0
-    try:
+class StandIn:
+    """A stand-in container: its own cgroup, private mount and pid namespaces.
+
+    ``start(argv)`` runs ``argv`` as the container's pid 1 and returns its
+    host pid; ``close()`` kills everything and removes the cgroup.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.cgroup = CGROUP2 / name
+        self.cgroup.mkdir()
+        self.shell: "subprocess.Popen | None" = None
+        self.pid = 0
+
+    def start(self, argv: list) -> int:
+        cmd = " ".join(shlex.quote(a) for a in argv)
+        self.shell = subprocess.Popen(
+            ["sh", "-c", f"echo $$ > {self.cgroup}/cgroup.procs && exec unshare -m "
+                         f"--propagation private -p -f --mount-proc {cmd}"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            kids = _children(shell.pid)
-            if kids and Path(f"/proc/{kids[0]}/comm").read_text().strip() == "sleep":
-                pid = kids[0]
-                break
-            time.sleep(0.05)
-        assert pid, "the stand-in container did not start"
-        yield name, pid
-    finally:
-        for victim in [pid] + _children(shell.pid):
-            if victim:
+            kids = _children(self.shell.pid)
+            if kids:
                 try:
-                    os.kill(victim, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        shell.wait(timeout=10)
+                    exe = os.readlink(f"/proc/{kids[0]}/exe")
+                except OSError:
+                    exe = ""
+                if exe and "unshare" not in exe:
+                    self.pid = kids[0]
+                    return self.pid
+            time.sleep(0.02)
+        raise AssertionError("the stand-in container did not start")
+
+    def close(self) -> None:
+        if self.shell is not None:
+            for victim in [self.pid] + _children(self.shell.pid):
+                if victim:
+                    try:
+                        os.kill(victim, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            self.shell.wait(timeout=10)
         deadline = time.monotonic() + 10
         while True:
             try:
-                cg.rmdir()
-                break
+                self.cgroup.rmdir()
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+
+
+@pytest.fixture
+def make_standin(unique_name):
+    """Factory of stand-in containers, all removed at the end of the test."""
+    made = []
+
+    def make() -> StandIn:
+        made.append(StandIn(unique_name("ctr")))
+        return made[-1]
+    yield make
+    for s in made:
+        s.close()
+
+
+@pytest.fixture
+def standin(make_standin):
+    """A stand-in container running sleep: (name, host pid of sleep)."""
+    s = make_standin()
+    pid = s.start(["sleep", "300"])
+    return s.name, pid
 
 
 def test_process_in_container_found_with_mntns_and_container(standin):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gadgets import top_file
+from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,3 +175,30 @@ def test_live_table_in_a_terminal(tmp_path, unique_name, key):
         subprocess.run(["tmux", "-L", session, "kill-server"], capture_output=True)
         writer.kill()
         writer.wait()
+
+
+LOOP_WRITER = """
+import sys, time
+with open(sys.argv[1], "wb", buffering=0) as fh:
+    while True:
+        fh.write(b"c" * 100)
+        time.sleep(0.02)
+"""
+
+
+def test_container_filter_and_enrichment(tmp_path, unique_name, make_standin):
+    inside, outside = tmp_path / unique_name("in"), tmp_path / unique_name("out")
+    ctr = make_standin()
+    pid = ctr.start([sys.executable, "-c", LOOP_WRITER, str(inside)])
+    host = subprocess.Popen([sys.executable, "-c", LOOP_WRITER, str(outside)])
+    try:
+        with top_file.run(container=ctr.name) as run:
+            time.sleep(1.0)
+            rows = top_file.collect(run)
+    finally:
+        host.kill()
+        host.wait()
+    assert {r["file"] for r in rows} == {inside.name}
+    assert {r["container"]["name"] for r in rows} == {ctr.name}
+    assert {r["proc"]["pid"] for r in rows} == {pid}
+    assert rows[0]["write_bytes"] > 0 and rows[0]["write_bytes"] % 100 == 0
