@@ -26,11 +26,12 @@ from pybpf.links.perf_links import (
     attach_perf_event,
     attach_tracepoint,
     attach_uprobe,
+    attach_uprobe_multi,
 )
 
 __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
     "attach_kprobe", "attach_kprobe_multi", "attach_ksyscall", "attach_perf_event",
     "attach_raw_tracepoint", "attach_socket", "attach_tc", "attach_tracepoint",
-    "attach_tracing", "attach_uprobe", "attach_xdp", "can_auto_attach",
+    "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_xdp", "can_auto_attach",
 ]

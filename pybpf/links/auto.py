@@ -44,7 +44,7 @@ def can_auto_attach(prog) -> bool:
         return False  # freplace needs the program it replaces: no auto-attach
     if row.attach in ("tracing", "lsm", "iter"):
         return True
-    if row.attach == "uprobe":
+    if row.attach in ("uprobe", "uprobe_multi"):
         return ":" in target
     return bool(target)
 
@@ -110,6 +110,13 @@ def attach(prog, **opts) -> AttachResult:
         else:
             binary, symbol = _split_uprobe_target(target)
         return perf_links.attach_uprobe(prog, binary, symbol or None, retprobe=retprobe, **opts)
+    if method == "uprobe_multi":
+        if "binary" in opts:
+            binary = opts.pop("binary")
+        else:
+            binary, pattern = _split_uprobe_target(target)
+            opts.setdefault("pattern", pattern)
+        return perf_links.attach_uprobe_multi(prog, binary, retprobe=retprobe, **opts)
     if method == "perf_event":
         return perf_links.attach_perf_event(prog, **opts)
     if method == "cgroup":

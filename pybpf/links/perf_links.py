@@ -1,6 +1,7 @@
 """Attachments made through a perf event: tracepoints, kprobes (PMU or
-legacy kprobe_events), syscall kprobes, kprobe_multi, uprobes (PMU or
-legacy uprobe_events) and perf_event sampling (one event per CPU)."""
+legacy kprobe_events), syscall kprobes, uprobes (PMU or legacy
+uprobe_events) and perf_event sampling (one event per CPU); and their
+multi-target BPF links, kprobe_multi and uprobe_multi."""
 from __future__ import annotations
 
 import fnmatch
@@ -12,9 +13,14 @@ from pybpf.errors import MissingHookError, SyscallError
 from pybpf.links import tracefs
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import attach_perf_fd, link_error, prog_fd, prog_name
-from pybpf.links.uprobe_target import resolve_binary, split_symbol, symbol_offset
+from pybpf.links.uprobe_target import (
+    function_offsets,
+    resolve_binary,
+    split_symbol,
+    symbol_offset,
+)
 from pybpf.sys import perf as sysperf
-from pybpf.sys.consts import BPF_F_KPROBE_MULTI_RETURN, AttachType
+from pybpf.sys.consts import BPF_F_KPROBE_MULTI_RETURN, BPF_F_UPROBE_MULTI_RETURN, AttachType
 from pybpf.sys.fd import FD
 
 SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "__arm64_sys_",
@@ -134,10 +140,10 @@ def attach_kprobe_multi(prog, symbols=None, pattern: Optional[str] = None,
     if not names:
         raise MissingHookError(f"program {prog_name(prog)!r}: {kind} {target}: no kernel "
                                f"function matches")
-    opts = bpfsys.KprobeMultiOpts(syms=names, cookies=cookies)
+    opts = bpfsys.KprobeMultiOpts(syms=names, cookies=cookies,
+                                  flags=BPF_F_KPROBE_MULTI_RETURN if retprobe else 0)
     try:
         lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_KPROBE_MULTI,
-                                 BPF_F_KPROBE_MULTI_RETURN if retprobe else 0,
                                  kprobe_multi=opts, detail=f"{kind} {target}")
     except SyscallError as exc:
         raise link_error(exc, prog, f"{kind} {target}") from None
@@ -161,6 +167,43 @@ def attach_uprobe(prog, binary: str, symbol: Optional[str] = None, offset: int =
         label += f" pid {pid}"
     return _probe(prog, "uprobe", label, retprobe, path.encode(), where,
                   f"{path}:{where:#x}", pid, cookie)
+
+
+def attach_uprobe_multi(prog, binary: str, symbols: Optional[Sequence[str]] = None,
+                        pattern: Optional[str] = None, offsets: Optional[Sequence[int]] = None,
+                        pid: int = -1, retprobe: bool = False,
+                        cookies: Optional[Sequence[int]] = None) -> Link:
+    """One link on many functions of ``binary`` (BPF_TRACE_UPROBE_MULTI): by
+    ``symbols`` (names), a glob ``pattern``, or raw file ``offsets``; in process
+    ``pid`` only, or every process (-1)."""
+    if sum(x is not None for x in (symbols, pattern, offsets)) != 1:
+        raise ValueError("attach_uprobe_multi needs exactly one of symbols=, pattern=, offsets=")
+    kind = "uretprobe.multi" if retprobe else "uprobe.multi"
+    path = resolve_binary(binary)
+    if offsets is not None:
+        where = list(offsets)
+        label = f"{path}:{len(where)} offsets"
+    elif symbols is not None:
+        where = [symbol_offset(path, name) for name in symbols]
+        label = f"{path}:{','.join(symbols)}"
+    else:
+        found = function_offsets(path, pattern or "")
+        if not found:
+            raise MissingHookError(f"program {prog_name(prog)!r}: {kind} {path}:{pattern}: no "
+                                   f"function matches")
+        where = list(found.values())
+        label = f"{path}:{pattern}"
+    if pid != -1:
+        label += f" pid {pid}"
+    opts = bpfsys.UprobeMultiOpts(path=path, offsets=where, cookies=cookies,
+                                  pid=pid if pid > 0 else 0,
+                                  flags=BPF_F_UPROBE_MULTI_RETURN if retprobe else 0)
+    try:
+        lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_UPROBE_MULTI,
+                                 uprobe_multi=opts, detail=f"{kind} {label}")
+    except SyscallError as exc:
+        raise link_error(exc, prog, f"{kind} {label}") from None
+    return Link(kind, label, prog_name(prog), lfd)
 
 
 def attach_perf_event(prog, freq: Optional[int] = None, period: Optional[int] = None,

@@ -8,9 +8,10 @@ virtual address is translated through the section holding it:
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import platform
-from typing import Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 from elftools.common.exceptions import ELFError as PyELFError
 from elftools.elf.elffile import ELFFile
@@ -52,25 +53,34 @@ def split_symbol(spec: str) -> Tuple[str, int]:
 
 def symbol_offset(path: str, symbol: str) -> int:
     """File offset of function ``symbol`` in the ELF file at ``path``."""
+    found = _scan(path, lambda name: name == symbol, first=True)
+    if not found:
+        raise MissingHookError(f"uprobe symbol {symbol!r} not found in {path}")
+    return found[symbol]
+
+
+def function_offsets(path: str, pattern: str) -> Dict[str, int]:
+    """File offsets of the functions in ``path`` whose names match glob ``pattern``."""
+    return _scan(path, lambda name: fnmatch.fnmatchcase(name, pattern), first=False)
+
+
+def _scan(path: str, wanted: Callable[[str], bool], first: bool) -> Dict[str, int]:
     try:
         with open(path, "rb") as fh:
-            elf = ELFFile(fh)
-            found = _find(elf, symbol)
+            return _functions(ELFFile(fh), wanted, first)
     except (OSError, PyELFError) as exc:
         raise MissingHookError(f"uprobe binary {path!r}: cannot read ELF ({exc})") from None
-    if found is None:
-        raise MissingHookError(f"uprobe symbol {symbol!r} not found in {path}")
-    return found
 
 
-def _find(elf: ELFFile, symbol: str) -> Optional[int]:
+def _functions(elf: ELFFile, wanted: Callable[[str], bool], first: bool) -> Dict[str, int]:
+    found: Dict[str, int] = {}
     for table_name in (".symtab", ".dynsym"):
         table = elf.get_section_by_name(table_name)
         if not isinstance(table, SymbolTableSection):
             continue
         for sym in table.iter_symbols():
-            name = sym.name
-            if name != symbol and name.split("@", 1)[0] != symbol:
+            name = sym.name.split("@", 1)[0]
+            if not name or name in found or not wanted(name):
                 continue
             if sym["st_info"]["type"] not in _FUNC_TYPES:
                 continue
@@ -78,5 +88,7 @@ def _find(elf: ELFFile, symbol: str) -> Optional[int]:
             if not isinstance(shndx, int) or sym["st_value"] == 0:
                 continue  # undefined (SHN_UNDEF) or special section index
             section = elf.get_section(shndx)
-            return sym["st_value"] - section["sh_addr"] + section["sh_offset"]
-    return None
+            found[name] = sym["st_value"] - section["sh_addr"] + section["sh_offset"]
+            if first:
+                return found
+    return found

@@ -22,7 +22,12 @@ from pybpf.links.netlink import (
     clsact_parent,
     tcmsg,
 )
-from pybpf.links.uprobe_target import resolve_binary, split_symbol, symbol_offset
+from pybpf.links.uprobe_target import (
+    function_offsets,
+    resolve_binary,
+    split_symbol,
+    symbol_offset,
+)
 from pybpf.sys.perf import PerfEventAttr
 
 
@@ -87,6 +92,7 @@ def test_symbol_offset_matches_readelf(tmp_path):
     idx = text.index(".text")
     addr, off = int(text[idx + 2], 16), int(text[idx + 3], 16)
     assert symbol_offset(str(exe), "probe_me") == value - addr + off
+    assert function_offsets(str(exe), "probe_*") == {"probe_me": value - addr + off}
     with pytest.raises(MissingHookError, match="not_there"):
         symbol_offset(str(exe), "not_there")
 
@@ -113,6 +119,8 @@ class FakeProg:
     ("ksyscall/openat", True),
     ("uprobe//usr/bin/bash:readline", True),
     ("uprobe", False),
+    ("uprobe.multi//usr/lib/libc.so.6:malloc*", True),
+    ("uprobe.multi", False),
     ("perf_event", False),
     ("cgroup/connect4", False),
     ("socket", False),
