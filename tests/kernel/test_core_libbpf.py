@@ -118,15 +118,21 @@ def _foreign_btfs():
     return ["debian-6.1-min"] + extra
 
 
-@pytest.mark.parametrize("btf", _foreign_btfs())
-@pytest.mark.parametrize("name", ["core_read.bpf.o", "core_flavors.bpf.o", "core_unguarded.bpf.o",
-                                  "trace_exec.bpf.o"])
+_CORE_OBJECTS = ["core_read.bpf.o", "core_flavors.bpf.o", "core_unguarded.bpf.o"]
+
+
+def _foreign_cases():
+    """Every core_* object against the embedded Debian 6.1 minimal BTF, and every object with
+    CO-RE relocations against the full BTF files named in $PYBPF_FOREIGN_BTF."""
+    cases = [(name, "debian-6.1-min") for name in _CORE_OBJECTS]
+    for btf in _foreign_btfs()[1:]:
+        cases += [(name, btf) for name in _objects_with_relos()]
+    return cases
+
+
+@pytest.mark.parametrize("name,btf", _foreign_cases())
 def test_same_as_libbpf_on_foreign_btf(harness, name, btf, tmp_path):
-    if not (OBJECTS / name).exists():
-        pytest.skip(f"{name} not built")
     if btf == "debian-6.1-min":
-        if name == "trace_exec.bpf.o":
-            pytest.skip("the minimal BTF only holds what the core_* objects reach")
         path = tmp_path / "min.btf"
         path.write_bytes(foreign.lzma.decompress(foreign.base64.b64decode(
             "".join(foreign.DEBIAN_61_MIN_BTF))))
