@@ -3,8 +3,10 @@
 libbpf (the system's, through a small C harness built with gcc -lbpf) logs
 every instruction it patches or poisons at debug level; pybpf relocates the
 same object and must produce the same value at every one of those
-instructions, and poison the same ones. Run against the running kernel and
-against a foreign kernel's BTF (Debian's, when tests/data has it).
+instructions, and poison the same ones. Run against the running kernel,
+against Debian 6.1's BTF (the minimal blob embedded in test_core_foreign.py)
+and against any full BTF files listed in $PYBPF_FOREIGN_BTF (':'-separated;
+raw BTF or an ELF vmlinux).
 """
 from __future__ import annotations
 
