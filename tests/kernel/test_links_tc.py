@@ -7,6 +7,7 @@ import ctypes
 import os
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -45,6 +46,7 @@ def netns(unique_name):
                     ["link", "set", "p0", "up"],
                     ["neigh", "add", "10.77.0.2", "lladdr", "02:00:00:00:00:02", "dev", "d0"]):
             subprocess.run(["ip", "-n", name, *cmd], check=True)
+        wait_carrier(name, "d0", "p0")
         target = os.open(f"/var/run/netns/{name}", os.O_RDONLY | os.O_CLOEXEC)
         try:
             setns(target)
@@ -57,6 +59,18 @@ def netns(unique_name):
     finally:
         os.close(home)
         subprocess.run(["ip", "netns", "del", name], check=True)
+
+
+def wait_carrier(netns: str, *devs: str) -> None:
+    """veth carrier comes up asynchronously: packets sent before are dropped."""
+    deadline = time.monotonic() + 5
+    for dev in devs:
+        while True:
+            out = subprocess.run(["ip", "-n", netns, "-o", "link", "show", dev],
+                                 capture_output=True, text=True, check=True).stdout
+            if "LOWER_UP" in out or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")
