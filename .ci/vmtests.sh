@@ -1,0 +1,31 @@
+#!/bin/bash
+# vmtests for CI: boot other kernels under qemu (TCG) and run the vm-marked
+# subset of the suite in each. .ci/run calls this after the host suite.
+#
+#   .ci/vmtests.sh            # CI: kernel 6.1 (~1-2 min warm, ~2-3 min cold)
+#   .ci/vmtests.sh 5.10 6.1 6.12 7.x   # the full matrix (see vmtests/README.md)
+#
+# Installs qemu and a static busybox on a fresh machine; kernels are cached
+# under ~/.cache/pybpf-vmtests (or $PYBPF_VMTESTS_CACHE) between runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(qemu-system-x86 busybox-static zstd xz-utils)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The harness's own pure parts (cpio, bzImage, modinfo, junit, host mirror).
+python3 -m pytest -q -p no:cacheprovider vmtests/tests
+
+# One VM may take at most 6 minutes in all (fetch excluded): CI's budget.
+kernels=("$@")
+((${#kernels[@]})) || kernels=(6.1)
+exec python3 -m vmtests run --timeout 360 "${kernels[@]}"
