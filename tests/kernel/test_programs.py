@@ -142,3 +142,22 @@ def test_no_fd_leak_on_failed_loads(unique_name):
             Program.load(unique_name("x"), ProgType.SOCKET_FILTER, ins(EXIT), "GPL")
         Program.load(unique_name("y"), ProgType.SOCKET_FILTER, RET(0), "GPL").close()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_blocked_fentry_is_eperm_with_empty_log(unique_name):
+    from pybpf import features
+    from pybpf.sys.consts import AttachType
+    if features.has_trampolines():
+        pytest.skip("this kernel allows fentry")
+    func = features._vmlinux_func_id("bpf_fentry_test1")
+    if func is None:
+        pytest.skip("no bpf_fentry_test1 in kernel BTF")
+    name = unique_name("fe")
+    with pytest.raises(VerifierError) as caught:
+        Program.load(name, ProgType.TRACING, RET(0), "GPL",
+                     expected_attach_type=AttachType.TRACE_FENTRY, attach_btf_id=func)
+    exc = caught.value
+    assert exc.errno == errno.EPERM and exc.program == name
+    first = str(exc).splitlines()[0]
+    assert name in first and "blocked" in first
+    assert "(empty verifier log)" in str(exc)
