@@ -314,3 +314,17 @@ def test_enable_stats_counts_real_runs():
             os.getppid()
         info = bsys.prog_info(prog)
     assert info.run_cnt >= 20 and info.run_time_ns > 0
+
+
+@since(6, 10)
+def test_tp_btf_links_carry_cookies():
+    from pybpf import features
+    target = features._vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
+    with bsys.prog_load(ProgType.TRACING, RET0, "GPL", name="tpbtf",
+                        expected_attach_type=AttachType.TRACE_RAW_TP,
+                        attach_btf_id=target) as prog:
+        with bsys.link_create(prog, 0, AttachType.TRACE_RAW_TP, tracing_cookie=0x1234) as link:
+            info = bsys.link_info(link)
+            assert info.details == {"tp_name": "sched_switch", "cookie": 0x1234}
+        with bsys.raw_tracepoint_open(None, prog, cookie=77) as link:
+            assert bsys.link_info(link).details["cookie"] == 77
