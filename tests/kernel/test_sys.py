@@ -328,3 +328,40 @@ def test_tp_btf_links_carry_cookies():
             assert info.details == {"tp_name": "sched_switch", "cookie": 0x1234}
         with bsys.raw_tracepoint_open(None, prog, cookie=77) as link:
             assert bsys.link_info(link).details["cookie"] == 77
+
+
+def _libc_offset(symbol: str):
+    """(path, file offset) of a libc function, for uprobes."""
+    from elftools.elf.elffile import ELFFile
+    import ctypes.util
+    candidates = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6",
+                  "/lib64/libc.so.6", "/usr/lib/libc.so.6"]
+    path = next((p for p in candidates if os.path.exists(p)), None)
+    if path is None:
+        pytest.skip(f"no libc found ({ctypes.util.find_library('c')})")
+    with open(path, "rb") as fh:
+        elf = ELFFile(fh)
+        value = elf.get_section_by_name(".dynsym").get_symbol_by_name(symbol)[0]["st_value"]
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_LOAD" and 0 <= value - seg["p_vaddr"] < seg["p_memsz"]:
+                return path, value - seg["p_vaddr"] + seg["p_offset"]
+    raise AssertionError(f"{symbol} is in no PT_LOAD segment of {path}")
+
+
+@since(6, 6)
+@pytest.mark.parametrize("retprobe", [False, True])
+def test_uprobe_multi_link_fires_with_its_options(retprobe):
+    path, offset = _libc_offset("getpid")
+    flags = bsys_consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
+    opts = bsys.UprobeMultiOpts(path=path, offsets=[offset], cookies=[9], pid=os.getpid(),
+                                flags=flags)
+    with bsys.enable_stats(), \
+            bsys.prog_load(ProgType.KPROBE, RET0, "GPL", name="umulti",
+                           expected_attach_type=AttachType.TRACE_UPROBE_MULTI) as prog, \
+            bsys.link_create(prog, 0, AttachType.TRACE_UPROBE_MULTI, uprobe_multi=opts) as link:
+        info = bsys.link_info(link)
+        assert info.type == LinkType.UPROBE_MULTI
+        assert info.details == {"count": 1, "flags": flags, "pid": os.getpid()}
+        for _ in range(5):
+            os.getpid()  # CPython calls libc getpid()
+        assert bsys.prog_info(prog).run_cnt >= 5
