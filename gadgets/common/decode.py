@@ -8,7 +8,6 @@ into Python values and boot-time stamps into wall-clock time.
 """
 from __future__ import annotations
 
-import datetime
 import time
 from typing import Any, Dict, Iterable, List, Tuple
 
@@ -64,7 +63,7 @@ class EventDecoder:
 def cstr(value: Any) -> str:
     """A C char array decoded by the codec (str, bytes or list) -> str."""
     if isinstance(value, str):
-        return value.split("\0", 1)[0]
+        return value.split("\0", 1)[0] if "\0" in value else value
     if isinstance(value, (list, tuple)):
         value = bytes(v & 0xFF for v in value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -95,11 +94,16 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset_ns = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+        self._sec = -1
+        self._prefix = ""
 
     def iso(self, boot_ns: int) -> str:
-        wall = (boot_ns + self.offset_ns) / 1e9
-        return datetime.datetime.fromtimestamp(wall, datetime.timezone.utc).isoformat(
-            timespec="microseconds").replace("+00:00", "Z")
+        """ISO 8601 UTC with microseconds ("2026-11-25T16:20:00.123456Z")."""
+        sec, ns = divmod(boot_ns + self.offset_ns, 1_000_000_000)
+        if sec != self._sec:  # events come in bursts within one second
+            self._sec = sec
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return f"{self._prefix}.{ns // 1000:06d}Z"
 
 
 def proc_fields(raw: Dict[str, Any]) -> Dict[str, Any]:

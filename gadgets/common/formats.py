@@ -3,6 +3,7 @@ signal names, capability names, address families."""
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import signal
 from typing import Dict, List, Tuple
@@ -32,11 +33,16 @@ _OPEN_FLAGS: List[Tuple[int, str]] = [
 _ACCMODE = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR", 3: "O_ACCMODE"}
 
 
+# multi-bit flags (O_SYNC, O_TMPFILE) first, so their single bits are not named twice
+_OPEN_FLAGS_ORDER = sorted(_OPEN_FLAGS, key=lambda b: -bin(b[0]).count("1"))
+
+
+@functools.lru_cache(maxsize=1024)
 def open_flags(flags: int) -> str:
     """0o2000000 -> "O_RDONLY|O_CLOEXEC"."""
     names = [_ACCMODE[flags & 3]]
     rest = flags & ~3
-    for bit, name in sorted(_OPEN_FLAGS, key=lambda b: -bin(b[0]).count("1")):
+    for bit, name in _OPEN_FLAGS_ORDER:
         if rest & bit == bit:
             names.append(name)
             rest &= ~bit

@@ -41,6 +41,8 @@ class JSONWriter:
         if self.fields:
             event = select_fields(event, self.fields)
         self.stream.write(json.dumps(event, separators=(",", ":"), default=str) + "\n")
+
+    def flush(self) -> None:
         self.stream.flush()
 
     def lost(self, count: int, total: int) -> None:
@@ -103,6 +105,8 @@ class ColumnWriter:
 
     def event(self, event: Dict[str, Any]) -> None:
         self._line([_cell(get_path(event, c.name)) for c in self.cols])
+
+    def flush(self) -> None:
         self.stream.flush()
 
     def lost(self, count: int, total: int) -> None:

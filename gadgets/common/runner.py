@@ -168,7 +168,8 @@ class GadgetRun:
             other["container"] = oc.to_dict() if oc else dict(_EMPTY_CONTAINER)
         return event
 
-    def _check_lost(self) -> None:
+    def check_lost(self) -> None:
+        """Read the lost-event counter; call on_lost(delta, total) if it grew."""
         if self._coll is None:
             return
         value = self._coll.maps[LOST_MAP][bytes(4)]
@@ -178,28 +179,39 @@ class GadgetRun:
             if self.on_lost is not None:
                 self.on_lost(delta, total)
 
-    def __iter__(self) -> Iterator[Dict[str, Any]]:
+    def batches(self) -> Iterator[List[Dict[str, Any]]]:
+        """Events grouped as the ring buffer hands them over (one list per
+        wake-up, possibly empty): lets a writer flush once per batch."""
         self.start()
         deadline = None if self.timeout is None else self._started + self.timeout
         next_lost = time.monotonic() + 0.5
-        while not self._stop.is_set():
-            wait = 0.2
-            now = time.monotonic()
-            if deadline is not None:
-                if now >= deadline:
-                    break
-                wait = min(wait, deadline - now)
-            batch = self._reader.read_batch(timeout=wait)
-            for record in batch:
-                event = self.present(record)
-                if flt.matches(self.filters, event):
-                    yield event
-                if self._stop.is_set():
-                    break
-            if time.monotonic() >= next_lost:
-                self._check_lost()
-                next_lost = time.monotonic() + 0.5
-        self._check_lost()
+        present, filters = self.present, self.filters
+        try:
+            while not self._stop.is_set():
+                wait = 0.2
+                now = time.monotonic()
+                if deadline is not None:
+                    if now >= deadline:
+                        break
+                    wait = min(wait, deadline - now)
+                out = []
+                for record in self._reader.read_batch(timeout=wait):
+                    event = present(record)
+                    if not filters or flt.matches(filters, event):
+                        out.append(event)
+                yield out
+                if time.monotonic() >= next_lost:
+                    self.check_lost()
+                    next_lost = time.monotonic() + 0.5
+        finally:
+            if self._coll is not None:
+                self.check_lost()
+
+    def __iter__(self) -> Iterator[Dict[str, Any]]:
+        for batch in self.batches():
+            yield from batch
+            if self._stop.is_set():
+                break
 
 
 def runner_for(gadget: Gadget) -> Callable[..., GadgetRun]:

@@ -75,10 +75,12 @@ def run(args: argparse.Namespace) -> int:
         with session:
             writer.header()
             try:
-                for event in session:
-                    writer.event(event)
+                for batch in session.batches():
+                    for event in batch:
+                        writer.event(event)
+                    writer.flush()
             except KeyboardInterrupt:
-                pass
+                session.check_lost()
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
