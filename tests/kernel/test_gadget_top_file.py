@@ -193,8 +193,13 @@ def test_container_filter_and_enrichment(tmp_path, unique_name, make_standin):
     host = subprocess.Popen([sys.executable, "-c", LOOP_WRITER, str(outside)])
     try:
         with top_file.run(container=ctr.name) as run:
-            time.sleep(1.0)
-            rows = top_file.collect(run)
+            rows = []
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and len({r["file"] for r in rows}) < 1:
+                time.sleep(0.5)
+                rows += top_file.collect(run)
+            time.sleep(0.5)
+            rows += top_file.collect(run)
     finally:
         host.kill()
         host.wait()
