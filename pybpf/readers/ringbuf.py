@@ -27,8 +27,6 @@ FLAG_BITS = BUSY_BIT | DISCARD_BIT
 LEN_MASK = DISCARD_BIT - 1
 HDR_SIZE = 8
 
-_U64 = struct.Struct("<Q").unpack_from
-_PUT_U64 = struct.Struct("<Q").pack_into
 
 
 class RingBufReader(Reader):
@@ -66,7 +64,11 @@ class RingBufReader(Reader):
             self._views.append(self._u32)
             self._prod_u64 = self._view[:8].cast("Q")
             self._views.append(self._prod_u64)
-            self._cons = _U64(self._cons_map, 0)[0]
+            # positions are read and written as whole native words: struct's
+            # "<Q" packs byte by byte, and the kernel could see a torn value
+            self._cons_u64 = memoryview(self._cons_map).cast("Q")
+            self._views.append(self._cons_u64)
+            self._cons = self._cons_u64[0]
             self._committed = self._cons
             self._check_open().register(src.fd, select.EPOLLIN)
         except BaseException:
@@ -143,7 +145,7 @@ class RingBufReader(Reader):
 
     def _commit(self) -> None:
         if self._cons != self._committed and not self.closed:
-            _PUT_U64(self._cons_map, 0, self._cons)
+            self._cons_u64[0] = self._cons
             self._committed = self._cons
 
     def pending_bytes(self) -> int:
