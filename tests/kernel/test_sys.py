@@ -355,8 +355,8 @@ def test_uprobe_multi_link_fires_with_its_options(retprobe):
     flags = bsys_consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
     opts = bsys.UprobeMultiOpts(path=path, offsets=[offset], cookies=[9], pid=os.getpid(),
                                 flags=flags)
-    with bsys.enable_stats(), \
-            bsys.prog_load(ProgType.KPROBE, RET0, "GPL", name="umulti",
+    with bsys.enable_stats(), bsys.map_create(MapType.ARRAY, 4, 8, 1) as m, \
+            bsys.prog_load(ProgType.KPROBE, cookie_recorder(m.fileno()), "GPL", name="umulti",
                            expected_attach_type=AttachType.TRACE_UPROBE_MULTI) as prog, \
             bsys.link_create(prog, 0, AttachType.TRACE_UPROBE_MULTI, uprobe_multi=opts) as link:
         info = bsys.link_info(link)
@@ -365,3 +365,46 @@ def test_uprobe_multi_link_fires_with_its_options(retprobe):
         for _ in range(5):
             os.getpid()  # CPython calls libc getpid()
         assert bsys.prog_info(prog).run_cnt >= 5
+        out = bytearray(8)
+        assert bsys.map_lookup_elem(m, b"\0" * 4, out) and struct.unpack("<Q", out)[0] == 9
+
+
+def cookie_recorder(map_fd: int) -> bytes:
+    """r0 = bpf_get_attach_cookie(ctx); map[0] = r0; return 0."""
+    return (ins(0x85, 0, 0, 0, 174)                       # call get_attach_cookie
+            + ins(0x7b, 10, 0, -8, 0)                     # *(u64 *)(r10 - 8) = r0
+            + ins(0x62, 10, 0, -12, 0)                    # *(u32 *)(r10 - 12) = 0
+            + ins(0x18, 1, 1, 0, map_fd) + ins(0)         # r1 = map
+            + ins(0xbf, 2, 10) + ins(0x07, 2, 0, 0, -12)  # r2 = &key
+            + ins(0xbf, 3, 10) + ins(0x07, 3, 0, 0, -8)   # r3 = &value
+            + ins(0xb7, 4, 0, 0, 0)
+            + ins(0x85, 0, 0, 0, 2)                       # map_update_elem
+            + RET0)
+
+
+@since(5, 15)
+def test_perf_event_link_cookie_reaches_the_program():
+    from pybpf.sys import perf
+    try:
+        with open("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id") as fh:
+            tp_id = int(fh.read())
+    except OSError:
+        pytest.skip("no tracefs syscalls:sys_enter_getppid")
+    spec = perf.PerfEventSpec(type=perf.PERF_TYPE_TRACEPOINT, config=tp_id, sample_period=1)
+    cpu = min(os.sched_getaffinity(0))
+    with bsys.map_create(MapType.ARRAY, 4, 8, 1) as m, \
+            bsys.prog_load(ProgType.TRACEPOINT, cookie_recorder(m.fileno()), "GPL",
+                           name="tpcookie") as prog, \
+            perf.perf_event_open(spec, pid=-1, cpu=cpu) as pfd, \
+            bsys.link_create(prog, pfd, AttachType.PERF_EVENT, bpf_cookie=0xC00C1E) as link:
+        info = bsys.link_info(link)
+        assert info.type == LinkType.PERF_EVENT
+        old = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {cpu})
+        try:
+            os.getppid()
+        finally:
+            os.sched_setaffinity(0, old)
+        out = bytearray(8)
+        assert bsys.map_lookup_elem(m, b"\0" * 4, out)
+        assert struct.unpack("<Q", out)[0] == 0xC00C1E
