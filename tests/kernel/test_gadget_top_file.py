@@ -195,7 +195,7 @@ def test_container_filter_and_enrichment(tmp_path, unique_name, make_standin):
         with top_file.run(container=ctr.name) as run:
             rows = []
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and len({r["file"] for r in rows}) < 1:
+            while time.monotonic() < deadline and inside.name not in {r["file"] for r in rows}:
                 time.sleep(0.5)
                 rows += top_file.collect(run)
             time.sleep(0.5)
@@ -203,7 +203,9 @@ def test_container_filter_and_enrichment(tmp_path, unique_name, make_standin):
     finally:
         host.kill()
         host.wait()
-    assert {r["file"] for r in rows} == {inside.name}
+    files = {r["file"] for r in rows}  # the writer's python may still read its modules
+    assert inside.name in files and outside.name not in files
     assert {r["container"]["name"] for r in rows} == {ctr.name}
     assert {r["proc"]["pid"] for r in rows} == {pid}
-    assert rows[0]["write_bytes"] > 0 and rows[0]["write_bytes"] % 100 == 0
+    written = sum(r["write_bytes"] for r in rows if r["file"] == inside.name)
+    assert written > 0 and written % 100 == 0
