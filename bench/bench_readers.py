@@ -10,7 +10,7 @@ built here with gcc -lbpf. Both consumers read every event's fields.
 Prints events/s received and lost for each, and ours/libbpf (same ring
 sizes, perf wakeup on every sample as libbpf's default). Then the no-loss
 check: the storm throttled to 200k events/s for 10 s, which ours must
-receive without loss (8 MiB ring buffer; perf: 256 pages per CPU and a
+receive without loss (8 MiB ring buffer; perf: 1024 pages per CPU and a
 wakeup every 64 samples, since a wakeup per sample caps the producer
 itself below 200k/s on small VMs). Figures depend on machine load: run it
 on an otherwise idle machine.
@@ -170,7 +170,7 @@ def main() -> int:
     parser.add_argument("--check-seconds", type=float, default=10.0)
     parser.add_argument("--check-rb-size", type=int, default=8 << 20,
                         help="ring buffer bytes for the no-loss check")
-    parser.add_argument("--check-perf-pages", type=int, default=256)
+    parser.add_argument("--check-perf-pages", type=int, default=1024)
     parser.add_argument("--check-watermark", type=int, default=64,
                         help="perf: wake the reader every N samples in the no-loss check")
     parser.add_argument("--no-check", action="store_true")
