@@ -43,15 +43,26 @@ def parse_sort(spec: str, known: Sequence[str]) -> List[tuple]:
 def sort_rows(rows: List[Dict[str, Any]], keys: Sequence[tuple]) -> List[Dict[str, Any]]:
     """Rows sorted by ``keys`` (as :func:`parse_sort` returns), stable, in a new list.
 
-    Rows lacking a field (or holding None) go last whatever the direction.
+    Field names may be dotted paths into nested rows (``proc.pid``). Rows
+    lacking a field (or holding None) go last whatever the direction.
     """
     out = list(rows)
     for name, descending in reversed(list(keys)):
-        present = [r for r in out if r.get(name) is not None]
-        missing = [r for r in out if r.get(name) is None]
-        present.sort(key=lambda r: _sortable(r[name]), reverse=descending)
-        out = present + missing
+        values = [(_path(r, name), r) for r in out]
+        present = [(v, r) for v, r in values if v is not None]
+        missing = [r for v, r in values if v is None]
+        present.sort(key=lambda vr: _sortable(vr[0]), reverse=descending)
+        out = [r for _, r in present] + missing
     return out
+
+
+def _path(row: Any, name: str) -> Any:
+    value = row
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
 
 
 def _sortable(value: Any) -> tuple:

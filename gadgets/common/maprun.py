@@ -237,18 +237,21 @@ def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, outpu
             except KeyboardInterrupt:
                 break
             assert session.collect is not None
-            rows = [r for r in session.collect(session) if session.keep(r)]
-            rows = sort_rows(rows, keys_spec)[:max_rows] if max_rows > 0 else sort_rows(rows, keys_spec)
-            stamp = time.strftime("%H:%M:%S")
+            now = time.time()
+            stamp = _iso(now)
+            rows = [{"timestamp": stamp, **r} for r in session.collect(session)]
+            rows = sort_rows([r for r in rows if session.keep(r)], keys_spec)
+            if max_rows > 0:
+                rows = rows[:max_rows]
             if output == "json":
                 for row in rows:
-                    out.write(json.dumps({"interval_end": stamp, **row},
-                                         separators=(",", ":"), default=str) + "\n")
+                    out.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
                 out.flush()
             else:
                 width = table.size()[0] if table.interactive else None
                 header, lines = table_lines(gadget, fields, rows, width=width)
-                table.show(f"{gadget.name} {stamp}  interval {interval:g}s  rows {len(rows)}"
+                clock = time.strftime("%H:%M:%S", time.localtime(now))
+                table.show(f"{gadget.name} {clock}  interval {interval:g}s  rows {len(rows)}"
                            + ("  (q to quit)" if table.interactive else ""), header, lines)
             shown += 1
             if not going or (count is not None and shown >= count):
@@ -256,6 +259,13 @@ def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, outpu
             if left is not None and session.time_left() == 0:
                 break
     return 0
+
+
+def _iso(seconds: float) -> str:
+    """Wall-clock time as the framework writes event timestamps (ISO 8601, UTC)."""
+    import datetime
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(
+        timespec="microseconds").replace("+00:00", "Z")
 
 
 # -- command line ---------------------------------------------------------------

@@ -126,7 +126,7 @@ def test_command_line_json_one_object_per_row_per_interval(tmp_path, unique_name
     mine = [r for r in rows if r["file"] == path.name]
     assert sum(r["write_bytes"] for r in mine) == 50 * 4096
     assert sum(r["writes"] for r in mine) == 50
-    assert len({r["interval_end"] for r in rows}) >= 2  # one object per row per interval
+    assert len({r["timestamp"] for r in rows}) >= 2  # one object per row per interval
     assert all(r["proc"]["pid"] == writer.pid for r in rows)
     assert gadget.returncode == 0  # SIGTERM ends it cleanly
 

@@ -24,6 +24,12 @@ def test_sort_rows_multi_key_stable():
     assert rows[0] == {"c": "b", "n": 1}  # input untouched
 
 
+def test_sort_rows_dotted_paths():
+    rows = [{"proc": {"pid": 3}}, {"proc": {"pid": 1}}, {"proc": {}}, {"proc": {"pid": 2}}]
+    out = sort_rows(rows, parse_sort("-proc.pid", ["proc.pid"]))
+    assert [r["proc"].get("pid") for r in out] == [3, 2, 1, None]
+
+
 def test_plain_tables_off_a_terminal():
     out = io.StringIO()
     with LiveTable(out=out, keys=io.StringIO()) as table:
