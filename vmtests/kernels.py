@@ -16,6 +16,7 @@ Cache layout ($PYBPF_VMTESTS_CACHE, default ~/.cache/pybpf-vmtests)::
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -376,9 +377,14 @@ def from_path(path_name: str, log=print) -> Kernel:
 
 
 def get(name: str, refresh: bool = False, log=print) -> Kernel:
-    if is_path(name):
-        return from_path(name, log)
-    return fetch_alias(name, refresh, log)
+    """A kernel ready to boot; one process at a time prepares kernels in a cache."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_path(name):
+            return from_path(name, log)
+        return fetch_alias(name, refresh, log)
 
 
 def cached() -> List[Tuple[str, Optional[Kernel]]]:

@@ -41,6 +41,9 @@ mkdir -p $new/run/vmtests
 mount -t 9p -o "$opts" vmtests $new/run/vmtests || fail "mount 9p vmtests"
 . $new/run/vmtests/job.env
 export PATH=/bin
+# /tmp first: a checkout under /tmp (CI clones anywhere) must stay visible.
+mount -t tmpfs -o mode=1777 tmpfs $new/tmp
+mkdir -p "$new$CHECKOUT"
 mount -t 9p -o "$opts,cache=loose" checkout "$new$CHECKOUT" || fail "mount 9p checkout"
 
 stamp root and checkout mounted
@@ -50,7 +53,6 @@ done
 mkdir -p $new/dev/pts $new/dev/shm
 mount -t devpts devpts $new/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs $new/dev/shm
-mount -t tmpfs -o mode=1777 tmpfs $new/tmp
 mount -t bpf bpf $new/sys/fs/bpf || fail "mount bpffs"
 mount -t tracefs tracefs $new/sys/kernel/tracing
 mount -t debugfs debugfs $new/sys/kernel/debug
