@@ -95,7 +95,9 @@ class Gadget:
     container). ``fields`` lists the gadget's own fields; ``all_fields``
     adds COMMON_FIELDS. ``other_processes`` names presented sub-dicts that
     describe another process with a ``mntns_id`` (trace_oomkill's
-    "victim"); each gets its own ``container`` entry.
+    "victim"); each gets its own ``container`` entry. ``runner`` is the
+    GadgetRun subclass to use when events do not come from the ring buffer
+    (trace_dns); None means GadgetRun.
     """
 
     name: str
@@ -110,6 +112,7 @@ class Gadget:
     ringbuf: str = "events"
     raw_members: Tuple[str, ...] = ()
     other_processes: Tuple[str, ...] = ()
+    runner: Optional[Callable[..., Any]] = None
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

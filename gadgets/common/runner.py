@@ -89,6 +89,20 @@ class GadgetRun:
     def start(self) -> "GadgetRun":
         if self._coll is not None:
             return self
+        spec = self._load_and_attach()
+        try:
+            self._open_source(spec)
+        except BaseException:
+            self.close()
+            raise
+        if self._enrich:
+            self._enricher = ctr.Enricher()
+        self._started = time.monotonic()
+        return self
+
+    def _load_and_attach(self) -> Any:
+        """Check, select containers, set constants, load, fill the mntns
+        filter map and attach every auto-attachable program; the ObjectSpec."""
         if self.check:
             ok, why = self.gadget.can_run()
             if not ok:
@@ -97,7 +111,6 @@ class GadgetRun:
             self.selected = ctr.select(self.container_names)
         spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
         self._set_constants(spec)
-        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
         try:
             self._coll = pybpf.load(spec)
             if self.selected:
@@ -107,14 +120,17 @@ class GadgetRun:
                     for ns in c.mntns_ids:
                         fmap[ns.to_bytes(fmap.key_size, "little")] = one
             self._links = self._coll.attach_all()
-            self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
         except BaseException:
             self.close()
             raise
-        if self._enrich:
-            self._enricher = ctr.Enricher()
-        self._started = time.monotonic()
-        return self
+        return spec
+
+    def _open_source(self, spec: Any) -> None:
+        """Where events come from: the ``events`` ring buffer, decoded from BTF.
+        Gadgets with another source (trace_dns: packet sockets) override this
+        and ``batches``."""
+        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
+        self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
 
     def _set_constants(self, spec: Any) -> None:
         consts = spec.constants
@@ -220,7 +236,7 @@ def runner_for(gadget: Gadget) -> Callable[..., GadgetRun]:
         params = {k: options.pop(k) for k in list(options) if k in {p.name for p in gadget.params}}
         if params:
             options["params"] = {**options.get("params", {}), **params}
-        return GadgetRun(gadget, **options)
+        return (gadget.runner or GadgetRun)(gadget, **options)
     run.__doc__ = (f"Run {gadget.name}: {gadget.description}\n\n"
                    "Options as GadgetRun: container, host, pid, tid, uid, gid, comm, filters, "
                    "timeout, and the gadget's parameters ("

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     fields = _fields(gadget, opts.fields)
     writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
     params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
-    session = GadgetRun(
+    session = (gadget.runner or GadgetRun)(
         gadget, container=opts.container, host=opts.host, pid=opts.pid, tid=opts.tid,
         uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params, filters=opts.filter,
         timeout=opts.timeout, on_lost=writer.lost)

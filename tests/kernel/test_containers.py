@@ -121,3 +121,25 @@ def test_cli_container_json(two_containers):
         if tag in event.get("args", []):
             assert event == {"container": {"name": b.name}, "args": [ECHO, tag, "b"]}
     assert rc == 0
+
+
+def test_dns_filtered_to_one_container(two_containers):
+    import sys
+    from test_gadget_trace_dns import CLIENT, Resolver
+    from gadgets import trace_dns
+    a, b = two_containers
+    res = Resolver()
+    name = f"pybpf-{uuid.uuid4().hex[:8]}.example.test"
+
+    def trigger():
+        for who, runner in (("a", a.run), ("b", b.run), ("host", subprocess.run)):
+            runner([sys.executable, "-c", CLIENT, f"{who}.{name}", str(res.port), "1"])
+
+    try:
+        with trace_dns.run(port=res.port, container=a.name) as run:
+            events = collect(run, trigger, lambda e: name in e["name"], want=2, settle=1.0)
+    finally:
+        res.close()
+    assert {e["name"] for e in events} == {f"a.{name}."}
+    assert {e["container"]["name"] for e in events} == {a.name}
+    assert {e["qr"] for e in events} == {"Q", "R"}
