@@ -17,6 +17,7 @@ from .results import Counts, KernelResult
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 TAIL_LINES = 60
+KEEP_RUNS_S = 3 * 86400  # run directories kept for a look after a failure
 
 
 @dataclass
@@ -52,12 +53,14 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
     result = KernelResult(kernel.name, release=kernel.release)
     echo = (lambda line: say(f"[{kernel.name}] {line}")) if opts.verbose else None
     boot: Optional[vm.Boot] = None
+    spent = 0.0
     for attempt in range(1, opts.retries + 2):
         result.attempts = attempt
         attempt_dir = rundir / f"boot{attempt}"
         boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=opts.python,
                        memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
                        timeout=opts.timeout, files=files, echo=echo)
+        spent += boot.total_s
         if boot.reported or boot.status == "timeout" or attempt > opts.retries:
             break
         say(f"[{kernel.name}] boot {attempt} never reported ({boot.detail}); retrying")
@@ -65,7 +68,7 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
     result.status = boot.status
     result.detail = boot.detail
     result.release = boot.release or kernel.release
-    result.boot_s, result.run_s, result.total_s = boot.boot_s, boot.run_s, boot.total_s
+    result.boot_s, result.run_s, result.total_s = boot.boot_s, boot.run_s, spent
     result.counts = Counts.from_junit(attempt_dir / "share" / "junit.xml")
     result.logs = attempt_dir
     if boot.status == "failed" and result.counts is None:
@@ -77,21 +80,26 @@ def _report(result: KernelResult, boot_lines: List[str], opts: Options) -> None:
     c = result.counts
     counts = (f"{c.passed} passed, {c.failed + c.errors} failed, {c.skipped} skipped"
               if c else "no counts")
-    say(f"[{result.name}] {result.status}: {counts}; boot {result.boot_s or 0:.1f} s, "
-        f"run {result.run_s or 0:.1f} s" + (f" ({result.detail})" if result.detail else ""))
+    times = (f"boot {result.boot_s:.1f} s" if result.boot_s is not None else "never booted")
+    if result.run_s is not None:
+        times += f", run {result.run_s:.1f} s"
+    say(f"[{result.name}] {result.status}: {counts}; {times}"
+        + (f" ({result.detail})" if result.detail else ""))
     if not opts.verbose:
         # Which abilities this kernel lacks, in the tests' own words.
         for line in boot_lines:
             if line.startswith("SKIPPED"):
                 say(f"[{result.name}]   {line}")
     if not result.ok and not opts.verbose:
+        while boot_lines and not boot_lines[-1].strip():
+            boot_lines = boot_lines[:-1]
         tail = boot_lines[-TAIL_LINES:]
         if tail:
             say(f"[{result.name}] last {len(tail)} lines of guest output:")
             for line in tail:
                 say(f"[{result.name}]   {line}")
         console = result.logs / "console.log" if result.logs else None
-        if console and console.exists() and not result.release:
+        if console and console.exists() and result.boot_s is None:
             for line in console.read_text(errors="replace").splitlines()[-20:]:
                 say(f"[{result.name}] console: {line}")
     if result.logs and (opts.keep or not result.ok):
@@ -131,6 +139,9 @@ def run(names: List[str], opts: Options) -> List[KernelResult]:
 
     runs_root = kernels.cache_root() / "runs"
     runs_root.mkdir(parents=True, exist_ok=True)
+    for old in runs_root.iterdir():
+        if time.time() - old.stat().st_mtime > KEEP_RUNS_S:
+            shutil.rmtree(old, ignore_errors=True)
 
     def job(item: tuple) -> None:
         i, kernel = item
