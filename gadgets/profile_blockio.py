@@ -2,8 +2,9 @@
 
 The time of each request from issue to the device (block:block_rq_issue) to
 its completion (block:block_rq_complete), both tp_btf. The process filters
-apply to the task that issues the request (for synchronous I/O, the
-submitter).
+apply to the task that started the request (block:block_io_start, in the
+submitter's context); kernels without that tracepoint filter on the task
+issuing the request instead.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from gadgets.common import probe
 from gadgets.common.gadget import Field, Gadget, Hook, Param
 from gadgets.common.histogram import format_log2, to_json
 from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from, wait_until_done
@@ -37,6 +39,13 @@ GADGET = Gadget(
 )
 
 
+def _hook_options() -> Dict[str, Any]:
+    """Without block_io_start (before 6.5), drop its program and filter at issue."""
+    if probe.tracepoint_exists("block/block_io_start"):
+        return {}
+    return {"drop": ["blk_start"], "constants": {"filter_at_issue": True}}
+
+
 def collect(session: MapRun) -> List[Dict[str, Any]]:
     """Every histogram so far: ``{"disk", "histogram", "average", "count"}``."""
     unit = "msecs" if session.params.get("milliseconds") else "usecs"
@@ -53,7 +62,7 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
 def run(per_disk: bool = False, milliseconds: bool = False, **options: Any) -> MapRun:
     """Library form: a run to use with ``with``; ``collect(run)`` reads the histograms."""
     return MapRun(GADGET, params={"per_disk": per_disk, "milliseconds": milliseconds},
-                  collect=collect, **options)
+                  collect=collect, **_hook_options(), **options)
 
 
 def histogram_text(row: Dict[str, Any]) -> str:
@@ -69,7 +78,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
 
 
 def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, collect=collect) as session:
+    with session_from(GADGET, opts, collect=collect, **_hook_options()) as session:
         if opts.output == "columns":
             print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
         wait_until_done(session)

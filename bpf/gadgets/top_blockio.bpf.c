@@ -30,8 +30,9 @@ struct start {
 	__u64 ts;
 };
 
+// LRU: requests merged into another are freed without completing
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 10240);
 	__type(key, struct request *);
 	__type(value, struct start);
