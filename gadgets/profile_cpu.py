@@ -12,11 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, main as map_main, session_from
+from gadgets.common.maprun import MapRun, main as map_main, wait_until_done
 from gadgets.common.symbolize import Symbolizer, folded
 
 GADGET = Gadget(
@@ -136,28 +135,16 @@ def _options(parser: argparse.ArgumentParser) -> None:
 
 
 def _body(opts: argparse.Namespace) -> int:
-    p = {name: getattr(opts, f"param_{name}") for name in
-         ("frequency", "user_only", "kernel_only", "include_idle")}
-    if p["user_only"] and p["kernel_only"]:
-        from gadgets.common.errors import GadgetError
-        raise GadgetError("--user-only and --kernel-only exclude each other")
-    session = session_from(GADGET, opts, attach={"profile_sample": {"freq": p["frequency"]}},
-                           constants={"user_stacks": not p["kernel_only"],
-                                      "kernel_stacks": not p["user_only"]})
+    session = run(opts.param_frequency, opts.param_user_only, opts.param_kernel_only,
+                  opts.param_include_idle, container=opts.container, host=opts.host,
+                  pid=opts.pid, tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm,
+                  filters=opts.filter, timeout=opts.timeout)
     with session:
         prof = Profiler(session)
         if opts.output == "columns":
-            print(f"Sampling on-CPU stacks at {p['frequency']} Hz... Ctrl-C to end.",
+            print(f"Sampling on-CPU stacks at {opts.param_frequency} Hz... Ctrl-C to end.",
                   file=sys.stderr)
-        try:
-            while not session.stopped:
-                left = session.time_left()
-                if left == 0:
-                    break
-                time.sleep(min(1.0, left) if left is not None else 1.0)
-                prof.remember_processes()
-        except KeyboardInterrupt:
-            pass
+        wait_until_done(session, prof.remember_processes)
         rows = prof.stacks()
     out = sys.stdout
     if opts.output == "folded":

@@ -193,6 +193,10 @@ class MapRun(GadgetRun):
     def stopped(self) -> bool:
         return self._stop.is_set()
 
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True as soon as stop() is called."""
+        return self._stop.wait(seconds)
+
     def time_left(self) -> Optional[float]:
         """Seconds until --timeout (None without one); 0 once it passed."""
         if self.timeout is None:
@@ -351,7 +355,7 @@ def wait_until_done(session: MapRun, tick: Optional[Callable[[], None]] = None) 
             left = session.time_left()
             if left == 0:
                 break
-            session._stop.wait(min(1.0, left) if left is not None else 1.0)
+            session.wait(min(1.0, left) if left is not None else 1.0)
             if tick is not None:
                 tick()
     except KeyboardInterrupt:
