@@ -1,9 +1,17 @@
 // Loader corpus: .kconfig externs (virtual LINUX_*, bool, tristate, int,
 // string, a missing __weak one), a typeless ksym from /proc/kallsyms and a
 // kfunc call (bpf_task_acquire/bpf_task_release) from a tp_btf program.
-#include "vmlinux.h"
+// Built without vmlinux.h to keep this object's BTF small (clang orders a
+// large BTF differently depending on the output path, which defeats the
+// reproducible-build check). A struct is compatible with the kernel's by name
+// and kind, so a stand-in task_struct is enough for the kfunc prototypes.
+#include <linux/types.h>
+#include <stdbool.h>
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
+
+struct task_struct {
+	int pid;
+};
 
 extern int LINUX_KERNEL_VERSION __kconfig;
 extern bool LINUX_HAS_SYSCALL_WRAPPER __kconfig;
@@ -35,8 +43,9 @@ int read_kconfig(void *ctx)
 }
 
 SEC("tp_btf/sched_process_fork")
-int BPF_PROG(kfunc_user, struct task_struct *parent, struct task_struct *child)
+int kfunc_user(unsigned long long *ctx)
 {
+	struct task_struct *child = (struct task_struct *)ctx[1];
 	struct task_struct *t = bpf_task_acquire(child);
 
 	if (t)

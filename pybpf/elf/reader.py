@@ -387,8 +387,9 @@ class _Reader:
                 raise self.fail(f"extern {sym.name!r} is neither __kconfig nor __ksym "
                                 "(no BTF in .kconfig/.ksyms)")
             secname, tid = owners[sym.name]
-            ext = Extern(sym.name, secname, tid, weak=sym["st_info"]["bind"] == "STB_WEAK")
             target = self.spec.btf[tid]
+            ext = Extern(sym.name, secname, tid, weak=sym["st_info"]["bind"] == "STB_WEAK",
+                         value_type_id=target.type)
             if isinstance(target, bt.Func):
                 if secname != KSYMS_SEC:
                     raise self.fail(f"extern function {sym.name!r} must be a __ksym")

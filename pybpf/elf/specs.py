@@ -116,7 +116,10 @@ class MapSpec:
 class Extern:
     """An `extern` the loader resolves: a `.kconfig` value or a `.ksyms` symbol.
 
-    ``type_id`` is the VAR (or FUNC, for kfuncs) in the object's BTF.
+    ``type_id`` is the VAR (or FUNC, for kfuncs) in the object's BTF and
+    ``value_type_id`` the type it declares (the VAR's type as compiled, kept
+    because the BTF rewrite for the kernel turns `.ksyms` VARs into ints; the
+    FUNC_PROTO for a kfunc).
     ``offset``/``size`` place a `.kconfig` value in the `.kconfig` map.
     ``typeless`` ksyms (``extern const void x __ksym``) resolve through
     /proc/kallsyms; typed ones and kfuncs through the kernel's BTF.
@@ -130,3 +133,4 @@ class Extern:
     typeless: bool = False
     offset: int = 0
     size: int = 0
+    value_type_id: int = 0

@@ -6,7 +6,8 @@ LINUX_HAS_SYSCALL_WRAPPER, LINUX_HAS_BPF_COOKIE and CONFIG_* from the
 kernel config (y/m/n as tristate, bool or char; numbers; quoted strings).
 `.ksyms` externs: typeless ones load the /proc/kallsyms address as a
 constant, typed variables become BPF_PSEUDO_BTF_ID and kfunc calls
-BPF_PSEUDO_KFUNC_CALL with the kernel BTF id. A missing ``__weak`` extern
+BPF_PSEUDO_KFUNC_CALL with the kernel BTF id (their declared type must be
+compatible with the kernel's, as libbpf checks). A missing ``__weak`` extern
 resolves to zero; a missing strong one is an error naming it.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Dict, Mapping, Optional
 from pybpf.asm import opcodes as op
 from pybpf.asm.instruction import set_ld_imm64_value
 from pybpf.btf import types as bt
+from pybpf.core.compat import types_are_compat
 from pybpf.elf.specs import Extern
 from pybpf.errors import LoadError
 from pybpf.linker import kernel
@@ -126,10 +128,16 @@ def resolve_ksyms(obj, target_btf: Callable,
             continue
         vmlinux = target_btf()
         want = bt.Kind.FUNC if ext.is_func else bt.Kind.VAR
+        what = "kfunc" if ext.is_func else "typed ksym variable"
         ids = [tid for tid in vmlinux.ids_by_name(ext.name) if vmlinux.kind_of(tid) == want]
         if not ids and not ext.weak:
-            what = "kfunc" if ext.is_func else "typed ksym variable"
             raise LoadError(f"{where}: {what} not found in the kernel's BTF")
+        local_type, kernel_type = ext.value_type_id, vmlinux[ids[0]].type if ids else 0
+        if ids and not ext.is_func:  # variables compare past qualifiers and typedefs
+            local_type, kernel_type = obj.btf.resolve(local_type), vmlinux.resolve(kernel_type)
+        if ids and not types_are_compat(obj.btf, local_type, vmlinux, kernel_type):
+            raise LoadError(f"{where}: {what} type is incompatible with the kernel's "
+                            f"(kernel BTF id {ids[0]})")
         out[ext.name] = KsymTarget(btf_id=ids[0] if ids else 0)
     return out
 

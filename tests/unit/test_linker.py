@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pybpf import asm
-from pybpf.btf import Builder, Func, FuncProto, Var, Int
+from pybpf.btf import Builder, Func, FuncProto, Param, Ptr, Struct, Typedef, Var
 from pybpf.elf import ObjectSpec
 from pybpf.errors import LoadError
 from pybpf.linker import externs, kernel, link_program
@@ -101,12 +101,14 @@ def kernel_facts(monkeypatch):
     monkeypatch.setattr(kernel, "has_syscall_wrapper", lambda: True)
 
 
-def fake_vmlinux():
+def fake_vmlinux(acquire_params: int = 1):
     b = Builder()
-    proto = b.add(FuncProto(0, []))
-    ids = {name: b.add(Func(name, proto)) for name in ("bpf_task_acquire", "bpf_task_release")}
-    i32 = b.add(Int("int", 4, signed=True))
-    ids["some_var"] = b.add(Var("some_var", i32))
+    task = b.add(Struct("task_struct", 8, []))
+    ptr = b.add(Ptr(task))
+    acquire = b.add(FuncProto(ptr, [Param(f"p{i}", ptr) for i in range(acquire_params)]))
+    release = b.add(FuncProto(0, [Param("p", ptr)]))
+    ids = {"bpf_task_acquire": b.add(Func("bpf_task_acquire", acquire)),
+           "bpf_task_release": b.add(Func("bpf_task_release", release))}
     return b.to_spec(), ids
 
 
@@ -192,11 +194,18 @@ def test_missing_ksyms():
         externs.resolve_ksyms(spec, lambda: empty, address_of={"bpf_task_release_dtor": 1}.get)
 
 
+def test_kfunc_prototype_must_match_the_kernel():
+    spec = obj("loader_externs")
+    vmlinux, _ = fake_vmlinux(acquire_params=2)
+    with pytest.raises(LoadError, match="'bpf_task_acquire': kfunc type is incompatible"):
+        externs.resolve_ksyms(spec, lambda: vmlinux, address_of={"bpf_task_release_dtor": 1}.get)
+
+
 def test_typed_ksym_becomes_btf_id():
     spec = obj("loader_ksym_typed")
     b = Builder()
-    i32 = b.add(Int("int", 4, signed=True))
-    irq_stat = b.add(Var("irq_stat", i32))
+    stat = b.add(Typedef("irq_cpustat_t", b.add(Struct("", 16, []))))
+    irq_stat = b.add(Var("irq_stat", stat))
     vmlinux = b.to_spec()
     ksyms = externs.resolve_ksyms(spec, lambda: vmlinux, address_of={}.get)
     linked = link_program(spec, "typed_ksym")
