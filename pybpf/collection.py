@@ -280,11 +280,15 @@ def _reuse_pinned(where: str, mspec: MapSpec, path: str) -> Map:
         m = Map.from_pin(path)
     except BPFError as exc:
         raise LoadError(f"{where}: cannot reuse pin {path}: {exc}") from exc
-    have = (m.type, m.key_size, m.value_size, m.max_entries, m.flags)
-    want = (mspec.type, mspec.key_size, mspec.value_size, mspec.max_entries, mspec.flags)
+    max_entries = mspec.max_entries
+    if mspec.type == MapType.PERF_EVENT_ARRAY and not max_entries:
+        max_entries = m.max_entries  # "one per CPU", whatever that was when it was made
+    have = (m.type, m.key_size, m.value_size, m.max_entries, m.flags, m.info().map_extra)
+    want = (mspec.type, mspec.key_size, mspec.value_size, max_entries, mspec.flags,
+            mspec.map_extra)
     if have != want:
         m.close()
-        fields = "type key_size value_size max_entries flags".split()
+        fields = "type key_size value_size max_entries flags map_extra".split()
         diff = ", ".join(f"{f} {h} != {w}" for f, h, w in zip(fields, have, want) if h != w)
         raise LoadError(f"{where}: pinned map at {path} is incompatible ({diff})")
     return m
