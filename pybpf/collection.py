@@ -27,7 +27,7 @@ from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.maps import Map
 from pybpf.programs import Program
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import MapType
+from pybpf.sys.consts import MapType, ProgType
 from pybpf.sys.fd import FD
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
@@ -39,6 +39,11 @@ _NO_BTF_TYPES = frozenset({
     MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.QUEUE,
     MapType.STACK,
 })
+
+_UNSUPPORTED = {
+    ProgType.STRUCT_OPS: "struct_ops programs are not supported by pybpf",
+    ProgType.EXT: "freplace programs need the program they replace; not supported by pybpf",
+}
 
 
 class Collection:
@@ -230,6 +235,8 @@ class _Loader:
         if not prog.prog_type:
             raise LoadError(f"{where}: unknown section {prog.section!r}, cannot tell the "
                             "program type")
+        if prog.prog_type in _UNSUPPORTED:
+            raise LoadError(f"{where}: {_UNSUPPORTED[prog.prog_type]} (SEC {prog.section!r})")
         fds = {name: int(m.fd) for name, m in self.coll.maps.items()}
         insns = asm.encode(linked.with_map_fds(fds))
         btf_fd = self.coll.btf_fd

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pybpf
-from pybpf.elf import ObjectSpec
+from pybpf.elf import ObjectSpec, find_sec_def
 from pybpf.errors import CoreRelocationError, LoadError, VerifierError
 from pybpf.linker import kernel
 from pybpf.maps import Map
@@ -210,3 +210,16 @@ def test_reachable_poisoned_core_relocation_named():
     with pytest.raises(CoreRelocationError, match="no_such_field.*reachable") as info:
         pybpf.load(obj)
     assert isinstance(info.value.__cause__, VerifierError)
+
+
+def test_unsupported_and_unknown_program_types_named():
+    s = spec("minimal")
+    prog = s.programs["count_getppid"]
+    prog.prog_type = 0  # as for an unknown SEC() name
+    with pytest.raises(LoadError, match="'count_getppid': unknown section"):
+        pybpf.load(s)
+    prog.prog_type = int(find_sec_def("struct_ops/x").prog_type)
+    before = open_fds()
+    with pytest.raises(LoadError, match="struct_ops programs are not supported"):
+        pybpf.load(s)
+    assert open_fds() == before
