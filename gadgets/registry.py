@@ -32,7 +32,20 @@ def all_gadgets() -> List[Gadget]:
 
 
 def get(name: str) -> Gadget:
-    """The gadget called ``name``; GadgetError naming close matches if none."""
+    """The gadget called ``name``; GadgetError naming close matches if none.
+
+    Gadget NAME lives in module gadgets.NAME: that one module is imported
+    first, so running one gadget does not import every other one."""
+    if name.isidentifier() and name != "registry":
+        try:
+            module = importlib.import_module(f"gadgets.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gadgets.{name}":
+                raise
+        else:
+            gadget = getattr(module, "GADGET", None)
+            if isinstance(gadget, Gadget) and gadget.name == name:
+                return gadget
     found = _load().get(name)
     if found is None:
         close = difflib.get_close_matches(name, list(_load()), n=3)

@@ -46,7 +46,8 @@ class JSONWriter:
         self.stream.flush()
 
     def lost(self, count: int, total: int) -> None:
-        self.stream.write(json.dumps({"type": "lost", "lost": count, "lost_total": total}) + "\n")
+        self.stream.write(json.dumps({"type": "lost", "lost": count, "lost_total": total},
+                                     separators=(",", ":")) + "\n")
         self.stream.flush()
 
 

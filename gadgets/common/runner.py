@@ -25,6 +25,7 @@ from gadgets.common.gadget import Gadget
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
 _EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
 
 
 def _int_option(name: str, value: Any, bits: int = 32) -> int:
@@ -196,8 +197,8 @@ class GadgetRun:
                 self.on_lost(delta, total)
 
     def batches(self) -> Iterator[List[Dict[str, Any]]]:
-        """Events grouped as the ring buffer hands them over (one list per
-        wake-up, possibly empty): lets a writer flush once per batch."""
+        """Events grouped as the ring buffer hands them over (lists of at
+        most BATCH_MAX, possibly empty): lets a writer flush once per batch."""
         self.start()
         deadline = None if self.timeout is None else self._started + self.timeout
         next_lost = time.monotonic() + 0.5
@@ -215,6 +216,9 @@ class GadgetRun:
                     event = present(record)
                     if not filters or flt.matches(filters, event):
                         out.append(event)
+                        if len(out) >= BATCH_MAX:
+                            yield out
+                            out = []
                 yield out
                 if time.monotonic() >= next_lost:
                     self.check_lost()
