@@ -23,6 +23,7 @@ from pybpf.elf.specs import Extern
 from pybpf.errors import LoadError
 from pybpf.linker import kernel
 from pybpf.linker.link import LinkedProgram, MapRef
+from pybpf.sys.syscall import kernel_version_code
 
 KCONFIG = ".kconfig"
 TRISTATE = {"n": 0, "y": 1, "m": 2}
@@ -69,7 +70,7 @@ def _kconfig_value(where: str, ext: Extern, btf, raw: str) -> bytes:
 
 def _virtual_kconfig(name: str, target_btf: Callable) -> Optional[str]:
     if name == "LINUX_KERNEL_VERSION":
-        return str(kernel.kernel_version_code())
+        return str(kernel_version_code())
     if name == "LINUX_HAS_SYSCALL_WRAPPER":
         return "y" if kernel.has_syscall_wrapper() else "n"
     if name == "LINUX_HAS_BPF_COOKIE":

@@ -1,7 +1,7 @@
 """Facts about the running kernel that externs ask for.
 
 Reads the kernel config (/proc/config.gz, else /boot/config-$(uname -r)),
-/proc/kallsyms and the release number. These are plain files, read once per
+/proc/kallsyms and whether kprobes exist. These are plain files, read once per
 process and cached; no bpf() call is made here.
 """
 from __future__ import annotations
@@ -48,18 +48,6 @@ def kernel_config() -> Dict[str, str]:
             continue
     raise LoadError("kernel config not found: tried /proc/config.gz and "
                     f"/boot/config-{release} (needed by .kconfig externs)")
-
-
-def kernel_version_code(release: Optional[str] = None) -> int:
-    """KERNEL_VERSION(a, b, c) of the running kernel (patch capped at 255)."""
-    nums = []
-    for part in (release or platform.release()).split("-", 1)[0].split(".")[:3]:
-        digits = "".join(c for c in part if c.isdigit()) or "0"
-        nums.append(int(digits))
-    while len(nums) < 3:
-        nums.append(0)
-    major, minor, patch = nums
-    return (major << 16) + (minor << 8) + min(patch, 255)
 
 
 @functools.lru_cache(maxsize=None)

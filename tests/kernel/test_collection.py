@@ -13,6 +13,7 @@ from pybpf.elf import ObjectSpec, find_sec_def
 from pybpf.errors import CoreRelocationError, LoadError, VerifierError
 from pybpf.linker import kernel
 from pybpf.maps import Map
+from pybpf.sys.syscall import kernel_version_code
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 KEY0 = b"\0\0\0\0"
@@ -103,7 +104,7 @@ def test_externs_resolved():
             trigger(1)
         out = u64s(coll.maps[".bss"][KEY0])
     config = kernel.kernel_config()
-    assert out[0] == kernel.kernel_version_code()
+    assert out[0] == kernel_version_code()
     assert out[1] == int(kernel.has_syscall_wrapper())
     assert out[2] == 1 and out[3] == 1                 # CONFIG_BPF_SYSCALL=y, BPF_JIT=y
     assert out[4] == int(config["CONFIG_HZ"])

@@ -97,7 +97,7 @@ def test_unknown_program():
 
 @pytest.fixture
 def kernel_facts(monkeypatch):
-    monkeypatch.setattr(kernel, "kernel_version_code", lambda release=None: 0x061244)
+    monkeypatch.setattr(externs, "kernel_version_code", lambda: 0x061244)
     monkeypatch.setattr(kernel, "has_syscall_wrapper", lambda: True)
 
 
@@ -219,12 +219,3 @@ def test_parse_config():
     text = "# comment\nCONFIG_A=y\nCONFIG_B=\"x y\"\n# CONFIG_C is not set\nCONFIG_D=0x10\n"
     assert kernel.parse_config(text) == {"CONFIG_A": "y", "CONFIG_B": '"x y"', "CONFIG_C": "n",
                                          "CONFIG_D": "0x10"}
-
-
-@pytest.mark.parametrize("release,code", [
-    ("6.18.44-fc-v857", (6 << 16) + (18 << 8) + 44),
-    ("5.4.300", (5 << 16) + (4 << 8) + 255),
-    ("6.1", (6 << 16) + (1 << 8)),
-])
-def test_kernel_version_code(release, code):
-    assert kernel.kernel_version_code(release) == code
