@@ -94,8 +94,8 @@ def load(spec_or_path: Union[ObjectSpec, str, os.PathLike], *, btf=None,
          programs: Optional[List[str]] = None) -> Collection:
     """Load an object (ObjectSpec or path) and return its Collection.
 
-    ``btf`` is the target BTF for CO-RE and kernel BTF lookups (default: the
-    running kernel's). ``pin_root`` is the directory of LIBBPF_PIN_BY_NAME
+    ``btf`` is the target BTF for CO-RE and kernel BTF lookups: a btf.Spec, a
+    path to a BTF/ELF file, or None for the running kernel's. ``pin_root`` is the directory of LIBBPF_PIN_BY_NAME
     maps (default /sys/fs/bpf). ``programs`` limits which programs load
     (default: every program not marked SEC("?...")).
     """
@@ -122,8 +122,9 @@ class _Loader:
         self.core_results: Dict[str, list] = {}
 
     def target_btf(self):
-        if self._target_btf is None:
-            self._target_btf = core.kernel_btf()
+        """The BTF that CO-RE, kfuncs and attach targets resolve against (loaded once)."""
+        if self._target_btf is None or isinstance(self._target_btf, (str, os.PathLike)):
+            self._target_btf = core.kernel_btf(self._target_btf)
         return self._target_btf
 
     def run(self, names: Optional[List[str]]) -> None:

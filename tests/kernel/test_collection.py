@@ -224,3 +224,8 @@ def test_unsupported_and_unknown_program_types_named():
     with pytest.raises(LoadError, match="struct_ops programs are not supported"):
         pybpf.load(s)
     assert open_fds() == before
+
+
+def test_target_btf_by_path():
+    with pybpf.load(OBJECTS / "core_read.bpf.o", btf="/sys/kernel/btf/vmlinux") as coll:
+        assert coll.programs
