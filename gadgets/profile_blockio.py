@@ -16,7 +16,12 @@ from typing import Any, Dict, List, Optional, Sequence
 from gadgets.common import probe
 from gadgets.common.gadget import Field, Gadget, Hook, Param
 from gadgets.common.histogram import format_log2, to_json
-from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from, wait_until_done
+from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from
+
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
 
 GADGET = Gadget(
     name="profile_blockio",
@@ -35,6 +40,7 @@ GADGET = Gadget(
         Field("average", "mean latency in the unit", -10, True),
         Field("count", "requests", -10, True),
     ],
+    runner=_runner,
     event_struct="hist",
 )
 
@@ -81,8 +87,7 @@ def _body(opts: argparse.Namespace) -> int:
     with session_from(GADGET, opts, collect=collect, **_hook_options()) as session:
         if opts.output == "columns":
             print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
-        wait_until_done(session)
-        rows = [r for r in collect(session) if session.keep(r)]
+        rows = next(session.batches())
     for row in rows:
         if opts.output == "json":
             sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")

@@ -15,8 +15,13 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, main as map_main, wait_until_done
+from gadgets.common.maprun import MapRun, main as map_main
 from gadgets.common.symbolize import Symbolizer, folded
+
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
 
 GADGET = Gadget(
     name="profile_cpu",
@@ -36,6 +41,7 @@ GADGET = Gadget(
         Field("user_stack", "user frames, leaf first", 0),
         Field("kernel_stack", "kernel frames, leaf first", 0),
     ],
+    runner=_runner,
     event_struct="sample_key",
 )
 
@@ -102,9 +108,28 @@ class Profiler:
         return sorted(merged.values(), key=lambda r: -r["count"])
 
 
+def profiler(session: MapRun) -> Profiler:
+    """The run's Profiler (one per run: it holds the processes' symbols)."""
+    found = session.state.get("profiler")
+    if found is None:
+        found = session.state["profiler"] = Profiler(session)
+    return found
+
+
+def collect(session: MapRun) -> List[Dict[str, Any]]:
+    """Every stack sampled so far, symbolised, most samples first."""
+    return profiler(session).stacks()
+
+
+def _remember(session: MapRun) -> None:
+    profiler(session).remember_processes()
+
+
 def run(frequency: int = 49, user_only: bool = False, kernel_only: bool = False,
         include_idle: bool = False, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; read it with ``Profiler(run).stacks()``."""
+    """Library form: a run to use with ``with``; ``collect(run)`` reads the stacks (call
+    ``profiler(run).remember_processes()`` now and then so short-lived processes
+    still get user symbols)."""
     if user_only and kernel_only:
         from gadgets.common.errors import GadgetError
         raise GadgetError("--user-only and --kernel-only exclude each other")
@@ -112,7 +137,7 @@ def run(frequency: int = 49, user_only: bool = False, kernel_only: bool = False,
                                   "kernel_only": kernel_only, "include_idle": include_idle},
                   attach={"profile_sample": {"freq": frequency}},
                   constants={"user_stacks": not kernel_only, "kernel_stacks": not user_only},
-                  **options)
+                  collect=collect, tick=_remember, **options)
 
 
 def stack_text(row: Dict[str, Any]) -> List[str]:
@@ -140,12 +165,10 @@ def _body(opts: argparse.Namespace) -> int:
                   pid=opts.pid, tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm,
                   filters=opts.filter, timeout=opts.timeout)
     with session:
-        prof = Profiler(session)
         if opts.output == "columns":
             print(f"Sampling on-CPU stacks at {opts.param_frequency} Hz... Ctrl-C to end.",
                   file=sys.stderr)
-        wait_until_done(session, prof.remember_processes)
-        rows = prof.stacks()
+        rows = next(session.batches())
     out = sys.stdout
     if opts.output == "folded":
         lines = folded((r["proc"]["comm"], r["user_stack"], r["kernel_stack"], r["count"])

@@ -18,9 +18,14 @@ from typing import Any, Dict, List, Optional, Sequence
 from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import Field, Gadget, Hook, Param
 from gadgets.common.histogram import format_log2, to_json
-from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from, wait_until_done
+from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from
 
 GROUPS = {"": 0, "none": 0, "local": 1, "remote": 2}
+
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
 
 GADGET = Gadget(
     name="profile_tcprtt",
@@ -42,6 +47,7 @@ GADGET = Gadget(
         Field("average", "mean srtt in the unit", -10, True),
         Field("count", "samples", -10, True),
     ],
+    runner=_runner,
     event_struct="hist",
 )
 
@@ -95,8 +101,7 @@ def _body(opts: argparse.Namespace) -> int:
     with session:
         if opts.output == "columns":
             print("Tracing TCP RTT... Ctrl-C to end.", file=sys.stderr)
-        wait_until_done(session)
-        rows = [r for r in collect(session) if session.keep(r)]
+        rows = next(session.batches())
     label = "Local address" if _group(opts.param_by) == 1 else "Remote address"
     for row in rows:
         if opts.output == "json":

@@ -15,6 +15,11 @@ from gadgets.common.gadget import Field, Gadget, Hook
 from gadgets.common.maprun import (MapRun, file_type, main as map_main, session_from,
                                    table_lines)
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): one batch, the snapshot."""
+    return MapRun(gadget, collect=collect, **options)
+
+
 GADGET = Gadget(
     name="snapshot_file",
     category="snapshot",
@@ -30,6 +35,7 @@ GADGET = Gadget(
         Field("path", "path (d_path; socket:[ino], pipe:[ino], anon_inode:[...])", 0, True,
               "PATH"),
     ],
+    runner=_runner,
     event_struct="file_entry",
 )
 

@@ -13,6 +13,11 @@ from typing import Any, Dict, List, Optional, Sequence
 from gadgets.common.gadget import Gadget, Hook, Param
 from gadgets.common.maprun import MapRun, main as map_main, session_from, table_lines
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): one batch, the snapshot."""
+    return MapRun(gadget, collect=collect, **options)
+
+
 GADGET = Gadget(
     name="snapshot_process",
     category="snapshot",
@@ -23,6 +28,7 @@ GADGET = Gadget(
     params=[Param("threads", "one row per thread, not per process", bool, False,
                   constant="show_threads")],
     fields=[],
+    runner=_runner,
     event_struct="process_entry",
 )
 

@@ -22,6 +22,11 @@ TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5:
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONNECTED"}
 PROTOCOLS = {6: "TCP", 17: "UDP"}
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): one batch, the snapshot."""
+    return MapRun(gadget, collect=collect, **options)
+
+
 GADGET = Gadget(
     name="snapshot_socket",
     category="snapshot",
@@ -42,6 +47,7 @@ GADGET = Gadget(
         Field("saddr", "local address", 16), Field("sport", "local port", -5),
         Field("daddr", "remote address", 16), Field("dport", "remote port", -5),
     ],
+    runner=_runner,
     event_struct="socket_owner",
 )
 

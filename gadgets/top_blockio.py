@@ -17,6 +17,11 @@ from gadgets.common.gadget import Field, Gadget, Hook
 from gadgets.common.maprun import (MapRun, add_top_options, disk_name, main as map_main,
                                    run_top, session_from)
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
+
 GADGET = Gadget(
     name="top_blockio",
     category="top",
@@ -34,6 +39,7 @@ GADGET = Gadget(
         Field("avg_us", "mean request time, microseconds", -8, True, "AVG_US"),
         Field("major", "device major number", -5), Field("minor", "device minor number", -5),
     ],
+    runner=_runner,
     event_struct="io_stat",
 )
 

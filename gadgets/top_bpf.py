@@ -17,6 +17,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from gadgets.common.gadget import Field, Gadget, Hook
 from gadgets.common.maprun import MapRun, add_top_options, main as map_main, run_top
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
+
 GADGET = Gadget(
     name="top_bpf",
     category="top",
@@ -39,6 +44,7 @@ GADGET = Gadget(
         Field("tag", "program tag", 16),
         Field("map_ids", "ids of the maps the program uses", 16),
     ],
+    runner=_runner,
     event_struct="prog_owner",
 )
 

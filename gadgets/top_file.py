@@ -18,6 +18,11 @@ from gadgets.common.maprun import (MapRun, add_top_options, file_type, main as m
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
+
 GADGET = Gadget(
     name="top_file",
     category="top",
@@ -37,6 +42,7 @@ GADGET = Gadget(
         Field("ino", "inode number", -10),
         Field("file", "file name (the last path component)", 0, True, "FILE"),
     ],
+    runner=_runner,
     event_struct="file_stat",
 )
 

@@ -16,6 +16,11 @@ from gadgets.common.maprun import (MapRun, add_top_options, endpoint, ip_text,
 
 FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
 
+def _runner(gadget: Gadget, **options: Any) -> MapRun:
+    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
+    return run(**(options.pop("params", None) or {}), **options)
+
+
 GADGET = Gadget(
     name="top_tcp",
     category="top",
@@ -32,6 +37,7 @@ GADGET = Gadget(
         Field("saddr", "local address", 16), Field("sport", "local port", -5),
         Field("daddr", "remote address", 16), Field("dport", "remote port", -5),
     ],
+    runner=_runner,
     event_struct="conn_stat",
 )
 

@@ -45,16 +45,24 @@ class MapRun(GadgetRun):
     ``.rodata`` values set before load; ``drop`` names programs not loaded
     (hooks this kernel lacks). Iterating a started run yields ``collect(run)``
     every ``interval`` seconds until --timeout or stop() (the library form of
-    the top gadgets).
+    the top gadgets). ``tick(run)`` is called about once a second while a
+    profile waits; ``state`` is the gadget's scratch space for this run.
+
+    ``batches()`` makes these gadgets run under ``pybpf run`` (Gadget.runner):
+    a snapshot is one batch, a top gadget one batch per interval, a profile
+    one batch when it ends (--timeout, stop() or Ctrl-C).
     """
 
     def __init__(self, gadget: Gadget, *, attach: Optional[Mapping[str, Mapping[str, Any]]] = None,
                  constants: Optional[Mapping[str, Any]] = None, drop: Iterable[str] = (),
                  collect: Optional[Callable[["MapRun"], List[Dict[str, Any]]]] = None,
-                 interval: float = 1.0, **options: Any) -> None:
+                 interval: float = 1.0, tick: Optional[Callable[["MapRun"], None]] = None,
+                 **options: Any) -> None:
         super().__init__(gadget, **options)
         self.collect = collect
         self.interval = interval
+        self.tick = tick
+        self.state: Dict[str, Any] = {}
         self.attach_opts = dict(attach) if attach is not None else None
         self.extra_constants = dict(constants or {})
         self.drop = set(drop)
@@ -127,6 +135,17 @@ class MapRun(GadgetRun):
             yield [r for r in self.collect(self) if self.keep(r)]
             if left is not None and self.time_left() == 0:
                 break
+
+    def batches(self) -> Iterator[List[Dict[str, Any]]]:  # type: ignore[override]
+        if self.collect is None:
+            raise GadgetError(f"gadget {self.gadget.name}: nothing to collect")
+        self.start()
+        if self.gadget.category == "top":
+            yield from self
+            return
+        if self.gadget.category == "profile":
+            wait_until_done(self, None if self.tick is None else lambda: self.tick(self))
+        yield [r for r in self.collect(self) if self.keep(r)]
 
     # -- decoding ------------------------------------------------------------
     def struct_codec(self, name: str) -> Any:

@@ -2,11 +2,13 @@
 plausible RTT bucket (loopback: well under 100 ms), per remote address too."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from gadgets import profile_tcprtt
@@ -93,3 +95,15 @@ def test_command_line_text_chart():
     assert "usecs" in lines[0] and "distribution" in lines[0]
     assert any("|*" in line for line in lines)
     assert any(line.startswith("average = ") for line in lines)
+
+
+def test_pybpf_run_prints_the_histogram_at_the_end():
+    proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "profile_tcprtt", "-o", "json",
+                             "--timeout", "3", "--by", "remote"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # pybpf run prints nothing until the end: give it time to attach
+    _ping_pong(100)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert any(r["address"] == "127.0.0.1" and r["count"] > 0 for r in rows)

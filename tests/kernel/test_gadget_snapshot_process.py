@@ -165,3 +165,13 @@ def test_command_line_json_and_tree(standin):
                           check=True).stdout.splitlines()
     assert "PID" in cols[0] and "MNTNS" in cols[0].upper()
     assert any(str(pid) in line and name in line for line in cols[1:])
+
+
+def test_pybpf_run_takes_the_snapshot(standin):
+    name, pid = standin
+    out = subprocess.run([sys.executable, "-m", "pybpf", "run", "snapshot_process", "-o", "json",
+                          "-c", name], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         check=True).stdout
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert pid in [r["proc"]["pid"] for r in rows]
+    assert {r["container"]["name"] for r in rows} == {name}

@@ -109,3 +109,28 @@ def test_command_line_json():
     rows = [json.loads(line) for line in out.splitlines()]
     assert n == 500000
     assert sum(r["sent"] for r in rows if r["dport"] == port) == 500000
+
+
+def test_pybpf_run_rows_per_interval():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(port), "2.0", "300000"])
+    gadget = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "top_tcp", "-o", "json",
+                               "--timeout", "4", "--pid", str(sender.pid)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        conn, _ = server.accept()
+        while conn.recv(1 << 16):
+            pass
+        conn.close()
+        out, _ = gadget.communicate(timeout=60)
+    finally:
+        sender.wait(timeout=30)
+        server.close()
+        if gadget.poll() is None:
+            gadget.kill()
+            gadget.wait()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert sum(r["sent"] for r in rows if r["dport"] == port) == 300000
