@@ -2,8 +2,8 @@
 // fsmount, move_mount, open_tree, mount_setattr): operation, source,
 // target, file system type, flags, options, latency and result.
 //
-// The strings are read at the syscall's entry (into the per-thread record
-// in `calls`); the exit adds the result, the latency and the process.
+// The entry records the arguments per thread (`calls`); the exit reads the
+// strings, adds the result, the latency and the process.
 #include "gadget/common.h"
 #include "gadget/filter.h"
 
@@ -36,6 +36,22 @@ struct event {
 };
 GADGET_EVENT(struct event);
 
+/* A call in flight: its arguments, read at the exit (the kernel has
+ * faulted the strings in by then; at the entry they may not be mapped). */
+struct call {
+	__u64 start;
+	__u64 args[5];
+	__u32 op;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct call);
+} calls SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -43,56 +59,19 @@ struct {
 	__type(value, struct event);
 } scratch SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct event);
-} calls SEC(".maps");
-
 GADGET_RINGBUF(events, 1 << 20);
 
-static __always_inline struct event *begin(__u32 op)
+static __always_inline int enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
-	__u32 zero = 0;
-	struct event *e;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct call c = {};
 
 	if (gadget_should_discard())
-		return NULL;
-	e = bpf_map_lookup_elem(&scratch, &zero);
-	if (!e)
-		return NULL;
-	e->timestamp = bpf_ktime_get_boot_ns();
-	e->op = op;
-	e->flags = 0;
-	e->fd = -1;
-	e->fstype[0] = 0;
-	e->source[0] = 0;
-	e->target[0] = 0;
-	e->data[0] = 0;
-	return e;
-}
-
-static __always_inline int save(struct event *e)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	bpf_map_update_elem(&calls, &tid, e, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int finish(long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct event *e = bpf_map_lookup_elem(&calls, &tid);
-
-	if (!e)
 		return 0;
-	e->ret = ret;
-	e->latency_ns = bpf_ktime_get_boot_ns() - e->timestamp;
-	gadget_fill_proc(&e->proc);
-	gadget_output(&events, e, sizeof(*e));
-	bpf_map_delete_elem(&calls, &tid);
+	c.start = bpf_ktime_get_boot_ns();
+	c.op = op;
+	bpf_probe_read_kernel(c.args, sizeof(c.args), ctx->args);
+	bpf_map_update_elem(&calls, &tid, &c, BPF_ANY);
 	return 0;
 }
 
@@ -102,128 +81,97 @@ static __always_inline void ustr(char *dst, __u32 size, __u64 src)
 		bpf_probe_read_user_str(dst, size, (const void *)src);
 }
 
-SEC("tracepoint/syscalls/sys_enter_mount")
-int mount_enter(struct trace_event_raw_sys_enter *ctx)
+static __always_inline int finish(long ret)
 {
-	struct event *e = begin(OP_MOUNT);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid(), zero = 0;
+	struct call *c = bpf_map_lookup_elem(&calls, &tid);
+	struct event *e;
 
-	if (!e)
+	if (!c)
 		return 0;
-	ustr(e->source, STR_MAX, ctx->args[0]);
-	ustr(e->target, STR_MAX, ctx->args[1]);
-	ustr(e->fstype, FSTYPE_MAX, ctx->args[2]);
-	e->flags = ctx->args[3];
-	ustr(e->data, STR_MAX, ctx->args[4]);
-	return save(e);
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		goto out;
+	e->timestamp = c->start;
+	e->latency_ns = bpf_ktime_get_boot_ns() - c->start;
+	e->ret = ret;
+	e->op = c->op;
+	e->fd = -1;
+	e->flags = 0;
+	e->fstype[0] = 0;
+	e->source[0] = 0;
+	e->target[0] = 0;
+	e->data[0] = 0;
+	switch (c->op) {
+	case OP_MOUNT:  /* dev_name, dir_name, type, flags, data */
+		ustr(e->source, STR_MAX, c->args[0]);
+		ustr(e->target, STR_MAX, c->args[1]);
+		ustr(e->fstype, FSTYPE_MAX, c->args[2]);
+		e->flags = c->args[3];
+		ustr(e->data, STR_MAX, c->args[4]);
+		break;
+	case OP_UMOUNT:  /* name, flags */
+		ustr(e->target, STR_MAX, c->args[0]);
+		e->flags = c->args[1];
+		break;
+	case OP_FSOPEN:  /* fs_name, flags */
+		ustr(e->fstype, FSTYPE_MAX, c->args[0]);
+		e->flags = c->args[1];
+		break;
+	case OP_FSCONFIG:  /* fd, cmd, key, value, aux */
+		e->fd = c->args[0];
+		e->flags = c->args[1];
+		ustr(e->data, STR_MAX, c->args[2]);
+		if (c->args[1] == 1 /* FSCONFIG_SET_STRING */)
+			ustr(e->source, STR_MAX, c->args[3]);
+		break;
+	case OP_FSMOUNT:  /* fs_fd, flags, attr_flags */
+		e->fd = c->args[0];
+		e->flags = c->args[1] | (c->args[2] << 32);
+		break;
+	case OP_MOVE_MOUNT:  /* from_dfd, from_path, to_dfd, to_path, flags */
+		e->fd = c->args[0];
+		ustr(e->source, STR_MAX, c->args[1]);
+		ustr(e->target, STR_MAX, c->args[3]);
+		e->flags = c->args[4];
+		break;
+	case OP_OPEN_TREE:  /* dfd, filename, flags */
+		e->fd = c->args[0];
+		ustr(e->source, STR_MAX, c->args[1]);
+		e->flags = c->args[2];
+		break;
+	case OP_MOUNT_SETATTR:  /* dfd, path, flags, uattr, usize */
+		e->fd = c->args[0];
+		ustr(e->target, STR_MAX, c->args[1]);
+		e->flags = c->args[2];
+		break;
+	}
+	gadget_fill_proc(&e->proc);
+	gadget_output(&events, e, sizeof(*e));
+out:
+	bpf_map_delete_elem(&calls, &tid);
+	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_umount")
-int umount_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_UMOUNT);
+#define MOUNT_SYSCALL(name, op)                                              \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                          \
+	int name##_enter(struct trace_event_raw_sys_enter *ctx)              \
+	{                                                                    \
+		return enter(ctx, op);                                       \
+	}                                                                    \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                           \
+	int name##_exit(struct trace_event_raw_sys_exit *ctx)                \
+	{                                                                    \
+		return finish(ctx->ret);                                     \
+	}
 
-	if (!e)
-		return 0;
-	ustr(e->target, STR_MAX, ctx->args[0]);
-	e->flags = ctx->args[1];
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_fsopen")
-int fsopen_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_FSOPEN);
-
-	if (!e)
-		return 0;
-	ustr(e->fstype, FSTYPE_MAX, ctx->args[0]);
-	e->flags = ctx->args[1];
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_fsconfig")
-int fsconfig_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	__u64 fd = ctx->args[0], cmd = ctx->args[1], key = ctx->args[2], value = ctx->args[3];
-	struct event *e = begin(OP_FSCONFIG);
-
-	if (!e)
-		return 0;
-	e->fd = fd;
-	e->flags = cmd;                    /* the command (FSCONFIG_SET_STRING...) */
-	ustr(e->data, STR_MAX, key);
-	if (cmd == 1 /* FSCONFIG_SET_STRING */)
-		ustr(e->source, STR_MAX, value);
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_fsmount")
-int fsmount_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_FSMOUNT);
-
-	if (!e)
-		return 0;
-	e->fd = ctx->args[0];
-	e->flags = ctx->args[1] | (ctx->args[2] << 32); /* flags | attr_flags << 32 */
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_move_mount")
-int move_mount_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_MOVE_MOUNT);
-
-	if (!e)
-		return 0;
-	e->fd = ctx->args[0];
-	ustr(e->source, STR_MAX, ctx->args[1]);
-	ustr(e->target, STR_MAX, ctx->args[3]);
-	e->flags = ctx->args[4];
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_open_tree")
-int open_tree_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_OPEN_TREE);
-
-	if (!e)
-		return 0;
-	e->fd = ctx->args[0];
-	ustr(e->source, STR_MAX, ctx->args[1]);
-	e->flags = ctx->args[2];
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_enter_mount_setattr")
-int mount_setattr_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	struct event *e = begin(OP_MOUNT_SETATTR);
-
-	if (!e)
-		return 0;
-	e->fd = ctx->args[0];
-	ustr(e->target, STR_MAX, ctx->args[1]);
-	e->flags = ctx->args[2];
-	return save(e);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mount")
-int mount_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_umount")
-int umount_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_fsopen")
-int fsopen_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_fsconfig")
-int fsconfig_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_fsmount")
-int fsmount_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_move_mount")
-int move_mount_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_open_tree")
-int open_tree_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
-SEC("tracepoint/syscalls/sys_exit_mount_setattr")
-int mount_setattr_exit(struct trace_event_raw_sys_exit *ctx) { return finish(ctx->ret); }
+MOUNT_SYSCALL(mount, OP_MOUNT)
+MOUNT_SYSCALL(umount, OP_UMOUNT)
+MOUNT_SYSCALL(fsopen, OP_FSOPEN)
+MOUNT_SYSCALL(fsconfig, OP_FSCONFIG)
+MOUNT_SYSCALL(fsmount, OP_FSMOUNT)
+MOUNT_SYSCALL(move_mount, OP_MOVE_MOUNT)
+MOUNT_SYSCALL(open_tree, OP_OPEN_TREE)
+MOUNT_SYSCALL(mount_setattr, OP_MOUNT_SETATTR)
 
 char LICENSE[] SEC("license") = "GPL";
