@@ -22,7 +22,11 @@ def _rows_for(rows, path: Path):
     return [r for r in rows if r["file"] == path.name and r["proc"]["pid"] == os.getpid()]
 
 
+@pytest.mark.vm
 def test_counts_reads_and_writes_exactly(tmp_path, unique_name):
+    ok, why = top_file.GADGET.can_run()
+    if not ok:
+        pytest.skip(why)
     path = tmp_path / unique_name("topfile")
     with top_file.run(pid=os.getpid()) as run:
         top_file.collect(run)  # start from an empty map
