@@ -92,7 +92,6 @@ class ObjectSpec:
         self.kernel_version = 0
         self.section_sizes: Dict[str, int] = {}
         self.symbol_offsets: Dict[str, Dict[str, int]] = {}  # section -> {symbol: offset}
-        self.data_variables: Dict[str, DataVariable] = {}
         self.constants = Variables(name, self.maps, {}, None)
         self.variables = Variables(name, self.maps, {}, None)
 
@@ -260,22 +259,23 @@ class _Reader:
         bind = sym["st_info"]["bind"]
         slot = sym["st_value"] // 8
         if section == ".text":
-            fn = FunctionSpec(name, section, slot, insns, is_global=bind != "STB_LOCAL")
+            fn = FunctionSpec(name, section, slot, insns)
         else:
             if bind == "STB_LOCAL":
                 raise self.fail(f"program {name!r} in {section!r} is static; programs must be "
                                 "global functions")
             if name in self.spec.programs:
                 raise self.fail(f"two programs named {name!r}")
-            autoload = not section.startswith("?")
-            sec_def = find_sec_def(section if autoload else section[1:])
-            fn = ProgramSpec(name, section, slot, insns, is_global=True, sec_def=sec_def,
+            autoload = not section.startswith("?")  # SEC("?name"): known, not loaded by default
+            sec_name = section if autoload else section[1:]
+            sec_def = find_sec_def(sec_name)
+            fn = ProgramSpec(name, section, slot, insns, sec_def=sec_def,
                              license=self.spec.license, kernel_version=self.spec.kernel_version,
                              autoload=autoload)
             if sec_def is not None:
                 fn.prog_type = int(sec_def.prog_type)
                 fn.expected_attach_type = sec_def.expected_attach_type
-                fn.attach_to = sec_def.target(section if autoload else section[1:])
+                fn.attach_to = sec_def.target(sec_name)
                 fn.flags = sec_def.prog_flags
             self.spec.programs[name] = fn
         self.spec.functions[(section, slot)] = fn
@@ -564,7 +564,5 @@ class _Reader:
                     raise self.fail(f"variable {sym.name!r} lies outside {sec.name!r}")
                 var = DataVariable(sym.name, sec.name, off, size, types[sym.name])
                 (rodata if sec.name.startswith(".rodata") else data)[sym.name] = var
-        self.spec.data_variables.update(rodata)
-        self.spec.data_variables.update(data)
         self.spec.constants = Variables(self.where, self.spec.maps, rodata, btf)
         self.spec.variables = Variables(self.where, self.spec.maps, data, btf)

@@ -47,7 +47,6 @@ class FunctionSpec:
     insn_offset: int                  # index of its first slot within the section
     instructions: List[Instruction]
     relocations: Dict[int, Relocation] = field(default_factory=dict)  # by slot in this function
-    is_global: bool = True
 
     @property
     def insn_end(self) -> int:
@@ -66,12 +65,6 @@ class ProgramSpec(FunctionSpec):
     kernel_version: int = 0
     flags: int = 0
     autoload: bool = True   # False for SEC("?name"): parsed, not loaded unless asked
-
-    def copy(self) -> "ProgramSpec":
-        out = ProgramSpec(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        out.instructions = [insn.copy() for insn in self.instructions]
-        out.relocations = dict(self.relocations)
-        return out
 
 
 @dataclass
