@@ -44,7 +44,7 @@ export PATH=/bin
 # /tmp first: a checkout under /tmp (CI clones anywhere) must stay visible.
 mount -t tmpfs -o mode=1777 tmpfs $new/tmp
 mkdir -p "$new$CHECKOUT"
-mount -t 9p -o "$opts,cache=loose" checkout "$new$CHECKOUT" || fail "mount 9p checkout"
+mount -t 9p -o "$opts,cache=mmap" checkout "$new$CHECKOUT" || fail "mount 9p checkout"
 
 stamp root and checkout mounted
 for fs in proc sys dev; do
