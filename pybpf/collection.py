@@ -14,12 +14,11 @@ import dataclasses
 import os
 from typing import Dict, List, Optional, Tuple, Union
 
-from pybpf import asm
-from pybpf.btf import sanitize
+from pybpf import asm, core
+from pybpf.btf import Kind, sanitize
 from pybpf.btf.ext import pack_func_info, pack_line_info
 from pybpf.elf import ObjectSpec
 from pybpf.elf.specs import PIN_BY_NAME, MapSpec, ProgramSpec
-from pybpf import core
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.features import btf_features
 from pybpf.linker import externs as ext_mod
@@ -271,7 +270,7 @@ class _Loader:
             return 0
         name, kind = target
         vmlinux = self.target_btf()
-        want = {"typedef": 8, "func": 12}[kind]
+        want = Kind.TYPEDEF if kind == "typedef" else Kind.FUNC
         for tid in vmlinux.ids_by_name(name):
             if vmlinux.kind_of(tid) == want:
                 return tid
