@@ -20,6 +20,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from elftools.common.exceptions import ELFError as _PyELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from pybpf.errors import ELFError
 
@@ -92,6 +93,38 @@ class KernelSymbols:
         return Symbol(hit[0], hit[1], "kernel")
 
 
+DEBUG_ROOT = "/usr/lib/debug"
+
+
+def _read_elf(path: str, segments_too: bool) -> Tuple[List[Tuple[int, int, int]],
+                                                       Dict[Tuple[int, str], int],
+                                                       Optional[str], bool]:
+    """(executable PT_LOADs, {(addr, name): size} of functions, build-id, has .symtab)."""
+    try:
+        with open(path, "rb") as fh:
+            elf = ELFFile(fh)
+            segments = [(s["p_offset"], s["p_vaddr"], s["p_filesz"])
+                        for s in elf.iter_segments()
+                        if s["p_type"] == "PT_LOAD"] if segments_too else []
+            entries: Dict[Tuple[int, str], int] = {}
+            has_symtab = False
+            for name in (".symtab", ".dynsym"):
+                section = elf.get_section_by_name(name)
+                if not isinstance(section, SymbolTableSection):
+                    continue  # absent, or SHT_NOBITS in a separate debug file
+                has_symtab = has_symtab or name == ".symtab"
+                for sym in section.iter_symbols():
+                    kind = sym["st_info"]["type"]
+                    if kind not in ("STT_FUNC", "STT_GNU_IFUNC") or not sym.name:
+                        continue
+                    if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0:
+                        continue
+                    entries.setdefault((sym["st_value"], sym.name), sym["st_size"])
+            return segments, entries, _build_id(elf), has_symtab
+    except _PyELFError as exc:
+        raise ELFError(f"{path}: not a readable ELF file: {exc}") from exc
+
+
 def _build_id(elf: ELFFile) -> Optional[str]:
     for section in elf.iter_sections():
         if section["sh_type"] != "SHT_NOTE":
@@ -113,29 +146,16 @@ class ElfSymbols:
     segments: List[Tuple[int, int, int]] = field(default_factory=list)
 
     @classmethod
-    def from_file(cls, path: str) -> "ElfSymbols":
-        try:
-            with open(path, "rb") as fh:
-                elf = ELFFile(fh)
-                segments = [(s["p_offset"], s["p_vaddr"], s["p_filesz"])
-                            for s in elf.iter_segments()
-                            if s["p_type"] == "PT_LOAD"]
-                entries: Dict[Tuple[int, str], int] = {}
-                for name in (".symtab", ".dynsym"):
-                    section = elf.get_section_by_name(name)
-                    if section is None:
-                        continue
-                    for sym in section.iter_symbols():
-                        kind = sym["st_info"]["type"]
-                        if kind not in ("STT_FUNC", "STT_GNU_IFUNC") or not sym.name:
-                            continue
-                        if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0:
-                            continue
-                        key = (sym["st_value"], sym.name)
-                        entries.setdefault(key, sym["st_size"])
-                build_id = _build_id(elf)
-        except _PyELFError as exc:
-            raise ELFError(f"{path}: not a readable ELF file: {exc}") from exc
+    def from_file(cls, path: str, debug_root: str = DEBUG_ROOT) -> "ElfSymbols":
+        """Symbols of ``path``; a stripped file also gets those of its separate
+        debug file (``DEBUG_ROOT/.build-id/xx/yyyy.debug``) when one is installed."""
+        segments, entries, build_id, has_symtab = _read_elf(path, True)
+        if not has_symtab and build_id and len(build_id) > 2:
+            debug = os.path.join(debug_root, ".build-id", build_id[:2], build_id[2:] + ".debug")
+            if os.path.exists(debug):
+                _, extra, _, _ = _read_elf(debug, False)
+                for key, size in extra.items():
+                    entries.setdefault(key, size)
         table = _Table((addr, size, name) for (addr, name), size in entries.items())
         return cls(path, build_id, table, segments)
 

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
+import subprocess
 import sys
 
-from gadgets.common.symbolize import (KernelSymbols, ProcessSymbols, elf_symbols, folded,
-                                      parse_maps)
+import pytest
+
+from gadgets.common.symbolize import (ElfSymbols, KernelSymbols, ProcessSymbols, elf_symbols,
+                                      folded, parse_maps)
 
 KALLSYMS = """\
 ffffffff81000000 T _stext
@@ -72,3 +76,23 @@ def test_folded_lines():
         ("my prog", ["a;b"], [], 1),
     ])
     assert lines == ["busy;main;mid;leaf;k_entry_[k];k_leaf_[k] 5", "my_prog;a_b 1"]
+
+
+@pytest.mark.skipif(not all(shutil.which(t) for t in ("cc", "objcopy", "strip")),
+                    reason="needs cc, objcopy and strip to build a stripped binary")
+def test_stripped_binary_uses_its_separate_debug_file(tmp_path):
+    src = tmp_path / "p.c"
+    src.write_text("static int hidden_helper(int x) { return x * 3; }\n"
+                   "int (*keep)(int) = hidden_helper;\nint main(void) { return keep(1); }\n")
+    exe = tmp_path / "p"
+    subprocess.run(["cc", "-O0", "-g", "-Wl,--build-id", "-o", str(exe), str(src)], check=True)
+    full = ElfSymbols.from_file(str(exe))
+    assert "hidden_helper" in full.table.names and full.build_id
+    bid = full.build_id
+    debug = tmp_path / "debug" / ".build-id" / bid[:2] / (bid[2:] + ".debug")
+    debug.parent.mkdir(parents=True)
+    subprocess.run(["objcopy", "--only-keep-debug", str(exe), str(debug)], check=True)
+    subprocess.run(["strip", "--strip-all", str(exe)], check=True)
+    assert "hidden_helper" not in ElfSymbols.from_file(str(exe), debug_root="/nonexistent").table.names
+    merged = ElfSymbols.from_file(str(exe), debug_root=str(tmp_path / "debug"))
+    assert "hidden_helper" in merged.table.names
