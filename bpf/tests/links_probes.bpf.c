@@ -1,7 +1,7 @@
 // kprobe-family programs that count getppid() calls of the tgid in targ[0],
 // for tests/kernel/test_links_vm.py on kernels with kprobes (vmtests): hits[0]
-// kprobe, [1] kretprobe, [2] ksyscall, [3] kprobe.multi (autoload off: older
-// kernels refuse its attach type at load), [4] kretsyscall.
+// kprobe, [1] kretprobe, [2] ksyscall, [4] kretsyscall. kprobe.multi is in
+// links_kmulti.bpf.c: kernels before 5.18 refuse its attach type at load.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -49,13 +49,6 @@ SEC("ksyscall/getppid")
 int on_ksyscall(void *ctx)
 {
 	hit(2);
-	return 0;
-}
-
-SEC("?kprobe.multi")
-int on_kprobe_multi(void *ctx)
-{
-	hit(3);
 	return 0;
 }
 

@@ -100,7 +100,7 @@ def test_legacy_kprobe_events_removed_on_close(monkeypatch):
 
 def test_kprobe_multi_fires():
     need(features.has_link_type(LinkType.KPROBE_MULTI))
-    with pybpf.load(obj("links_probes"), programs=["on_kprobe_multi"]) as coll:
+    with pybpf.load(obj("links_kmulti")) as coll:
         coll.maps["targ"][0] = os.getpid()
         func = syscall_function("getppid")
         with attach_kprobe_multi(coll.programs["on_kprobe_multi"], symbols=[func]) as link:
