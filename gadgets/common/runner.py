@@ -47,7 +47,7 @@ class GadgetRun:
                  comm: Optional[str] = None, params: Optional[Dict[str, Any]] = None,
                  filters: Iterable[str] = (), timeout: Optional[float] = None,
                  enrich: bool = True, on_lost: Optional[Callable[[int, int], None]] = None,
-                 check: bool = True) -> None:
+                 check: bool = True, ring_size: Optional[int] = None) -> None:
         self.gadget = gadget
         if isinstance(container, str):
             container = [container]
@@ -74,6 +74,9 @@ class GadgetRun:
         self.timeout = timeout
         self.on_lost = on_lost
         self.check = check
+        if ring_size is not None and (ring_size < 4096 or ring_size & (ring_size - 1)):
+            raise GadgetError(f"--ring-size {ring_size}: a power of two of at least 4096 bytes")
+        self.ring_size = ring_size
         self.selected: List[ctr.Container] = []
         self.lost = 0
         self._enrich = enrich
@@ -112,6 +115,8 @@ class GadgetRun:
             self.selected = ctr.select(self.container_names)
         spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
         self._set_constants(spec)
+        if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
+            spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
         try:
             self._coll = pybpf.load(spec)
             if self.selected:

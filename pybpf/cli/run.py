@@ -36,6 +36,8 @@ def gadget_parser(gadget: "Gadget") -> argparse.ArgumentParser:
     for name in ("pid", "tid", "uid", "gid"):
         p.add_argument(f"--{name}", type=int, help=f"only this {name} (filtered in the kernel)")
     p.add_argument("--comm", help="only this command name (filtered in the kernel)")
+    p.add_argument("--ring-size", type=int, metavar="BYTES",
+                   help="ring buffer size (power of two; default: the gadget's)")
     for param in gadget.params:
         if param.type is bool:
             p.add_argument(param.option, dest=f"param_{param.name}", action="store_true",
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     session = (gadget.runner or GadgetRun)(
         gadget, container=opts.container, host=opts.host, pid=opts.pid, tid=opts.tid,
         uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params, filters=opts.filter,
-        timeout=opts.timeout, on_lost=writer.lost)
+        timeout=opts.timeout, on_lost=writer.lost, ring_size=opts.ring_size)
     previous = signal.signal(signal.SIGTERM, lambda *_: session.stop())
     try:
         with session:

@@ -4,6 +4,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import uuid
 
 from gadgets import trace_capabilities, trace_open, trace_signal
@@ -141,3 +142,39 @@ def test_capabilities_denied_in_user_namespace():
     e = events[0]
     assert e["verdict"] == "deny" and e["ret"] != 0 and e["cap"] == "CAP_SYS_ADMIN"
     assert e["proc"]["comm"] == "hostname" and e["syscall_raw"] == 170
+
+
+def test_lost_events_are_counted_and_reported(tmp_path):
+    """A one-page ring buffer and a burst of opens: what does not fit is
+    counted in the kernel and reported through on_lost, and the CLI's json
+    output carries a lost record."""
+    path = tmp_path / "burst"
+    path.write_text("x")
+    reports = []
+
+    def burst():
+        for _ in range(5000):
+            os.close(os.open(str(path), os.O_RDONLY))
+
+    with trace_open.run(pid=ME, ring_size=4096, on_lost=lambda d, t: reports.append((d, t)),
+                        timeout=30) as run:
+        seen = 0
+        burst()
+        for batch in run.batches():
+            seen += sum(1 for e in batch if e["fname"] == str(path))
+            if reports and not batch:
+                break
+    assert reports and run.lost == reports[-1][1] and run.lost > 0
+    assert seen + run.lost >= 5000
+
+    cli = CLIRun("trace_open", "-o", "json", "--timeout", "30", "--ring-size", "4096",
+                 "--comm", "python3")
+    code = f"import os\nfor _ in range(5000): os.close(os.open({str(path)!r}, os.O_RDONLY))"
+    try:
+        line = cli.wait_for(lambda: subprocess.run([sys.executable, "-c", code]),
+                            lambda s: s.startswith('{"type":"lost"'))
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    record = json.loads(line)
+    assert record["lost"] > 0 and record["lost_total"] >= record["lost"]
