@@ -75,12 +75,24 @@ def host_mntns_id(proc: str = "/proc") -> int:
 
 
 def cgroup_of(pid: int, proc: str = "/proc") -> str:
-    """The cgroup v2 path of a process ("" when it has none)."""
+    """The cgroup path of a process: its cgroup v2 path, unless that is the
+    root and a cgroup v1 hierarchy (hybrid or v1-only hosts) places it in a
+    container runtime's cgroup; "" when it has none."""
+    v2, v1 = "", []
     with open(f"{proc}/{pid}/cgroup") as fh:
         for line in fh:
-            if line.startswith("0::"):
-                return line[3:].strip()
-    return ""
+            parts = line.rstrip("\n").split(":", 2)
+            if len(parts) != 3:
+                continue
+            if parts[0] == "0" and parts[1] == "":
+                v2 = parts[2]
+            else:
+                v1.append(parts[2])
+    if v2 in ("", "/"):
+        for path in v1:
+            if runtime_of(path)[0] != "cgroup":
+                return path
+    return v2
 
 
 def runtime_of(cgroup_path: str):

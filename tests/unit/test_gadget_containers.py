@@ -80,3 +80,14 @@ def test_enricher(fake):
     assert e.lookup(ns["host"]) is None
     assert e.lookup(ns["webns"]).name == "web"
     assert e.lookup(12345) is None
+
+
+def test_cgroup_v1_runtime_path_on_hybrid_hosts(tmp_path):
+    proc = tmp_path / "proc"
+    (proc / "5").mkdir(parents=True)
+    (proc / "5" / "cgroup").write_text(
+        "4:memory:/docker/%s\n1:name=systemd:/docker/%s\n0::/\n" % (DOCKER_ID, DOCKER_ID))
+    assert ctr.cgroup_of(5, str(proc)) == "/docker/" + DOCKER_ID
+    (proc / "6").mkdir()
+    (proc / "6" / "cgroup").write_text("4:memory:/user.slice\n0::/web\n")
+    assert ctr.cgroup_of(6, str(proc)) == "/web"
