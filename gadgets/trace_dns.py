@@ -347,6 +347,7 @@ GADGET = Gadget(
         Field("answers", "addresses and names answered", 0, True, "ANSWERS"),
     ],
     runner=DnsRun,
+    needs=("btf",),
 )
 
 run = runner_for(GADGET)

@@ -59,6 +59,7 @@ GADGET = Gadget(
         Field("args_truncated", "true when argv was cut", 5),
     ],
     present=present,
+    needs=("btf", "ringbuf", "bpf_loop"),
     raw_members=("args", "exe", "cwd"),
 )
 

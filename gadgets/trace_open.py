@@ -58,6 +58,7 @@ GADGET = Gadget(
         Field("path", "full path of the file opened (--paths)", 0),
     ],
     present=present,
+    needs=("btf", "ringbuf", "bpf_loop"),
     raw_members=("path",),
 )
 

@@ -97,7 +97,9 @@ class Gadget:
     describe another process with a ``mntns_id`` (trace_oomkill's
     "victim"); each gets its own ``container`` entry. ``runner`` is the
     GadgetRun subclass to use when events do not come from the ring buffer
-    (trace_dns); None means GadgetRun.
+    (trace_dns); None means GadgetRun. ``needs`` names kernel features
+    checked by can_run() (probe.feature_available: "btf", "ringbuf",
+    "bpf_loop").
     """
 
     name: str
@@ -113,6 +115,7 @@ class Gadget:
     raw_members: Tuple[str, ...] = ()
     other_processes: Tuple[str, ...] = ()
     runner: Optional[Callable[..., Any]] = None
+    needs: Tuple[str, ...] = ("btf", "ringbuf")
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -64,6 +64,29 @@ def hook_available(hook: "Hook") -> Tuple[bool, str]:
     return True, ""
 
 
+BPF_FUNC_LOOP = 181  # uapi enum bpf_func_id
+
+
+@functools.lru_cache(maxsize=None)
+def feature_available(name: str) -> Tuple[bool, str]:
+    """A kernel feature a gadget's object relies on: "ringbuf" (5.8),
+    "bpf_loop" (5.17, the dentry walk of gadget/path.h), "btf" (vmlinux BTF:
+    CO-RE and tp_btf)."""
+    from pybpf import features
+    from pybpf.sys.consts import ProgType
+
+    if name == "ringbuf":
+        support = features.has_ringbuf()
+    elif name == "bpf_loop":
+        support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_LOOP)
+    elif name == "btf":
+        ok = Path("/sys/kernel/btf/vmlinux").exists()
+        return ok, "" if ok else "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    else:
+        raise ValueError(f"unknown feature {name!r}")
+    return bool(support), "" if support else f"no {name}: {support.reason}"
+
+
 def can_run(gadget: "Gadget") -> Tuple[bool, str]:
     ok, why = privileged()
     if not ok:
@@ -71,6 +94,10 @@ def can_run(gadget: "Gadget") -> Tuple[bool, str]:
     path = gadget.object_path()
     if not path.exists():
         return False, f"object {path.name} is missing"
+    for name in gadget.needs:
+        ok, why = feature_available(name)
+        if not ok:
+            return ok, why
     for hook in gadget.hooks:
         ok, why = hook_available(hook)
         if not ok:
