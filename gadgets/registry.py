@@ -12,6 +12,7 @@ from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import CATEGORIES, Gadget
 
 _cache: Dict[str, Gadget] = {}
+_broken: Dict[str, str] = {}
 
 
 def _load() -> Dict[str, Gadget]:
@@ -19,11 +20,21 @@ def _load() -> Dict[str, Gadget]:
         for info in pkgutil.iter_modules(gadgets.__path__):
             if info.ispkg or info.name == "registry":
                 continue
-            module = importlib.import_module(f"gadgets.{info.name}")
+            try:
+                module = importlib.import_module(f"gadgets.{info.name}")
+            except Exception as exc:  # one broken module must not hide the others
+                _broken[info.name] = f"{type(exc).__name__}: {exc}"
+                continue
             gadget = getattr(module, "GADGET", None)
             if isinstance(gadget, Gadget):
                 _cache[gadget.name] = gadget
     return _cache
+
+
+def import_errors() -> Dict[str, str]:
+    """Modules in gadgets/ that failed to import, with the error (for `pybpf list`)."""
+    _load()
+    return dict(_broken)
 
 
 def all_gadgets() -> List[Gadget]:
