@@ -31,6 +31,7 @@ from .kernels import Kernel
 GUEST_DIR = Path(__file__).resolve().parent / "guest"
 BUSYBOX = Path("/bin/busybox")
 MARK = "@@vmtests "
+HOST_EOF = b"@@vmtests-host-eof"
 
 
 class VMError(Exception):
@@ -175,17 +176,19 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
     fd = os.open(rundir / "port.out", os.O_RDWR)
 
     def reader() -> None:
+        # Reads until the host's own end-of-stream line, so nothing the guest
+        # wrote before qemu exited is lost.
         with open(fd, "rb", buffering=0) as port, open(rundir / "output.log", "wb") as log:
             pending = b""
-            while not done.is_set():
+            while True:
                 chunk = port.read(65536)
-                if not chunk:
-                    break
-                log.write(chunk)
-                log.flush()
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for raw in lines:
+                    if raw == HOST_EOF:
+                        return
+                    log.write(raw + b"\n")
+                    log.flush()
                     line = raw.decode("utf-8", "replace").rstrip("\r")
                     if line.startswith(MARK):
                         fields = _parse_mark(line)
@@ -227,16 +230,11 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        done.set()
-        # Wake a reader still blocked on the fifo (it has the only read end).
-        try:
-            poke = os.open(rundir / "port.out", os.O_WRONLY | os.O_NONBLOCK)
-        except OSError:
-            pass
-        else:
-            os.write(poke, b"\n")
-            os.close(poke)
-        thread.join(timeout=5)
+        # qemu is gone: end the stream for the reader (it holds the read end).
+        poke = os.open(rundir / "port.out", os.O_WRONLY | os.O_NONBLOCK)
+        os.write(poke, b"\n" + HOST_EOF + b"\n")
+        os.close(poke)
+        thread.join(timeout=10)
     end = time.monotonic()
     result.total_s = end - started
     if booted_at:
