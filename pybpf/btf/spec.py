@@ -30,8 +30,26 @@ from .wire import (
 )
 
 _VOID = Void()
-# Words of a whole record before its vlen entries, by kind; kind 0 (UNKN) jumps past any end.
-_STEP = (1 << 40,) + tuple(3 + f for f in FIXED_WORDS[1:])
+
+
+def _step_tables():
+    """Indexed by a type's top info byte (kind_flag and kind): the words of a whole record
+    of a fixed-size kind (as a bytes.translate table), the words per vlen entry of the
+    other kinds; 0 in both for kind 0 (UNKN) and unknown kinds."""
+    fixed = bytearray(256)
+    per = [0] * 256
+    for top in range(256):
+        kind = top & 0x1F
+        if not 0 < kind <= KIND_MAX:
+            continue
+        if VLEN_WORDS[kind]:
+            per[top] = VLEN_WORDS[kind]
+        else:
+            fixed[top] = 3 + FIXED_WORDS[kind]
+    return bytes(fixed), tuple(per)
+
+
+_FIXED_STEP, _VLEN_STEP = _step_tables()
 _NATIVE_LITTLE = sys.byteorder == "little"
 POINTER_SIZE = 8
 
@@ -54,7 +72,7 @@ class Spec:
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
         self._name_offs: Optional[bytes] = None  # packed u32 name_off of each own type
-        self._names_at_starts = False
+        self._name_set: Optional[frozenset] = None  # the distinct name offsets
         self._by_name: Dict[str, List[int]] = {}
         self._parse(memoryview(data).cast("B"))
 
@@ -142,19 +160,33 @@ class Spec:
                              f"{BTF_MAX_TYPE}")
 
     def _index(self, words) -> array:
+        """Word position of every type record: one pass, a few operations per record.
+
+        The kind byte of every word (the top byte of the word after it) is
+        sliced out and translated to a step in C; the loop only adds steps,
+        except for the kinds whose length depends on vlen.
+        """
         offsets = array("I")
-        append = offsets.append
-        step = _STEP
-        per = VLEN_WORDS
         n = len(words)
+        if not n:
+            return offsets
+        append = offsets.append
+        top = self._kind_bytes(words)
+        steps = top.translate(_FIXED_STEP)
+        per = _VLEN_STEP
         pos = 0
         try:
             while pos < n:
                 append(pos)
-                info = words[pos + 1]
-                kind = (info >> 24) & 0x1F
-                pos += step[kind] + per[kind] * (info & 0xFFFF)
-        except IndexError:  # an unknown kind (step) or a truncated header (words)
+                step = steps[pos]
+                if step:
+                    pos += step
+                else:  # vlen-sized kinds, or an unknown kind (per[...] is 0: caught below)
+                    step = per[top[pos]]
+                    if not step:
+                        break
+                    pos += 3 + step * (words[pos + 1] & 0xFFFF)
+        except IndexError:  # a truncated record header
             pos = -1
         if pos != n:
             last = offsets[-1]
@@ -166,6 +198,14 @@ class Spec:
             raise self._fail(f"type id {type_id} at offset {at} runs past the end of the "
                              f"type section")
         return offsets
+
+    @staticmethod
+    def _kind_bytes(words) -> bytes:
+        """Byte i: the top byte (kind_flag and kind) of word i + 1, 0 past the end."""
+        if isinstance(words, memoryview) and _NATIVE_LITTLE:
+            raw = words.cast("B")
+            return bytes(raw[7::4]) + b"\0"
+        return bytes((w >> 24) & 0xFF for w in words[1:]) + b"\0"
 
     # -- strings ------------------------------------------------------------------------
 
@@ -323,14 +363,18 @@ class Spec:
         needle = name.encode("utf-8", "surrogateescape") + b"\0"
         if b"\0" in needle[:-1]:
             return []
+        # Every offset whose string is ``name``: string starts and suffixes of longer
+        # strings alike (a name may point into the middle of a string).
+        cands = self._string_offsets_of(needle)
+        if not cands:
+            return []
         if self._name_offs is None:
-            self._index_names()
+            self._name_offs = array("I", map(self._words.__getitem__, self._offsets)).tobytes()
         packed = self._name_offs
-        assert packed is not None
-        if self._names_at_starts:  # only whole strings can be names: the usual single hit
-            cands = [p + 1 for p in _find_all(self._strs, b"\0" + needle)]
-        else:
-            cands = self._string_offsets_of(needle)
+        if len(cands) > 1:  # short names are suffixes of many strings: keep those types use
+            if self._name_set is None:
+                self._name_set = frozenset(memoryview(packed).cast("I"))
+            cands = [off for off in cands if off in self._name_set]
         ids: List[int] = []
         for off in cands:
             pattern = struct.pack("=I", off)
@@ -341,18 +385,6 @@ class Spec:
                 at = packed.find(pattern, at + 1)
         ids.sort()
         return ids
-
-    def _index_names(self) -> None:
-        """Pack every own type's name offset; note whether all point at a string's start."""
-        names = array("I", map(self._words.__getitem__, self._offsets))
-        self._name_offs = names.tobytes()
-        self._names_at_starts = False
-        if self.base is None:
-            try:  # the byte before each name is NUL (for offset 0, the table's final NUL)
-                self._names_at_starts = not any(map(self._strs.__getitem__,
-                                                    map((-1).__add__, names)))
-            except IndexError:  # a name offset past the table: decoding will report it
-                pass
 
     def _string_offsets_of(self, needle: bytes) -> List[int]:
         """Every offset (base tables included) where the string ``needle[:-1]`` starts."""
