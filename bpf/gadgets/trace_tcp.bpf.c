@@ -84,6 +84,7 @@ static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret
 	struct sock_owner owner = {};
 	struct event e = {};
 	__u64 key = (__u64)sk;
+	__u8 state;
 
 	gadget_fill_proc(&e.proc);
 	e.timestamp = bpf_ktime_get_boot_ns();
@@ -104,7 +105,20 @@ static __always_inline void emit_from_sock(struct sock *sk, __u32 type, long ret
 	if (ret == 0 || ret == -115 /* EINPROGRESS */ || type == EV_ACCEPT) {
 		owner.proc = e.proc;
 		owner.pending = ret == -115;
-		bpf_map_update_elem(&owners, &key, &owner, BPF_ANY);
+		if (owner.pending) {
+			/* on loopback the handshake may be over already */
+			state = BPF_CORE_READ(sk, __sk_common.skc_state);
+			if (state == TCP_ESTABLISHED || state == TCP_CLOSE) {
+				owner.pending = 0;
+				e.type = EV_ESTABLISHED;
+				e.error = state == TCP_CLOSE ? -BPF_CORE_READ(sk, sk_err) : 0;
+				if (state == TCP_CLOSE && !e.error)
+					e.error = -111; /* ECONNREFUSED */
+				gadget_output(&events, &e, sizeof(e));
+			}
+		}
+		if (!(owner.pending == 0 && ret == -115 && e.error))
+			bpf_map_update_elem(&owners, &key, &owner, BPF_ANY);
 	}
 }
 

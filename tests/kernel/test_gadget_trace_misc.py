@@ -178,3 +178,39 @@ def test_lost_events_are_counted_and_reported(tmp_path):
     assert line is not None, err
     record = json.loads(line)
     assert record["lost"] > 0 and record["lost_total"] >= record["lost"]
+
+
+def test_openat2_flags_and_mode(tmp_path):
+    import ctypes
+    tag = f"pybpf-openat2-{uuid.uuid4().hex[:8]}"
+    target = str(tmp_path / tag)
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class OpenHow(ctypes.Structure):  # uapi struct open_how (the syscall's argument)
+        _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64),
+                    ("resolve", ctypes.c_uint64)]
+
+    def trigger():
+        how = OpenHow(os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600, 0)
+        fd = libc.syscall(437, -100, target.encode(), ctypes.byref(how), ctypes.sizeof(how))
+        if fd >= 0:
+            os.close(fd)
+            os.unlink(target)
+
+    with trace_open.run(pid=ME) as run:
+        events = collect(run, trigger, lambda e: e["fname"] == target)
+    e = events[0]
+    assert e["flags"] == "O_RDWR|O_CREAT|O_EXCL" and e["mode"] == "0600" and e["fd"] >= 0
+
+
+def test_signal_generated_by_the_kernel():
+    def trigger():
+        # the child dies of SIGSEGV; the kernel sends SIGCHLD to us
+        subprocess.run([sys.executable, "-c", "import ctypes; ctypes.string_at(0)"],
+                       stderr=subprocess.DEVNULL)
+
+    with trace_signal.run(generated=True, signal="SIGSEGV") as run:
+        events = collect(run, trigger, lambda e: e["proc"]["comm"].startswith("python"))
+    e = events[0]
+    assert e["kind"] == "generated" and e["signal"] == "SIGSEGV"
+    assert e["target"]["comm"].startswith("python") and e["target"]["pid"] == e["proc"]["pid"]
