@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass
 from typing import Iterable, Optional, Union
 
+from pybpf import sys as bpfsys
 from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
 from pybpf.readers.bulk import first_mismatch, record_struct
@@ -84,8 +85,6 @@ class PerfReader(Reader):
 
     def _open_cpu(self, src, cpu: int, pages: int, watermark: int,
                   wakeup_bytes: Optional[int]) -> None:
-        from pybpf import sys as bpfsys
-
         flags = 0
         wakeup = max(1, watermark)
         if wakeup_bytes is not None:
@@ -110,9 +109,9 @@ class PerfReader(Reader):
         tail = u64[_TAIL]
         ring = _Ring(cpu, fd, mm, view, u32, u64, pages * mmap.PAGESIZE, tail, tail)
         bpfsys.map_update_elem(src.fd, _KEY(cpu), _KEY(fd.fileno()), 0)
+        self._rings.append(ring)  # from here on close() takes it out of the map again
         sysperf.perf_event_ioc_enable(fd.fileno())
         self._check_open().register(fd.fileno(), select.EPOLLIN)
-        self._rings.append(ring)
 
     @property
     def cpus(self) -> list:
@@ -207,8 +206,6 @@ class PerfReader(Reader):
 
     def close(self) -> None:
         """Remove this reader's events from the map, then release rings and fds."""
-        from pybpf import sys as bpfsys
-
         for ring in self._rings:
             try:
                 bpfsys.map_delete_elem(self._map_fd, _KEY(ring.cpu))
