@@ -14,12 +14,15 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common import probe
 from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import (MapRun, add_top_options, disk_name, main as map_main,
-                                   run_top, session_from)
+from gadgets.common.maprun import (MapRun, disk_name, main as map_main, run_top, session_from,
+                                   top_params, top_settings)
+
+DEFAULT_SORT = "-read_bytes,-write_bytes"
+
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
+    """The run behind ``pybpf run``, the command line and run()."""
+    return MapRun(gadget, drop=_drop(), collect=collect, **options)
 
 
 GADGET = Gadget(
@@ -28,6 +31,7 @@ GADGET = Gadget(
     description="block I/O per (process, device) per interval: reads, writes, bytes, time",
     object="top_blockio",
     hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
+    params=top_params(DEFAULT_SORT),
     fields=[
         Field("disk", "disk name", 8, True, "DISK"),
         Field("reads", "read requests completed in the interval", -6, True, "READS"),
@@ -42,9 +46,6 @@ GADGET = Gadget(
     runner=_runner,
     event_struct="io_stat",
 )
-
-DEFAULT_SORT = "-read_bytes,-write_bytes"
-
 
 def _drop() -> List[str]:
     """block_io_start (6.5+) attributes requests to their submitter; without it, issue does."""
@@ -70,19 +71,17 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
 
 def run(interval: float = 1.0, **options: Any) -> MapRun:
     """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return MapRun(GADGET, drop=_drop(), collect=collect, interval=interval, **options)
+    return _runner(GADGET, params={"interval": interval}, **options)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    add_top_options(parser, DEFAULT_SORT)
+    pass
 
 
 def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, drop=_drop(), collect=collect,
-                      interval=opts.interval) as session:
-        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
-                       sort=opts.sort, output=opts.output, fields=opts.fields,
-                       count=opts.count)
+    with session_from(GADGET, opts, factory=_runner) as session:
+        return run_top(session, output=opts.output, fields=opts.fields,
+                       **top_settings(session.params))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

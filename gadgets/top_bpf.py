@@ -15,11 +15,15 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import MapRun, add_top_options, main as map_main, run_top
+from gadgets.common.maprun import (MapRun, main as map_main, run_top, session_from, top_params,
+                                   top_settings)
+
+DEFAULT_SORT = "-run_time_us,-runs,id"
+
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
+    """The run behind ``pybpf run``, the command line and run()."""
+    return TopBPFRun(**options)
 
 
 GADGET = Gadget(
@@ -29,6 +33,7 @@ GADGET = Gadget(
                 "owning processes",
     object="top_bpf",
     hooks=[Hook("iter", "task_file")],
+    params=top_params(DEFAULT_SORT),
     fields=[
         Field("id", "program id", -6, True, "PROG_ID"),
         Field("type", "program type", 14, True, "TYPE"),
@@ -48,7 +53,6 @@ GADGET = Gadget(
     event_struct="prog_owner",
 )
 
-DEFAULT_SORT = "-run_time_us,-runs,id"
 _NO_PROC = {"comm": "", "pcomm": "", "pid": 0, "tid": 0, "ppid": 0, "uid": 0, "gid": 0,
             "mntns_id": 0, "cgroup_id": 0}
 
@@ -179,21 +183,17 @@ class TopBPFRun(MapRun):
 
 def run(interval: float = 1.0, **options: Any) -> MapRun:
     """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return TopBPFRun(interval=interval, **options)
+    return TopBPFRun(params={"interval": interval}, **options)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    add_top_options(parser, DEFAULT_SORT)
+    pass
 
 
 def _body(opts: argparse.Namespace) -> int:
-    session = TopBPFRun(container=opts.container, host=opts.host, pid=opts.pid, tid=opts.tid,
-                        uid=opts.uid, gid=opts.gid, comm=opts.comm, filters=opts.filter,
-                        timeout=opts.timeout, interval=opts.interval)
-    with session:
-        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
-                       sort=opts.sort, output=opts.output, fields=opts.fields,
-                       count=opts.count)
+    with session_from(GADGET, opts, factory=_runner) as session:
+        return run_top(session, output=opts.output, fields=opts.fields,
+                       **top_settings(session.params))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -12,15 +12,17 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import (MapRun, add_top_options, file_type, main as map_main,
-                                   run_top, session_from)
+from gadgets.common.maprun import (MapRun, file_type, main as map_main, run_top, session_from,
+                                   top_params, top_settings)
 
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
+DEFAULT_SORT = "-read_bytes,-write_bytes"
+
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
+    """The run behind ``pybpf run``, the command line and run()."""
+    return MapRun(gadget, collect=collect, **options)
 
 
 GADGET = Gadget(
@@ -31,7 +33,7 @@ GADGET = Gadget(
     hooks=[Hook("tracepoint", f"syscalls/sys_{edge}_{name}")
            for name in SYSCALLS for edge in ("enter", "exit")],
     params=[Param("all_files", "count every file type, not only regular files", bool, False,
-                  constant="all_files")],
+                  constant="all_files")] + top_params(DEFAULT_SORT),
     fields=[
         Field("reads", "read calls in the interval", -6, True, "READS"),
         Field("writes", "write calls in the interval", -6, True, "WRITES"),
@@ -45,8 +47,6 @@ GADGET = Gadget(
     runner=_runner,
     event_struct="file_stat",
 )
-
-DEFAULT_SORT = "-read_bytes,-write_bytes"
 
 
 def collect(session: MapRun) -> List[Dict[str, Any]]:
@@ -66,22 +66,19 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     return rows
 
 
-def run(interval: float = 1.0, **options: Any) -> MapRun:
+def run(interval: float = 1.0, all_files: bool = False, **options: Any) -> MapRun:
     """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    all_files = options.pop("all_files", False)
-    return MapRun(GADGET, params={"all_files": all_files}, collect=collect,
-                  interval=interval, **options)
+    return _runner(GADGET, params={"interval": interval, "all_files": all_files}, **options)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    add_top_options(parser, DEFAULT_SORT)
+    pass
 
 
 def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, collect=collect, interval=opts.interval) as session:
-        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
-                       sort=opts.sort, output=opts.output, fields=opts.fields,
-                       count=opts.count)
+    with session_from(GADGET, opts, factory=_runner) as session:
+        return run_top(session, output=opts.output, fields=opts.fields,
+                       **top_settings(session.params))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -11,14 +11,19 @@ import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import (MapRun, add_top_options, endpoint, ip_text,
-                                   main as map_main, run_top, session_from)
+from gadgets.common.maprun import (MapRun, endpoint, ip_text, main as map_main, run_top,
+                                   session_from, top_params, top_settings)
 
 FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
 
+DEFAULT_SORT = "-sent,-received"
+
+
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
+    """The run behind ``pybpf run``, the command line and run()."""
+    family = (options.get("params") or {}).get("family", "")
+    return MapRun(gadget, collect=collect, constants={"targ_family": _family(family)},
+                  **options)
 
 
 GADGET = Gadget(
@@ -27,7 +32,8 @@ GADGET = Gadget(
     description="bytes sent and received per (process, TCP connection) per interval",
     object="top_tcp",
     hooks=[Hook("tp_btf", "sock_send_length"), Hook("tp_btf", "sock_recv_length")],
-    params=[Param("family", "only IPv4 (4) or IPv6 (6) connections", str, "")],
+    params=[Param("family", "only IPv4 (4) or IPv6 (6) connections", str, "")]
+    + top_params(DEFAULT_SORT),
     fields=[
         Field("src", "local address:port", 22, True, "SRC"),
         Field("dst", "remote address:port", 22, True, "DST"),
@@ -40,9 +46,6 @@ GADGET = Gadget(
     runner=_runner,
     event_struct="conn_stat",
 )
-
-DEFAULT_SORT = "-sent,-received"
-
 
 def _family(value: Any) -> int:
     from gadgets.common.errors import GadgetError
@@ -71,21 +74,17 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
 
 def run(interval: float = 1.0, family: str = "", **options: Any) -> MapRun:
     """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return MapRun(GADGET, params={"family": family}, constants={"targ_family": _family(family)},
-                  collect=collect, interval=interval, **options)
+    return _runner(GADGET, params={"interval": interval, "family": family}, **options)
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    add_top_options(parser, DEFAULT_SORT)
+    pass
 
 
 def _body(opts: argparse.Namespace) -> int:
-    session = session_from(GADGET, opts, collect=collect, interval=opts.interval,
-                           constants={"targ_family": _family(opts.param_family)})
-    with session:
-        return run_top(session, interval=opts.interval, max_rows=opts.max_rows,
-                       sort=opts.sort, output=opts.output, fields=opts.fields,
-                       count=opts.count)
+    with session_from(GADGET, opts, factory=_runner) as session:
+        return run_top(session, output=opts.output, fields=opts.fields,
+                       **top_settings(session.params))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

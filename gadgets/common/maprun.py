@@ -29,7 +29,7 @@ from gadgets.common import containers as ctr
 from gadgets.common import filters as flt
 from gadgets.common.decode import find_struct, proc_fields
 from gadgets.common.errors import GadgetError, GadgetUnavailableError
-from gadgets.common.gadget import Gadget
+from gadgets.common.gadget import Gadget, Param
 from gadgets.common.livetable import LiveTable, parse_sort, sort_rows
 from gadgets.common.output import ColumnWriter
 from gadgets.common.runner import MNTNS_MAP, GadgetRun
@@ -61,6 +61,8 @@ class MapRun(GadgetRun):
         super().__init__(gadget, **options)
         self.collect = collect
         self.interval = interval
+        if self.params.get("interval") is not None:
+            self.interval = float(self.params["interval"])
         self.tick = tick
         self.state: Dict[str, Any] = {}
         self.attach_opts = dict(attach) if attach is not None else None
@@ -141,7 +143,20 @@ class MapRun(GadgetRun):
             raise GadgetError(f"gadget {self.gadget.name}: nothing to collect")
         self.start()
         if self.gadget.category == "top":
-            yield from self
+            settings = top_settings(self.params) if "sort" in self.params else None
+            shown = 0
+            for rows in self:
+                stamp = _iso(time.time())
+                rows = [{"timestamp": stamp, **r} for r in rows]
+                if settings is not None:
+                    known = [f.name for f in self.gadget.all_fields]
+                    rows = sort_rows(rows, parse_sort(settings["sort"], known))
+                    if settings["max_rows"] > 0:
+                        rows = rows[: settings["max_rows"]]
+                yield rows
+                shown += 1
+                if settings is not None and settings["count"] and shown >= settings["count"]:
+                    return
             return
         if self.gadget.category == "profile":
             wait_until_done(self, None if self.tick is None else lambda: self.tick(self))
@@ -292,22 +307,33 @@ def _iso(seconds: float) -> str:
 
 
 # -- command line ---------------------------------------------------------------
-def add_top_options(parser: argparse.ArgumentParser, default_sort: str) -> None:
-    parser.add_argument("--interval", type=float, default=1.0, metavar="SECONDS",
-                        help="refresh every this many seconds (default 1)")
-    parser.add_argument("--max-rows", type=int, default=20, metavar="N",
-                        help="show at most N rows per interval (0: all; default 20)")
-    parser.add_argument("--sort", default=default_sort, metavar="FIELDS",
-                        help=f"comma list of fields, -field descending (default {default_sort})")
-    parser.add_argument("--count", type=int, metavar="N", help="stop after N intervals")
+def top_params(default_sort: str) -> List[Param]:
+    """The common options of the top gadgets, as gadget parameters (so that
+    ``pybpf run`` and the library take them too)."""
+    return [
+        Param("interval", "refresh every this many seconds (default 1)", float, 1.0),
+        Param("max_rows", "show at most N rows per interval (0: all; default 20)", int, 20),
+        Param("sort", f"comma list of fields, -field descending (default {default_sort})",
+              str, default_sort),
+        Param("count", "stop after N intervals", int, None),
+    ]
 
 
-def session_from(gadget: Gadget, opts: argparse.Namespace, **extra: Any) -> MapRun:
-    """A MapRun from parsed `pybpf run` options (gadget params included)."""
+def top_settings(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """run_top's interval, max_rows, sort and count from a run's parameters."""
+    return {"interval": float(params["interval"]), "max_rows": int(params["max_rows"]),
+            "sort": str(params["sort"]), "count": params.get("count")}
+
+
+def session_from(gadget: Gadget, opts: argparse.Namespace,
+                 factory: Optional[Callable[..., MapRun]] = None, **extra: Any) -> MapRun:
+    """A run from parsed `pybpf run` options (gadget params included), made by
+    ``factory(gadget, **options)`` (the gadget's runner) or MapRun."""
     params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
-    return MapRun(gadget, container=opts.container, host=opts.host, pid=opts.pid,
-                  tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params,
-                  filters=opts.filter, timeout=opts.timeout, **extra)
+    make = factory or MapRun
+    return make(gadget, container=opts.container, host=opts.host, pid=opts.pid,
+                tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params,
+                filters=opts.filter, timeout=opts.timeout, **extra)
 
 
 def main(gadget: Gadget, argv: Optional[Sequence[str]],
