@@ -209,8 +209,6 @@ class DnsRun(GadgetRun):
         port = self.params.get("port")
         if port is not None:
             spec.constants["dns_port"] = int(port)
-        self._port = int(port) if port is not None else 53
-        self._key_codec = self._value_codec = None
 
     def _open_source(self, spec: Any) -> None:
         from pybpf.btf.codec import Codec

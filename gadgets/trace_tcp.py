@@ -14,7 +14,8 @@ TYPES = {1: "connect", 2: "accept", 3: "close", 4: "established"}
 
 
 def address(raw: Any, family: int) -> str:
-    data = bytes(raw) if not isinstance(raw, (list, tuple)) else bytes(raw)
+    """16 address bytes (IPv4 in the first 4) -> text."""
+    data = bytes(raw)
     if family == 10:
         return str(ipaddress.IPv6Address(data[:16]))
     return str(ipaddress.IPv4Address(data[:4]))
