@@ -54,7 +54,7 @@ struct {
 	__type(value, struct event);
 } execs SEC(".maps");
 
-GADGET_RINGBUF(events, 4 << 20);
+GADGET_RINGBUF(events, 2 << 20);
 
 static __always_inline int enter_exec(const char *filename, const char *const *argv)
 {

@@ -46,7 +46,7 @@ struct {
 	__type(value, struct event);
 } scratch SEC(".maps");
 
-GADGET_RINGBUF(events, 4 << 20);
+GADGET_RINGBUF(events, 2 << 20);
 
 static __always_inline int enter_open(int dfd, const char *fname, __u32 flags, __u32 mode)
 {
