@@ -1,0 +1,92 @@
+"""`pybpf run GADGET -o json` for the gadgets whose other tests use the
+library: bind, mount, capabilities, oomkill."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+from test_gadget_trace_oomkill import HOG, memory_cgroup
+from test_gadget_trace_support import CLIRun
+
+
+def run_cli(args, trigger, match):
+    cli = CLIRun(*args, "-o", "json", "--timeout", "60")
+    try:
+        line = cli.wait_for(trigger, match, timeout=40)
+    finally:
+        rc, err = cli.stop()
+    assert line is not None, err
+    assert rc == 0, err
+    return json.loads(line)
+
+
+def test_bind_cli():
+    def trigger():
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.close()
+
+    e = run_cli(["trace_bind", "--pid", str(os.getpid())], trigger, lambda s: '"UDP"' in s)
+    assert e["addr"] == "127.0.0.1" and e["protocol"] == "UDP" and e["ret"] == 0
+
+
+def test_mount_cli(tmp_path):
+    tag = f"pybpf{uuid.uuid4().hex[:8]}"
+
+    def trigger():
+        subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                        f"mount -t tmpfs {tag} {tmp_path}"], check=True)
+
+    e = run_cli(["trace_mount", "--filter", f"source={tag}"], trigger, lambda s: tag in s)
+    assert e["op"] == "mount" and e["fstype"] == "tmpfs" and e["target"] == str(tmp_path)
+
+
+def test_capabilities_cli():
+    def trigger():
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", 82))
+        except OSError:
+            pass
+        s.close()
+
+    e = run_cli(["trace_capabilities", "--pid", str(os.getpid()), "--cap", "CAP_NET_BIND_SERVICE"],
+                trigger, lambda s: s.startswith("{"))
+    assert e["cap"] == "CAP_NET_BIND_SERVICE" and e["syscall"] == "bind"
+
+
+def test_oomkill_cli():
+    cg = memory_cgroup(f"pybpfoom{uuid.uuid4().hex[:8]}")
+
+    def join():
+        with open(cg / "cgroup.procs", "w") as fh:
+            fh.write(str(os.getpid()))
+
+    def trigger():
+        subprocess.run([sys.executable, "-c", HOG], preexec_fn=join, stderr=subprocess.DEVNULL,
+                       timeout=60)
+
+    try:
+        e = run_cli(["trace_oomkill"], trigger, lambda s: s.startswith("{"))
+    finally:
+        cg.rmdir()
+    assert e["victim"]["comm"].startswith("python") and e["pages"]["rss"] > 0
+
+
+def test_missing_hook_is_named():
+    import dataclasses
+
+    import pytest
+
+    from gadgets import trace_exec
+    from gadgets.common.errors import GadgetUnavailableError
+    from gadgets.common.gadget import Hook
+    from gadgets.common.runner import GadgetRun
+
+    g = dataclasses.replace(trace_exec.GADGET, hooks=[Hook("tracepoint", "nosuch/tracepoint_x")])
+    ok, why = g.can_run()
+    assert not ok and why == "tracepoint nosuch/tracepoint_x does not exist on this kernel"
+    with pytest.raises(GadgetUnavailableError, match="trace_exec: tracepoint nosuch/"):
+        GadgetRun(g).start()
