@@ -1,5 +1,6 @@
 // Loader corpus: global data in .data, .bss, .rodata and custom .data.foo /
-// .rodata.bar sections, rewritable constants, a string in .rodata.
+// .rodata.bar sections, rewritable constants, and a string literal (which
+// clang puts in .rodata.str1.1, a map of its own).
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -9,6 +10,7 @@ const volatile char tag[8] = "abc";
 int data_counter = 5;
 __u64 bss_hits;
 __u64 bss_out[4];
+char bss_name[8];
 static __u32 static_seen;
 int foo_val SEC(".data.foo") = 7;
 const volatile __u64 bar_val SEC(".rodata.bar") = 9;
@@ -25,6 +27,7 @@ int read_globals(void *ctx)
 	bss_out[1] = tag[0] + tag[1] + tag[2];
 	bss_out[2] = foo_val;
 	bss_out[3] = bar_val;
+	bpf_probe_read_kernel_str(bss_name, sizeof(bss_name), "pybpf");
 	return 0;
 }
 

@@ -25,7 +25,8 @@ def test_load_pins_programs_and_maps(pin_dir):
     assert got.stdout == "" and got.stderr == ""
     assert sorted(p.name for p in (pin_dir / "progs").iterdir()) == ["read_globals"]
     assert sorted(p.name for p in (pin_dir / "maps").iterdir()) == [
-        "_data_foo", "_rodata_bar", "loader_d_bss", "loader_d_data", "loader_d_rodata"]
+        "_data_foo", "_rodata_bar", "_rodata_str1_1", "loader_d_bss", "loader_d_data",
+        "loader_d_rodata"]
 
 
 def test_type_override(pin_dir):

@@ -64,7 +64,8 @@ def test_global_data_and_rodata():
     s.constants["targ_tgid"] = os.getpid()
     s.variables["foo_val"] = 13
     with pybpf.load(s) as coll:
-        assert set(coll.maps) == {".bss", ".data", ".data.foo", ".rodata", ".rodata.bar"}
+        assert set(coll.maps) == {".bss", ".data", ".data.foo", ".rodata", ".rodata.bar",
+                                  ".rodata.str1.1"}
         with coll.attach_all():
             trigger(2)
         bss = coll.maps[".bss"][KEY0]
@@ -73,6 +74,8 @@ def test_global_data_and_rodata():
         out = list(struct.unpack_from("<4q", bss, out_off))
         data = coll.maps[".data"][KEY0]
         counter = struct.unpack_from("<i", data, s.variables.info("data_counter").offset)[0]
+        name_off = s.variables.info("bss_name").offset
+        assert bss[name_off:name_off + 6] == b"pybpf\0"  # read from the .rodata.str1.1 map
         rodata = coll.maps[".rodata"]
         with pytest.raises(pybpf.BPFError):
             rodata[KEY0] = bytes(rodata.value_size)  # frozen: user space cannot write

@@ -50,12 +50,15 @@ def load_pybpf(obj: Path, progs: Path, maps: Path) -> subprocess.CompletedProces
                            "--pinmaps", str(maps)], capture_output=True, text=True, cwd=ROOT)
 
 
-def map_names_by_id() -> dict:
-    return {m["id"]: m.get("name", "") for m in json.loads(bpftool("map", "show", "-j"))}
+def map_name(map_id: int, cache: dict) -> str:
+    """The name of one map by id (asked one by one: listing every map races with other users)."""
+    if map_id not in cache:
+        cache[map_id] = json.loads(bpftool("map", "show", "id", str(map_id), "-j"))["name"]
+    return cache[map_id]
 
 
 def normalise_xlated(text: str, names: dict) -> str:
-    text = re.sub(r"map\[id:(\d+)\]", lambda m: f"map[{names.get(int(m.group(1)), '?')}]", text)
+    text = re.sub(r"map\[id:(\d+)\]", lambda m: f"map[{map_name(int(m.group(1)), names)}]", text)
     text = re.sub(r"0x[0-9a-f]{12,16}", "ADDR", text)          # kernel addresses
     text = re.sub(r"#bpf_prog_[0-9a-f]+_", "#bpf_prog_TAG_", text)  # subprog symbols
     return text
@@ -100,7 +103,7 @@ def test_same_as_bpftool_loadall(name, dirs):
         assert pinned(p_progs) == [] and pinned(p_maps) == []
         return
     assert got_p.returncode == 0, got_p.stderr
-    names = map_names_by_id()
+    names: dict = {}
     assert pinned(p_progs) == pinned(b_progs)
     assert pinned(p_maps) == pinned(b_maps)
     for prog in pinned(b_progs):

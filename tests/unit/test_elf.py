@@ -89,15 +89,21 @@ def test_unknown_constant_names_the_known():
 
 def test_global_data_maps():
     spec = obj("loader_data")
-    assert sorted(spec.maps) == [".bss", ".data", ".data.foo", ".rodata", ".rodata.bar"]
+    assert sorted(spec.maps) == [".bss", ".data", ".data.foo", ".rodata", ".rodata.bar",
+                                 ".rodata.str1.1"]
     names = {k: m.kernel_name for k, m in spec.maps.items()}
     assert names == {".bss": "loader_d.bss", ".data": "loader_d.data", ".data.foo": ".data.foo",
-                     ".rodata": "loader_d.rodata", ".rodata.bar": ".rodata.bar"}
+                     ".rodata": "loader_d.rodata", ".rodata.bar": ".rodata.bar",
+                     ".rodata.str1.1": ".rodata.str1.1"}
+    assert bytes(spec.maps[".rodata.str1.1"].data) == b"pybpf\0"
     assert not spec.maps[".data"].freeze and spec.maps[".rodata.bar"].freeze
     assert spec.maps[".bss"].data == bytearray(spec.maps[".bss"].value_size)
     assert spec.maps[".data"].flags == MapFlags.MMAPABLE
     for m in spec.maps.values():
         assert m.type == MapType.ARRAY and m.max_entries == 1 and m.key_size == 4
+        if m.name == ".rodata.str1.1":  # string literals have no DATASEC
+            assert m.value_type_id == 0
+            continue
         assert spec.btf.name_of(m.value_type_id) == m.name  # the DATASEC
         assert spec.btf[m.value_type_id].size == m.value_size
 

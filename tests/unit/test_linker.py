@@ -81,7 +81,9 @@ def test_global_data_references_carry_offsets():
         insn, hi = linked.instructions[ref.slot], linked.instructions[ref.slot + 1]
         assert insn.src == asm.BPF_PSEUDO_MAP_VALUE
         offsets.setdefault(ref.map, set()).add(hi.imm)
-    assert set(offsets) == {".bss", ".data", ".data.foo", ".rodata", ".rodata.bar"}
+    assert set(offsets) == {".bss", ".data", ".data.foo", ".rodata", ".rodata.bar",
+                            ".rodata.str1.1"}
+    assert offsets[".rodata.str1.1"] == {0}  # "pybpf" is the only literal
     starts = {spec.constants.info(n).offset for n in spec.constants}
     assert offsets[".rodata"] <= starts  # each reference points at a variable's first byte
     for name, offs in offsets.items():
