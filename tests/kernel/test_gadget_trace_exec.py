@@ -7,13 +7,17 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from gadgets import trace_exec
-from test_gadget_trace_support import CLIRun, collect
+from test_gadget_trace_support import CLIRun, collect, require
 
 ECHO = shutil.which("echo") or "/bin/echo"
 
 
+@pytest.mark.vm
 def test_library_exec_fields(tmp_path):
+    require(trace_exec.GADGET)
     tag = f"pybpf-exec-{uuid.uuid4().hex[:8]}"
     children = []
 

@@ -7,13 +7,17 @@ import subprocess
 import sys
 import uuid
 
+import pytest
+
 from gadgets import trace_capabilities, trace_open, trace_signal
-from test_gadget_trace_support import CLIRun, collect
+from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()
 
 
+@pytest.mark.vm
 def test_open_fields_and_paths(tmp_path):
+    require(trace_open.GADGET)
     tag = f"pybpf-open-{uuid.uuid4().hex[:8]}"
     target = tmp_path / tag
     missing = tmp_path / (tag + "-missing")
@@ -68,7 +72,9 @@ def test_open_cli_json_failed_only(tmp_path):
     assert rc == 0
 
 
+@pytest.mark.vm
 def test_signal_kill_and_errors():
+    require(trace_signal.GADGET)
     def trigger():
         p = subprocess.Popen(["sleep", "30"])
         os.kill(p.pid, signal.SIGTERM)

@@ -4,13 +4,17 @@ import json
 import os
 import socket
 
+import pytest
+
 from gadgets import trace_bind, trace_tcp
-from test_gadget_trace_support import CLIRun, collect
+from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()
 
 
+@pytest.mark.vm
 def test_tcp_connect_accept_close_v4_and_refused():
+    require(trace_tcp.GADGET)
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen()

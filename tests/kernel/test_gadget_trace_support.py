@@ -20,6 +20,15 @@ from gadgets.common.containers import cgroup2_root
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def require(gadget) -> None:
+    """Skip the calling test when the gadget cannot run on this kernel (vmtests)."""
+    import pytest
+
+    ok, why = gadget.can_run()
+    if not ok:
+        pytest.skip(f"{gadget.name}: {why}")
+
+
 class StandIn:
     """A container without a runtime: `sleep` as pid 1 of new mount and pid
     namespaces, in cgroup <cgroup2>/<name>."""
