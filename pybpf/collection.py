@@ -113,11 +113,11 @@ class _Loader:
     def __init__(self, spec: ObjectSpec, btf, pin_root: str, log_level: int) -> None:
         self.spec = spec
         self.coll = Collection(spec)
+        self._btf_arg = btf  # as given: None (the running kernel) or a path keeps CO-RE cached
         self._target_btf = btf
         self.pin_root = pin_root
         self.log_level = log_level
         self.reused: set = set()
-        self.core_session = None
         self.core_results: Dict[str, list] = {}
 
     def target_btf(self):
@@ -136,6 +136,7 @@ class _Loader:
         ext_mod.fill_kconfig(spec, self.target_btf)
         ksyms = ext_mod.resolve_ksyms(spec, self.target_btf)
         linked = {name: self._link(name, ksyms) for name in names}
+        self._relocate(linked)
         self._load_btf()
         self._create_maps()
         self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
@@ -221,13 +222,17 @@ class _Loader:
     def _link(self, name: str, ksyms) -> LinkedProgram:
         linked = link_program(self.spec, name)
         ext_mod.patch_externs(linked, self.spec, ksyms)
-        if linked.core_relos:
-            if self.core_session is None:  # one per object: libbpf's shared candidate pruning
-                self.core_session = core.Session(self.spec.btf, core.as_targets(self.target_btf()))
-            self.core_results[name] = core.relocate(
-                linked.instructions, linked.core_relos, self.spec.btf, self.target_btf(),
-                program=name, session=self.core_session)
         return linked
+
+    def _relocate(self, linked: Dict[str, LinkedProgram]) -> None:
+        """CO-RE for every program at once: one session (libbpf's shared candidate pruning)
+        and, against the kernel or a BTF file, results cached on disk so a warm load never
+        parses the target BTF."""
+        programs = {name: (lp.instructions, lp.core_relos) for name, lp in linked.items()
+                    if lp.core_relos}
+        if not programs:
+            return
+        self.core_results = core.relocate_object(programs, self.spec.btf, self._btf_arg)
 
     def _load_program(self, linked: LinkedProgram) -> Program:
         prog: ProgramSpec = linked.program
