@@ -51,11 +51,28 @@ static __always_inline int wanted(void)
 	return tgid && *tgid && (bpf_get_current_pid_tgid() >> 32) == *tgid;
 }
 
-static __always_inline __u64 count(__u32 key)
+static __always_inline void count(__u32 key)
 {
 	__u64 *val = bpf_map_lookup_elem(&stats, &key);
 
-	return val ? __sync_fetch_and_add(val, 1) : 0;
+	if (val)
+		__sync_fetch_and_add(val, 1);
+}
+
+/* The sequence number: events come from one thread at a time, so a plain
+ * increment is exact and keeps the object loadable before 5.12 (no atomic
+ * fetch-and-add there). */
+static __always_inline __u64 next_seq(void)
+{
+	__u32 key = 0;
+	__u64 *val = bpf_map_lookup_elem(&stats, &key);
+	__u64 seq;
+
+	if (!val)
+		return 0;
+	seq = *val;
+	*val = seq + 1;
+	return seq;
 }
 
 static __always_inline void fill(struct event *e, __u64 seq)
@@ -81,7 +98,7 @@ int emit_ringbuf(void *ctx)
 
 	if (!wanted())
 		return 0;
-	seq = count(0);
+	seq = next_seq();
 	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
 	if (!e) {
 		count(1);
@@ -100,7 +117,7 @@ int emit_perf(void *ctx)
 
 	if (!wanted())
 		return 0;
-	seq = count(0);
+	seq = next_seq();
 	fill(&e, seq);
 	if (bpf_perf_event_output(ctx, &pb, BPF_F_CURRENT_CPU, &e, sizeof(e)))
 		count(2);
