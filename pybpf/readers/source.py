@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Union
 
+from pybpf import sys as bpfsys
+
 
 @dataclass
 class MapSource:
@@ -19,8 +21,6 @@ def map_source(map_or_fd: Union[object, int]) -> MapSource:
     if hasattr(map_or_fd, "max_entries") and hasattr(map_or_fd, "fd"):
         return MapSource(int(map_or_fd.fd), int(map_or_fd.type), int(map_or_fd.max_entries),
                          str(getattr(map_or_fd, "name", "")))
-    from pybpf import sys as bpfsys
-
     fd = int(map_or_fd)
     info = bpfsys.map_info(fd)
     return MapSource(fd, int(info.type), int(info.max_entries), str(info.name))
