@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from gadgets import profile_tcprtt
@@ -101,9 +100,19 @@ def test_pybpf_run_prints_the_histogram_at_the_end():
     proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "profile_tcprtt", "-o", "json",
                              "--timeout", "3", "--by", "remote"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)  # pybpf run prints nothing until the end: give it time to attach
-    _ping_pong(100)
-    out, err = proc.communicate(timeout=60)
+    done = threading.Event()
+
+    def traffic() -> None:  # until the run ends: whenever it attached, it sees some
+        while not done.is_set():
+            _ping_pong(20)
+
+    t = threading.Thread(target=traffic)
+    t.start()
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        done.set()
+        t.join()
     assert proc.returncode == 0, err
     rows = [json.loads(line) for line in out.splitlines()]
     assert any(r["address"] == "127.0.0.1" and r["count"] > 0 for r in rows)

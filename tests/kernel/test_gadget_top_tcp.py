@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from gadgets import top_tcp
@@ -72,26 +73,37 @@ def test_family_filter_in_the_kernel():
 
 
 SENDER = """
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(float(sys.argv[2]))
-s.sendall(b"x" * int(sys.argv[3]))
+import os, socket, sys, time
+port, canary_port, go, size = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+s = socket.create_connection(("127.0.0.1", port))
+c = socket.create_connection(("127.0.0.1", canary_port))
+while not os.path.exists(go):  # canary bytes until the gadget shows it is counting
+    c.sendall(b"c")
+    time.sleep(0.05)
+s.sendall(b"x" * size)
 s.close()
+c.close()
 """
 
 
-def test_command_line_json():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(port), "2.5", "500000"])
-    gadget = subprocess.Popen(
-        [sys.executable, "-m", "gadgets.top_tcp", "-o", "json", "--interval", "0.5",
-         "--timeout", "5", "--pid", str(sender.pid)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        conn, _ = server.accept()
+def _counted_transfer(tmp_path, argv_prefix, size):
+    """Run the gadget on a sender that transfers ``size`` bytes once the gadget
+    has shown a row for its canary connection; the rows of the transfer."""
+    server, canary = socket.socket(), socket.socket()
+    for s in (server, canary):
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+    port, canary_port = server.getsockname()[1], canary.getsockname()[1]
+    go = tmp_path / "go"
+    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(port), str(canary_port),
+                               str(go), str(size)])
+    gadget = subprocess.Popen(argv_prefix + ["-o", "json", "--interval", "0.3", "--pid",
+                                             str(sender.pid)],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    received = []
+
+    def drain(sock):
+        conn, _ = sock.accept()
         n = 0
         while True:
             chunk = conn.recv(1 << 16)
@@ -99,38 +111,40 @@ def test_command_line_json():
                 break
             n += len(chunk)
         conn.close()
-        out, _ = gadget.communicate(timeout=60)
-    finally:
-        sender.wait(timeout=30)
-        server.close()
-        if gadget.poll() is None:
-            gadget.kill()
-            gadget.wait()
-    rows = [json.loads(line) for line in out.splitlines()]
-    assert n == 500000
-    assert sum(r["sent"] for r in rows if r["dport"] == port) == 500000
+        received.append((sock.getsockname()[1], n))
 
-
-def test_pybpf_run_rows_per_interval():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    port = server.getsockname()[1]
-    sender = subprocess.Popen([sys.executable, "-c", SENDER, str(port), "2.0", "300000"])
-    gadget = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "top_tcp", "-o", "json",
-                               "--timeout", "4", "--pid", str(sender.pid)],
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    threads = [threading.Thread(target=drain, args=(s,)) for s in (server, canary)]
+    for t in threads:
+        t.start()
+    rows = []
     try:
-        conn, _ = server.accept()
-        while conn.recv(1 << 16):
-            pass
-        conn.close()
-        out, _ = gadget.communicate(timeout=60)
-    finally:
+        for line in gadget.stdout:
+            rows.append(json.loads(line))
+            if rows[-1]["dport"] == canary_port:
+                go.touch()
+                break
         sender.wait(timeout=30)
+        for t in threads:
+            t.join(timeout=30)
+        time.sleep(1.0)  # the last interval ends
+    finally:
+        sender.kill()
+        sender.wait()
+        gadget.terminate()
+        rest, _ = gadget.communicate(timeout=30)
         server.close()
-        if gadget.poll() is None:
-            gadget.kill()
-            gadget.wait()
-    rows = [json.loads(line) for line in out.splitlines()]
-    assert sum(r["sent"] for r in rows if r["dport"] == port) == 300000
+        canary.close()
+    rows += [json.loads(line) for line in rest.splitlines()]
+    assert dict(received)[port] == size
+    return [r for r in rows if r["dport"] == port]
+
+
+def test_command_line_json(tmp_path):
+    rows = _counted_transfer(tmp_path, [sys.executable, "-m", "gadgets.top_tcp"], 500000)
+    assert sum(r["sent"] for r in rows) == 500000
+    assert all(r["timestamp"].endswith("Z") for r in rows)
+
+
+def test_pybpf_run_rows_per_interval(tmp_path):
+    rows = _counted_transfer(tmp_path, [sys.executable, "-m", "pybpf", "run", "top_tcp"], 300000)
+    assert sum(r["sent"] for r in rows) == 300000
