@@ -2,9 +2,13 @@
 
 Opening a Spec validates the header, copies the string table and makes one
 pass over the type section recording where each type starts (an
-``array('I')`` of word positions). Nothing else is decoded until asked:
-``spec[id]`` decodes one type and caches it, ``ids_by_name`` searches the
-string table for the name and then the packed name offsets of the types.
+``array('I')`` of word positions) and its name offset (packed u32s). The
+pass does a few operations per type: the kind byte of every word is sliced
+out and translated to a record length in C, so only the vlen-sized kinds do
+arithmetic. Nothing else is decoded until asked: ``spec[id]`` decodes one
+type and caches it, ``ids_by_name`` finds every offset of the name in the
+string table (bytes.find), keeps those some type uses, and finds them in the
+packed name offsets.
 
 Split BTF (a kernel module's BTF on top of vmlinux) continues the base's
 type ids and string offsets; ``spec[id]`` and ``string(off)`` forward to the
@@ -71,7 +75,7 @@ class Spec:
         self._cache: Dict[int, Type] = {}
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
-        self._name_offs: Optional[bytes] = None  # packed u32 name_off of each own type
+        self._name_offs = b""  # packed u32 name_off of each own type (filled by the index)
         self._name_set: Optional[frozenset] = None  # the distinct name offsets
         self._by_name: Dict[str, List[int]] = {}
         self._parse(memoryview(data).cast("B"))
@@ -167,10 +171,13 @@ class Spec:
         except for the kinds whose length depends on vlen.
         """
         offsets = array("I")
+        names = array("I")
+        self._name_offs = b""
         n = len(words)
         if not n:
             return offsets
         append = offsets.append
+        append_name = names.append
         top = self._kind_bytes(words)
         steps = top.translate(_FIXED_STEP)
         per = _VLEN_STEP
@@ -178,6 +185,7 @@ class Spec:
         try:
             while pos < n:
                 append(pos)
+                append_name(words[pos])
                 step = steps[pos]
                 if step:
                     pos += step
@@ -197,6 +205,7 @@ class Spec:
                 raise self._fail(f"type id {type_id} at offset {at}: unknown kind {kind}")
             raise self._fail(f"type id {type_id} at offset {at} runs past the end of the "
                              f"type section")
+        self._name_offs = names.tobytes()
         return offsets
 
     @staticmethod
@@ -368,8 +377,6 @@ class Spec:
         cands = self._string_offsets_of(needle)
         if not cands:
             return []
-        if self._name_offs is None:
-            self._name_offs = array("I", map(self._words.__getitem__, self._offsets)).tobytes()
         packed = self._name_offs
         if len(cands) > 1:  # short names are suffixes of many strings: keep those types use
             if self._name_set is None:
