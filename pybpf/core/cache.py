@@ -3,7 +3,9 @@
 Owns the cache directory ($XDG_CACHE_HOME/pybpf, else ~/.cache/pybpf), the key
 (a hash of the target BTF files' contents, of the object's local BTF and of
 its relocation records; a file's content hash is remembered by its identity:
-path, inode, size, mtime and boot id) and the file format: JSON carrying its own key and a
+path, inode, size, mtime and boot id; the running kernel's own BTF files
+under /sys/kernel/btf cannot change within a boot, so their identity alone
+stands for their content and they are never read for the key) and the file format: JSON carrying its own key and a
 checksum of its body, so a stale, truncated or edited file is detected and
 ignored (the results are then recomputed and the file rewritten). Writes are
 atomic (temporary file + rename). Instructions are never cached: results
@@ -11,18 +13,23 @@ are re-applied, and re-validated, on every load.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import threading
 from pathlib import Path
+
+try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - Pythons built without it
+    from hashlib import blake2b
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from pybpf.core.result import RelocResult
 
 FORMAT = 1  # bump when the algorithm or the record changes meaning
 DISABLE_ENV = "PYBPF_NO_CORE_CACHE"
+KERNEL_BTF_DIR = "/sys/kernel/btf/"
 
 _lock = threading.Lock()
 _file_digests: Dict[str, str] = {}
@@ -67,17 +74,26 @@ def _read_memo() -> Dict[str, str]:
 
 
 def file_digest(path: str) -> str:
-    """blake2b of a file's content, remembered per process and on disk by file identity."""
+    """blake2b of a file's content, remembered per process and on disk by file identity.
+
+    The running kernel's BTF (under /sys/kernel/btf, with a known boot id) is
+    keyed by its identity instead: it is fixed for the life of a boot.
+    """
     ident = _identity(path)
     with _lock:
         hit = _file_digests.get(ident)
     if hit is not None:
         return hit
+    if ident.startswith(KERNEL_BTF_DIR) and not ident.endswith("|"):
+        hit = blake2b(f"kernel-btf|{ident}".encode(), digest_size=20).hexdigest()
+        with _lock:
+            _file_digests[ident] = hit
+        return hit
     memo = _read_memo()
     hit = memo.get(ident)
     if not isinstance(hit, str):
         with open(path, "rb") as fh:
-            hit = hashlib.blake2b(fh.read(), digest_size=20).hexdigest()
+            hit = blake2b(fh.read(), digest_size=20).hexdigest()
         memo = {k: v for k, v in memo.items() if not k.startswith(ident.split("|", 1)[0] + "|")}
         memo[ident] = hit
         _atomic_write(_digest_memo(), json.dumps(memo))
@@ -89,11 +105,11 @@ def file_digest(path: str) -> str:
 def object_key(target_files: Sequence[str], local_btf: bytes,
                programs: Mapping[str, Sequence[Any]]) -> str:
     """The cache key of relocating ``programs`` (name -> relos) of one object against files."""
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     h.update(f"pybpf-core/{FORMAT}\0".encode())
     for path in target_files:
         h.update(f"target {file_digest(path)}\0".encode())
-    h.update(hashlib.blake2b(local_btf, digest_size=20).digest())
+    h.update(blake2b(local_btf, digest_size=20).digest())
     for name, relos in programs.items():
         h.update(f"prog {name}\0".encode())
         for r in relos:
@@ -102,7 +118,7 @@ def object_key(target_files: Sequence[str], local_btf: bytes,
 
 
 def _checksum(body: str) -> str:
-    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+    return blake2b(body.encode(), digest_size=16).hexdigest()
 
 
 def _path(key: str) -> Path:
