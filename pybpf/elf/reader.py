@@ -381,7 +381,7 @@ class _Reader:
             datasec = self._datasec(secname)
             for vsi in (datasec.vars if datasec else ()):
                 owners[self.spec.btf.name_of(vsi.type)] = (secname, vsi.type)
-        kconfig: List[Extern] = []
+        kconfig: List[Tuple[Extern, int]] = []  # with their alignment
         for sym in undefined:
             if sym.name not in owners:
                 raise self.fail(f"extern {sym.name!r} is neither __kconfig nor __ksym "
@@ -398,8 +398,7 @@ class _Reader:
                 ext.typeless = self.spec.btf.resolve(target.type) == 0
             else:
                 ext.size, align = self._kconfig_layout(sym.name, target.type)
-                kconfig.append(ext)
-                ext.offset = align  # sorted and placed below
+                kconfig.append((ext, align))
             self.spec.externs[sym.name] = ext
         if kconfig:
             self._place_kconfig(kconfig)
@@ -416,12 +415,11 @@ class _Reader:
         raise self.fail(f"extern {name!r}: .kconfig type is not a bool, tristate, integer or "
                         "char array")
 
-    def _place_kconfig(self, externs: List[Extern]) -> None:
+    def _place_kconfig(self, externs: List[Tuple[Extern, int]]) -> None:
         # libbpf's order: alignment descending, then size ascending, then name.
-        externs.sort(key=lambda e: (-e.offset, e.size, e.name))
+        externs.sort(key=lambda e: (-e[1], e[0].size, e[0].name))
         off = 0
-        for ext in externs:
-            align = ext.offset
+        for ext, align in externs:
             off = (off + align - 1) // align * align
             ext.offset = off
             off += ext.size
