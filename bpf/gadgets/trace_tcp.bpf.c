@@ -237,12 +237,13 @@ int trace_destroy_sock(struct trace_event_raw_tcp_event_sk *ctx)
 	e.proc = owner->proc;
 	e.timestamp = bpf_ktime_get_boot_ns();
 	e.type = EV_CLOSE;
-	e.ep.family = ctx->family;
+	/* the tracepoint's own family field is newer than 5.10: ask the sock */
+	e.ep.family = BPF_CORE_READ((struct sock *)ctx->skaddr, __sk_common.skc_family);
 	e.ep.protocol = IPPROTO_TCP;
 	e.ep.sport = ctx->sport;
 	e.ep.dport = ctx->dport;
 	e.ep.netns = BPF_CORE_READ((struct sock *)ctx->skaddr, __sk_common.skc_net.net, ns.inum);
-	if (ctx->family == GADGET_AF_INET6) {
+	if (e.ep.family == GADGET_AF_INET6) {
 		bpf_probe_read_kernel(e.ep.saddr, 16, ctx->saddr_v6);
 		bpf_probe_read_kernel(e.ep.daddr, 16, ctx->daddr_v6);
 	} else {
