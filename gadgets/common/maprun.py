@@ -215,10 +215,6 @@ class MapRun(GadgetRun):
         c = self._enricher.lookup(proc["mntns_id"]) if self._enricher else None
         return {"container": c.to_dict() if c else dict(_EMPTY_CONTAINER), "proc": proc}
 
-    def container_of(self, mntns_id: int) -> Dict[str, str]:
-        c = self._enricher.lookup(mntns_id) if self._enricher else None
-        return c.to_dict() if c else dict(_EMPTY_CONTAINER)
-
     def keep(self, event: Mapping[str, Any]) -> bool:
         """Whether an event passes the user-space ``--filter``s."""
         return flt.matches(self.filters, event)
@@ -271,7 +267,8 @@ def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, outpu
             if left is not None:
                 wait = min(wait, left)
             try:
-                going = table.wait(wait)
+                if not table.wait(wait):
+                    break  # q
             except KeyboardInterrupt:
                 break
             assert session.collect is not None
@@ -292,7 +289,7 @@ def run_top(session: MapRun, *, interval: float, max_rows: int, sort: str, outpu
                 table.show(f"{gadget.name} {clock}  interval {interval:g}s  rows {len(rows)}"
                            + ("  (q to quit)" if table.interactive else ""), header, lines)
             shown += 1
-            if not going or (count is not None and shown >= count):
+            if count and shown >= count:
                 break
             if left is not None and session.time_left() == 0:
                 break

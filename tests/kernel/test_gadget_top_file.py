@@ -170,8 +170,8 @@ def test_live_table_in_a_terminal(tmp_path, unique_name, key):
         assert len({s.splitlines()[0] for s in screens}) >= 2  # the title's time moves on
         _tmux(session, "send-keys", "-t", session, key)
         deadline = time.monotonic() + 10
-        while not marker.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        while time.monotonic() < deadline and not (marker.exists() and marker.read_text()):
+            time.sleep(0.1)  # the shell creates the file, then writes the status
         assert marker.read_text().strip() == "0"
         # the terminal was given back: main screen, no table left over
         assert "W_BYTES" not in _tmux(session, "capture-pane", "-p", "-t", session)
