@@ -25,7 +25,7 @@ from gadgets.common import filters as flt
 from gadgets.common.decode import Clock, proc_fields
 from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.runner import GadgetRun, runner_for
+from gadgets.common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
 
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD)
@@ -303,7 +303,11 @@ class DnsRun(GadgetRun):
     def batches(self) -> Iterator[List[Dict[str, Any]]]:
         self.start()
         deadline = None if self.timeout is None else self._started + self.timeout
+        next_refresh = time.monotonic() + REFRESH_INTERVAL
         while not self._stop.is_set():
+            if time.monotonic() >= next_refresh:
+                self.refresh_containers()  # new namespaces join the attribution filter
+                next_refresh = time.monotonic() + REFRESH_INTERVAL
             wait = 0.2
             if deadline is not None:
                 left = deadline - time.monotonic()

@@ -10,9 +10,10 @@ the ``with`` block) detaches and frees everything.
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
 import pybpf
 
@@ -26,6 +27,7 @@ LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
 _EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
+REFRESH_INTERVAL = 2.0  # seconds between looks for new namespaces of the selected containers
 
 
 def _int_option(name: str, value: Any, bits: int = 32) -> int:
@@ -88,6 +90,7 @@ class GadgetRun:
         self._enricher: Optional[ctr.Enricher] = None
         self._clock = Clock()
         self._started = 0.0
+        self._filtered: Set[int] = set()
 
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "GadgetRun":
@@ -119,17 +122,35 @@ class GadgetRun:
             spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
         try:
             self._coll = pybpf.load(spec)
-            if self.selected:
-                fmap = self._coll.maps[MNTNS_MAP]
-                one = (1).to_bytes(fmap.value_size, "little")
-                for c in self.selected:
-                    for ns in c.mntns_ids:
-                        fmap[ns.to_bytes(fmap.key_size, "little")] = one
+            self._add_mntns(self.selected)
             self._links = self._coll.attach_all()
         except BaseException:
             self.close()
             raise
         return spec
+
+    def _add_mntns(self, containers: Sequence[ctr.Container]) -> None:
+        """Put the containers' mount namespaces in the kernel's filter map."""
+        if not containers:
+            return
+        fmap = self._coll.maps[MNTNS_MAP]
+        one = (1).to_bytes(fmap.value_size, sys.byteorder)
+        for c in containers:
+            for ns in c.mntns_ids - self._filtered:
+                fmap[ns.to_bytes(fmap.key_size, sys.byteorder)] = one
+                self._filtered.add(ns)
+
+    def refresh_containers(self) -> None:
+        """Follow the selected containers: mount namespaces they created since
+        the start (a new process in a new namespace, a restart) join the
+        filter. Called every few seconds while iterating."""
+        if not self.selected or self._coll is None:
+            return
+        try:
+            now = ctr.select(self.container_names)
+        except GadgetError:
+            return  # the container is gone for now; keep what is in the map
+        self._add_mntns(now)
 
     def _open_source(self, spec: Any) -> None:
         """Where events come from: the ``events`` ring buffer, decoded from BTF.
@@ -207,6 +228,7 @@ class GadgetRun:
         self.start()
         deadline = None if self.timeout is None else self._started + self.timeout
         next_lost = time.monotonic() + 0.5
+        next_refresh = time.monotonic() + REFRESH_INTERVAL
         present, filters = self.present, self.filters
         try:
             while not self._stop.is_set():
@@ -228,6 +250,9 @@ class GadgetRun:
                 if time.monotonic() >= next_lost:
                     self.check_lost()
                     next_lost = time.monotonic() + 0.5
+                if time.monotonic() >= next_refresh:
+                    self.refresh_containers()
+                    next_refresh = time.monotonic() + REFRESH_INTERVAL
         finally:
             if self._coll is not None:
                 self.check_lost()

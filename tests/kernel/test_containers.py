@@ -143,3 +143,28 @@ def test_dns_filtered_to_one_container(two_containers):
     assert {e["name"] for e in events} == {f"a.{name}."}
     assert {e["container"]["name"] for e in events} == {a.name}
     assert {e["qr"] for e in events} == {"Q", "R"}
+
+
+def test_new_namespace_in_a_selected_container_is_followed(two_containers):
+    """A process of container A that moves to a new mount namespace after
+    the run started is still A's (same cgroup): the run adds its namespace."""
+    a, b = two_containers
+    tag = f"pybpf-new-{uuid.uuid4().hex[:8]}"
+    procs = []
+
+    def trigger():
+        if not procs:
+            procs.append(subprocess.Popen(
+                ["nsenter", "-t", str(a.init_pid), "-m", "-p", "--", "unshare", "-m", "sh", "-c",
+                 f"while true; do {ECHO} {tag} >/dev/null; sleep 0.3; done"],
+                preexec_fn=a._join))
+
+    try:
+        with trace_exec.run(container=a.name) as run:
+            events = collect(run, trigger, lambda e: tag in e["args"], timeout=20)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert events and events[0]["container"]["name"] == a.name
+    assert events[0]["proc"]["mntns_id"] != a.mntns
