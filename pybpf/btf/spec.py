@@ -21,7 +21,8 @@ import os
 import struct
 import sys
 from array import array
-from typing import Dict, Iterator, List, Optional, Union as TUnion
+from itertools import compress
+from typing import Dict, Iterable, Iterator, List, Optional, Union as TUnion
 
 from ..errors import BTFError
 from .types import (
@@ -367,6 +368,39 @@ class Spec:
             ids += [first + n for n, t in enumerate(self._appended) if t.name == name]
         self._by_name[name] = ids
         return list(ids)
+
+    def ids_by_names(self, names: Iterable[str]) -> Dict[str, List[int]]:
+        """``ids_by_name`` of several names in one pass over the types (results cached).
+
+        Each name still costs a search of the string table, but the packed name
+        offsets are walked once (in C) for all of them, instead of once per name.
+        """
+        names = list(dict.fromkeys(names))
+        todo = [n for n in names if n and n not in self._by_name]
+        if len(todo) > 1 and not self._overrides and not self._appended:
+            base = self.base.ids_by_names(todo) if self.base is not None else {}
+            own = self._raw_ids_by_names(todo)
+            for name in todo:
+                self._by_name[name] = base.get(name, []) + own[name]
+        return {name: self.ids_by_name(name) for name in names}
+
+    def _raw_ids_by_names(self, names: List[str]) -> Dict[str, List[int]]:
+        out: Dict[str, List[int]] = {name: [] for name in names}
+        wanted: Dict[int, List[str]] = {}  # string offset -> the names it spells
+        for name in names:
+            needle = name.encode("utf-8", "surrogateescape") + b"\0"
+            if b"\0" in needle[:-1]:
+                continue
+            for off in self._string_offsets_of(needle):
+                wanted.setdefault(off, []).append(name)
+        if not wanted:
+            return out
+        packed = memoryview(self._name_offs).cast("I")
+        first = self._first_id
+        for local in compress(range(len(packed)), map(wanted.__contains__, packed)):
+            for name in wanted[packed[local]]:
+                out[name].append(first + local)
+        return out
 
     def _raw_ids_by_name(self, name: str) -> List[int]:
         needle = name.encode("utf-8", "surrogateescape") + b"\0"

@@ -67,6 +67,19 @@ class _NameIndex:
             spec = spec.base
         self._flavors_scanned = True
 
+    def prefetch(self, essentials: Sequence[str]) -> None:
+        """Look up many essential names (and their flavors) in one batch."""
+        if not self._flavors_scanned:
+            self._scan_flavors()
+        batch = getattr(self.spec, "ids_by_names", None)
+        if batch is None:
+            return
+        names: List[str] = []
+        for essential in essentials:
+            names.append(essential)
+            names.extend(self._flavored.get(essential, ()))
+        batch(names)
+
     def lookup(self, essential: str, kind: Kind) -> Tuple[int, ...]:
         key = (essential, _kind_class(kind))
         hit = self._by_essential.get(key)
@@ -99,6 +112,23 @@ def source_name(spec: Any, position: int) -> str:
     """How candidates from the spec at ``position`` of the target list are labelled."""
     name = getattr(spec, "name", "") or ""
     return name.rstrip("/").rsplit("/", 1)[-1] or f"target#{position}"
+
+
+def prefetch(local: Any, local_ids: Sequence[int], targets: Sequence[Any]) -> None:
+    """Warm the name lookups ``find_candidates`` will make in the first target (vmlinux)
+    for these local types, in one pass; ids that cannot be named are left to fail later."""
+    if not targets:
+        return
+    essentials = []
+    for local_id in local_ids:
+        try:
+            name = local.name_of(local_id)
+        except Exception:  # reported, with context, when the relocation is resolved
+            continue
+        if name:
+            essentials.append(essential_name(name))
+    if len(essentials) > 1:
+        _index(targets[0]).prefetch(essentials)
 
 
 def find_candidates(local: Any, local_id: int, targets: Sequence[Any]) -> List[Candidate]:

@@ -83,6 +83,7 @@ def resolve_object(programs: Mapping[str, Sequence[Any]], local: Any, target: An
         if hit is not None:
             return hit
     session = Session(local, specs())
+    session.prefetch([r for relos in programs.values() for r in relos])
     results = {name: [session.resolve(r, name, i) for i, r in enumerate(relos)]
                for name, relos in programs.items()}
     if key is not None:

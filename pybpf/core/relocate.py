@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from pybpf.core.access import AccessSpec, SpecError, parse_local
 from pybpf.core.calc import compute
-from pybpf.core.candidates import Candidate, find_candidates
+from pybpf.core.candidates import Candidate, find_candidates, prefetch
 from pybpf.core.kinds import RelocKind, essential_name
 from pybpf.core.match import match_spec
 from pybpf.core.patch import apply
@@ -34,6 +34,11 @@ class Session:
         self.local = local
         self.targets = list(targets)
         self._cands: Dict[int, List[Candidate]] = {}
+
+    def prefetch(self, relos: Sequence[Any]) -> None:
+        """Batch the target name lookups of ``relos`` (an optimisation only)."""
+        ids = {int(r.type_id) for r in relos if int(r.kind) != RelocKind.TYPE_ID_LOCAL}
+        prefetch(self.local, sorted(ids - set(self._cands)), self.targets)
 
     def candidates(self, local_id: int) -> List[Candidate]:
         cands = self._cands.get(local_id)
@@ -157,6 +162,7 @@ def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = N
     """
     if session is None:
         session = Session(local, as_targets(target))
+    session.prefetch(relos)
     results = [session.resolve(relo, program, i) for i, relo in enumerate(relos)]
     for res in results:
         apply(insns, res)
