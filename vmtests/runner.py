@@ -37,6 +37,7 @@ class Options:
 
 
 _print_lock = threading.Lock()
+_abort = threading.Event()  # set on Ctrl-C / SIGTERM: every VM stops, no retries
 
 
 def say(text: str) -> None:
@@ -59,9 +60,9 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
         attempt_dir = rundir / f"boot{attempt}"
         boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=opts.python,
                        memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
-                       timeout=opts.timeout, files=files, echo=echo)
+                       timeout=opts.timeout, files=files, echo=echo, abort=_abort)
         spent += boot.total_s
-        if boot.reported or boot.status == "timeout" or attempt > opts.retries:
+        if boot.reported or boot.status in ("timeout", "aborted") or attempt > opts.retries:
             break
         say(f"[{kernel.name}] boot {attempt} never reported ({boot.detail}); retrying")
     assert boot is not None
@@ -161,7 +162,11 @@ def run(names: List[str], opts: Options) -> List[KernelResult]:
         results[i] = result
 
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        list(pool.map(job, ready))
+        try:
+            list(pool.map(job, ready))
+        except BaseException:
+            _abort.set()
+            raise
     return [r for r in results if r is not None]
 
 

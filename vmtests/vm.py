@@ -147,11 +147,13 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
          python: str = sys.executable, memory: str = "2G", cpus: int = 1,
          boot_timeout: float = 120.0, timeout: float = 1800.0,
          files: Optional[List[str]] = None,
-         echo: Optional[Callable[[str], None]] = None) -> Boot:
+         echo: Optional[Callable[[str], None]] = None,
+         abort: Optional[threading.Event] = None) -> Boot:
     """Boot ``kernel`` once, run pytest in it, and wait for its report.
 
     ``files``: the test files the host's collection selected (see
-    guest_filter); None lets the guest collect everything itself.
+    guest_filter); None lets the guest collect everything itself. Setting
+    ``abort`` stops the VM at once (status "aborted").
     """
     if rundir.exists():
         shutil.rmtree(rundir)
@@ -210,6 +212,10 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
     try:
         while proc.poll() is None:
             now = time.monotonic()
+            if abort is not None and abort.is_set():
+                result.status = "aborted"
+                result.detail = "interrupted on the host"
+                break
             if not booted_at and now - started > boot_timeout:
                 result.status = "no-report"
                 result.detail = f"no job start within {boot_timeout:.0f} s"
