@@ -213,8 +213,8 @@ class Spec:
     def _kind_bytes(words) -> bytes:
         """Byte i: the top byte (kind_flag and kind) of word i + 1, 0 past the end."""
         if isinstance(words, memoryview) and _NATIVE_LITTLE:
-            raw = words.cast("B")
-            return bytes(raw[7::4]) + b"\0"
+            # a strided memoryview copies byte by byte; copying, then slicing bytes, is faster
+            return words.cast("B").tobytes()[7::4] + b"\0"
         return bytes((w >> 24) & 0xFF for w in words[1:]) + b"\0"
 
     # -- strings ------------------------------------------------------------------------

@@ -5,7 +5,7 @@ applied) and its plain-dict form, used by the on-disk cache and JSON output.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Dict, List
 
 from pybpf.core.kinds import RelocKind
@@ -53,8 +53,10 @@ class RelocResult:
         return f"<{self.kind.short}> {self.local}"
 
     def to_dict(self) -> Dict[str, Any]:
-        out = asdict(self)
+        # every field is a plain value but ``candidates`` (flat records): no deep copy needed
+        out = dict(self.__dict__)
         out["kind"] = self.kind.name
+        out["candidates"] = [dict(c.__dict__) for c in self.candidates]
         return out
 
     @classmethod
