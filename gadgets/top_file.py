@@ -18,6 +18,7 @@ from gadgets.common.maprun import (MapRun, file_type, main as map_main, run_top,
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
 DEFAULT_SORT = "-read_bytes,-write_bytes"
+PATH_TRUNCATED = 0x8000  # gadget/path.h GADGET_PATH_TRUNCATED
 
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
@@ -42,7 +43,8 @@ GADGET = Gadget(
         Field("type", "file type (regular, socket, fifo, char...)", 7, True, "TYPE"),
         Field("dev", "device of the file system (major:minor)", 7),
         Field("ino", "inode number", -10),
-        Field("file", "file name (the last path component)", 0, True, "FILE"),
+        Field("file", "file name (the last path component)", 24),
+        Field("path", "full path (\"...\" first when the walk stopped short)", 0, True, "PATH"),
     ],
     runner=_runner,
     event_struct="file_stat",
@@ -51,16 +53,18 @@ GADGET = Gadget(
 
 def collect(session: MapRun) -> List[Dict[str, Any]]:
     """This interval's rows (the map is emptied as it is read)."""
-    from gadgets.common.decode import cstr
+    from gadgets.common.decode import cstr, join_path
 
     rows = []
-    for key, value in session.map_items("stats", delete=True):
+    for key, value in session.map_items("stats", delete=True, raw_members=("path",)):
+        size = value["path_size"]
         row = session.base_event(value["proc"])
         row.update({
             "reads": value["reads"], "writes": value["writes"],
             "read_bytes": value["read_bytes"], "write_bytes": value["write_bytes"],
             "type": file_type(value["mode"]), "dev": f"{key['dev'] >> 20}:{key['dev'] & 0xfffff}",
             "ino": key["ino"], "file": cstr(value["name"]),
+            "path": join_path(value["path"], size & ~PATH_TRUNCATED, bool(size & PATH_TRUNCATED)),
         })
         rows.append(row)
     return rows

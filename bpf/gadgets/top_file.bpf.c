@@ -1,9 +1,12 @@
 // top_file: reads and writes per (process, file). The read/write family of
 // syscalls is traced at entry (the fd is resolved to its struct file through
 // task->files) and at exit (the byte count returned is added to the file's
-// counters). User space reads and clears the stats map every interval.
+// counters). User space reads and clears the stats map every interval. A
+// file met for the first time in an interval gets its full path
+// (gadget/path.h: components leaf first).
 #include "gadget/common.h"
 #include "gadget/filter.h"
+#include "gadget/path.h"
 
 #define S_IFMT 0170000
 #define S_IFREG 0100000
@@ -23,8 +26,10 @@ struct file_stat {
 	__u64 read_bytes;
 	__u64 write_bytes;
 	__u16 mode;     // inode i_mode: type bits and permissions
-	__u16 _pad[3];
+	__u16 _pad;
+	__u32 path_size;      // bytes used in path, GADGET_PATH_TRUNCATED or'ed in
 	char name[NAME_LEN];  // the file's dentry name
+	char path[GADGET_PATH_MAX];
 };
 
 struct pending {
@@ -38,9 +43,18 @@ const volatile bool all_files = false;
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
+	__uint(map_flags, BPF_F_NO_PREALLOC);  // values carry a path: allocate on use
 	__type(key, struct file_key);
 	__type(value, struct file_stat);
 } stats SEC(".maps");
+
+// a new entry is built here: it is too big for the stack
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct file_stat);
+} fresh_stat SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -87,8 +101,9 @@ static __always_inline int on_exit(long ret)
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)pid_tgid;
 	struct pending *p;
-	struct file_stat *s, fresh = {};
+	struct file_stat *s, *fresh;
 	struct file *file;
+	__u32 zero = 0;
 
 	p = bpf_map_lookup_elem(&inflight, &tid);
 	if (!p)
@@ -97,12 +112,18 @@ static __always_inline int on_exit(long ret)
 		goto out;
 	s = bpf_map_lookup_elem(&stats, &p->key);
 	if (!s) {
-		gadget_fill_proc(&fresh.proc);
+		fresh = bpf_map_lookup_elem(&fresh_stat, &zero);
+		if (!fresh)
+			goto out;
+		gadget_fill_proc(&fresh->proc);
+		fresh->reads = fresh->writes = 0;
+		fresh->read_bytes = fresh->write_bytes = 0;
 		file = p->file;
-		fresh.mode = BPF_CORE_READ(file, f_inode, i_mode);
-		bpf_probe_read_kernel_str(fresh.name, sizeof(fresh.name),
+		fresh->mode = BPF_CORE_READ(file, f_inode, i_mode);
+		bpf_probe_read_kernel_str(fresh->name, sizeof(fresh->name),
 					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
-		bpf_map_update_elem(&stats, &p->key, &fresh, BPF_NOEXIST);
+		fresh->path_size = gadget_read_path(fresh->path, &file->f_path);
+		bpf_map_update_elem(&stats, &p->key, fresh, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&stats, &p->key);
 		if (!s)
 			goto out;

@@ -184,19 +184,30 @@ class MapRun(GadgetRun):
                                  btf_codec.Codec.for_type(btf, ms.value_type_id))
         return self._codecs[key]
 
-    def _decode_pair(self, name: str, key: Any, value: Any) -> Tuple[Any, Any]:
+    def _decode_pair(self, name: str, key: Any, value: Any,
+                     raw: Mapping[str, Tuple[int, int]]) -> Tuple[Any, Any]:
         kc, vc = self._map_codecs(name)
         if isinstance(key, (bytes, bytearray, memoryview)):
             key = kc.decode(bytes(key))
         if isinstance(value, (bytes, bytearray, memoryview)):
-            value = vc.decode(bytes(value))
+            data = bytes(value)
+            value = vc.decode(data)
+            for member, (off, size) in raw.items():
+                value[member] = data[off: off + size]
         return key, value
 
-    def map_items(self, name: str, delete: bool = False) -> List[Tuple[Any, Any]]:
-        """Decoded (key, value) pairs of map ``name``; ``delete`` empties it as it reads."""
+    def map_items(self, name: str, delete: bool = False,
+                  raw_members: Sequence[str] = ()) -> List[Tuple[Any, Any]]:
+        """Decoded (key, value) pairs of map ``name``; ``delete`` empties it as it
+        reads; ``raw_members`` of the value are also kept as bytes (strings
+        that hold several NUL-separated parts, such as gadget/path.h paths)."""
         m = self.collection.maps[name]
+        raw: Dict[str, Tuple[int, int]] = {}
+        if raw_members:
+            from gadgets.common.decode import member_spans
+            raw = member_spans(self.spec.btf, self.spec.maps[name].value_type_id, raw_members)
         pairs = m.lookup_and_delete_batch() if delete else list(m.items())
-        return [self._decode_pair(name, k, v) for k, v in pairs]
+        return [self._decode_pair(name, k, v, raw) for k, v in pairs]
 
     def iterate(self, program: str, struct: str) -> List[Dict[str, Any]]:
         """One pass of iterator ``program``: its records decoded as ``struct``."""

@@ -47,7 +47,7 @@ def test_counts_reads_and_writes_exactly(tmp_path, unique_name):
     row = rows[0]
     assert (row["writes"], row["write_bytes"]) == (5, 3400)
     assert (row["reads"], row["read_bytes"]) == (3, 500 + 3234)
-    assert row["type"] == "regular"
+    assert row["type"] == "regular" and row["path"] == str(path)
     assert row["ino"] == os.stat(path).st_ino
     assert row["proc"]["comm"] and row["container"]["name"] == ""
 
@@ -164,7 +164,7 @@ def test_live_table_in_a_terminal(tmp_path, unique_name, key):
             lines = screen.splitlines()
             # drawn in place: title on the first line, header on the second, rows below
             assert lines[0].startswith("top_file ") and "q to quit" in lines[0]
-            assert "W_BYTES" in lines[1] and "FILE" in lines[1]
+            assert "W_BYTES" in lines[1] and "PATH" in lines[1]
             assert sum("W_BYTES" in line for line in lines) == 1
             assert path.name in lines[2]
         assert len({s.splitlines()[0] for s in screens}) >= 2  # the title's time moves on
