@@ -108,7 +108,7 @@ def test_cli_container_json(two_containers):
         a.run([ECHO, tag, "a"], stdout=subprocess.DEVNULL)
         b.run([ECHO, tag, "b"], stdout=subprocess.DEVNULL)
 
-    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "30", "-c", b.name,
+    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "120", "-c", b.name,
                  "--fields", "container.name,args")
     try:
         line = cli.wait_for(trigger, lambda s: tag in s)

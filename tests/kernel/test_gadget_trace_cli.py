@@ -12,9 +12,9 @@ from test_gadget_trace_support import CLIRun
 
 
 def run_cli(args, trigger, match):
-    cli = CLIRun(*args, "-o", "json", "--timeout", "60")
+    cli = CLIRun(*args, "-o", "json", "--timeout", "120")
     try:
-        line = cli.wait_for(trigger, match, timeout=40)
+        line = cli.wait_for(trigger, match)
     finally:
         rc, err = cli.stop()
     assert line is not None, err

@@ -92,7 +92,7 @@ def test_cli_json_nxdomain():
     def trigger():
         subprocess.run([sys.executable, "-c", CLIENT, name, str(res.port), "28"])
 
-    cli = CLIRun("trace_dns", "-o", "json", "--timeout", "30", "--port", str(res.port),
+    cli = CLIRun("trace_dns", "-o", "json", "--timeout", "120", "--port", str(res.port),
                  "--filter", "qr=R", "--filter", f"name={name}.")
     try:
         line = cli.wait_for(trigger, lambda s: name in s)

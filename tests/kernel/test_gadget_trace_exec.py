@@ -71,7 +71,7 @@ def test_failed_exec_and_truncation(tmp_path):
 
 def test_cli_json(tmp_path):
     tag = f"pybpf-cli-{uuid.uuid4().hex[:8]}"
-    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "30",
+    cli = CLIRun("trace_exec", "-o", "json", "--timeout", "120",
                  "--filter", f"args~{tag}", "--fields", "proc.comm,proc.pid,args,ret")
     try:
         line = cli.wait_for(lambda: subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL),
@@ -88,7 +88,7 @@ def test_cli_json(tmp_path):
 
 def test_cli_columns_and_nonexistent_container():
     tag = f"pybpf-col-{uuid.uuid4().hex[:8]}"
-    cli = CLIRun("trace_exec", "--timeout", "30", "--comm", "echo")
+    cli = CLIRun("trace_exec", "--timeout", "120", "--comm", "echo")
     try:
         line = cli.wait_for(lambda: subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL),
                             lambda s: tag in s)

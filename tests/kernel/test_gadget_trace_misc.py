@@ -59,7 +59,7 @@ def test_open_cli_json_failed_only(tmp_path):
         subprocess.run(["cat", missing], stderr=subprocess.DEVNULL)
         subprocess.run(["cat", "/etc/hostname"], stdout=subprocess.DEVNULL)
 
-    cli = CLIRun("trace_open", "-o", "json", "--timeout", "30", "--failed", "--comm", "cat")
+    cli = CLIRun("trace_open", "-o", "json", "--timeout", "120", "--failed", "--comm", "cat")
     try:
         line = cli.wait_for(trigger, lambda s: tag in s)
         other = [cli.lines.get_nowait() for _ in range(cli.lines.qsize())]
@@ -103,7 +103,7 @@ def test_signal_tgkill_cli_filter_by_signal():
         os.kill(p.pid, signal.SIGKILL)
         p.wait()
 
-    cli = CLIRun("trace_signal", "-o", "json", "--timeout", "30", "--pid", str(ME),
+    cli = CLIRun("trace_signal", "-o", "json", "--timeout", "120", "--pid", str(ME),
                  "--signal", "KILL")
     try:
         line = cli.wait_for(trigger, lambda s: s.startswith("{"))
@@ -173,7 +173,7 @@ def test_lost_events_are_counted_and_reported(tmp_path):
     assert reports and run.lost == reports[-1][1] and run.lost > 0
     assert seen + run.lost >= 5000
 
-    cli = CLIRun("trace_open", "-o", "json", "--timeout", "30", "--ring-size", "4096",
+    cli = CLIRun("trace_open", "-o", "json", "--timeout", "120", "--ring-size", "4096",
                  "--comm", "python3")
     code = f"import os\nfor _ in range(5000): os.close(os.open({str(path)!r}, os.O_RDONLY))"
     try:

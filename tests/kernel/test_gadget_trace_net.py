@@ -69,7 +69,7 @@ def test_tcp_v6_cli_json():
         c.close()
         a.close()
 
-    cli = CLIRun("trace_tcp", "-o", "json", "--timeout", "30", "--pid", str(ME),
+    cli = CLIRun("trace_tcp", "-o", "json", "--timeout", "120", "--pid", str(ME),
                  "--filter", f"dst.port={port}", "--filter", "type=connect")
     try:
         line = cli.wait_for(trigger, lambda s: '"connect"' in s)

@@ -96,7 +96,7 @@ class StandIn:
 
 
 def collect(run, trigger: Callable[[], None], match: Callable[[dict], bool],
-            want: int = 1, timeout: float = 15.0, settle: float = 0.0) -> List[dict]:
+            want: int = 1, timeout: float = 60.0, settle: float = 0.0) -> List[dict]:
     """Iterate ``run`` (a started GadgetRun) in a thread, call ``trigger``
     repeatedly until ``want`` matching events arrived; return those events.
     With ``settle`` > 0, keep collecting that long after the last trigger."""
@@ -149,7 +149,7 @@ class CLIRun:
             self.lines.put(line)
 
     def wait_for(self, trigger: Callable[[], None], match: Callable[[str], bool],
-                 timeout: float = 20.0) -> Optional[str]:
+                 timeout: float = 90.0) -> Optional[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
             trigger()
