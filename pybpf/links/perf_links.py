@@ -8,6 +8,7 @@ import fnmatch
 import platform
 from typing import Iterable, List, Optional, Sequence
 
+from pybpf import features
 from pybpf import sys as bpfsys
 from pybpf.errors import MissingHookError, SyscallError
 from pybpf.links import tracefs
@@ -20,7 +21,12 @@ from pybpf.links.uprobe_target import (
     symbol_offset,
 )
 from pybpf.sys import perf as sysperf
-from pybpf.sys.consts import BPF_F_KPROBE_MULTI_RETURN, BPF_F_UPROBE_MULTI_RETURN, AttachType
+from pybpf.sys.consts import (
+    BPF_F_KPROBE_MULTI_RETURN,
+    BPF_F_UPROBE_MULTI_RETURN,
+    AttachType,
+    LinkType,
+)
 from pybpf.sys.fd import FD
 
 SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "__arm64_sys_",
@@ -146,7 +152,7 @@ def attach_kprobe_multi(prog, symbols=None, pattern: Optional[str] = None,
         lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_KPROBE_MULTI,
                                  kprobe_multi=opts, detail=f"{kind} {target}")
     except SyscallError as exc:
-        raise link_error(exc, prog, f"{kind} {target}") from None
+        raise _multi_error(exc, prog, f"{kind} {target}", LinkType.KPROBE_MULTI) from None
     return Link(kind, target, prog_name(prog), lfd)
 
 
@@ -202,8 +208,18 @@ def attach_uprobe_multi(prog, binary: str, symbols: Optional[Sequence[str]] = No
         lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_UPROBE_MULTI,
                                  uprobe_multi=opts, detail=f"{kind} {label}")
     except SyscallError as exc:
-        raise link_error(exc, prog, f"{kind} {label}") from None
+        raise _multi_error(exc, prog, f"{kind} {label}", LinkType.UPROBE_MULTI) from None
     return Link(kind, label, prog_name(prog), lfd)
+
+
+def _multi_error(exc: SyscallError, prog, what: str, link_type: int) -> Exception:
+    """Kernels without multi-probe links say EINVAL (unknown attach type): say so."""
+    support = features.has_link_type(link_type)
+    if not support:
+        return MissingHookError(f"program {prog_name(prog)!r}: cannot attach to {what}: this "
+                                f"kernel has no {LinkType(link_type).name.lower()} links "
+                                f"({support.reason})")
+    return link_error(exc, prog, what)
 
 
 def attach_perf_event(prog, freq: Optional[int] = None, period: Optional[int] = None,

@@ -1,4 +1,4 @@
-"""uprobe.multi links (one BPF link on many functions of one binary)."""
+"""uprobe.multi links (one BPF link on many functions of one binary; 6.6+)."""
 from __future__ import annotations
 
 import os
@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 import pybpf
+from pybpf import features
 from pybpf.errors import MissingHookError
 from pybpf.links import attach, attach_uprobe_multi
 from pybpf.sys.consts import LinkType
@@ -42,6 +43,9 @@ def target(tmp_path_factory):
 
 @pytest.fixture
 def coll():
+    support = features.has_link_type(LinkType.UPROBE_MULTI)
+    if not support:
+        pytest.skip(str(support))
     with pybpf.load(OBJ) as c:
         yield c
 
