@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gadgets import profile_cpu
+from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang-19")
@@ -113,3 +114,19 @@ def test_command_line_folded(busy_binary):
     stack, count = lines[0].rsplit(" ", 1)
     assert int(count) > 0 and stack.startswith(busy_binary.name + ";")
     assert any("pybpf_busy_caller;pybpf_busy_leaf" in line for line in lines)
+
+
+def test_container_filter_and_user_symbols_inside_it(busy_binary, make_standin):
+    ctr = make_standin()
+    pid = ctr.start([str(busy_binary)])
+    with profile_cpu.run(frequency=99, container=ctr.name) as run:
+        deadline = time.monotonic() + 20
+        stacks = []
+        while time.monotonic() < deadline and sum(s["count"] for s in stacks) < 30:
+            time.sleep(0.5)
+            profile_cpu.profiler(run).remember_processes()
+            stacks = profile_cpu.collect(run)
+    assert stacks and {s["proc"]["pid"] for s in stacks} == {pid}
+    assert {s["container"]["name"] for s in stacks} == {ctr.name}
+    # the binary is read through /proc/PID/root: the container's view of the file system
+    assert any(s["user_stack"][:1] == ["pybpf_busy_leaf"] for s in stacks)
