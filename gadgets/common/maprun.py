@@ -63,6 +63,11 @@ class MapRun(GadgetRun):
         self.interval = interval
         if self.params.get("interval") is not None:
             self.interval = float(self.params["interval"])
+        if self.params.get("sort") is not None:  # bad --sort: an error before loading
+            try:
+                parse_sort(str(self.params["sort"]), [f.name for f in gadget.all_fields])
+            except ValueError as exc:
+                raise GadgetError(f"gadget {gadget.name}: {exc}") from None
         self.tick = tick
         self.state: Dict[str, Any] = {}
         self.attach_opts = dict(attach) if attach is not None else None
