@@ -397,7 +397,8 @@ class Spec:
             return out
         packed = memoryview(self._name_offs).cast("I")
         first = self._first_id
-        for local in compress(range(len(packed)), map(wanted.__contains__, packed)):
+        keys = frozenset(wanted)  # set membership is the cheapest test map() can call
+        for local in compress(range(len(packed)), map(keys.__contains__, packed)):
             for name in wanted[packed[local]]:
                 out[name].append(first + local)
         return out
