@@ -62,7 +62,7 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
                        memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
                        timeout=opts.timeout, files=files, echo=echo, abort=_abort)
         spent += boot.total_s
-        if boot.reported or boot.status in ("timeout", "aborted") or attempt > opts.retries:
+        if not boot.never_started or attempt > opts.retries:
             break
         say(f"[{kernel.name}] boot {attempt} never reported ({boot.detail}); retrying")
     assert boot is not None
@@ -100,8 +100,9 @@ def _report(result: KernelResult, boot_lines: List[str], opts: Options) -> None:
             for line in tail:
                 say(f"[{result.name}]   {line}")
         console = result.logs / "console.log" if result.logs else None
-        if console and console.exists() and result.boot_s is None:
-            for line in console.read_text(errors="replace").splitlines()[-20:]:
+        if console and console.exists() and (result.boot_s is None
+                                             or result.status == "crashed"):
+            for line in console.read_text(errors="replace").splitlines()[-40:]:
                 say(f"[{result.name}] console: {line}")
     if result.logs and (opts.keep or not result.ok):
         say(f"[{result.name}] logs: {result.logs}")

@@ -42,7 +42,7 @@ class VMError(Exception):
 class Boot:
     """What one attempt to boot and run produced."""
 
-    status: str = "no-report"        # ok, failed, no-report, timeout, init-failed
+    status: str = "no-report"  # ok, failed, no-report, init-failed, crashed, timeout, aborted
     exit_code: Optional[int] = None
     release: str = ""
     boot_s: Optional[float] = None   # qemu start -> job started in the guest
@@ -52,8 +52,9 @@ class Boot:
     detail: str = ""
 
     @property
-    def reported(self) -> bool:
-        return self.exit_code is not None
+    def never_started(self) -> bool:
+        """The job never began: worth one more boot (early TCG panics happen)."""
+        return self.status in ("no-report", "init-failed")
 
 
 def busybox_path() -> Path:
@@ -248,6 +249,11 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
     if result.exit_code is not None:
         result.run_s = exited_at[0] - booted_at[0] if booted_at else None
         result.status = "ok" if result.exit_code == 0 else "failed"
+    elif result.status == "no-report" and booted_at:
+        # The job started, then the guest died: a kernel crash (oops panics
+        # the guest) or an OOM kill, not a flaky boot. Its console says which.
+        result.status = "crashed"
+        result.detail = f"guest died {end - booted_at[0]:.0f} s into the run (see console.log)"
     elif result.status == "no-report" and not result.detail:
         result.detail = f"qemu exited ({proc.returncode}) without a report"
     return result

@@ -38,16 +38,18 @@ def test_a_vm_that_never_reports_is_booted_once_more(monkeypatch, kernel, tmp_pa
 
 
 def test_retries_are_bounded(monkeypatch, kernel, tmp_path):
-    never = vm.Boot(status="no-report", total_s=1.0)
+    never = vm.Boot(status="init-failed", total_s=1.0)
     calls = scripted(monkeypatch, [never] * 5)
     result = runner.run_one(kernel, runner.Options(pytest_args=[], retries=2), tmp_path, None)
-    assert len(calls) == 3 and result.status == "no-report" and result.attempts == 3
+    assert len(calls) == 3 and result.status == "init-failed" and result.attempts == 3
 
 
 @pytest.mark.parametrize("first", [
     vm.Boot(status="timeout", boot_s=5.0, total_s=900.0),
     vm.Boot(status="failed", exit_code=1, boot_s=5.0, run_s=20.0, total_s=26.0),
-])
+    vm.Boot(status="crashed", boot_s=5.0, total_s=12.0),
+    vm.Boot(status="aborted", total_s=1.0),
+], ids=["timeout", "failed", "crashed", "aborted"])
 def test_a_vm_that_ran_is_not_retried(monkeypatch, kernel, tmp_path, first):
     calls = scripted(monkeypatch, [first, vm.Boot(status="ok", exit_code=0)])
     result = runner.run_one(kernel, runner.Options(pytest_args=[]), tmp_path, None)
