@@ -22,7 +22,7 @@ import struct
 import sys
 from array import array
 from itertools import compress
-from typing import Dict, Iterable, Iterator, List, Optional, Union as TUnion
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union as TUnion
 
 from ..errors import BTFError
 from .types import (
@@ -69,7 +69,8 @@ BytesLike = TUnion[bytes, bytearray, memoryview, mmap.mmap]
 class Spec:
     """A BTF blob: types by id, names, sizes; re-marshal with ``to_bytes()``."""
 
-    def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "") -> None:
+    def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
+                 index: Optional[Tuple[bytes, bytes]] = None) -> None:
         self.name = name or "BTF"
         self.base = base
         self._keep = data  # keeps an mmap alive while the words view uses it
@@ -79,18 +80,27 @@ class Spec:
         self._name_offs = b""  # packed u32 name_off of each own type (filled by the index)
         self._name_set: Optional[frozenset] = None  # the distinct name offsets
         self._by_name: Dict[str, List[int]] = {}
-        self._parse(memoryview(data).cast("B"))
+        self.index_adopted = False  # True when ``index`` was taken instead of a pass
+        self._parse(memoryview(data).cast("B"), index)
 
     # -- construction -------------------------------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data: BytesLike, base: Optional["Spec"] = None, name: str = "") -> "Spec":
-        """Parse a BTF blob (bytes, memoryview or mmap); raises BTFError if malformed."""
-        return cls(data, base, name)
+    def from_bytes(cls, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
+                   index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
+        """Parse a BTF blob (bytes, memoryview or mmap); raises BTFError if malformed.
+
+        ``index``: as for ``load_file``."""
+        return cls(data, base, name, index)
 
     @classmethod
-    def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None) -> "Spec":
-        """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it."""
+    def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None,
+                  index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
+        """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it.
+
+        ``index``: what ``index_bytes()`` gave for this very file earlier (a cache);
+        it replaces the pass over the types when it fits the file, else is ignored.
+        """
         path = os.fspath(path)
         with open(path, "rb") as fh:
             try:
@@ -98,12 +108,12 @@ class Spec:
                                             prot=mmap.PROT_READ)
             except (ValueError, OSError):  # empty file, or a file system without mmap
                 data = fh.read()
-        return cls(data, base, path)
+        return cls(data, base, path, index)
 
     def _fail(self, msg: str) -> BTFError:
         return BTFError(f"{self.name}: {msg}")
 
-    def _parse(self, mv: memoryview) -> None:
+    def _parse(self, mv: memoryview, index: Optional[Tuple[bytes, bytes]] = None) -> None:
         size = len(mv)
         if size < HEADER_LEN:
             raise self._fail(f"{size} bytes is too short for a BTF header")
@@ -159,7 +169,9 @@ class Spec:
             words.byteswap()
         self._words = words
         self._type_start = start
-        self._offsets = self._index(words)
+        adopted = self._adopt_index(words, index) if index is not None else None
+        self.index_adopted = adopted is not None
+        self._offsets = adopted if adopted is not None else self._index(words)
         if self._first_id + len(self._offsets) - 1 > BTF_MAX_TYPE:
             raise self._fail(f"{len(self._offsets)} types exceed the maximum type id "
                              f"{BTF_MAX_TYPE}")
@@ -208,6 +220,37 @@ class Spec:
                              f"type section")
         self._name_offs = names.tobytes()
         return offsets
+
+    def _adopt_index(self, words, index: Tuple[bytes, bytes]) -> Optional[array]:
+        """The offsets of a saved index if it plausibly belongs to ``words``, else None.
+
+        The caller vouches for the file (its cache is keyed by the file's identity and
+        checksummed); this catches a mix-up: counts, first and last record must fit.
+        """
+        packed_offsets, names = index
+        n = len(words)
+        if not n or len(packed_offsets) != len(names) or not packed_offsets \
+                or len(packed_offsets) % 4:
+            return None
+        offsets = array("I")
+        offsets.frombytes(packed_offsets)
+        last = offsets[-1]
+        if offsets[0] != 0 or last + 2 >= n:
+            return None
+        info = words[last + 1]
+        top = info >> 24
+        step = _FIXED_STEP[top] or 3 + _VLEN_STEP[top] * (info & 0xFFFF)
+        if not (_FIXED_STEP[top] or _VLEN_STEP[top]) or last + step != n:
+            return None
+        if names[:4] != struct.pack("=I", words[0]) or names[-4:] != struct.pack("=I", words[last]):
+            return None
+        self._name_offs = bytes(names)
+        return offsets
+
+    def index_bytes(self) -> Tuple[bytes, bytes]:
+        """The pass's result (word offsets, name offsets; native u32s) to save for a later
+        ``load_file(..., index=...)`` of the same file."""
+        return self._offsets.tobytes(), self._name_offs
 
     @staticmethod
     def _kind_bytes(words) -> bytes:

@@ -1,35 +1,42 @@
-"""On-disk cache of CO-RE relocation results.
+"""On-disk caches of CO-RE: relocation results, and the index of kernel BTF.
 
 Owns the cache directory ($XDG_CACHE_HOME/pybpf, else ~/.cache/pybpf), the key
 (a hash of the target BTF files' contents, of the object's local BTF and of
 its relocation records; a file's content hash is remembered by its identity:
 path, inode, size, mtime and boot id; the running kernel's own BTF files
 under /sys/kernel/btf cannot change within a boot, so their identity alone
-stands for their content and they are never read for the key) and the file format: JSON carrying its own key and a
-checksum of its body, so a stale, truncated or edited file is detected and
-ignored (the results are then recomputed and the file rewritten). Writes are
-atomic (temporary file + rename). Instructions are never cached: results
-are re-applied, and re-validated, on every load.
+stands for their content and they are never read for the key) and the file
+formats. Results: JSON carrying its own key and a checksum of its body, so a
+stale, truncated or edited file is detected and ignored (the results are
+then recomputed and the file rewritten). Kernel BTF index (``btf.Spec``'s
+pass over the types, saved per file digest so the next object loaded on
+this boot skips it): a header with a record count and crc32, then the raw
+u32 arrays. Writes are atomic (temporary file + rename). Instructions are
+never cached: results are re-applied, and re-validated, on every load.
 """
 from __future__ import annotations
 
 import json
 import os
+import struct
+import sys
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - Pythons built without it
     from hashlib import blake2b
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from pybpf.core.result import RelocResult
 
 FORMAT = 1  # bump when the algorithm or the record changes meaning
 DISABLE_ENV = "PYBPF_NO_CORE_CACHE"
 KERNEL_BTF_DIR = "/sys/kernel/btf/"
+_BYTE_ORDER = 1 if sys.byteorder == "little" else 2
 
 _lock = threading.Lock()
 _file_digests: Dict[str, str] = {}
@@ -153,14 +160,50 @@ def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
     _atomic_write(_path(key), doc)
 
 
-def _atomic_write(path: Path, text: str) -> None:
+INDEX_MAGIC = b"PYBPFIX1"
+_INDEX_HEADER = "<8sIII"  # magic, byte order (1 little, 2 big), record count, crc32 of the body
+
+
+def _index_path(key: str) -> Path:
+    return cache_dir() / f"btfindex-{key}.bin"
+
+
+def load_index(key: str) -> Optional[Tuple[bytes, bytes]]:
+    """A saved BTF index (word offsets, name offsets) for the file ``key`` names, or None
+    when absent, truncated or damaged."""
+    try:
+        data = _index_path(key).read_bytes()
+    except OSError:
+        return None
+    head = struct.calcsize(_INDEX_HEADER)
+    try:
+        magic, order, count, crc = struct.unpack_from(_INDEX_HEADER, data)
+    except struct.error:
+        return None
+    body = memoryview(data)[head:]
+    if (magic != INDEX_MAGIC or order != _BYTE_ORDER or len(body) != 8 * count
+            or zlib.crc32(body) != crc):
+        return None
+    return bytes(body[:4 * count]), bytes(body[4 * count:])
+
+
+def store_index(key: str, offsets: bytes, names: bytes) -> None:
+    """Save a BTF index for ``key`` (skipped silently if the cache cannot be written)."""
+    if len(offsets) != len(names) or len(offsets) % 4:
+        return
+    crc = zlib.crc32(names, zlib.crc32(offsets))
+    _atomic_write(_index_path(key), struct.pack(_INDEX_HEADER, INDEX_MAGIC, _BYTE_ORDER,
+                                                len(offsets) // 4, crc) + offsets + names)
+
+
+def _atomic_write(path: Path, data: Union[str, bytes]) -> None:
     """Write via a temporary file and rename; a cache that cannot be written is skipped."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(path.parent))
         try:
-            with os.fdopen(fd, "w") as fh:
-                fh.write(text)
+            with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as fh:
+                fh.write(data)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)

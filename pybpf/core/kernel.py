@@ -1,9 +1,10 @@
 """Target BTF for CO-RE: the running kernel's, or a BTF file given by path.
 
 Owns finding and opening target BTF: /sys/kernel/btf/vmlinux (opened once per
-process), kernel modules' split BTF under /sys/kernel/btf/ (searched only
-when vmlinux has no candidate, as libbpf), and BTF files named by the user:
-raw BTF or an ELF (vmlinux image, object) with a .BTF section.
+process, its type index kept in the on-disk cache for the boot), kernel
+modules' split BTF under /sys/kernel/btf/ (searched only when vmlinux has no
+candidate, as libbpf), and BTF files named by the user: raw BTF or an ELF
+(vmlinux image, object) with a .BTF section.
 """
 from __future__ import annotations
 
@@ -86,11 +87,32 @@ def kernel_files(sysfs: str = SYSFS_BTF) -> List[str]:
     return [vmlinux_path] + [os.path.join(sysfs, n) for n in modules]
 
 
+def _kernel_spec(path: str, base: Optional[Spec] = None) -> Spec:
+    """A kernel BTF file's Spec, its index taken from (or saved to) the on-disk cache.
+
+    Kernel BTF is keyed by identity and boot id, so finding the index costs no
+    read of the file; any cache problem just means one pass over the types.
+    """
+    from pybpf.core import cache as disk
+    key = None
+    index = None
+    if disk.enabled():
+        try:
+            key = disk.file_digest(path)
+            index = disk.load_index(key)
+        except OSError:
+            key = None
+    spec = Spec.load_file(path, base=base, index=index)
+    if key is not None and not spec.index_adopted:
+        disk.store_index(key, *spec.index_bytes())
+    return spec
+
+
 def _module_specs(vmlinux: Spec, paths: List[str]) -> Tuple[List[Spec], List[str]]:
     specs, loaded = [], []
     for path in paths:
         try:
-            specs.append(Spec.load_file(path, base=vmlinux))
+            specs.append(_kernel_spec(path, base=vmlinux))
             loaded.append(path)
         except (OSError, BTFError):
             continue  # a module going away, or BTF we cannot read: not a candidate source
@@ -120,7 +142,14 @@ def kernel_targets(path: Optional[PathLike] = None, *, sysfs: str = SYSFS_BTF) -
         if hit is None:
             files = kernel_files(sysfs)
             vmlinux_path = files[0]
-            vmlinux = load_btf_file(vmlinux_path)
+            try:
+                vmlinux = _kernel_spec(vmlinux_path)
+            except OSError as exc:
+                raise CoreRelocationError(f"{vmlinux_path}: cannot read target BTF: "
+                                          f"{exc.strerror}") from None
+            except BTFError as exc:
+                raise CoreRelocationError(f"{vmlinux_path}: not a usable BTF file: "
+                                          f"{exc}") from None
             modules, mod_paths = _module_specs(vmlinux, files[1:])
             hit = _kernel[sysfs] = TargetBTF(vmlinux, modules, [vmlinux_path] + mod_paths)
         return hit
