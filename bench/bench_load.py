@@ -9,8 +9,10 @@ back to core_read.bpf.o). Every sample runs in a fresh process:
   collection, timed in-process (wall and CPU) after ``import pybpf`` (which is
   lazy, so importing the loader's modules is part of ``load``). Cold: an empty
   cache directory (XDG_CACHE_HOME points at a new temporary directory); warm:
-  a second process on the same cache. A third row times the same flow with
-  the modules imported beforehand, to separate import cost from work.
+  a second process on the same cache. Two more rows time the same flows with
+  the modules imported beforehand, to separate import cost from work. "index
+  warm": an empty cache in which another object was loaded first, so only
+  the kernel BTF index (not this object's results) is cached.
 - libbpf: a small C program built here with ``gcc -lbpf`` (Debian's libbpf):
   bpf_object__open_file + bpf_object__load + bpf_program__attach for each
   program, then bpf_link__destroy + bpf_object__close, timed in-process with
@@ -216,14 +218,28 @@ def default_object() -> str:
     return str(obj)
 
 
+def other_object(obj: str) -> Optional[str]:
+    """Another CO-RE object, loaded first for the 'index warm' configuration."""
+    for name in ("core_read.bpf.o", "trace_open.bpf.o"):
+        other = ROOT / "bpf" / "objects" / name
+        if other.exists() and os.path.abspath(other) != obj:
+            return str(other)
+    return None
+
+
 def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
     cold, warm, pre = Figures("cold"), Figures("warm"), Figures("warm, modules imported")
+    semi = Figures("index warm")
     lib = Figures("libbpf")
+    other = other_object(obj)
     with tempfile.TemporaryDirectory() as warm_home:
         run_pybpf(obj, warm_home)  # fills the warm cache
         for _ in range(repeat):  # interleaved, so load changes hit every configuration alike
             with tempfile.TemporaryDirectory() as cold_home:
                 cold.runs.append(run_pybpf(obj, cold_home))
+                if other is not None:  # this boot's kernel BTF index cached, not the results
+                    run_pybpf(other, cold_home)
+                    semi.runs.append(run_pybpf(obj, cold_home))
             warm.runs.append(run_pybpf(obj, warm_home))
             pre.runs.append(run_pybpf(obj, warm_home, "preimport"))
             if harness is not None:
@@ -237,7 +253,8 @@ def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
     everything = ("load", "attach", "close")
     print(f"{os.path.relpath(obj, ROOT)}: {cold.runs[0]['links']} links; min of {repeat} "
           f"fresh processes each (load average {os.getloadavg()[0]:.1f})")
-    for fig in (cold, warm, cpre, pre):
+    figs = [cold, warm, cpre, pre] + ([semi] if semi.runs else [])
+    for fig in figs:
         print(f"  pybpf {fig.name}")
         print("    " + fig.line("load+attach", up))
         print("    " + fig.line("load+attach+close", everything))
@@ -252,7 +269,7 @@ def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
     print("    " + lib.line("open+load+attach", lib_up))
     print("    " + lib.line("everything incl. close", lib_all))
     print("  ratios pybpf/libbpf (min vs min)      open..attach        whole flow")
-    for fig in (cold, warm, cpre, pre):
+    for fig in figs:
         cells = []
         for k in (0, 1):
             a = fig.best(up, k) / lib.best(lib_up, k)
