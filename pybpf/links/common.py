@@ -56,8 +56,10 @@ def attach_perf_fd(prog, pfd: FD, kind: str, target: str, cookie: Optional[int] 
             try:
                 sysperf.perf_event_ioc_set_bpf(pfd.fileno(), prog_fd(prog))
                 sysperf.perf_event_ioc_enable(pfd.fileno())
-            except SyscallError:
-                raise link_error(exc, prog, what) from None
+            except SyscallError as ioc_exc:
+                error = link_error(ioc_exc, prog, what)
+                error.args = (f"{error.args[0]} (after {exc})",)
+                raise error from None
             lfd = None
     except BaseException:
         pfd.close()
