@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the host interpreter the guest runs (default: this one)")
     run.add_argument("--refresh", action="store_true",
                      help="look for newer kernel packages instead of using the cache")
+    run.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE",
+                     help="set an environment variable for pytest in the guest (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="stream guest output")
     run.add_argument("--keep", action="store_true", help="keep run directories of passing kernels")
     run.add_argument("--no-preselect", dest="preselect", action="store_false",
@@ -76,11 +78,16 @@ def cmd_run(args, pytest_args) -> int:
     elif args.all:
         print("vmtests: --all and pytest arguments after -- do not mix", file=sys.stderr)
         return 2
+    bad = [item for item in args.env if "=" not in item]
+    if bad:
+        print(f"vmtests: --env wants KEY=VALUE, not {bad[0]!r}", file=sys.stderr)
+        return 2
     opts = runner.Options(pytest_args=["-rfEs", *pytest_args], jobs=args.jobs,
                           retries=args.retries, boot_timeout=args.boot_timeout,
                           timeout=args.timeout, memory=args.memory, cpus=args.cpus,
                           python=args.python, refresh=args.refresh, verbose=args.verbose,
-                          keep=args.keep, preselect=args.preselect)
+                          keep=args.keep, preselect=args.preselect,
+                          env=dict(item.split("=", 1) for item in args.env))
     started = time.monotonic()
     results = runner.run(args.kernels or list(kernels.MATRIX), opts)
     print()

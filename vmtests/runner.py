@@ -8,9 +8,9 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from . import collect, kernels, vm
 from .results import Counts, KernelResult
@@ -34,6 +34,7 @@ class Options:
     verbose: bool = False
     keep: bool = False
     preselect: bool = True
+    env: Dict[str, str] = field(default_factory=dict)
 
 
 _print_lock = threading.Lock()
@@ -60,7 +61,8 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
         attempt_dir = rundir / f"boot{attempt}"
         boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=opts.python,
                        memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
-                       timeout=opts.timeout, files=files, echo=echo, abort=_abort)
+                       timeout=opts.timeout, files=files, env=opts.env, echo=echo,
+                       abort=_abort)
         spent += boot.total_s
         if not boot.never_started or attempt > opts.retries:
             break

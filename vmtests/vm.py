@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from .cpio import CpioWriter
 from .kernels import Kernel
@@ -113,7 +113,8 @@ def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: i
 
 
 def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str],
-              files: Optional[List[str]] = None) -> None:
+              files: Optional[List[str]] = None,
+              extra_env: Optional[Dict[str, str]] = None) -> None:
     env = {
         "CHECKOUT": str(checkout),
         "PYTHON": python,
@@ -124,6 +125,7 @@ def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str],
         "PYBPF_VMTESTS_GUEST": "1",
         "PYTHONUNBUFFERED": "1",
     }
+    env.update(extra_env or {})
     args = ["-p", "no:cacheprovider", "--junitxml=/run/vmtests/junit.xml"]
     if files is not None:
         (share / "files.txt").write_text("".join(str(checkout / f) + "\n" for f in files))
@@ -148,6 +150,7 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
          python: str = sys.executable, memory: str = "2G", cpus: int = 1,
          boot_timeout: float = 120.0, timeout: float = 1800.0,
          files: Optional[List[str]] = None,
+         env: Optional[Dict[str, str]] = None,
          echo: Optional[Callable[[str], None]] = None,
          abort: Optional[threading.Event] = None) -> Boot:
     """Boot ``kernel`` once, run pytest in it, and wait for its report.
@@ -161,7 +164,7 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
     share = rundir / "share"
     share.mkdir(parents=True)
     build_initramfs(kernel, rundir / "initramfs.cpio")
-    write_job(share, checkout, os.path.realpath(python), pytest_args, files)
+    write_job(share, checkout, os.path.realpath(python), pytest_args, files, env)
     for suffix in (".in", ".out"):
         os.mkfifo(rundir / f"port{suffix}")
     result = Boot(rundir=rundir)
