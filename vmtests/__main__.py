@@ -2,6 +2,7 @@
 
     python3 -m vmtests run 6.1 6.12              # the vm-marked subset on two kernels
     python3 -m vmtests run --all 5.10            # the whole suite
+    python3 -m vmtests run -m "vm and not slow"  # another marker expression
     python3 -m vmtests run 7.x -- -q tests/unit  # any pytest arguments after --
     python3 -m vmtests run /boot/vmlinuz-X       # a kernel image on disk
     python3 -m vmtests fetch 5.10 6.1 6.12 7.x   # download and cache only
@@ -34,8 +35,11 @@ def _parser() -> argparse.ArgumentParser:
                          description="Arguments after -- go to pytest "
                          f"(default: {' '.join(DEFAULT_PYTEST)}).")
     run.add_argument("kernels", nargs="*", help=kernels_help)
-    run.add_argument("--all", action="store_true",
-                     help=f"run the whole suite ({' '.join(ALL_PYTEST)}) instead of -m vm")
+    select = run.add_mutually_exclusive_group()
+    select.add_argument("--all", action="store_true",
+                        help=f"run the whole suite ({' '.join(ALL_PYTEST)}) instead of -m vm")
+    select.add_argument("-m", "--mark", metavar="EXPR",
+                        help="run the tests matching this marker expression (default: vm)")
     run.add_argument("-j", "--jobs", type=int, default=2, help="VMs at once (default 2)")
     run.add_argument("--cpus", type=int, default=1, help="vCPUs per VM (default 1)")
     run.add_argument("--memory", default="2G", help="guest memory (default 2G)")
@@ -74,9 +78,14 @@ def _split(argv: List[str]):
 
 def cmd_run(args, pytest_args) -> int:
     if pytest_args is None:
-        pytest_args = ALL_PYTEST if args.all else DEFAULT_PYTEST
-    elif args.all:
-        print("vmtests: --all and pytest arguments after -- do not mix", file=sys.stderr)
+        if args.all:
+            pytest_args = ALL_PYTEST
+        elif args.mark:
+            pytest_args = ["-q", "-m", args.mark, "tests"]
+        else:
+            pytest_args = DEFAULT_PYTEST
+    elif args.all or args.mark:
+        print("vmtests: --all/-m and pytest arguments after -- do not mix", file=sys.stderr)
         return 2
     bad = [item for item in args.env if "=" not in item]
     if bad:
