@@ -97,6 +97,8 @@ def cmd_run(args, pytest_args) -> int:
                           python=args.python, refresh=args.refresh, verbose=args.verbose,
                           keep=args.keep, preselect=args.preselect,
                           env=dict(item.split("=", 1) for item in args.env))
+    # SIGTERM unwinds like Ctrl-C, so running VMs are killed, not orphaned.
+    signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
     results = runner.run(args.kernels or list(kernels.MATRIX), opts)
     print()
@@ -137,8 +139,6 @@ def _terminate(signum, frame) -> None:
 
 
 def main(argv=None) -> int:
-    # SIGTERM unwinds like Ctrl-C, so running VMs are killed, not orphaned.
-    signal.signal(signal.SIGTERM, _terminate)
     ours, pytest_args = _split(list(sys.argv[1:] if argv is None else argv))
     args = _parser().parse_args(ours)
     if args.command == "run":
