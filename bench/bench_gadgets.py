@@ -146,7 +146,7 @@ def main() -> None:
 
     with tempfile.NamedTemporaryFile(prefix="pybpf-bench-open-") as f:
         base = open_loop(args.opens, f.name)
-        g = Gadget("trace_open", "--comm", "python3")
+        g = Gadget("trace_open", "--comm", os.path.basename(sys.executable)[:15])
         traced = open_loop(args.opens, f.name)
         report("trace_open open loop", args.opens, base, traced, g.stop(f.name))
 
