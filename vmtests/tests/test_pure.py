@@ -234,6 +234,18 @@ def test_host_collection_lists_selected_files(tmp_path):
     assert collect.selected_files(sys.executable, tmp_path, ["-m", "nothing"]) == ([], 0)
 
 
+def test_host_collection_keeps_modules_that_skip_themselves(tmp_path):
+    import sys
+    (tmp_path / "test_guest_only.py").write_text(
+        "import pytest\npytest.skip('needs kprobes', allow_module_level=True)\n"
+        "def test_kprobe(): pass\n")
+    (tmp_path / "test_c.py").write_text("def test_four(): pass\n")
+    files, count = collect.selected_files(sys.executable, tmp_path, [])
+    assert (sorted(files), count) == (["test_c.py", "test_guest_only.py"], 2)
+    files, count = collect.selected_files(sys.executable, tmp_path, ["test_guest_only.py"])
+    assert (files, count) == (["test_guest_only.py"], 1)
+
+
 def test_guest_filter_ignores_unselected_files(tmp_path, monkeypatch):
     listing = tmp_path / "files.txt"
     listing.write_text(f"{tmp_path / 'test_a.py'}\n")
