@@ -1,11 +1,12 @@
-"""trace_capabilities: capability checks (capability:cap_capable) with the
-capability's name, the verdict and the system call being served."""
+"""trace_capabilities: capability checks with the capability's name, the
+verdict and the system call being served. Hook: the capability:cap_capable
+tracepoint (6.14+), else a kprobe/kretprobe pair on cap_capable()."""
 from __future__ import annotations
 
 from typing import Any, Dict
 
 from gadgets.common.formats import CAPABILITIES, capability_name
-from gadgets.common.gadget import Field, Gadget, Hook, Param
+from gadgets.common.gadget import Field, Gadget, Hook, HookSet, Param
 from gadgets.common.runner import runner_for
 from gadgets.common.syscalls import syscall_name
 
@@ -39,7 +40,12 @@ GADGET = Gadget(
     category="trace",
     description="capability checks: capability, verdict, system call",
     object="trace_capabilities",
-    hooks=[Hook("tracepoint", "capability/cap_capable")],
+    hooks=[],
+    hook_sets=(
+        HookSet((Hook("tracepoint", "capability/cap_capable"),), ("trace_cap_capable",)),
+        HookSet((Hook("kprobe", "cap_capable"),),
+                ("kprobe_cap_capable", "kretprobe_cap_capable")),
+    ),
     params=[
         Param("denied", "only denied checks", bool, False, constant="targ_denied_only"),
         Param("cap", "only this capability (CAP_SYS_ADMIN, SYS_ADMIN or 21)", capability, None,

@@ -1,6 +1,7 @@
-// trace_capabilities: every capability check (capability:cap_capable) with
-// the capability, the verdict, the user namespace checked against and the
-// system call the task was in.
+// trace_capabilities: every capability check with the capability, the
+// verdict, the user namespace checked against and the system call the task
+// was in; from the capability:cap_capable tracepoint, or from a kprobe and
+// kretprobe on cap_capable() where that tracepoint does not exist.
 #include "gadget/common.h"
 #include "gadget/filter.h"
 
@@ -20,28 +21,75 @@ GADGET_EVENT(struct event);
 
 GADGET_RINGBUF(events, 1 << 20);
 
-SEC("tracepoint/capability/cap_capable")
-int trace_cap_capable(struct trace_event_raw_cap_capable *ctx)
+static __always_inline int emit(int cap, int ret, struct user_namespace *ns)
 {
 	struct event e = {};
 	struct pt_regs *regs;
-	struct user_namespace *ns;
 
+	gadget_fill_proc(&e.proc);
+	e.timestamp = bpf_ktime_get_boot_ns();
+	e.cap = cap;
+	e.ret = ret;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	e.syscall = BPF_CORE_READ(regs, orig_ax);
+	e.target_userns = BPF_CORE_READ(ns, ns.inum);
+	gadget_output(&events, &e, sizeof(e));
+	return 0;
+}
+
+/* Kernels with the capability:cap_capable tracepoint (6.14+): one hook. */
+SEC("tracepoint/capability/cap_capable")
+int trace_cap_capable(struct trace_event_raw_cap_capable *ctx)
+{
 	if (targ_cap >= 0 && ctx->cap != targ_cap)
 		return 0;
 	if (targ_denied_only && ctx->ret == 0)
 		return 0;
 	if (gadget_should_discard())
 		return 0;
-	gadget_fill_proc(&e.proc);
-	e.timestamp = bpf_ktime_get_boot_ns();
-	e.cap = ctx->cap;
-	e.ret = ctx->ret;
-	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	e.syscall = BPF_CORE_READ(regs, orig_ax);
-	ns = ctx->target_ns;
-	e.target_userns = BPF_CORE_READ(ns, ns.inum);
-	gadget_output(&events, &e, sizeof(e));
+	return emit(ctx->cap, ctx->ret, ctx->target_ns);
+}
+
+/* Older kernels: a kprobe and a kretprobe on cap_capable(), paired per
+ * thread. User space loads one form or the other, whichever hook exists. */
+struct cap_call {
+	struct user_namespace *ns;
+	int cap;
+	int pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct cap_call);
+} cap_calls SEC(".maps");
+
+SEC("kprobe/cap_capable")
+int BPF_KPROBE(kprobe_cap_capable, const struct cred *cred, struct user_namespace *ns, int cap)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cap_call c = {.ns = ns, .cap = cap};
+
+	if (targ_cap >= 0 && cap != targ_cap)
+		return 0;
+	if (gadget_should_discard())
+		return 0;
+	bpf_map_update_elem(&cap_calls, &tid, &c, BPF_ANY);
+	return 0;
+}
+
+SEC("kretprobe/cap_capable")
+int BPF_KRETPROBE(kretprobe_cap_capable, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct cap_call *c = bpf_map_lookup_elem(&cap_calls, &tid);
+
+	if (!c)
+		return 0;
+	if (!(targ_denied_only && ret == 0))
+		emit(c->cap, ret, c->ns);
+	bpf_map_delete_elem(&cap_calls, &tid);
 	return 0;
 }
 

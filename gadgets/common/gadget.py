@@ -32,6 +32,19 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class HookSet:
+    """One way to implement a gadget: the hooks it needs and the programs
+    that use them. A gadget with several sets runs the first whose hooks all
+    exist (list the best first); the other sets' programs are not loaded."""
+
+    hooks: Tuple[Hook, ...]
+    programs: Tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ", ".join(map(str, self.hooks))
+
+
+@dataclass(frozen=True)
 class Param:
     """A gadget-specific option (``--paths``). ``constant`` is the .rodata
     variable it sets before load, when the kernel side needs it."""
@@ -99,7 +112,8 @@ class Gadget:
     GadgetRun subclass to use when events do not come from the ring buffer
     (trace_dns); None means GadgetRun. ``needs`` names kernel features
     checked by can_run() (probe.feature_available: "btf", "ringbuf",
-    "bpf_loop").
+    "bpf_loop"). ``hooks`` are always needed; ``hook_sets`` are
+    alternatives probed at start (probe.choose_hook_set).
     """
 
     name: str
@@ -116,6 +130,7 @@ class Gadget:
     other_processes: Tuple[str, ...] = ()
     runner: Optional[Callable[..., Any]] = None
     needs: Tuple[str, ...] = ("btf", "ringbuf")
+    hook_sets: Tuple[HookSet, ...] = ()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 if TYPE_CHECKING:
-    from gadgets.common.gadget import Gadget, Hook
+    from gadgets.common.gadget import Gadget, Hook, HookSet
 
 _TRACEFS_ROOTS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 CAP_SYS_ADMIN = 21
@@ -102,4 +102,20 @@ def can_run(gadget: "Gadget") -> Tuple[bool, str]:
         ok, why = hook_available(hook)
         if not ok:
             return ok, why
+    if gadget.hook_sets:
+        chosen, why = choose_hook_set(gadget)
+        if chosen is None:
+            return False, why
     return True, ""
+
+
+def choose_hook_set(gadget: "Gadget") -> Tuple[Optional["HookSet"], str]:
+    """The first of the gadget's hook sets whose hooks all exist here, or
+    (None, why each was refused)."""
+    reasons = []
+    for hook_set in gadget.hook_sets:
+        missing = [why for ok, why in map(hook_available, hook_set.hooks) if not ok]
+        if not missing:
+            return hook_set, ""
+        reasons.append(missing[0])
+    return None, "no usable hook: " + "; ".join(reasons)

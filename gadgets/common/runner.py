@@ -80,6 +80,7 @@ class GadgetRun:
             raise GadgetError(f"--ring-size {ring_size}: a power of two of at least 4096 bytes")
         self.ring_size = ring_size
         self.selected: List[ctr.Container] = []
+        self.hook_set: Any = None  # the HookSet chosen, for gadgets with alternatives
         self.lost = 0
         self._enrich = enrich
         self._stop = threading.Event()
@@ -118,6 +119,7 @@ class GadgetRun:
             self.selected = ctr.select(self.container_names)
         spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
         self._set_constants(spec)
+        self._drop_unused_hook_sets(spec)
         if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
             spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
         try:
@@ -128,6 +130,21 @@ class GadgetRun:
             self.close()
             raise
         return spec
+
+    def _drop_unused_hook_sets(self, spec: Any) -> None:
+        """Keep the programs of the hook set chosen for this kernel only."""
+        if not self.gadget.hook_sets:
+            return
+        from gadgets.common.probe import choose_hook_set
+
+        chosen, why = choose_hook_set(self.gadget)
+        if chosen is None:
+            raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
+        self.hook_set = chosen
+        for other in self.gadget.hook_sets:
+            for name in other.programs:
+                if name not in chosen.programs:
+                    spec.programs.pop(name, None)
 
     def _add_mntns(self, containers: Sequence[ctr.Container]) -> None:
         """Put the containers' mount namespaces in the kernel's filter map."""
