@@ -93,6 +93,13 @@ class GadgetRun:
         self._started = 0.0
         self._filtered: Set[int] = set()
 
+    @property
+    def collection(self) -> Any:
+        """The loaded pybpf Collection (maps, programs) of a started run."""
+        if self._coll is None:
+            raise GadgetError(f"gadget {self.gadget.name}: not started")
+        return self._coll
+
     # -- lifecycle ---------------------------------------------------------
     def start(self) -> "GadgetRun":
         if self._coll is not None:

@@ -93,3 +93,23 @@ def test_missing_hook_is_named():
     assert not ok and why == "tracepoint nosuch/tracepoint_x does not exist on this kernel"
     with pytest.raises(GadgetUnavailableError, match="trace_exec: tracepoint nosuch/"):
         GadgetRun(g).start()
+
+
+def test_hook_sets_pick_the_first_usable():
+    import dataclasses
+
+    from gadgets import trace_capabilities
+    from gadgets.common.gadget import Hook, HookSet
+    from gadgets.common.probe import choose_hook_set
+    from gadgets.common.runner import GadgetRun
+
+    g = trace_capabilities.GADGET
+    missing = HookSet((Hook("tracepoint", "nosuch/tp"),), ("kprobe_cap_capable",))
+    g2 = dataclasses.replace(g, hook_sets=(missing,) + g.hook_sets)
+    chosen, _ = choose_hook_set(g2)
+    assert chosen in g.hook_sets
+    with GadgetRun(g2, pid=os.getpid()) as run:
+        assert run.hook_set is chosen
+        loaded = set(run.collection.programs)
+    others = {p for s in g.hook_sets if s is not chosen for p in s.programs} - set(chosen.programs)
+    assert set(chosen.programs) <= loaded and not (others & loaded)
