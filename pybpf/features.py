@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
-from pybpf.errors import ENOTSUPP, BPFError, SyscallError
+from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError
 from pybpf.sys import commands as cmds
 from pybpf.sys.consts import (
     AttachType,
@@ -26,6 +26,7 @@ from pybpf.sys.consts import (
     ProgType,
 )
 from pybpf.sys.fd import FD
+from pybpf.sys.info import BTFInfoStruct, get_info, link_info
 from pybpf.sys.syscall import kernel_release
 from pybpf.sys.syscall import kernel_version_code as _version_code
 
@@ -387,6 +388,113 @@ def has_link_type(link_type: int) -> Support:
     return probe()
 
 
+# ---------------------------------------------------------------- attach cookies, stats, load options
+
+BPF_FUNC_GET_ATTACH_COOKIE = 174
+
+
+@lru_cache(maxsize=None)
+def has_attach_cookie(prog_type: int) -> Support:
+    """Whether programs of ``prog_type`` may call bpf_get_attach_cookie (kprobe, tracepoint and
+    perf_event from 5.15; TRACING programs are probed as tp_btf, which got cookies in 6.10)."""
+    helper = has_helper(prog_type, BPF_FUNC_GET_ATTACH_COOKIE)
+    name = _name(ProgType, prog_type)
+    word = "may" if helper else "may not"
+    return Support(helper.ok, f"{name} programs {word} call bpf_get_attach_cookie: {helper.reason}")
+
+
+@lru_cache(maxsize=None)
+def has_tracing_cookie() -> Support:
+    """Cookies on tp_btf links: a tp_btf program may read its link's cookie, so the kernel also
+    takes ``tracing.cookie`` in BPF_LINK_CREATE and ``cookie`` in BPF_RAW_TRACEPOINT_OPEN."""
+    support = has_attach_cookie(ProgType.TRACING)
+    return Support(support.ok, f"tp_btf: {support.reason}")
+
+
+@lru_cache(maxsize=None)
+def has_raw_tp_link_info_cookie() -> Support:
+    """Whether link info of raw_tp/tp_btf links reports the cookie (the kernel attaches cookies
+    before it reports them: without this the info says 0)."""
+    cookie = 0x5EED
+    try:
+        with cmds.prog_load(ProgType.RAW_TRACEPOINT, _RET0, "GPL") as prog, \
+                cmds.raw_tracepoint_open("sys_enter", prog, cookie=cookie) as link:
+            reported = link_info(link).details.get("cookie", 0)
+    except SyscallError as exc:
+        return Support(False, f"a raw_tp link with a cookie fails with {_errname(exc.errno or 0)}")
+    if reported == cookie:
+        return Support(True, "raw_tp link info reports the cookie")
+    return Support(False, f"raw_tp link info reports cookie {reported}, not the one attached")
+
+
+@lru_cache(maxsize=None)
+def has_enable_stats() -> Support:
+    """BPF_ENABLE_STATS (run_cnt/run_time_ns for every program while the fd is open)."""
+    try:
+        cmds.enable_stats().close()
+    except SyscallError as exc:
+        return Support(False, f"BPF_ENABLE_STATS fails with {_errname(exc.errno or 0)}")
+    return Support(True, "BPF_ENABLE_STATS returns an fd")
+
+
+@lru_cache(maxsize=None)
+def has_fd_array() -> Support:
+    """Whether BPF_PROG_LOAD takes ``fd_array`` (older kernels refuse the unknown attr field)."""
+    try:
+        with cmds.map_create(MapType.ARRAY, 4, 4, 1) as m:
+            cmds.prog_load(ProgType.SOCKET_FILTER, _RET0, "GPL", fd_array=[m]).close()
+    except SyscallError as exc:
+        return Support(False, f"a load with fd_array fails with {_errname(exc.errno or 0)}")
+    return Support(True, "a load with fd_array succeeds")
+
+
+@lru_cache(maxsize=None)
+def has_lookup_and_delete(map_type: int) -> Support:
+    """BPF_MAP_LOOKUP_AND_DELETE_ELEM on a keyed map of ``map_type`` (queues/stacks had it
+    first; hash maps gained it later)."""
+    name = _name(MapType, map_type)
+    try:
+        with cmds.map_create(map_type, 4, 4, 1) as m:
+            cmds.map_update_elem(m, b"\1\0\0\0", b"\2\0\0\0")
+            out = bytearray(4)
+            if not cmds.map_lookup_and_delete_elem(m, b"\1\0\0\0", out) or out[0] != 2:
+                return Support(False, f"lookup-and-delete on a {name} map found nothing")
+    except SyscallError as exc:
+        return Support(False, f"lookup-and-delete on a {name} map fails with "
+                              f"{_errname(exc.errno or 0)}")
+    return Support(True, f"lookup-and-delete pops an element of a {name} map")
+
+
+@lru_cache(maxsize=None)
+def has_link_detach() -> Support:
+    """BPF_LINK_DETACH: asked to detach no link (fd -1), a kernel that knows the command says
+    EBADF, one that does not says EINVAL."""
+    try:
+        cmds.link_detach(_BAD_FD)
+    except BadFDError:
+        return Support(True, "BPF_LINK_DETACH is known (EBADF for fd -1)")
+    except SyscallError as exc:
+        return Support(False, f"BPF_LINK_DETACH fails with {_errname(exc.errno or 0)}")
+    return Support(False, "BPF_LINK_DETACH of fd -1 succeeded (unexpected)")
+
+
+_BTF_INFO_WITH_KERNEL_FLAG = 32  # btf, btf_size, id, name, name_len, kernel_btf
+
+
+@lru_cache(maxsize=None)
+def has_kernel_btf_objects() -> Support:
+    """Whether the kernel lists its own (vmlinux, module) BTF as BTF objects with ids, flagged
+    ``kernel_btf`` in their info; probed by how much BTF info the kernel fills in."""
+    try:
+        with cmds.btf_load(_int_btf()) as fd:
+            written = get_info(fd, BTFInfoStruct(), "probe BTF info")
+    except SyscallError as exc:
+        return Support(False, f"BTF info fails with {_errname(exc.errno or 0)}")
+    if written >= _BTF_INFO_WITH_KERNEL_FLAG:
+        return Support(True, f"BTF info has name and kernel_btf ({written} bytes)")
+    return Support(False, f"BTF info has no kernel_btf field ({written} bytes)")
+
+
 # ---------------------------------------------------------------- BTF
 
 def _btf_type(name_off: int, kind: int, vlen: int, size_or_type: int,
@@ -494,5 +602,7 @@ def report() -> List[Tuple[str, Support]]:
 def clear_cache() -> None:
     """Forget every cached probe (for tests)."""
     for fn in (has_prog_type, has_helper, has_map_type, has_trampolines, has_kprobes,
-               has_uprobes, has_link_type, btf_features, btf_kinds):
+               has_uprobes, has_link_type, btf_features, btf_kinds, has_attach_cookie,
+               has_tracing_cookie, has_raw_tp_link_info_cookie, has_enable_stats, has_fd_array,
+               has_lookup_and_delete, has_kernel_btf_objects, has_link_detach):
         fn.cache_clear()

@@ -5,10 +5,12 @@ import errno
 import os
 import socket
 import struct
+import time
 
 import pytest
 
 from pybpf import errors as bsys_errors
+from pybpf import features as F
 from pybpf import sys as bsys
 from pybpf.sys import consts as bsys_consts
 from pybpf.errors import (
@@ -30,9 +32,10 @@ def ins(code, dst=0, src=0, off=0, imm=0):
 RET0 = ins(0xb7, 0, 0, 0, 0) + ins(0x95)
 
 
-def since(*version):
-    return pytest.mark.skipif(bsys.kernel_release() < version,
-                              reason=f"needs Linux {'.'.join(map(str, version))}")
+def require(support: F.Support) -> None:
+    """Skip the running test, with the probe's reason, when the kernel lacks a feature."""
+    if not support:
+        pytest.skip(str(support))
 
 
 def tiny_btf(types: bytes = b"", strings: bytes = b"\0int\0") -> bytes:
@@ -148,8 +151,8 @@ def test_btf_load_error_with_log():
     assert log.text  # the kernel explains the refusal
 
 
-@since(5, 11)
 def test_vmlinux_btf_is_kernel_btf():
+    require(F.has_kernel_btf_objects())
     cur = 0
     while True:
         cur = bsys.btf_get_next_id(cur)
@@ -166,6 +169,7 @@ def test_vmlinux_btf_is_kernel_btf():
 
 
 def test_raw_tracepoint_link_info_and_detach():
+    require(F.has_link_detach())
     with bsys.prog_load(ProgType.RAW_TRACEPOINT, RET0, "GPL", name="rawtp") as prog, \
             bsys.raw_tracepoint_open("sys_enter", prog) as link:
         info = bsys.link_info(link)
@@ -183,8 +187,8 @@ def test_raw_tracepoint_link_info_and_detach():
             bsys.raw_tracepoint_open("no_such_tracepoint_pybpf", prog)
 
 
-@since(5, 15)
 def test_link_create_perf_event_bad_target_is_bad_fd():
+    require(F.has_link_type(LinkType.PERF_EVENT))
     with bsys.prog_load(ProgType.TRACEPOINT, RET0, "GPL") as prog:
         with pytest.raises(BadFDError) as caught:
             bsys.link_create(prog, 0x7FFF, AttachType.PERF_EVENT, bpf_cookie=7)
@@ -235,8 +239,9 @@ def cgroup_dir(unique_name):
     os.rmdir(path)
 
 
-@since(5, 9)
 def test_prog_attach_query_detach_on_cgroup(cgroup_dir):
+    require(F.has_link_type(LinkType.CGROUP))
+    require(F.has_link_detach())
     # cgroup_skb returning 1 lets every packet through; the cgroup holds no process anyway
     ret1 = ins(0xb7, 0, 0, 0, 1) + ins(0x95)
     with bsys.prog_load(ProgType.CGROUP_SKB, ret1, "GPL", name="cgskb",
@@ -264,8 +269,8 @@ def test_prog_attach_query_detach_on_cgroup(cgroup_dir):
             os.close(cg)
 
 
-@since(6, 6)
 def test_tcx_link_relative_and_revision_on_lo():
+    require(F.has_link_type(LinkType.TCX))
     # SCHED_CLS returning TCX_NEXT (-1) leaves every packet alone
     nxt = ins(0xb7, 0, 0, 0, -1) + ins(0x95)
     lo = socket.if_nametoindex("lo")
@@ -290,8 +295,8 @@ def test_tcx_link_relative_and_revision_on_lo():
                 assert bsys.link_info(lb).prog_id == b_id
 
 
-@since(5, 8)
 def test_iterator_link_and_iter_create():
+    require(F.has_link_type(LinkType.ITER))
     from pybpf.core import kernel_btf
     from pybpf.btf.types import Kind
     spec = kernel_btf()
@@ -305,8 +310,8 @@ def test_iterator_link_and_iter_create():
             assert os.read(it.fileno(), 4096) == b""  # the program writes nothing
 
 
-@since(5, 8)
 def test_enable_stats_counts_real_runs():
+    require(F.has_enable_stats())
     with bsys.prog_load(ProgType.RAW_TRACEPOINT, RET0, "GPL", name="cnt") as prog, \
             bsys.enable_stats() as _stats, \
             bsys.raw_tracepoint_open("sys_enter", prog):
@@ -316,16 +321,46 @@ def test_enable_stats_counts_real_runs():
     assert info.run_cnt >= 20 and info.run_time_ns > 0
 
 
-@since(6, 10)
+def _cookie_seen_after_switches(m) -> int:
+    """Clear slot 0 of ``m``, sleep (each sleep switches tasks), return what the program wrote."""
+    bsys.map_update_elem(m, b"\0" * 4, b"\0" * 8)
+    out = bytearray(8)
+    for _ in range(50):
+        time.sleep(0.002)
+        bsys.map_lookup_elem(m, b"\0" * 4, out)
+        if any(out):
+            break
+    return struct.unpack("<Q", out)[0]
+
+
 def test_tp_btf_links_carry_cookies():
-    from pybpf import features
-    target = features._vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
+    # the cookie must reach the program through both ways of attaching a tp_btf program
+    require(F.has_tracing_cookie())
+    target = F._vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
+    if target is None:
+        pytest.skip("no btf_trace_sched_switch in kernel BTF")
+    with bsys.map_create(MapType.ARRAY, 4, 8, 1) as m, \
+            bsys.prog_load(ProgType.TRACING, cookie_recorder(m.fileno()), "GPL", name="tpbtf",
+                           expected_attach_type=AttachType.TRACE_RAW_TP,
+                           attach_btf_id=target) as prog:
+        with bsys.link_create(prog, 0, AttachType.TRACE_RAW_TP, tracing_cookie=0x1234) as link:
+            assert _cookie_seen_after_switches(m) == 0x1234
+            assert bsys.link_info(link).details["tp_name"] == "sched_switch"
+        with bsys.raw_tracepoint_open(None, prog, cookie=77) as link:
+            assert _cookie_seen_after_switches(m) == 77
+
+
+def test_raw_tp_link_info_reports_cookie():
+    # link info learnt to report raw_tp cookies after the kernel learnt to attach them
+    require(F.has_raw_tp_link_info_cookie())
+    target = F._vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
+    if target is None:
+        pytest.skip("no btf_trace_sched_switch in kernel BTF")
     with bsys.prog_load(ProgType.TRACING, RET0, "GPL", name="tpbtf",
                         expected_attach_type=AttachType.TRACE_RAW_TP,
                         attach_btf_id=target) as prog:
         with bsys.link_create(prog, 0, AttachType.TRACE_RAW_TP, tracing_cookie=0x1234) as link:
-            info = bsys.link_info(link)
-            assert info.details == {"tp_name": "sched_switch", "cookie": 0x1234}
+            assert bsys.link_info(link).details == {"tp_name": "sched_switch", "cookie": 0x1234}
         with bsys.raw_tracepoint_open(None, prog, cookie=77) as link:
             assert bsys.link_info(link).details["cookie"] == 77
 
@@ -348,9 +383,11 @@ def _libc_offset(symbol: str):
     raise AssertionError(f"{symbol} is in no PT_LOAD segment of {path}")
 
 
-@since(6, 6)
 @pytest.mark.parametrize("retprobe", [False, True])
 def test_uprobe_multi_link_fires_with_its_options(retprobe):
+    require(F.has_link_type(LinkType.UPROBE_MULTI))
+    require(F.has_enable_stats())
+    require(F.has_attach_cookie(ProgType.KPROBE))
     path, offset = _libc_offset("getpid")
     flags = bsys_consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
     opts = bsys.UprobeMultiOpts(path=path, offsets=[offset], cookies=[9], pid=os.getpid(),
@@ -382,8 +419,9 @@ def cookie_recorder(map_fd: int) -> bytes:
             + RET0)
 
 
-@since(5, 15)
 def test_perf_event_link_cookie_reaches_the_program():
+    require(F.has_link_type(LinkType.PERF_EVENT))
+    require(F.has_attach_cookie(ProgType.TRACEPOINT))
     from pybpf.sys import perf
     try:
         with open("/sys/kernel/tracing/events/syscalls/sys_enter_getppid/id") as fh:
