@@ -8,10 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from pybpf import features
 from pybpf.errors import ExistsError, InvalidArgumentError, NotFoundError, PermissionDeniedError
 from pybpf.maps import PAGE_SIZE, Map
 from pybpf.programs import Program
-from pybpf.sys import btf_load, kernel_release, num_possible_cpus
+from pybpf.sys import btf_load, num_possible_cpus
 from pybpf.sys.consts import BPF_EXIST, BPF_NOEXIST, MapFlags, MapType, ProgType
 
 
@@ -40,14 +41,13 @@ CREATABLE = [
     (MapType.BLOOM_FILTER, 0, 8, 16, 0),
     (MapType.CGROUP_ARRAY, 4, 4, 4, 0),
 ]
-SINCE = {MapType.RINGBUF: (5, 8), MapType.BLOOM_FILTER: (5, 16)}
 
 
 @pytest.mark.vm
 @pytest.mark.parametrize("mtype,ks,vs,n,flags", CREATABLE, ids=[c[0].name for c in CREATABLE])
 def test_create_each_kind(mtype, ks, vs, n, flags, unique_name):
-    if kernel_release() < SINCE.get(mtype, (4, 19)):
-        pytest.skip(f"{mtype.name} needs Linux {SINCE[mtype]}")
+    if not features.has_map_type(mtype):
+        pytest.skip(str(features.has_map_type(mtype)))
     name = unique_name("m")
     with Map.new(mtype, ks, vs, n, name=name, flags=flags) as m:
         info = m.info()
@@ -102,7 +102,7 @@ def test_hash_element_ops(unique_name):
         del m[7]
         with pytest.raises(KeyError):
             del m[7]
-        if kernel_release() >= (5, 14):  # lookup-and-delete on hash maps
+        if features.has_lookup_and_delete(MapType.HASH):
             assert m.lookup_and_delete(2) == u64(20)
         else:
             del m[2]

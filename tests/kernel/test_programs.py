@@ -7,10 +7,10 @@ import struct
 
 import pytest
 
+from pybpf import features
 from pybpf.errors import NotFoundError, VerifierError
 from pybpf.maps import Map
 from pybpf.programs import Program
-from pybpf.sys import kernel_release
 from pybpf.sys.consts import MapType, ProgType
 
 
@@ -49,16 +49,21 @@ def test_name_is_sanitised_for_the_kernel():
 
 @pytest.mark.vm
 def test_verifier_error_names_program_and_has_log_tail(unique_name):
+    # kernels word and lay out their logs differently (7.x adds "Causal path:" and
+    # "Suggestion:" sections): check the structure, not one kernel's wording
     name = unique_name("bad")
     with pytest.raises(VerifierError) as caught:
-        Program.load(name, ProgType.SOCKET_FILTER, ins(EXIT), "GPL")
+        Program.load(name, ProgType.SOCKET_FILTER, ins(EXIT), "GPL")  # exit with R0 unset
     exc = caught.value
     assert exc.program == name
     assert exc.errno == errno.EACCES
-    assert "R0 !read_ok" in exc.log
+    assert "R0" in exc.log  # every kernel names the unset register
     first, _, rest = str(exc).partition("\n")
-    assert name in first
-    assert "R0 !read_ok" in rest
+    assert name in first and os.strerror(errno.EACCES) in first
+    tail = rest.splitlines()
+    log_lines = exc.log.rstrip().splitlines()
+    assert tail and any(line.strip() for line in tail)
+    assert log_lines[-len(tail):] == tail  # the message ends with the end of the kernel's log
 
 
 @pytest.mark.vm
@@ -127,8 +132,9 @@ def test_from_pin_missing_is_not_found(pin_dir):
     assert str(pin_dir / "nothing") in str(caught.value)
 
 
-@pytest.mark.skipif(kernel_release() < (5, 14), reason="fd_array needs Linux 5.14")
 def test_fd_array_accepted(unique_name):
+    if not features.has_fd_array():
+        pytest.skip(str(features.has_fd_array()))
     with Map.new(MapType.ARRAY, 4, 4, 1) as m:
         with Program.load(unique_name("fa"), ProgType.SOCKET_FILTER, RET(0), "GPL",
                           fd_array=[m.fd]) as prog:
@@ -145,7 +151,6 @@ def test_no_fd_leak_on_failed_loads(unique_name):
 
 
 def test_blocked_fentry_is_eperm_with_empty_log(unique_name):
-    from pybpf import features
     from pybpf.sys.consts import AttachType
     if features.has_trampolines():
         pytest.skip("this kernel allows fentry")
