@@ -388,7 +388,7 @@ def has_link_type(link_type: int) -> Support:
     return probe()
 
 
-# ---------------------------------------------------------------- attach cookies, stats, load options
+# ---------------------------------------------------------------- cookies, stats, commands
 
 BPF_FUNC_GET_ATTACH_COOKIE = 174
 
@@ -594,6 +594,12 @@ def report() -> List[Tuple[str, Support]]:
     rows.append(("uprobes", has_uprobes()))
     for lt in sorted(PROBED_LINK_TYPES):
         rows.append((f"link {LinkType(lt).name.lower()}", has_link_type(lt)))
+    rows.append(("tp_btf cookies", has_tracing_cookie()))
+    rows.append(("raw_tp link info cookie", has_raw_tp_link_info_cookie()))
+    rows.append(("enable_stats", has_enable_stats()))
+    rows.append(("link_detach", has_link_detach()))
+    rows.append(("fd_array", has_fd_array()))
+    rows.append(("kernel BTF objects", has_kernel_btf_objects()))
     features = btf_features()
     rows.append(("BTF features", Support(True, ", ".join(sorted(features)) or "none")))
     return rows
