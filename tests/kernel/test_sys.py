@@ -34,6 +34,7 @@ RET0 = ins(0xb7, 0, 0, 0, 0) + ins(0x95)
 
 def require(support: F.Support) -> None:
     """Skip the running test, with the probe's reason, when the kernel lacks a feature."""
+    __tracebackhide__ = True  # -rs reports the test's line, not this one
     if not support:
         pytest.skip(str(support))
 
