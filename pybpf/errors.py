@@ -84,6 +84,20 @@ class BadFDError(SyscallError):
     """EBADF: the file descriptor is not (or no longer) valid."""
 
 
+# Kernels from 7.x append explanatory sections after the refusal itself; the
+# refusal (the line the verifier stopped at) comes before them.
+_LOG_APPENDICES = ("Causal path:", "Suggestion:")
+
+
+def _refusal_part(log: str) -> list:
+    """The verifier log's lines up to any trailing explanatory section."""
+    lines = log.rstrip().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith(_LOG_APPENDICES):
+            return lines[:i]
+    return lines
+
+
 class VerifierError(LoadError):
     """The verifier rejected a program; carries the program name and log."""
 
@@ -91,7 +105,8 @@ class VerifierError(LoadError):
         self.program = program
         self.errno = err
         self.log = log
-        tail = "\n".join(log.rstrip().splitlines()[-8:]) if log else "(empty verifier log)"
+        body = _refusal_part(log)
+        tail = "\n".join(body[-8:]) if body else "(empty verifier log)"
         msg = f"program {program!r} rejected by the kernel: {os.strerror(err)}"
         if detail:
             msg += f" ({detail})"
@@ -100,7 +115,7 @@ class VerifierError(LoadError):
     def summary(self) -> str:
         """One line: the program, the errno and the last verifier log line."""
         stats = ("processed ", "verification time", "stack depth")  # trailing statistics
-        lines = [ln for ln in self.log.rstrip().splitlines() if not ln.startswith(stats)]
+        lines = [ln for ln in _refusal_part(self.log) if not ln.startswith(stats)]
         last = lines[-1] if lines else "empty verifier log"
         return f"program {self.program!r} rejected by the kernel: {os.strerror(self.errno)}: {last}"
 
