@@ -16,11 +16,17 @@ HOG = "import sys; b = []\nwhile True: b.append(bytearray(1 << 20))"
 
 def memory_cgroup(name: str) -> Path:
     """A memory cgroup limited to 64 MiB (v2 if it has the controller, else v1)."""
-    v2 = Path("/sys/fs/cgroup/unified")
-    if "memory" in (v2 / "cgroup.controllers").read_text().split() if v2.exists() else False:
+    from gadgets.common.containers import cgroup2_root
+
+    v2 = cgroup2_root()
+    if v2 is not None and "memory" in (v2 / "cgroup.controllers").read_text().split():
+        if "memory" not in (v2 / "cgroup.subtree_control").read_text().split():
+            (v2 / "cgroup.subtree_control").write_text("+memory")
         path = v2 / name
         path.mkdir()
         (path / "memory.max").write_text(str(64 << 20))
+        if (path / "memory.swap.max").exists():
+            (path / "memory.swap.max").write_text("0")  # no escape to swap
         return path
     v1 = Path("/sys/fs/cgroup/memory")
     if not v1.is_dir():
