@@ -116,7 +116,7 @@ int use_maps(void *ctx)
 SEC("tracepoint/syscalls/sys_enter_getppid")
 int touch_rest(void *ctx)
 {
-	__u32 v = 1;
+	__u32 v = 1, probe = 1;
 	__u64 k = 0;
 	struct { __u64 a, b; } lv = {};
 	__u8 tkey[8] = { 32 };
@@ -125,7 +125,7 @@ int touch_rest(void *ctx)
 	bpf_map_update_elem(&lru_map, &k, &lv, BPF_ANY);
 	bpf_map_lookup_elem(&trie, tkey);
 	bpf_map_push_elem(&queue, &v, BPF_ANY);
-	bpf_map_peek_elem(&bloom, &v);
+	bpf_map_push_elem(&bloom, &probe, BPF_ANY);  /* no peek: 7.x's liveness refuses it */
 	bpf_perf_event_output(ctx, &perf_events, BPF_F_CURRENT_CPU, &v, sizeof(v));
 	e = bpf_ringbuf_reserve(&ring, 8, 0);
 	if (e)
