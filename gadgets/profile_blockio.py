@@ -88,6 +88,8 @@ def _body(opts: argparse.Namespace) -> int:
         if opts.output == "columns":
             print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
         rows = next(session.batches())
+    if not rows and opts.output == "columns":
+        sys.stdout.write("no block I/O samples: the histogram is empty\n")
     for row in rows:
         if opts.output == "json":
             sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")

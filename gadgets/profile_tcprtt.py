@@ -102,6 +102,8 @@ def _body(opts: argparse.Namespace) -> int:
         if opts.output == "columns":
             print("Tracing TCP RTT... Ctrl-C to end.", file=sys.stderr)
         rows = next(session.batches())
+    if not rows and opts.output == "columns":
+        sys.stdout.write("no TCP RTT samples: the histogram is empty\n")
     label = "Local address" if _group(opts.param_by) == 1 else "Remote address"
     for row in rows:
         if opts.output == "json":

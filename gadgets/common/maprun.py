@@ -48,9 +48,10 @@ class MapRun(GadgetRun):
     the top gadgets). ``tick(run)`` is called about once a second while a
     profile waits; ``state`` is the gadget's scratch space for this run.
 
-    ``batches()`` makes these gadgets run under ``pybpf run`` (Gadget.runner):
-    a snapshot is one batch, a top gadget one batch per interval, a profile
-    one batch when it ends (--timeout, stop() or Ctrl-C).
+    ``batches()`` is the GadgetRun protocol for these runs: a snapshot is one
+    batch, a top gadget one batch per interval (unsorted), a profile one batch
+    when it ends (--timeout, stop() or Ctrl-C). ``pybpf run`` hands these
+    gadgets' options to their module's ``main(argv)`` (:func:`main`).
     """
 
     def __init__(self, gadget: Gadget, *, attach: Optional[Mapping[str, Mapping[str, Any]]] = None,
@@ -148,20 +149,7 @@ class MapRun(GadgetRun):
             raise GadgetError(f"gadget {self.gadget.name}: nothing to collect")
         self.start()
         if self.gadget.category == "top":
-            settings = top_settings(self.params) if "sort" in self.params else None
-            shown = 0
-            for rows in self:
-                stamp = _iso(time.time())
-                rows = [{"timestamp": stamp, **r} for r in rows]
-                if settings is not None:
-                    known = [f.name for f in self.gadget.all_fields]
-                    rows = sort_rows(rows, parse_sort(settings["sort"], known))
-                    if settings["max_rows"] > 0:
-                        rows = rows[: settings["max_rows"]]
-                yield rows
-                shown += 1
-                if settings is not None and settings["count"] and shown >= settings["count"]:
-                    return
+            yield from self
             return
         if self.gadget.category == "profile":
             wait_until_done(self, None if self.tick is None else lambda: self.tick(self))
@@ -352,15 +340,15 @@ def session_from(gadget: Gadget, opts: argparse.Namespace,
 def main(gadget: Gadget, argv: Optional[Sequence[str]],
          add_options: Callable[[argparse.ArgumentParser], None],
          body: Callable[[argparse.Namespace], int]) -> int:
-    """The command line of one map-reading gadget; errors are one line on stderr."""
-    from pybpf.cli import one_line
-    from pybpf.cli.run import gadget_parser
-    from pybpf.errors import BPFError
+    """The command line of one map-reading gadget (``python -m gadgets.NAME`` and
+    ``pybpf run NAME``); errors are one line on stderr."""
+    from pybpf.cli.run import gadget_parser, report_errors
 
     parser = gadget_parser(gadget)
     add_options(parser)
     opts = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    try:
+
+    def checked() -> int:
         opts.fields = [f.strip() for f in (opts.fields or "").split(",") if f.strip()]
         for name in opts.fields:
             gadget.field(name)  # raises on an unknown field
@@ -371,9 +359,8 @@ def main(gadget: Gadget, argv: Optional[Sequence[str]],
             return 0
         finally:
             signal.signal(signal.SIGTERM, previous)
-    except (BPFError, GadgetError, ValueError, OSError) as exc:
-        print(f"pybpf run {gadget.name}: {one_line(exc)}", file=sys.stderr)
-        return 1
+
+    return report_errors(gadget, checked)
 
 
 def _raise_interrupt() -> None:

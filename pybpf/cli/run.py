@@ -1,15 +1,20 @@
-"""`pybpf run GADGET [options]`: run one gadget, print its events.
+"""`pybpf run GADGET [options]`: run one gadget with its full command line.
 
-A thin layer over gadgets.common.runner.GadgetRun: options become the run's
-arguments, events go to a JSON or column writer, Ctrl-C (or SIGTERM, or
---timeout) ends the run cleanly.
+A gadget module that defines ``main(argv) -> int`` owns its command line (the
+top, profile and snapshot gadgets: live tables, ``-o tree``, ``-o folded``,
+histograms); the options after the gadget's name go to it unchanged. Every
+other gadget (the trace family) runs here, a thin layer over
+gadgets.common.runner.GadgetRun: options become the run's arguments, events go
+to a JSON or column writer, Ctrl-C (or SIGTERM, or --timeout) ends the run
+cleanly. Both paths build on :func:`gadget_parser`, so the common options,
+their help and their one-line errors are the same everywhere.
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, List, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Sequence
 
 if TYPE_CHECKING:
     from gadgets.common.gadget import Gadget
@@ -36,8 +41,9 @@ def gadget_parser(gadget: "Gadget") -> argparse.ArgumentParser:
     for name in ("pid", "tid", "uid", "gid"):
         p.add_argument(f"--{name}", type=int, help=f"only this {name} (filtered in the kernel)")
     p.add_argument("--comm", help="only this command name (filtered in the kernel)")
-    p.add_argument("--ring-size", type=int, metavar="BYTES",
-                   help="ring buffer size (power of two; default: the gadget's)")
+    if gadget.category == "trace":  # the others read maps, not a ring buffer
+        p.add_argument("--ring-size", type=int, metavar="BYTES",
+                       help="ring buffer size (power of two; default: the gadget's)")
     for param in gadget.params:
         if param.type is bool:
             p.add_argument(param.option, dest=f"param_{param.name}", action="store_true",
@@ -58,13 +64,46 @@ def _fields(gadget: "Gadget", text: Any) -> List[str]:
     return names
 
 
+def report_errors(gadget: "Gadget", body: Callable[[], int]) -> int:
+    """``body()``, with the errors a user causes (bad field, filter, container,
+    parameter; a refused load) as one line on stderr and exit status 1."""
+    from pybpf.cli import one_line
+    from pybpf.errors import BPFError
+
+    try:
+        return body()
+    except BrokenPipeError:
+        return 0
+    except (BPFError, ValueError, OSError) as exc:
+        print(f"pybpf run {gadget.name}: {one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def own_main(gadget: "Gadget") -> Optional[Callable[[Optional[Sequence[str]]], int]]:
+    """The ``main(argv)`` of the gadget's module (gadgets.NAME), if it has one."""
+    module = sys.modules.get(f"gadgets.{gadget.name}")
+    if module is None or getattr(module, "GADGET", None) is not gadget:
+        return None
+    main = getattr(module, "main", None)
+    return main if callable(main) else None
+
+
 def run(args: argparse.Namespace) -> int:
     from gadgets import registry
+
+    gadget = registry.get(args.gadget)
+    main = own_main(gadget)
+    if main is not None:
+        return int(main(list(args.args)))
+    opts = gadget_parser(gadget).parse_args(args.args)
+    return report_errors(gadget, lambda: _trace(gadget, opts))
+
+
+def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
+    """Stream the events of a ring-buffer gadget until --timeout, SIGTERM or Ctrl-C."""
     from gadgets.common.output import ColumnWriter, JSONWriter
     from gadgets.common.runner import GadgetRun
 
-    gadget = registry.get(args.gadget)
-    opts = gadget_parser(gadget).parse_args(args.args)
     fields = _fields(gadget, opts.fields)
     writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
     params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
@@ -88,9 +127,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+class _RunHelp(argparse.Action):
+    """``pybpf run --help``: the usage, then every gadget by category."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                         nargs=0, help="show this help and the gadgets, then exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> NoReturn:
+        from gadgets import registry
+
+        parser.print_help()
+        gadgets = registry.all_gadgets()
+        width = max(len(g.name) for g in gadgets)
+        print("\ngadgets (pybpf run GADGET --help shows one gadget's options):")
+        for g in gadgets:
+            print(f"  {g.name:<{width}}  {g.category:<8}  {g.description}")
+        raise SystemExit(0)
+
+
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("run", help="run a gadget (pybpf run GADGET --help for its options)",
-                              add_help=False)
+    p = subparsers.add_parser(
+        "run", help="run a gadget (pybpf run GADGET --help for its options)", add_help=False,
+        description="Run one gadget. Common options: -o, --fields, --filter, --timeout, "
+                    "-c/--container, --host, --pid, --tid, --uid, --gid, --comm; top, profile "
+                    "and snapshot gadgets add their own (intervals, sorting, -o tree/folded).")
+    p.add_argument("-h", "--help", action=_RunHelp)
     p.add_argument("gadget", help="gadget name (see pybpf list)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the gadget's options")
     p.set_defaults(func=run)
