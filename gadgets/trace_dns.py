@@ -30,6 +30,8 @@ from gadgets.common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD)
 CLONE_NEWNET = 0x40000000
+# Lookups of a query's sender, 1 ms apart, before it is shown unattributed.
+_OWNER_RETRIES = 5
 QTYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
           33: "SRV", 64: "SVCB", 65: "HTTPS", 255: "ANY"}
 RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
@@ -259,6 +261,14 @@ class DnsRun(GadgetRun):
         client, cport, server, sport_srv = (src, sport, dst, dport) if query else \
             (dst, dport, src, sport)
         proc = self._owner(netns, cport)
+        if proc is None and query:
+            # The packet is captured inside sendmsg, before sock_send_length
+            # records its sender: give the other CPU a moment to write it.
+            for _ in range(_OWNER_RETRIES):
+                time.sleep(0.001)
+                proc = self._owner(netns, cport)
+                if proc is not None:
+                    break
         if proc is None and self._attributed_only:
             return None
         key = (netns, client, cport, dns["id"])
