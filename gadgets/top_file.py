@@ -31,6 +31,7 @@ GADGET = Gadget(
     category="top",
     description="reads and writes per (process, file): counts and bytes per interval",
     object="top_file",
+    needs=("btf", "bpf_loop"),  # gadget/path.h walks dentries in bpf_loop()
     hooks=[Hook("tracepoint", f"syscalls/sys_{edge}_{name}")
            for name in SYSCALLS for edge in ("enter", "exit")],
     params=[Param("all_files", "count every file type, not only regular files", bool, False,

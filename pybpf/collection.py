@@ -249,6 +249,8 @@ class _Loader:
         try:
             return self._prog_load(prog, insns, btf_fd, linked, attach_btf_id)
         except VerifierError as exc:
+            if linked.callbacks and _SUBPROG_MISMATCH in exc.log:
+                raise LoadError(_callbacks_unsupported(where, linked)) from exc
             core_error = core.error_from_verifier(prog.name, exc.log,
                                                   self.core_results.get(prog.name, []),
                                                   linked.line_info)
@@ -280,6 +282,19 @@ class _Loader:
             if vmlinux.kind_of(tid) == want:
                 return tid
         raise LoadError(f"{where}: attach target {name!r} not found in the kernel's BTF")
+
+
+_SUBPROG_MISMATCH = "number of funcs in func_info doesn't match number of subprogs"
+
+
+def _callbacks_unsupported(where: str, linked: LinkedProgram) -> str:
+    """Why a kernel refused func_info that matches the linked functions one to one:
+    it did not count the callback targets as subprograms (BPF_PSEUDO_FUNC came
+    in Linux 5.13, with bpf_for_each_map_elem; bpf_loop in 5.17)."""
+    names = ", ".join(sorted({name for _, name in linked.callbacks}))
+    return (f"{where}: passes {names} as a callback (BPF_PSEUDO_FUNC, as for bpf_loop), "
+            "which this kernel does not support (Linux 5.13+); it counts fewer subprograms "
+            "than the program has")
 
 
 def _kernel_spec(mspec: MapSpec) -> MapSpec:

@@ -9,6 +9,14 @@ BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE ld_imm64s whose fd is filled in at
 load time (``LinkedProgram.map_refs``); externs are listed for
 pybpf.linker.externs. func_info, line_info and CO-RE relocation records
 follow each function into the final stream.
+
+The kernel counts a subprogram at every BPF_PSEUDO_CALL target and (from
+Linux 5.13) every BPF_PSEUDO_FUNC target, and refuses func_info whose count
+differs. Every function laid out here is such a target, so func_info holds
+exactly one record per function start, in order, the first at 0 (or none at
+all when the object has no record for the program itself, as libbpf).
+Functions only reached as callbacks are listed in
+``LinkedProgram.callbacks``: a kernel older than 5.13 does not count them.
 """
 from __future__ import annotations
 
@@ -59,6 +67,7 @@ class LinkedProgram:
     func_info: list = field(default_factory=list)
     line_info: list = field(default_factory=list)
     core_relos: list = field(default_factory=list)
+    callbacks: List[Tuple[int, str]] = field(default_factory=list)  # (ld_imm64 slot, function)
 
     @property
     def name(self) -> str:
@@ -145,6 +154,7 @@ def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec
         insn.src = op.BPF_PSEUDO_FUNC
         insn.imm = layout.place(target) - slot - 1
         insns[slot + 1].imm = 0
+        linked.callbacks.append((slot, target.name))
     elif relo.kind == RELO_MAP:
         insn.src = op.BPF_PSEUDO_MAP_FD
         insn.imm = 0
@@ -175,12 +185,35 @@ def _attach_ext_info(obj, linked: LinkedProgram) -> None:
     ext = obj.btf_ext
     if ext is None:
         return
+    func_info = []
     for start, fn in linked.functions:
         delta = start * 8 - fn.insn_offset * 8
-        for rec in _records_of(fn, ext.func_info.get(fn.section)):
-            linked.func_info.append(dataclasses.replace(rec, insn_off=rec.insn_off + delta))
+        func_info.append([dataclasses.replace(rec, insn_off=rec.insn_off + delta)
+                          for rec in _records_of(fn, ext.func_info.get(fn.section))])
         for rec in _records_of(fn, ext.line_info.get(fn.section)):
             linked.line_info.append(dataclasses.replace(rec, insn_off=rec.insn_off + delta))
         for rec in _records_of(fn, ext.core_relos.get(fn.section)):
             linked.core_relos.append(
                 dataclasses.replace(rec, insn_off=(rec.insn_off + delta) // 8))
+    linked.func_info = _one_record_per_function(linked, func_info)
+
+
+def _one_record_per_function(linked: LinkedProgram, per_fn: List[list]) -> list:
+    """func_info as the kernel checks it: one record at each function's start.
+
+    No record for the program's own function means the object carries no
+    func_info for it: load without (libbpf does the same). A subprogram
+    without a record, or a record not at a function's start, would make the
+    kernel refuse the program with a count mismatch: say which function.
+    """
+    if not per_fn[0]:
+        return []
+    out = []
+    for (start, fn), records in zip(linked.functions, per_fn):
+        if len(records) != 1 or records[0].insn_off != start * 8:
+            found = ", ".join(str(r.insn_off // 8 - start) for r in records) or "none"
+            raise LoadError(f"program {linked.name!r}: function {fn.name!r} of section "
+                            f"{fn.section!r} needs one .BTF.ext func_info record at its first "
+                            f"instruction (found at instructions: {found})")
+        out.append(records[0])
+    return out

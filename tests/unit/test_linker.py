@@ -2,6 +2,7 @@
 ext info rebasing and extern patching (all without the kernel)."""
 from __future__ import annotations
 
+import dataclasses
 import struct
 from pathlib import Path
 
@@ -221,3 +222,64 @@ def test_parse_config():
     text = "# comment\nCONFIG_A=y\nCONFIG_B=\"x y\"\n# CONFIG_C is not set\nCONFIG_D=0x10\n"
     assert kernel.parse_config(text) == {"CONFIG_A": "y", "CONFIG_B": '"x y"', "CONFIG_C": "n",
                                          "CONFIG_D": "0x10"}
+
+
+def _linked_everywhere():
+    """(object, program, LinkedProgram) for every program of every committed object."""
+    for path in sorted(OBJECTS.glob("*.bpf.o")):
+        spec = ObjectSpec.from_file(path)
+        if spec.btf_ext is None:
+            continue
+        for name in spec.programs:
+            yield path.name, name, link_program(spec, name)
+
+
+def test_func_info_is_one_record_per_function_start():
+    # the kernel counts a subprogram at every call or callback target and refuses
+    # func_info of another length; every committed object's programs must agree
+    checked = 0
+    for obj_name, prog, linked in _linked_everywhere():
+        if not linked.func_info:
+            continue
+        offs = [rec.insn_off for rec in linked.func_info]
+        assert offs == [start * 8 for start, _ in linked.functions], (obj_name, prog)
+        assert offs == sorted(set(offs)) and offs[0] == 0, (obj_name, prog)
+        checked += 1
+    assert checked > 50
+
+
+def test_callbacks_are_listed():
+    linked = link_program(obj("loader_calls"), "first_prog")
+    starts = {fn.name: start for start, fn in linked.functions}
+    assert [name for _, name in linked.callbacks] == ["loop_cb"]
+    slot = linked.callbacks[0][0]
+    assert linked.instructions[slot].is_pseudo_func
+    assert slot + linked.instructions[slot].imm + 1 == starts["loop_cb"]
+    assert link_program(obj("loader_calls"), "second_prog").callbacks == []
+
+
+def _own_func_info(spec: ObjectSpec) -> ObjectSpec:
+    """The spec with a func_info table of its own, safe to edit."""
+    spec.btf_ext = dataclasses.replace(spec.btf_ext, func_info=dict(spec.btf_ext.func_info))
+    return spec
+
+
+def test_subprogram_without_func_info_is_refused_by_name():
+    spec = _own_func_info(obj("loader_calls"))
+    linked = link_program(spec, "first_prog")
+    square = next(fn for _, fn in linked.functions if fn.name == "square")
+    records = spec.btf_ext.func_info[square.section]
+    spec.btf_ext.func_info[square.section] = [
+        r for r in records if r.insn_off != square.insn_offset * 8]
+    with pytest.raises(LoadError, match=r"^program 'first_prog': function 'square' .*func_info"):
+        link_program(spec, "first_prog")
+
+
+def test_program_without_func_info_loads_without_any():
+    spec = _own_func_info(obj("loader_calls"))
+    main = spec.programs["first_prog"]
+    records = spec.btf_ext.func_info[main.section]
+    spec.btf_ext.func_info[main.section] = [
+        r for r in records if r.insn_off != main.insn_offset * 8]
+    linked = link_program(spec, "first_prog")
+    assert linked.func_info == [] and linked.line_info
