@@ -94,7 +94,7 @@ def _refusal_part(log: str) -> list:
     lines = log.rstrip().splitlines()
     for i, line in enumerate(lines):
         if line.startswith(_LOG_APPENDICES):
-            return lines[:i]
+            return "\n".join(lines[:i]).rstrip().splitlines()
     return lines
 
 

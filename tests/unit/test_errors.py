@@ -25,7 +25,7 @@ def test_verifier_summary_is_the_refusal_not_the_statistics():
 
 
 def test_verifier_summary_skips_trailing_explanations():
-    log = LOG_6X + "Causal path:\n  0: (95) exit\nSuggestion:\n  set R0 before exit\n"
+    log = LOG_6X + "\nCausal path:\n  0: (95) exit\nSuggestion:\n  set R0 before exit\n"
     err = VerifierError("prog", errno.EACCES, log)
     assert one_line(err).endswith(": R0 !read_ok")
     assert "R0 !read_ok" in str(err) and "Suggestion" not in str(err)
