@@ -136,6 +136,11 @@ class GadgetRun:
         except BaseException:
             self.close()
             raise
+        finally:
+            # the kernel BTF (mmap, type index) served CO-RE and attach targets;
+            # a gadget loads once, so it need not stay resident while events flow
+            from pybpf.core import release_kernel_btf
+            release_kernel_btf()
         return spec
 
     def _drop_unused_hook_sets(self, spec: Any) -> None:

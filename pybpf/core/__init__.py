@@ -9,7 +9,8 @@ relocations are poisoned exactly as libbpf does, so guarded code still loads.
 - ``relocate_object({name: (insns, relos)}, local, target)``: one object,
   candidate pruning shared as libbpf, results cached on disk by hash.
 - ``relocate_spec(obj, target)``: every function of an ObjectSpec.
-- ``kernel_btf(path=None)`` / ``kernel_targets(path=None)``: target BTF.
+- ``kernel_btf(path=None)`` / ``kernel_targets(path=None)``: target BTF, cached per
+  process until ``release_kernel_btf()``.
 - ``explain(obj, btf)`` / ``format_explanations``: what CO-RE does, as data/table.
 - ``error_from_verifier(program, log, results, line_info)``: a verifier log
   that hit a poisoned instruction, as an error naming the relocation.
@@ -17,7 +18,8 @@ relocations are poisoned exactly as libbpf does, so guarded code still loads.
 from __future__ import annotations
 
 from pybpf.core.explain import Explanation, error_from_verifier, explain, format_explanations
-from pybpf.core.kernel import TargetBTF, kernel_btf, kernel_targets, load_btf_file
+from pybpf.core.kernel import (TargetBTF, kernel_btf, kernel_targets, load_btf_file,
+                               release_kernel_btf)
 from pybpf.core.kinds import POISON_IMM, RelocKind, essential_name
 from pybpf.core.objects import (FunctionRelo, function_relos, relocate_object, relocate_spec,
                                 shifted)
@@ -27,4 +29,5 @@ from pybpf.core.result import CandidateInfo, RelocResult
 __all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocKind", "as_targets",
            "RelocResult", "Session", "TargetBTF", "error_from_verifier", "essential_name",
            "explain", "format_explanations", "function_relos", "kernel_btf", "kernel_targets",
-           "load_btf_file", "relocate", "relocate_object", "relocate_spec", "shifted"]
+           "load_btf_file", "release_kernel_btf", "relocate", "relocate_object", "relocate_spec",
+           "shifted"]

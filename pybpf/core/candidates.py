@@ -49,10 +49,16 @@ class _NameIndex:
     """Essential name -> ids of one target spec (its own types only)."""
 
     def __init__(self, spec: Any) -> None:
-        self.spec = spec
+        # weak: _INDEXES is keyed weakly by this very spec, and a strong reference
+        # here would keep every target spec (kernel BTF mmap included) alive forever
+        self._spec = weakref.ref(spec)
         self._flavored: Dict[str, List[str]] = {}
         self._flavors_scanned = False
         self._by_essential: Dict[Tuple[str, Kind], Tuple[int, ...]] = {}
+
+    @property
+    def spec(self) -> Any:
+        return self._spec()
 
     def _scan_flavors(self) -> None:
         """Map essential name -> flavored names present in the string table(s)."""

@@ -158,3 +158,16 @@ def kernel_targets(path: Optional[PathLike] = None, *, sysfs: str = SYSFS_BTF) -
 def kernel_btf(path: Optional[PathLike] = None) -> Spec:
     """The vmlinux Spec relocations target (``path``'s BTF when given); see kernel_targets."""
     return kernel_targets(path).vmlinux
+
+
+def release_kernel_btf() -> None:
+    """Forget the target BTF cached for this process (kernel's and by-path files).
+
+    Long-running programs (gadgets) call it once their objects are loaded: the
+    next ``kernel_targets`` reopens the file, and its type index comes back from
+    the on-disk cache. Specs still referenced elsewhere stay valid; the others'
+    mmaps and indexes are freed as soon as nothing uses them.
+    """
+    with _lock:
+        _kernel.clear()
+        _files.clear()

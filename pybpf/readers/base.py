@@ -13,7 +13,6 @@ Copy it (``bytes(rec)``) to keep it longer.
 """
 from __future__ import annotations
 
-import asyncio
 import mmap
 import select
 import struct
@@ -141,6 +140,8 @@ class Reader:
         return self._aiter()
 
     async def _aiter(self) -> AsyncIterator[memoryview]:
+        import asyncio  # here: importing it pulls in ssl (libssl, libcrypto), for async use only
+
         loop = asyncio.get_running_loop()
         ready = asyncio.Event()
         fd = self.fileno()
