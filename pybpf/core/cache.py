@@ -16,14 +16,13 @@ never cached: results are re-applied, and re-validated, on every load.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import struct
 import sys
-import tempfile
 import threading
 import zlib
-from pathlib import Path
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -42,9 +41,9 @@ _lock = threading.Lock()
 _file_digests: Dict[str, str] = {}
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "pybpf"
+    return os.path.join(base, "pybpf")
 
 
 def enabled() -> bool:
@@ -68,13 +67,13 @@ def _identity(path: str) -> str:
     return f"{os.path.abspath(path)}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{_boot_id()}"
 
 
-def _digest_memo() -> Path:
-    return cache_dir() / "digests.json"
+def _digest_memo() -> str:
+    return os.path.join(cache_dir(), "digests.json")
 
 
 def _read_memo() -> Dict[str, str]:
     try:
-        memo = json.loads(_digest_memo().read_text())
+        memo = json.loads(_read(_digest_memo(), "r"))
     except (OSError, ValueError):
         return {}
     return memo if isinstance(memo, dict) else {}
@@ -128,14 +127,14 @@ def _checksum(body: str) -> str:
     return blake2b(body.encode(), digest_size=16).hexdigest()
 
 
-def _path(key: str) -> Path:
-    return cache_dir() / f"core-{key}.json"
+def _path(key: str) -> str:
+    return os.path.join(cache_dir(), f"core-{key}.json")
 
 
 def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, List[RelocResult]]]:
     """Cached results for ``key``, or None if absent, stale or corrupt."""
     try:
-        text = _path(key).read_text()
+        text = _read(_path(key), "r")
         doc = json.loads(text)
         if doc.get("format") != FORMAT or doc.get("key") != key:
             return None
@@ -164,15 +163,15 @@ INDEX_MAGIC = b"PYBPFIX1"
 _INDEX_HEADER = "<8sIII"  # magic, byte order (1 little, 2 big), record count, crc32 of the body
 
 
-def _index_path(key: str) -> Path:
-    return cache_dir() / f"btfindex-{key}.bin"
+def _index_path(key: str) -> str:
+    return os.path.join(cache_dir(), f"btfindex-{key}.bin")
 
 
 def load_index(key: str) -> Optional[Tuple[bytes, bytes]]:
     """A saved BTF index (word offsets, name offsets) for the file ``key`` names, or None
     when absent, truncated or damaged."""
     try:
-        data = _index_path(key).read_bytes()
+        data = _read(_index_path(key), "rb")
     except OSError:
         return None
     head = struct.calcsize(_INDEX_HEADER)
@@ -196,11 +195,28 @@ def store_index(key: str, offsets: bytes, names: bytes) -> None:
                                                 len(offsets) // 4, crc) + offsets + names)
 
 
-def _atomic_write(path: Path, data: Union[str, bytes]) -> None:
-    """Write via a temporary file and rename; a cache that cannot be written is skipped."""
+def _read(path: str, mode: str) -> Any:
+    with open(path, mode) as fh:
+        return fh.read()
+
+
+_tmp_serial = itertools.count()
+
+
+def _atomic_write(path: str, data: Union[str, bytes]) -> None:
+    """Write via a temporary file and rename; a cache that cannot be written is skipped.
+
+    The temporary name is unique among live threads of all processes, so a file
+    already there is a dead writer's leftover and is overwritten (tempfile is not
+    used: importing it costs milliseconds on every cold start).
+    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=str(path.parent))
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-"
+                                      f"{next(_tmp_serial)}")
+        fd = os.open(tmp, (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+                          | os.O_NOFOLLOW), 0o600)
         try:
             with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as fh:
                 fh.write(data)
