@@ -41,6 +41,44 @@ class CoreReloKind(enum.IntEnum):
     ENUMVAL_VALUE = 11
     TYPE_MATCHES = 12
 
+    @property
+    def is_field(self) -> bool:
+        return self <= CoreReloKind.FIELD_RSHIFT_U64
+
+    @property
+    def is_type(self) -> bool:
+        return self in _TYPE_KINDS
+
+    @property
+    def is_enumval(self) -> bool:
+        return self in (CoreReloKind.ENUMVAL_EXISTS, CoreReloKind.ENUMVAL_VALUE)
+
+    @property
+    def short(self) -> str:
+        """libbpf's name for the kind, as in its debug log (``byte_off``)."""
+        return _SHORT[self]
+
+
+_TYPE_KINDS = frozenset((CoreReloKind.TYPE_ID_LOCAL, CoreReloKind.TYPE_ID_TARGET,
+                         CoreReloKind.TYPE_EXISTS, CoreReloKind.TYPE_SIZE,
+                         CoreReloKind.TYPE_MATCHES))
+
+_SHORT = {
+    CoreReloKind.FIELD_BYTE_OFFSET: "byte_off",
+    CoreReloKind.FIELD_BYTE_SIZE: "byte_sz",
+    CoreReloKind.FIELD_EXISTS: "field_exists",
+    CoreReloKind.FIELD_SIGNED: "signed",
+    CoreReloKind.FIELD_LSHIFT_U64: "lshift_u64",
+    CoreReloKind.FIELD_RSHIFT_U64: "rshift_u64",
+    CoreReloKind.TYPE_ID_LOCAL: "local_type_id",
+    CoreReloKind.TYPE_ID_TARGET: "target_type_id",
+    CoreReloKind.TYPE_EXISTS: "type_exists",
+    CoreReloKind.TYPE_SIZE: "type_size",
+    CoreReloKind.ENUMVAL_EXISTS: "enumval_exists",
+    CoreReloKind.ENUMVAL_VALUE: "enumval_value",
+    CoreReloKind.TYPE_MATCHES: "type_matches",
+}
+
 
 @dataclass
 class FuncInfo:
