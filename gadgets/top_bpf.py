@@ -9,14 +9,12 @@ container filters, only programs held by a matching process are shown.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import (MapRun, main as map_main, run_top, session_from, top_params,
-                                   top_settings)
+from gadgets.common.maprun import MapRun, top_main, top_params
 
 DEFAULT_SORT = "-run_time_us,-runs,id"
 
@@ -186,18 +184,8 @@ def run(interval: float = 1.0, **options: Any) -> MapRun:
     return TopBPFRun(params={"interval": interval}, **options)
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, factory=_runner) as session:
-        return run_top(session, output=opts.output, fields=opts.fields,
-                       **top_settings(session.params))
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
+    return top_main(GADGET, argv, factory=_runner)
 
 
 if __name__ == "__main__":

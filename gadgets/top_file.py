@@ -7,13 +7,11 @@ and emptied, so the rows are that interval's counts.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import (MapRun, file_type, main as map_main, run_top, session_from,
-                                   top_params, top_settings)
+from gadgets.common.maprun import MapRun, file_type, top_main, top_params
 
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
@@ -76,18 +74,8 @@ def run(interval: float = 1.0, all_files: bool = False, **options: Any) -> MapRu
     return _runner(GADGET, params={"interval": interval, "all_files": all_files}, **options)
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, factory=_runner) as session:
-        return run_top(session, output=opts.output, fields=opts.fields,
-                       **top_settings(session.params))
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
+    return top_main(GADGET, argv, factory=_runner)
 
 
 if __name__ == "__main__":

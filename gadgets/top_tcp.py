@@ -6,13 +6,11 @@ byte count of each call (MSG_PEEK reads are not counted).
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import (MapRun, endpoint, ip_text, main as map_main, run_top,
-                                   session_from, top_params, top_settings)
+from gadgets.common.maprun import MapRun, endpoint, ip_text, top_main, top_params
 
 FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
 
@@ -77,18 +75,8 @@ def run(interval: float = 1.0, family: str = "", **options: Any) -> MapRun:
     return _runner(GADGET, params={"interval": interval, "family": family}, **options)
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, factory=_runner) as session:
-        return run_top(session, output=opts.output, fields=opts.fields,
-                       **top_settings(session.params))
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
+    return top_main(GADGET, argv, factory=_runner)
 
 
 if __name__ == "__main__":

@@ -363,6 +363,17 @@ def main(gadget: Gadget, argv: Optional[Sequence[str]],
     return report_errors(gadget, checked)
 
 
+def top_main(gadget: Gadget, argv: Optional[Sequence[str]],
+             factory: Optional[Callable[..., MapRun]] = None) -> int:
+    """The command line of a top gadget: its parameters, then the refreshing table."""
+    def body(opts: argparse.Namespace) -> int:
+        with session_from(gadget, opts, factory=factory) as session:
+            return run_top(session, output=opts.output, fields=opts.fields,
+                           **top_settings(session.params))
+
+    return main(gadget, argv, lambda parser: None, body)
+
+
 def _raise_interrupt() -> None:
     raise KeyboardInterrupt
 
