@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
+from pybpf.btf.types import Kind as BTFKind
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError
 from pybpf.sys import commands as cmds
 from pybpf.sys.consts import (
     AttachType,
-    BTFKind,
     LinkType,
     MapFlags,
     MapType,

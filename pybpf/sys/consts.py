@@ -219,31 +219,6 @@ class StatsType(IntEnum):
     RUN_TIME = 0
 
 
-class BTFKind(IntEnum):
-    """BTF type kinds (bits 24-28 of btf_type.info)."""
-
-    UNKN = 0
-    INT = 1
-    PTR = 2
-    ARRAY = 3
-    STRUCT = 4
-    UNION = 5
-    ENUM = 6
-    FWD = 7
-    TYPEDEF = 8
-    VOLATILE = 9
-    CONST = 10
-    RESTRICT = 11
-    FUNC = 12
-    FUNC_PROTO = 13
-    VAR = 14
-    DATASEC = 15
-    FLOAT = 16
-    DECL_TAG = 17
-    TYPE_TAG = 18
-    ENUM64 = 19
-
-
 class MapFlags(IntFlag):
     """BPF_MAP_CREATE map_flags."""
 

@@ -14,7 +14,8 @@ import pytest
 
 from pybpf import features as F
 from pybpf.sys import btf_load
-from pybpf.sys.consts import BTFKind, LinkType, MapType, ProgType
+from pybpf.btf.types import Kind as BTFKind
+from pybpf.sys.consts import LinkType, MapType, ProgType
 
 pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
 

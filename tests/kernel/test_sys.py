@@ -20,7 +20,8 @@ from pybpf.errors import (
     NotSupportedError,
     PermissionDeniedError,
 )
-from pybpf.sys.consts import AttachType, BTFKind, LinkType, MapType, ProgType
+from pybpf.btf.types import Kind as BTFKind
+from pybpf.sys.consts import AttachType, LinkType, MapType, ProgType
 
 pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
 
