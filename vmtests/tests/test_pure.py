@@ -6,7 +6,6 @@ import lzma
 import gzip
 import stat
 import struct
-from pathlib import Path
 
 import pytest
 
