@@ -262,6 +262,12 @@ class Spec:
 
     # -- strings ------------------------------------------------------------------------
 
+    @property
+    def string_table(self) -> bytes:
+        """This blob's own string table (NUL-separated; a split spec's offsets into it
+        start after the base's)."""
+        return self._strs
+
     def string(self, off: int) -> str:
         """The NUL-terminated string at ``off`` (invalid UTF-8 kept as surrogate escapes)."""
         if off < self._base_str_len:

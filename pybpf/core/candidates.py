@@ -65,7 +65,7 @@ class _NameIndex:
         seen = set()
         spec = self.spec
         while spec is not None:
-            for name in _names_with_separator(getattr(spec, "_strs", b"")):
+            for name in _names_with_separator(spec.string_table):
                 essential = essential_name(name)
                 if essential != name and name not in seen:
                     seen.add(name)
