@@ -11,13 +11,12 @@ from __future__ import annotations
 import fnmatch
 import os
 import platform
-from typing import Callable, Dict, Tuple
-
-from elftools.common.exceptions import ELFError as PyELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
+from typing import TYPE_CHECKING, Callable, Dict, Tuple
 
 from pybpf.errors import MissingHookError
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 _LIB_DIRS = {
     "x86_64": ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64"],
@@ -65,6 +64,10 @@ def function_offsets(path: str, pattern: str) -> Dict[str, int]:
 
 
 def _scan(path: str, wanted: Callable[[str], bool], first: bool) -> Dict[str, int]:
+    # here, not at the top: pyelftools costs ~26 ms to import and only uprobes need it here
+    from elftools.common.exceptions import ELFError as PyELFError
+    from elftools.elf.elffile import ELFFile
+
     try:
         with open(path, "rb") as fh:
             return _functions(ELFFile(fh), wanted, first)
@@ -73,6 +76,8 @@ def _scan(path: str, wanted: Callable[[str], bool], first: bool) -> Dict[str, in
 
 
 def _functions(elf: ELFFile, wanted: Callable[[str], bool], first: bool) -> Dict[str, int]:
+    from elftools.elf.sections import SymbolTableSection
+
     found: Dict[str, int] = {}
     for table_name in (".symtab", ".dynsym"):
         table = elf.get_section_by_name(table_name)
