@@ -156,16 +156,14 @@ class Reader:
                     ready.clear()
                     await ready.wait()
                     continue
-                index = 0
+                # an async generator cannot ``yield from``: close the sync one
+                # explicitly so a consumer leaving early keeps the rest pending
+                records = self._hand_out(out)
                 try:
-                    for index, rec in enumerate(out, 1):
+                    for rec in records:
                         yield rec
-                except GeneratorExit:
-                    self._pending = out[index:]
-                    raise
                 finally:
-                    out.clear()
-                self._commit()
+                    records.close()
         finally:
             if self._epoll is not None:
                 loop.remove_reader(fd)
