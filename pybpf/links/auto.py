@@ -18,6 +18,7 @@ from pybpf.errors import LinkError
 from pybpf.links import bpf_links, net_links, perf_links
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import prog_name
+from pybpf.links.uprobe_target import split_symbol
 from pybpf.sys.consts import AttachType, ProgType
 
 AttachResult = Union[Link, LinkGroup]
@@ -56,11 +57,6 @@ def _split_uprobe_target(target: str) -> Tuple[str, str]:
     return binary, func
 
 
-def _parse_func_offset(text: str) -> Tuple[str, int]:
-    func, plus, off = text.partition("+")
-    return func, (int(off, 0) if plus else 0)
-
-
 def _need(opts: dict, key: str, prog) -> object:
     if key not in opts:
         raise LinkError(f"program {prog_name(prog)!r}: SEC({getattr(prog, 'section', '')!r}) "
@@ -94,7 +90,7 @@ def attach(prog, **opts) -> AttachResult:
     if method == "iter":
         return bpf_links.attach_iter(prog, **opts)
     if method == "kprobe":
-        func, offset = _parse_func_offset(opts.pop("func", target))
+        func, offset = split_symbol(opts.pop("func", target))
         return perf_links.attach_kprobe(prog, func, opts.pop("offset", offset), retprobe, **opts)
     if method == "ksyscall":
         return perf_links.attach_ksyscall(prog, opts.pop("syscall", target), retprobe, **opts)
