@@ -26,6 +26,7 @@ from pybpf.sys.consts import (
 from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
 from pybpf.sys.info import MapInfo, map_info
+from pybpf.sys.owner import FDOwner
 
 FDLike = Union[FD, int]
 _BYTES = (bytes, bytearray, memoryview)
@@ -71,7 +72,7 @@ def _fd_of(obj: Any) -> Optional[int]:
     return fileno() if callable(fileno) else None
 
 
-class Map(MutableMapping):
+class Map(FDOwner, MutableMapping):
     """A kernel map. Owns ``fd``; ``close()`` or ``with`` releases it."""
 
     def __init__(self, fd: FD, name: str, type: int, key_size: int, value_size: int,
@@ -213,9 +214,6 @@ class Map(MutableMapping):
     @property
     def id(self) -> int:
         return self.info().id
-
-    def fileno(self) -> int:
-        return self.fd.fileno()
 
     # ------------------------------------------------------------ encoding
 
@@ -482,41 +480,16 @@ class Map(MutableMapping):
 
     # ------------------------------------------------------------ object operations
 
-    def pin(self, path: Union[str, os.PathLike]) -> None:
-        """Pin on bpffs so the map outlives this process."""
-        cmds.obj_pin(self.fd, path)
-        self.pinned = os.fspath(path)
-
-    def unpin(self) -> None:
-        """Remove the pin this map made or was opened from (the map stays open)."""
-        if self.pinned is not None:
-            os.unlink(self.pinned)
-            self.pinned = None
-
     def freeze(self) -> None:
         """Make the map read-only for user space (programs can still write unless RDONLY_PROG)."""
         cmds.map_freeze(self.fd, self._detail())
-
-    def close(self) -> None:
-        self.fd.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.fd.closed
-
-    def __enter__(self) -> "Map":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         try:
             kind = MapType(self.type).name
         except ValueError:
             kind = str(self.type)
-        state = "closed" if self.fd.closed else f"fd={self.fd.fileno()}"
-        return f"Map({self.name!r}, {kind}, {state})"
+        return f"Map({self.name!r}, {kind}, {self._fd_state()})"
 
     # identity semantics: two Map objects are equal only if they are the same object
     __eq__ = object.__eq__  # type: ignore[assignment]

@@ -16,6 +16,7 @@ from pybpf.sys.commands import object_name
 from pybpf.sys.consts import ProgType
 from pybpf.sys.fd import FD
 from pybpf.sys.info import ProgInfo, prog_info, prog_xlated_insns
+from pybpf.sys.owner import FDOwner
 from pybpf.sys.syscall import kernel_version_code
 
 FDLike = Union[FD, int]
@@ -25,7 +26,7 @@ LOG_MAX = 16 * 1024 * 1024
 _EAGAIN_RETRIES = 5
 
 
-class Program:
+class Program(FDOwner):
     """A loaded program. Owns ``fd``; ``close()`` or ``with`` releases it.
 
     ``name`` is the full (unsanitised) name given at load; the kernel knows it
@@ -145,46 +146,18 @@ class Program:
 
     # ------------------------------------------------------------ operations
 
-    def pin(self, path: Union[str, os.PathLike]) -> None:
-        """Pin on bpffs so the program outlives this process."""
-        cmds.obj_pin(self.fd, path)
-        self.pinned = os.fspath(path)
-
-    def unpin(self) -> None:
-        """Remove the pin this object made or was opened from."""
-        if self.pinned is not None:
-            os.unlink(self.pinned)
-            self.pinned = None
-
     def test_run(self, data: bytes = b"", repeat: int = 1, ctx: bytes = b"",
                  **kwargs: int) -> cmds.TestRunResult:
         """BPF_PROG_TEST_RUN: retval, mean duration in ns, output data and ctx."""
         return cmds.prog_test_run(self.fd, data, repeat, ctx or None,
                                   detail=f"program {self.name!r}", **kwargs)
 
-    def fileno(self) -> int:
-        return self.fd.fileno()
-
-    def close(self) -> None:
-        self.fd.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.fd.closed
-
-    def __enter__(self) -> "Program":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         try:
             kind = ProgType(self.prog_type).name
         except ValueError:
             kind = str(self.prog_type)
-        state = "closed" if self.fd.closed else f"fd={self.fd.fileno()}"
-        return f"Program({self.name!r}, {kind}, {state})"
+        return f"Program({self.name!r}, {kind}, {self._fd_state()})"
 
 
 def _load_retrying(prog_type: int, insns: bytes, license: str,
