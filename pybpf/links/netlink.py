@@ -12,6 +12,7 @@ import errno
 import socket
 import struct
 from dataclasses import dataclass
+from typing import Iterator, Tuple
 
 from pybpf.errors import MissingHookError, syscall_error
 
@@ -45,6 +46,7 @@ ETH_P_ALL = 0x0003
 
 _NLMSGHDR = struct.Struct("=IHHII")
 _TCMSG = struct.Struct("=BxxxiIII")
+_ERRNO = struct.Struct("=i").unpack_from
 
 
 def tc_h_make(major: int, minor: int) -> int:
@@ -97,35 +99,16 @@ class RtNetlink:
         self._sock.bind((0, 0))
         self._seq = 0
 
-    def request(self, msg_type: int, flags: int, body: bytes, what: str) -> None:
+    def _send(self, msg_type: int, flags: int, body: bytes) -> int:
+        """Send one request; returns its sequence number."""
         self._seq += 1
-        seq = self._seq
-        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type,
-                                flags | NLM_F_REQUEST | NLM_F_ACK, seq, 0)
+        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags | NLM_F_REQUEST,
+                                self._seq, 0)
         self._sock.send(header + body)
-        while True:
-            data = self._sock.recv(65536)
-            pos = 0
-            while pos + _NLMSGHDR.size <= len(data):
-                length, rtype, _, rseq, _ = _NLMSGHDR.unpack_from(data, pos)
-                if length < _NLMSGHDR.size:
-                    break
-                if rseq == seq and rtype == NLMSG_ERROR:
-                    err = struct.unpack_from("=i", data, pos + _NLMSGHDR.size)[0]
-                    if err:
-                        raise syscall_error(what, -err)
-                    return
-                pos += _align(length)
+        return self._seq
 
-    def count_filters(self, ifindex: int, parent: int) -> int:
-        """How many filter messages a dump of ``parent`` on ``ifindex`` returns."""
-        self._seq += 1
-        seq = self._seq
-        body = tcmsg(ifindex, 0, parent, 0)
-        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), RTM_GETTFILTER,
-                                NLM_F_REQUEST | NLM_F_DUMP, seq, 0)
-        self._sock.send(header + body)
-        found = 0
+    def _replies(self, seq: int) -> Iterator[Tuple[int, bytes, int]]:
+        """(type, buffer, payload offset) of each message answering ``seq``, as received."""
         while True:
             data = self._sock.recv(65536)
             pos = 0
@@ -134,14 +117,29 @@ class RtNetlink:
                 if length < _NLMSGHDR.size:
                     break
                 if rseq == seq:
-                    if rtype == NLMSG_DONE:
-                        return found
-                    if rtype == NLMSG_ERROR:
-                        err = struct.unpack_from("=i", data, pos + _NLMSGHDR.size)[0]
-                        raise syscall_error("RTM_GETTFILTER", -err)
-                    if rtype == RTM_NEWTFILTER:
-                        found += 1
+                    yield rtype, data, pos + _NLMSGHDR.size
                 pos += _align(length)
+
+    def request(self, msg_type: int, flags: int, body: bytes, what: str) -> None:
+        """Send a request and wait for its ACK."""
+        for rtype, data, payload in self._replies(self._send(msg_type, flags | NLM_F_ACK, body)):
+            if rtype == NLMSG_ERROR:
+                err = _ERRNO(data, payload)[0]
+                if err:
+                    raise syscall_error(what, -err)
+                return
+
+    def count_filters(self, ifindex: int, parent: int) -> int:
+        """How many filter messages a dump of ``parent`` on ``ifindex`` returns."""
+        seq = self._send(RTM_GETTFILTER, NLM_F_DUMP, tcmsg(ifindex, 0, parent, 0))
+        found = 0
+        for rtype, data, payload in self._replies(seq):
+            if rtype == NLMSG_DONE:
+                return found
+            if rtype == NLMSG_ERROR:
+                raise syscall_error("RTM_GETTFILTER", -_ERRNO(data, payload)[0])
+            if rtype == RTM_NEWTFILTER:
+                found += 1
 
     def add_clsact(self, ifindex: int) -> bool:
         """Create the clsact qdisc; False if the device already had one."""
