@@ -7,18 +7,11 @@
 // issuing the request, which may be a kworker dispatching the queue.
 #include "gadget/common.h"
 #include "gadget/filter.h"
-
-#define MAX_SLOTS 27
+#include "gadget/histogram.h"
 
 struct disk_key {
 	__u32 major;    // both zero when not per disk
 	__u32 minor;
-};
-
-struct hist {
-	__u64 slots[MAX_SLOTS];
-	__u64 total;    // sum of the samples, in the histogram's unit
-	__u64 count;
 };
 
 const volatile bool per_disk = false;
@@ -46,20 +39,6 @@ struct {
 	__type(key, struct disk_key);
 	__type(value, struct hist);
 } hists SEC(".maps");
-
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 slot = 0;
-
-	// the number of the highest set bit; 0 and 1 both land in slot 0
-	for (int shift = 32; shift > 0; shift >>= 1) {
-		if (v >> shift) {
-			v >>= shift;
-			slot += shift;
-		}
-	}
-	return slot;
-}
 
 SEC("tp_btf/block_io_start")
 int BPF_PROG(blk_start, struct request *rq)
@@ -90,9 +69,7 @@ SEC("tp_btf/block_rq_complete")
 int BPF_PROG(blk_complete, struct request *rq, blk_status_t error, unsigned int nr_bytes)
 {
 	struct disk_key key = {};
-	struct hist *h, zero = {};
 	__u64 *tsp, delta;
-	__u32 slot;
 
 	tsp = bpf_map_lookup_elem(&starts, &rq);
 	if (!tsp)
@@ -106,19 +83,7 @@ int BPF_PROG(blk_complete, struct request *rq, blk_status_t error, unsigned int 
 		key.major = BPF_CORE_READ(rq, q, disk, major);
 		key.minor = BPF_CORE_READ(rq, q, disk, first_minor);
 	}
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
-	}
-	slot = log2_slot(delta);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->total, delta);
-	__sync_fetch_and_add(&h->count, 1);
+	gadget_hist_add(&hists, &key, delta);
 	return 0;
 }
 

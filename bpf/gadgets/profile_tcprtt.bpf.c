@@ -10,10 +10,10 @@
 // are sampled.
 #include "gadget/common.h"
 #include "gadget/filter.h"
+#include "gadget/histogram.h"
 
 #define AF_INET 2
 #define AF_INET6 10
-#define MAX_SLOTS 27
 
 #define GROUP_NONE 0
 #define GROUP_LOCAL 1
@@ -23,12 +23,6 @@ struct hist_key {
 	__u8 addr[16];  // IPv4 in the first 4 bytes; zero when not grouping
 	__u16 family;
 	__u16 _pad[3];
-};
-
-struct hist {
-	__u64 slots[MAX_SLOTS];
-	__u64 total;    // sum of the samples, in the histogram's unit
-	__u64 count;
 };
 
 const volatile __u8 group_by = GROUP_NONE;
@@ -77,28 +71,12 @@ int BPF_PROG(tag_recv, struct sock *sk, int ret, int flags)
 	return tag_owner(sk);
 }
 
-static __always_inline __u32 log2_slot(__u64 v)
-{
-	__u32 slot = 0;
-
-	// the number of the highest set bit; 0 and 1 both land in slot 0
-	for (int shift = 32; shift > 0; shift >>= 1) {
-		if (v >> shift) {
-			v >>= shift;
-			slot += shift;
-		}
-	}
-	return slot;
-}
-
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_rtt, struct sock *sk, const struct sk_buff *skb)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
 	struct hist_key key = {};
-	struct hist *h, zero = {};
 	__u64 srtt;
-	__u32 slot;
 	__u16 family;
 
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -125,19 +103,7 @@ int BPF_PROG(tcp_rtt, struct sock *sk, const struct sk_buff *skb)
 	srtt = BPF_CORE_READ(tp, srtt_us) >> 3;  // srtt_us holds 8 x the smoothed RTT
 	if (milliseconds)
 		srtt /= 1000;
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		bpf_map_update_elem(&hists, &key, &zero, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h)
-			return 0;
-	}
-	slot = log2_slot(srtt);
-	if (slot >= MAX_SLOTS)
-		slot = MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->total, srtt);
-	__sync_fetch_and_add(&h->count, 1);
+	gadget_hist_add(&hists, &key, srtt);
 	return 0;
 }
 
