@@ -209,8 +209,7 @@ _NEEDS_BTF = frozenset({MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_
 
 def _int_btf() -> bytes:
     """BTF with one type: a 4-byte signed int "int" (id 1)."""
-    return _btf_blob(_btf_type(1, BTFKind.INT, 0, 4) + struct.pack("<I", (1 << 24) | 32),
-                     b"\0int\0")
+    return _btf_blob(_INT, _STRINGS)
 
 
 @lru_cache(maxsize=None)
@@ -570,7 +569,7 @@ _BASE_KINDS = (BTFKind.INT, BTFKind.PTR, BTFKind.ARRAY, BTFKind.STRUCT, BTFKind.
 def btf_kinds() -> FrozenSet[BTFKind]:
     """The BTF kinds the kernel accepts (the base kinds plus those probed by btf_features)."""
     try:
-        cmds.btf_load(_btf_blob(_INT, _STRINGS)).close()
+        cmds.btf_load(_int_btf()).close()
     except SyscallError:
         return frozenset()  # no BTF_LOAD at all (before 4.18) or BTF disabled
     kinds = set(_BASE_KINDS)
