@@ -94,10 +94,6 @@ EXIT = BPF_JMP | BPF_EXIT
 INSN_SIZE = 8
 
 
-def insn_class(code: int) -> int:
-    return code & 0x07
-
-
 def size_of(code: int) -> int:
     return code & 0x18
 

@@ -54,7 +54,7 @@ def apply(insns: List[Instruction], res: RelocResult) -> None:
     if res.poison:
         res.patch = _poison(insns, res, res.reason)
         return
-    cls = insn.code & 0x07
+    cls = insn.cls
     new = res.new_val & MASK64
     if cls in (op.BPF_ALU, op.BPF_ALU64):
         if insn.code & 0x08 != op.BPF_K:
