@@ -39,6 +39,7 @@ _BYTE_ORDER = 1 if sys.byteorder == "little" else 2
 
 _lock = threading.Lock()
 _file_digests: Dict[str, str] = {}
+_boot: Optional[str] = None
 
 
 def cache_dir() -> str:
@@ -51,11 +52,15 @@ def enabled() -> bool:
 
 
 def _boot_id() -> str:
-    try:
-        with open("/proc/sys/kernel/random/boot_id") as fh:
-            return fh.read().strip()
-    except OSError:
-        return ""
+    """This boot's id ('' if unknown), read once per process: it cannot change under us."""
+    global _boot
+    if _boot is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as fh:
+                _boot = fh.read().strip()
+        except OSError:
+            _boot = ""
+    return _boot
 
 
 def _identity(path: str) -> str:
