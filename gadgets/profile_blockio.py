@@ -9,13 +9,12 @@ issuing the request instead.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common import probe
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.histogram import format_log2, to_json
+from gadgets.common.histogram import row_text, to_json, write_rows
 from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
@@ -72,11 +71,7 @@ def run(per_disk: bool = False, milliseconds: bool = False, **options: Any) -> M
 
 
 def histogram_text(row: Dict[str, Any]) -> str:
-    h = row["histogram"]
-    slots = [b["count"] for b in h["buckets"]]
-    head = f"disk = {row['disk']}\n" if row["disk"] else ""
-    return (head + format_log2(slots, h["unit"]) +
-            f"\naverage = {row['average']} {h['unit']}, requests = {row['count']}\n")
+    return row_text(row, f"disk = {row['disk']}\n" if row["disk"] else "", "requests")
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -88,14 +83,7 @@ def _body(opts: argparse.Namespace) -> int:
         if opts.output == "columns":
             print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
         rows = next(session.batches())
-    if not rows and opts.output == "columns":
-        sys.stdout.write("no block I/O samples: the histogram is empty\n")
-    for row in rows:
-        if opts.output == "json":
-            sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
-        else:
-            sys.stdout.write(histogram_text(row) + "\n")
-    sys.stdout.flush()
+    write_rows(rows, opts.output, histogram_text, "no block I/O samples: the histogram is empty")
     return 0
 
 

@@ -11,13 +11,12 @@ a socket is sampled once a matching process has sent or received on it
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
 from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.histogram import format_log2, to_json
+from gadgets.common.histogram import row_text, to_json, write_rows
 from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from
 
 GROUPS = {"": 0, "none": 0, "local": 1, "remote": 2}
@@ -84,11 +83,7 @@ def run(by: str = "", milliseconds: bool = False, sport: int = 0, dport: int = 0
 
 
 def histogram_text(row: Dict[str, Any], label: str) -> str:
-    h = row["histogram"]
-    slots = [b["count"] for b in h["buckets"]]
-    head = f"{label} = {row['address']}\n" if row["address"] else ""
-    return (head + format_log2(slots, h["unit"]) +
-            f"\naverage = {row['average']} {h['unit']}, samples = {row['count']}\n")
+    return row_text(row, f"{label} = {row['address']}\n" if row["address"] else "", "samples")
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
@@ -102,15 +97,9 @@ def _body(opts: argparse.Namespace) -> int:
         if opts.output == "columns":
             print("Tracing TCP RTT... Ctrl-C to end.", file=sys.stderr)
         rows = next(session.batches())
-    if not rows and opts.output == "columns":
-        sys.stdout.write("no TCP RTT samples: the histogram is empty\n")
     label = "Local address" if _group(opts.param_by) == 1 else "Remote address"
-    for row in rows:
-        if opts.output == "json":
-            sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
-        else:
-            sys.stdout.write(histogram_text(row, label) + "\n")
-    sys.stdout.flush()
+    write_rows(rows, opts.output, lambda row: histogram_text(row, label),
+               "no TCP RTT samples: the histogram is empty")
     return 0
 
 

@@ -4,12 +4,14 @@ The BPF side counts a value ``v`` into slot ``log2(v)`` (slot 0 holds 0 and 1,
 slot 1 holds 2..3, slot ``i`` holds ``2**i .. 2**(i+1)-1``); :func:`log2_slot`
 is the same rule in Python. This module turns a list of slot counts into the
 text chart the libbpf-tools print (``low -> high : count |****|``) or into a
-list of json-ready buckets.
+list of json-ready buckets, and writes the rows of the profile gadgets.
 """
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
-from typing import Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 BAR_WIDTH = 40
 
@@ -89,3 +91,24 @@ def format_log2(slots: Sequence[int], unit: str, width: int = BAR_WIDTH) -> str:
         rng = f"{b.low:>{span}} -> {b.high:<{span}}"
         lines.append(f"{rng} : {b.count:<{count_w}} |{_bar(b.count, peak, width)}|")
     return "\n".join(lines)
+
+
+def row_text(row: Dict[str, Any], head: str, noun: str) -> str:
+    """A profile row (``histogram``, ``average``, ``count``) as text under the line ``head``."""
+    h = row["histogram"]
+    slots = [b["count"] for b in h["buckets"]]
+    return (head + format_log2(slots, h["unit"]) +
+            f"\naverage = {row['average']} {h['unit']}, {noun} = {row['count']}\n")
+
+
+def write_rows(rows: List[Dict[str, Any]], output: str,
+               text: Callable[[Dict[str, Any]], str], empty: str) -> None:
+    """Print profile rows: one json line each, or ``text(row)`` (``empty`` when none)."""
+    if not rows and output == "columns":
+        sys.stdout.write(empty + "\n")
+    for row in rows:
+        if output == "json":
+            sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
+        else:
+            sys.stdout.write(text(row) + "\n")
+    sys.stdout.flush()
