@@ -23,18 +23,13 @@ import sys
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-import pybpf
-
-from gadgets.common import containers as ctr
 from gadgets.common import filters as flt
 from gadgets.common.decode import find_struct, proc_fields
-from gadgets.common.errors import GadgetError, GadgetUnavailableError
+from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import Gadget, Param
 from gadgets.common.livetable import LiveTable, parse_sort, sort_rows
 from gadgets.common.output import ColumnWriter
-from gadgets.common.runner import MNTNS_MAP, GadgetRun
-
-_EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+from gadgets.common.runner import _EMPTY_CONTAINER, GadgetRun
 
 
 class MapRun(GadgetRun):
@@ -78,54 +73,34 @@ class MapRun(GadgetRun):
         self.links: Dict[str, Any] = {}
         self._codecs: Dict[Tuple[str, str], Any] = {}
 
-    @property
-    def collection(self) -> Any:
-        if self._coll is None:
-            raise GadgetError(f"gadget {self.gadget.name}: not started")
-        return self._coll
-
-    def start(self) -> "MapRun":
-        if self._coll is not None:
-            return self
-        if self.check:
-            ok, why = self.gadget.can_run()
-            if not ok:
-                raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
-        if self.container_names:
-            self.selected = ctr.select(self.container_names)
-        from pybpf.links import LinkGroup, attach as attach_program
-
-        spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
-        self._set_constants(spec)
+    def _prepare_spec(self, spec: Any) -> None:
+        super()._prepare_spec(spec)
         for name, value in self.extra_constants.items():
             spec.constants[name] = value
         for name in self.drop:
             spec.programs.pop(name, None)
-        self.spec = spec
+
+    def _attach(self) -> Any:
+        """The programs of ``attach`` (all by default), each with its options."""
+        from pybpf.links import LinkGroup, attach as attach_program
+
+        wanted = self.attach_opts
+        if wanted is None:
+            wanted = {name: {} for name in self._coll.programs}
+        group = LinkGroup()
         try:
-            self._coll = pybpf.load(spec)
-            if self.selected:
-                fmap = self._coll.maps[MNTNS_MAP]
-                one = (1).to_bytes(fmap.value_size, "little")
-                for c in self.selected:
-                    for ns in c.mntns_ids:
-                        fmap[ns.to_bytes(fmap.key_size, "little")] = one
-            group = LinkGroup()
-            self._links = group
-            wanted = self.attach_opts
-            if wanted is None:
-                wanted = {name: {} for name in self._coll.programs}
             for name, opts in wanted.items():
                 link = attach_program(self._coll.programs[name], **dict(opts))
                 group.add(link)
                 self.links[name] = link
         except BaseException:
-            self.close()
+            group.close()
             raise
-        if self._enrich:
-            self._enricher = ctr.Enricher()
-        self._started = time.monotonic()
-        return self
+        return group
+
+    def _open_source(self, spec: Any) -> None:
+        """No ring buffer: the gadget reads maps and iterators, decoded from ``spec``'s BTF."""
+        self.spec = spec
 
     def close(self) -> None:
         self.links = {}

@@ -125,14 +125,11 @@ class GadgetRun:
         if self.container_names:
             self.selected = ctr.select(self.container_names)
         spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
-        self._set_constants(spec)
-        self._drop_unused_hook_sets(spec)
-        if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
-            spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
+        self._prepare_spec(spec)
         try:
             self._coll = pybpf.load(spec)
             self._add_mntns(self.selected)
-            self._links = self._coll.attach_all()
+            self._links = self._attach()
         except BaseException:
             self.close()
             raise
@@ -142,6 +139,19 @@ class GadgetRun:
             from pybpf.core import release_kernel_btf
             release_kernel_btf()
         return spec
+
+    def _prepare_spec(self, spec: Any) -> None:
+        """Before load: filter constants, the chosen hook set, the ring size.
+        Subclasses (MapRun) add their own changes of the spec here."""
+        self._set_constants(spec)
+        self._drop_unused_hook_sets(spec)
+        if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
+            spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
+
+    def _attach(self) -> Any:
+        """Attach the loaded programs; the LinkGroup that owns their links (closes
+        what it made if one fails). Every auto-attachable program by default."""
+        return self._coll.attach_all()
 
     def _drop_unused_hook_sets(self, spec: Any) -> None:
         """Keep the programs of the hook set chosen for this kernel only."""
