@@ -85,10 +85,12 @@ X86_64 = {
 }
 
 
+_NAMES = X86_64 if platform.machine() == "x86_64" else {}
+
+
 def syscall_name(nr: int) -> str:
     """"openat" for 257 on x86_64; the number as text elsewhere or if unknown."""
     if nr < 0:
         return ""
-    if platform.machine() == "x86_64" and nr in X86_64:
-        return X86_64[nr]
-    return str(nr)
+    name = _NAMES.get(nr)
+    return name if name is not None else str(nr)
