@@ -22,6 +22,7 @@ ELF_MAGIC = b"\x7fELF"
 
 _lock = threading.Lock()
 _kernel: Dict[str, "TargetBTF"] = {}
+_vmlinux: Dict[str, Spec] = {}
 _files: Dict[Tuple[str, int, int], "TargetBTF"] = {}
 
 
@@ -108,6 +109,24 @@ def _kernel_spec(path: str, base: Optional[Spec] = None) -> Spec:
     return spec
 
 
+def _kernel_vmlinux(sysfs: str) -> Spec:
+    """The running kernel's vmlinux Spec (caller holds ``_lock``), without its modules."""
+    hit = _vmlinux.get(sysfs)
+    if hit is None:
+        vmlinux_path = os.path.join(sysfs, "vmlinux")
+        if not os.path.exists(vmlinux_path):
+            raise _no_kernel_btf(vmlinux_path)
+        try:
+            hit = _vmlinux[sysfs] = _kernel_spec(vmlinux_path)
+        except OSError as exc:
+            raise CoreRelocationError(f"{vmlinux_path}: cannot read target BTF: "
+                                      f"{exc.strerror}") from None
+        except BTFError as exc:
+            raise CoreRelocationError(f"{vmlinux_path}: not a usable BTF file: "
+                                      f"{exc}") from None
+    return hit
+
+
 def _module_specs(vmlinux: Spec, paths: List[str]) -> Tuple[List[Spec], List[str]]:
     specs, loaded = [], []
     for path in paths:
@@ -141,23 +160,21 @@ def kernel_targets(path: Optional[PathLike] = None, *, sysfs: str = SYSFS_BTF) -
         hit = _kernel.get(sysfs)
         if hit is None:
             files = kernel_files(sysfs)
-            vmlinux_path = files[0]
-            try:
-                vmlinux = _kernel_spec(vmlinux_path)
-            except OSError as exc:
-                raise CoreRelocationError(f"{vmlinux_path}: cannot read target BTF: "
-                                          f"{exc.strerror}") from None
-            except BTFError as exc:
-                raise CoreRelocationError(f"{vmlinux_path}: not a usable BTF file: "
-                                          f"{exc}") from None
+            vmlinux = _kernel_vmlinux(sysfs)
             modules, mod_paths = _module_specs(vmlinux, files[1:])
-            hit = _kernel[sysfs] = TargetBTF(vmlinux, modules, [vmlinux_path] + mod_paths)
+            hit = _kernel[sysfs] = TargetBTF(vmlinux, modules, [files[0]] + mod_paths)
         return hit
 
 
 def kernel_btf(path: Optional[PathLike] = None) -> Spec:
-    """The vmlinux Spec relocations target (``path``'s BTF when given); see kernel_targets."""
-    return kernel_targets(path).vmlinux
+    """The vmlinux Spec relocations target (``path``'s BTF when given); see kernel_targets.
+
+    The running kernel's modules are not opened for it: only CO-RE searches them.
+    """
+    if path is not None:
+        return kernel_targets(path).vmlinux
+    with _lock:
+        return _kernel_vmlinux(SYSFS_BTF)
 
 
 def release_kernel_btf() -> None:
@@ -170,4 +187,5 @@ def release_kernel_btf() -> None:
     """
     with _lock:
         _kernel.clear()
+        _vmlinux.clear()
         _files.clear()

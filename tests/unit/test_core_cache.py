@@ -67,6 +67,20 @@ def test_kernel_targets_reads_vmlinux_and_modules(fake_sysfs):
     assert kernel_targets(sysfs=str(fake_sysfs)) is t  # once per process
 
 
+def test_kernel_btf_opens_no_module(fake_sysfs, monkeypatch):
+    monkeypatch.setattr(kmod, "SYSFS_BTF", str(fake_sysfs))
+    kmod.release_kernel_btf()
+    opened = []
+    real = kmod._kernel_spec
+    monkeypatch.setattr(kmod, "_kernel_spec",
+                        lambda path, base=None: opened.append(path) or real(path, base))
+    vmlinux = kmod.kernel_btf()
+    assert opened == [str(fake_sysfs / "vmlinux")]
+    assert kernel_targets(sysfs=str(fake_sysfs)).vmlinux is vmlinux  # the same Spec, once
+    assert opened == [str(fake_sysfs / "vmlinux"), str(fake_sysfs / "mymod")]
+    kmod.release_kernel_btf()
+
+
 def test_no_kernel_btf_is_a_clear_error(tmp_path):
     with pytest.raises(CoreRelocationError, match="exposes no BTF.*btf=PATH"):
         kernel_targets(sysfs=str(tmp_path))

@@ -58,7 +58,7 @@ def _vmlinux_bytes(extra: int = 0) -> bytes:
 
 def _targets(root):
     from pybpf.core import kernel as kmod
-    kmod._kernel.clear()
+    kmod.release_kernel_btf()
     return kmod.kernel_targets(sysfs=str(root))
 
 
