@@ -317,16 +317,14 @@ def main(gadget: Gadget, argv: Optional[Sequence[str]],
          body: Callable[[argparse.Namespace], int]) -> int:
     """The command line of one map-reading gadget (``python -m gadgets.NAME`` and
     ``pybpf run NAME``); errors are one line on stderr."""
-    from pybpf.cli.run import gadget_parser, report_errors
+    from pybpf.cli.run import gadget_parser, parse_fields, report_errors
 
     parser = gadget_parser(gadget)
     add_options(parser)
     opts = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
 
     def checked() -> int:
-        opts.fields = [f.strip() for f in (opts.fields or "").split(",") if f.strip()]
-        for name in opts.fields:
-            gadget.field(name)  # raises on an unknown field
+        opts.fields = parse_fields(gadget, opts.fields)
         previous = signal.signal(signal.SIGTERM, lambda *_: _raise_interrupt())
         try:
             return body(opts)

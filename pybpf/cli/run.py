@@ -55,7 +55,8 @@ def gadget_parser(gadget: "Gadget") -> argparse.ArgumentParser:
     return p
 
 
-def _fields(gadget: "Gadget", text: Any) -> List[str]:
+def parse_fields(gadget: "Gadget", text: Any) -> List[str]:
+    """The names of ``--fields`` (comma list); GadgetError on an unknown one."""
     if not text:
         return []
     names = [f.strip() for f in text.split(",") if f.strip()]
@@ -104,7 +105,7 @@ def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
     from gadgets.common.output import ColumnWriter, JSONWriter
     from gadgets.common.runner import GadgetRun
 
-    fields = _fields(gadget, opts.fields)
+    fields = parse_fields(gadget, opts.fields)
     writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
     params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
     session = (gadget.runner or GadgetRun)(
