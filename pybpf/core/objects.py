@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pybpf.core import cache as disk
-from pybpf.core.kernel import TargetBTF, kernel_files, kernel_targets
+from pybpf.core.kernel import TargetBTF, kernel_files
 from pybpf.core.patch import apply
 from pybpf.core.relocate import Session, as_targets
 from pybpf.core.result import RelocResult
@@ -61,15 +61,14 @@ def function_relos(obj: Any) -> List[Tuple[Any, List[FunctionRelo]]]:
 
 def target_source(target: Any) -> Tuple[Optional[List[str]], Callable[[], List[Any]]]:
     """(files that identify the target, or None; how to get its specs when needed)."""
+    files: Optional[List[str]] = None
     if target is None:
-        return kernel_files(), lambda: kernel_targets().specs
-    if isinstance(target, (str, os.PathLike)):
-        path = os.fspath(target)
-        return [path], lambda: kernel_targets(path).specs
-    if isinstance(target, TargetBTF):
-        return list(target.paths) or None, lambda: target.specs
-    specs = as_targets(target)
-    return None, lambda: specs
+        files = kernel_files()
+    elif isinstance(target, (str, os.PathLike)):
+        files = [os.fspath(target)]
+    elif isinstance(target, TargetBTF):
+        files = list(target.paths) or None
+    return files, lambda: as_targets(target)
 
 
 def resolve_object(programs: Mapping[str, Sequence[Any]], local: Any, target: Any = None,

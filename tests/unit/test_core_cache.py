@@ -130,7 +130,7 @@ def test_cache_cold_then_warm_without_parsing_the_target(tmp_path, cache_home, m
     def no_session(*a, **k):
         raise AssertionError("warm run must not relocate again")
     monkeypatch.setattr(objects, "Session", no_session)
-    monkeypatch.setattr(objects, "kernel_targets", no_session)
+    monkeypatch.setattr(objects, "as_targets", no_session)
     insns, res = _run(str(path))
     assert insns[0].off == 8 and insns[1].imm == POISON_IMM
     assert res[0].target.endswith("struct task.a") and "no field" not in res[0].reason
