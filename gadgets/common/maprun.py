@@ -305,11 +305,9 @@ def session_from(gadget: Gadget, opts: argparse.Namespace,
                  factory: Optional[Callable[..., MapRun]] = None, **extra: Any) -> MapRun:
     """A run from parsed `pybpf run` options (gadget params included), made by
     ``factory(gadget, **options)`` (the gadget's runner) or MapRun."""
-    params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
-    make = factory or MapRun
-    return make(gadget, container=opts.container, host=opts.host, pid=opts.pid,
-                tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params,
-                filters=opts.filter, timeout=opts.timeout, **extra)
+    from pybpf.cli.run import run_options
+
+    return (factory or MapRun)(gadget, **run_options(gadget, opts), **extra)
 
 
 def main(gadget: Gadget, argv: Optional[Sequence[str]],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 if TYPE_CHECKING:
     from gadgets.common.gadget import Gadget
@@ -65,6 +65,15 @@ def parse_fields(gadget: "Gadget", text: Any) -> List[str]:
     return names
 
 
+def run_options(gadget: "Gadget", opts: argparse.Namespace) -> Dict[str, Any]:
+    """GadgetRun's keyword arguments from :func:`gadget_parser`'s options
+    (the gadget's parameters included)."""
+    return {"container": opts.container, "host": opts.host, "pid": opts.pid, "tid": opts.tid,
+            "uid": opts.uid, "gid": opts.gid, "comm": opts.comm, "filters": opts.filter,
+            "timeout": opts.timeout,
+            "params": {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}}
+
+
 def report_errors(gadget: "Gadget", body: Callable[[], int]) -> int:
     """``body()``, with the errors a user causes (bad field, filter, container,
     parameter; a refused load) as one line on stderr and exit status 1."""
@@ -107,11 +116,8 @@ def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
 
     fields = parse_fields(gadget, opts.fields)
     writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
-    params = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
-    session = (gadget.runner or GadgetRun)(
-        gadget, container=opts.container, host=opts.host, pid=opts.pid, tid=opts.tid,
-        uid=opts.uid, gid=opts.gid, comm=opts.comm, params=params, filters=opts.filter,
-        timeout=opts.timeout, on_lost=writer.lost, ring_size=opts.ring_size)
+    session = (gadget.runner or GadgetRun)(gadget, **run_options(gadget, opts),
+                                           on_lost=writer.lost, ring_size=opts.ring_size)
     previous = signal.signal(signal.SIGTERM, lambda *_: session.stop())
     try:
         with session:
