@@ -61,16 +61,22 @@ class _NameIndex:
         return self._spec()
 
     def _scan_flavors(self) -> None:
-        """Map essential name -> flavored names present in the string table(s)."""
-        seen = set()
+        """Map essential name -> flavored names present in the string table(s).
+
+        A split spec starts from its base's map (scanned once, shared by every
+        module) and adds the names of its own table."""
         spec = self.spec
-        while spec is not None:
-            for name in _names_with_separator(spec.string_table):
-                essential = essential_name(name)
-                if essential != name and name not in seen:
-                    seen.add(name)
-                    self._flavored.setdefault(essential, []).append(name)
-            spec = spec.base
+        if spec.base is not None:
+            base = _index(spec.base)
+            if not base._flavors_scanned:
+                base._scan_flavors()
+            self._flavored = {k: list(v) for k, v in base._flavored.items()}
+        for name in _names_with_separator(spec.string_table):
+            essential = essential_name(name)
+            if essential != name:
+                names = self._flavored.setdefault(essential, [])
+                if name not in names:
+                    names.append(name)
         self._flavors_scanned = True
 
     def prefetch(self, essentials: Sequence[str]) -> None:
