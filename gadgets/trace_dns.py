@@ -22,7 +22,7 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from gadgets.common import filters as flt
-from gadgets.common.decode import Clock, proc_fields
+from gadgets.common.decode import proc_fields
 from gadgets.common.errors import GadgetError
 from gadgets.common.gadget import Field, Gadget, Hook, Param
 from gadgets.common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
@@ -238,7 +238,6 @@ class DnsRun(GadgetRun):
             v is not None for v in self.ids.values()) or bool(self.comm)
         self._pending: Dict[Tuple[int, str, int, int], int] = {}
         self._reader = PacketSource(self._coll.programs["dns_filter"], namespaces)
-        self._wall = Clock()
 
     def _owner(self, netns: int, port: int) -> Optional[Dict[str, Any]]:
         key = self._key_codec.encode({"netns": netns, "port": port})
@@ -286,11 +285,10 @@ class DnsRun(GadgetRun):
             c = self._enricher.lookup(proc["mntns_id"])
         container = c.to_dict() if c else self._netns_container.get(
             netns, {"name": "", "id": "", "runtime": ""})
-        sec, ns = divmod(stamp, 1_000_000_000)
+        boot_ns = stamp - self._clock.offset_ns  # the packet's stamp is wall time
         return {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) +
-            f".{ns // 1000:06d}Z",
-            "timestamp_raw": stamp - self._wall.offset_ns,
+            "timestamp": self._clock.iso(boot_ns),
+            "timestamp_raw": boot_ns,
             "container": container,
             "proc": proc or {"comm": "", "pid": 0, "tid": 0, "ppid": 0, "pcomm": "",
                              "uid": 0, "gid": 0, "mntns_id": 0, "cgroup_id": 0},
