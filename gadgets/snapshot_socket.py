@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from gadgets.common.formats import endpoint
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import (MapRun, endpoint, ip_text, main as map_main, session_from,
-                                   table_lines)
+from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from, table_lines
 
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",

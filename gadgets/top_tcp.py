@@ -9,8 +9,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from gadgets.common.formats import endpoint
 from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, endpoint, ip_text, top_main, top_params
+from gadgets.common.maprun import MapRun, ip_text, top_main, top_params
 
 FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Dict
 
-from gadgets.common.formats import errno_name, family_name
+from gadgets.common.formats import endpoint, errno_name, family_name
 from gadgets.common.gadget import Field, Gadget, Hook
 from gadgets.common.runner import runner_for
 
@@ -35,15 +35,12 @@ def present(raw: Dict[str, Any]) -> Dict[str, Any]:
     ep = endpoints(raw["ep"])
     out = {"type": TYPES.get(raw["type"], str(raw["type"])), "type_raw": raw["type"]}
     out.update(ep)
-    out["src_endpoint"] = _join(ep["src"]["addr"], ep["src"]["port"], raw["ep"]["family"])
-    out["dst_endpoint"] = _join(ep["dst"]["addr"], ep["dst"]["port"], raw["ep"]["family"])
+    fam = raw["ep"]["family"]
+    out["src_endpoint"] = endpoint(fam, ep["src"]["addr"], ep["src"]["port"])
+    out["dst_endpoint"] = endpoint(fam, ep["dst"]["addr"], ep["dst"]["port"])
     out["error"] = errno_name(raw["error"])
     out["error_raw"] = -raw["error"]
     return out
-
-
-def _join(addr: str, port: int, family: int) -> str:
-    return f"[{addr}]:{port}" if family == 10 else f"{addr}:{port}"
 
 
 GADGET = Gadget(

@@ -85,6 +85,11 @@ def family_name(family: int) -> str:
     return {2: "AF_INET", 10: "AF_INET6", 1: "AF_UNIX"}.get(family, str(family))
 
 
+def endpoint(family: int, addr: str, port: int) -> str:
+    """``1.2.3.4:80`` or ``[::1]:80``."""
+    return f"[{addr}]:{port}" if family == 10 else f"{addr}:{port}"
+
+
 def uid_name(uid: int) -> str:
     try:
         import pwd

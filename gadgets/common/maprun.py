@@ -370,11 +370,6 @@ def ip_text(family: int, raw: Any) -> str:
     return ""
 
 
-def endpoint(family: int, addr: str, port: int) -> str:
-    """``1.2.3.4:80`` or ``[::1]:80``."""
-    return f"[{addr}]:{port}" if family == 10 else f"{addr}:{port}"
-
-
 def wait_until_done(session: MapRun, tick: Optional[Callable[[], None]] = None) -> None:
     """Block until --timeout, stop() or Ctrl-C, calling ``tick`` about once a second."""
     try:
