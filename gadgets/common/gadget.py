@@ -6,7 +6,6 @@ and a ``run(**options)`` function returning a started-on-enter GadgetRun.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple

@@ -3,7 +3,6 @@ features it needs, each answered once and cached for the process."""
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Tuple
 
