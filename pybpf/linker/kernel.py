@@ -7,9 +7,7 @@ process and cached; no bpf() call is made here.
 from __future__ import annotations
 
 import functools
-import gzip
 import os
-import platform
 from typing import Dict, Optional
 
 from pybpf.errors import LoadError
@@ -35,11 +33,12 @@ def parse_config(text: str) -> Dict[str, str]:
 @functools.lru_cache(maxsize=None)
 def kernel_config() -> Dict[str, str]:
     """The running kernel's config (LoadError if no config file is readable)."""
-    release = platform.release()
+    release = os.uname().release
     for pattern in CONFIG_PATHS:
         path = pattern.format(release=release)
         try:
             if path.endswith(".gz"):
+                import gzip  # deferred: only /proc/config.gz needs it (import cost)
                 with gzip.open(path, "rt", errors="replace") as fh:
                     return parse_config(fh.read())
             with open(path, errors="replace") as fh:
@@ -75,7 +74,7 @@ def has_syscall_wrapper() -> bool:
     That needs the wrapper symbol and the kprobe PMU; without kprobes libbpf says
     no (ksyscall programs cannot attach anyway), and so does this.
     """
-    prefix = _SYSCALL_PREFIX.get(platform.machine(), "")
+    prefix = _SYSCALL_PREFIX.get(os.uname().machine, "")
     if not prefix or not os.path.exists(KPROBE_PMU):
         return False
     return (prefix + "sys_bpf") in kallsyms()

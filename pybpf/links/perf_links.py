@@ -5,7 +5,7 @@ multi-target BPF links, kprobe_multi and uprobe_multi."""
 from __future__ import annotations
 
 import fnmatch
-import platform
+import os
 from typing import Iterable, List, Optional, Sequence
 
 from pybpf import features
@@ -109,7 +109,7 @@ def attach_kprobe(prog, func: str, offset: int = 0, retprobe: bool = False, *,
 
 def syscall_function(syscall: str) -> str:
     """The kernel function behind a syscall on this arch (``__x64_sys_NAME``)."""
-    prefix = SYSCALL_PREFIX.get(platform.machine(), "sys_")
+    prefix = SYSCALL_PREFIX.get(os.uname().machine, "sys_")
     return prefix + syscall
 
 

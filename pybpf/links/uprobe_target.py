@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import platform
 from typing import TYPE_CHECKING, Callable, Dict, Tuple
 
 from pybpf.errors import MissingHookError
@@ -34,7 +33,7 @@ def resolve_binary(binary: str) -> str:
             raise MissingHookError(f"uprobe binary {binary!r} does not exist")
         return path
     if ".so" in binary:
-        dirs = _LIB_DIRS.get(platform.machine(), []) + ["/lib", "/usr/lib", "/usr/local/lib"]
+        dirs = _LIB_DIRS.get(os.uname().machine, []) + ["/lib", "/usr/lib", "/usr/local/lib"]
     else:
         dirs = os.environ.get("PATH", "/usr/bin:/bin").split(":")
     for directory in dirs:

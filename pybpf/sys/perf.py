@@ -9,7 +9,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import mmap
-import platform
+import os
 from dataclasses import dataclass
 from typing import List, Optional
 
@@ -120,7 +120,7 @@ class PerfEventSpec:
 
 
 def _syscall_nr() -> int:
-    machine = platform.machine()
+    machine = os.uname().machine
     try:
         return _SYSCALL_NR[machine]
     except KeyError:

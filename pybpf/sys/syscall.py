@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import resource
 import threading
 from typing import Optional, Tuple
@@ -48,7 +47,7 @@ def syscall_number() -> int:
     """__NR_bpf for this machine; NotSupportedError on an unknown architecture."""
     global _nr
     if _nr is None:
-        machine = platform.machine()
+        machine = os.uname().machine
         if machine not in _BPF_SYSCALL_NR:
             raise syscall_error("bpf", errno.ENOSYS, f"no bpf syscall number known for {machine}")
         _nr = _BPF_SYSCALL_NR[machine]
