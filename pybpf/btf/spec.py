@@ -5,10 +5,11 @@ pass over the type section recording where each type starts (an
 ``array('I')`` of word positions) and its name offset (packed u32s). The
 pass does a few operations per type: the kind byte of every word is sliced
 out and translated to a record length in C, so only the vlen-sized kinds do
-arithmetic. Nothing else is decoded until asked: ``spec[id]`` decodes one
-type and caches it, ``ids_by_name`` finds every offset of the name in the
-string table (bytes.find), keeps those some type uses, and finds them in the
-packed name offsets.
+arithmetic; it also notes the (normally no) names that point into the middle
+of a string. Nothing else is decoded until asked: ``spec[id]`` decodes one
+type and caches it; ``ids_by_names`` finds where the names start a string
+with one regular expression over the string table (plus the noted
+mid-string names), and finds those offsets in the packed name offsets.
 
 Split BTF (a kernel module's BTF on top of vmlinux) continues the base's
 type ids and string offsets; ``spec[id]`` and ``string(off)`` forward to the
@@ -18,10 +19,12 @@ from __future__ import annotations
 
 import mmap
 import os
+import re
 import struct
 import sys
 from array import array
 from itertools import compress
+from operator import itemgetter
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union as TUnion
 
 from ..errors import BTFError
@@ -70,7 +73,7 @@ class Spec:
     """A BTF blob: types by id, names, sizes; re-marshal with ``to_bytes()``."""
 
     def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
-                 index: Optional[Tuple[bytes, bytes]] = None) -> None:
+                 index: Optional[Tuple[bytes, bytes, bytes]] = None) -> None:
         self.name = name or "BTF"
         self.base = base
         self._keep = data  # keeps an mmap alive while the words view uses it
@@ -78,7 +81,7 @@ class Spec:
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
         self._name_offs = b""  # packed u32 name_off of each own type (filled by the index)
-        self._name_set: Optional[frozenset] = None  # the distinct name offsets
+        self._mid_names = b""  # packed u32: those name offsets not at a string's start
         self._by_name: Dict[str, List[int]] = {}
         self.index_adopted = False  # True when ``index`` was taken instead of a pass
         self._parse(memoryview(data).cast("B"), index)
@@ -87,7 +90,7 @@ class Spec:
 
     @classmethod
     def from_bytes(cls, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
-                   index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
+                   index: Optional[Tuple[bytes, bytes, bytes]] = None) -> "Spec":
         """Parse a BTF blob (bytes, memoryview or mmap); raises BTFError if malformed.
 
         ``index``: as for ``load_file``."""
@@ -95,7 +98,7 @@ class Spec:
 
     @classmethod
     def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None,
-                  index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
+                  index: Optional[Tuple[bytes, bytes, bytes]] = None) -> "Spec":
         """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it.
 
         ``index``: what ``index_bytes()`` gave for this very file earlier (a cache);
@@ -113,7 +116,7 @@ class Spec:
     def _fail(self, msg: str) -> BTFError:
         return BTFError(f"{self.name}: {msg}")
 
-    def _parse(self, mv: memoryview, index: Optional[Tuple[bytes, bytes]] = None) -> None:
+    def _parse(self, mv: memoryview, index: Optional[Tuple[bytes, bytes, bytes]] = None) -> None:
         size = len(mv)
         if size < HEADER_LEN:
             raise self._fail(f"{size} bytes is too short for a BTF header")
@@ -219,7 +222,30 @@ class Spec:
             raise self._fail(f"type id {type_id} at offset {at} runs past the end of the "
                              f"type section")
         self._name_offs = names.tobytes()
+        self._mid_names = self._names_inside_strings(names)
         return offsets
+
+    def _names_inside_strings(self, names: array) -> bytes:
+        """Packed (u32) name offsets, among ``names``, that point into the middle of a
+        string: a producer may spell a short name with the tail of a longer one.
+        Deduplicated BTF (the kernel's) has none; the name search needs to know them."""
+        table = self._all_strings()
+        before = b"\0" + table  # before[off]: the byte preceding offset off
+        try:
+            inside = any(itemgetter(*names)(before)) if len(names) > 1 else \
+                any(before[off] for off in names)
+        except IndexError:  # a name past the table: that type fails when decoded, not here
+            inside = True
+        if not inside:
+            return b""
+        return array("I", sorted({off for off in names
+                                  if 0 < off < len(table) and table[off - 1]})).tobytes()
+
+    def _all_strings(self) -> bytes:
+        """The string table a name offset indexes: the bases' tables, then this one's."""
+        if self.base is None:
+            return self._strs
+        return self.base._all_strings() + self._strs
 
     def _adopt_index(self, words, index: Tuple[bytes, bytes]) -> Optional[array]:
         """The offsets of a saved index if it plausibly belongs to ``words``, else None.
@@ -227,10 +253,10 @@ class Spec:
         The caller vouches for the file (its cache is keyed by the file's identity and
         checksummed); this catches a mix-up: counts, first and last record must fit.
         """
-        packed_offsets, names = index
+        packed_offsets, names, mid = index
         n = len(words)
         if not n or len(packed_offsets) != len(names) or not packed_offsets \
-                or len(packed_offsets) % 4:
+                or len(packed_offsets) % 4 or len(mid) % 4:
             return None
         offsets = array("I")
         offsets.frombytes(packed_offsets)
@@ -245,12 +271,13 @@ class Spec:
         if names[:4] != struct.pack("=I", words[0]) or names[-4:] != struct.pack("=I", words[last]):
             return None
         self._name_offs = bytes(names)
+        self._mid_names = bytes(mid)
         return offsets
 
-    def index_bytes(self) -> Tuple[bytes, bytes]:
-        """The pass's result (word offsets, name offsets; native u32s) to save for a later
-        ``load_file(..., index=...)`` of the same file."""
-        return self._offsets.tobytes(), self._name_offs
+    def index_bytes(self) -> Tuple[bytes, bytes, bytes]:
+        """The pass's result (word offsets, name offsets, mid-string name offsets; native
+        u32s) to save for a later ``load_file(..., index=...)`` of the same file."""
+        return self._offsets.tobytes(), self._name_offs, self._mid_names
 
     @staticmethod
     def _kind_bytes(words) -> bytes:
@@ -409,7 +436,7 @@ class Spec:
             return list(hit)
         ids = self.base.ids_by_name(name) if self.base is not None else []
         if name:
-            ids += self._raw_ids_by_name(name)
+            ids += self._raw_ids_by_names([name])[name]
         if self._overrides or self._appended:
             ids = [i for i in ids if i not in self._overrides]
             ids += sorted(i for i, t in self._overrides.items() if t.name == name)
@@ -421,8 +448,8 @@ class Spec:
     def ids_by_names(self, names: Iterable[str]) -> Dict[str, List[int]]:
         """``ids_by_name`` of several names in one pass over the types (results cached).
 
-        Each name still costs a search of the string table, but the packed name
-        offsets are walked once (in C) for all of them, instead of once per name.
+        The string table is searched once for all of them, and the packed name
+        offsets are walked once (in C), instead of both once per name.
         """
         names = list(dict.fromkeys(names))
         todo = [n for n in names if n and n not in self._by_name]
@@ -434,14 +461,22 @@ class Spec:
         return {name: self.ids_by_name(name) for name in names}
 
     def _raw_ids_by_names(self, names: List[str]) -> Dict[str, List[int]]:
+        """Own (unmodified) type ids named by each of ``names``, ascending."""
         out: Dict[str, List[int]] = {name: [] for name in names}
-        wanted: Dict[int, List[str]] = {}  # string offset -> the names it spells
+        needles: Dict[bytes, List[str]] = {}
         for name in names:
-            needle = name.encode("utf-8", "surrogateescape") + b"\0"
-            if b"\0" in needle[:-1]:
-                continue
-            for off in self._string_offsets_of(needle):
-                wanted.setdefault(off, []).append(name)
+            raw = name.encode("utf-8", "surrogateescape")
+            if raw and b"\0" not in raw:
+                needles.setdefault(raw, []).append(name)
+        if not needles:
+            return out
+        wanted: Dict[int, List[str]] = {}  # string offset -> the names it spells
+        for off, raw in self._string_starts(needles):
+            wanted.setdefault(off, []).extend(needles[raw])
+        for off in memoryview(self._mid_names).cast("I"):
+            spelled = needles.get(self.string(off).encode("utf-8", "surrogateescape"))
+            if spelled:
+                wanted.setdefault(off, []).extend(spelled)
         if not wanted:
             return out
         packed = memoryview(self._name_offs).cast("I")
@@ -452,35 +487,21 @@ class Spec:
                 out[name].append(first + local)
         return out
 
-    def _raw_ids_by_name(self, name: str) -> List[int]:
-        needle = name.encode("utf-8", "surrogateescape") + b"\0"
-        if b"\0" in needle[:-1]:
-            return []
-        # Every offset whose string is ``name``: string starts and suffixes of longer
-        # strings alike (a name may point into the middle of a string).
-        cands = self._string_offsets_of(needle)
-        if not cands:
-            return []
-        packed = self._name_offs
-        if len(cands) > 1:  # short names are suffixes of many strings: keep those types use
-            if self._name_set is None:
-                self._name_set = frozenset(memoryview(packed).cast("I"))
-            cands = [off for off in cands if off in self._name_set]
-        ids: List[int] = []
-        for off in cands:
-            pattern = struct.pack("=I", off)
-            at = packed.find(pattern)
-            while at != -1:
-                if at % 4 == 0:
-                    ids.append(self._first_id + at // 4)
-                at = packed.find(pattern, at + 1)
-        ids.sort()
-        return ids
-
-    def _string_offsets_of(self, needle: bytes) -> List[int]:
-        """Every offset (base tables included) where the string ``needle[:-1]`` starts."""
-        found = self.base._string_offsets_of(needle) if self.base is not None else []
-        found += [p + self._base_str_len for p in _find_all(self._strs, needle)]
+    def _string_starts(self, needles: Iterable[bytes]) -> List[Tuple[int, bytes]]:
+        """(offset, needle) wherever a needle is a whole string of the table(s), the
+        base's included: one scan of each table by a regular expression."""
+        found = self.base._string_starts(needles) if self.base is not None else []
+        strs = self._strs
+        ordered = sorted(needles, key=lambda raw: (-len(raw), raw))
+        firsts = bytes(sorted({raw[0] for raw in ordered}))
+        # "\0" then a needle then "\0" (looked at, not consumed: it starts the next string);
+        # the leading class lets the engine reject most strings on their first byte
+        pattern = re.compile(b"\0(?=[" + re.escape(firsts) + b"])("
+                             + b"|".join(re.escape(raw) for raw in ordered) + b")(?=\0)")
+        base_len = self._base_str_len
+        found += [(m.start() + 1 + base_len, m.group(1)) for m in pattern.finditer(strs)]
+        if base_len:  # a split table's first string has no NUL before it
+            found += [(base_len, raw) for raw in ordered if strs.startswith(raw + b"\0")]
         return found
 
     # -- modification and marshalling ---------------------------------------------------
@@ -554,15 +575,6 @@ class Spec:
 
     def __repr__(self) -> str:
         return f"<btf.Spec {self.name} types={self.type_count - self._first_id}>"
-
-
-def _find_all(data: bytes, needle: bytes) -> List[int]:
-    found = []
-    pos = data.find(needle)
-    while pos != -1:
-        found.append(pos)
-        pos = data.find(needle, pos + 1)
-    return found
 
 
 def _words_bytes(words, start: int, end: int) -> bytes:

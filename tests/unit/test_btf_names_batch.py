@@ -50,3 +50,23 @@ def test_batch_sees_modifications():
     spec = _spec_with_shared_names()
     new = spec.add(Struct("task", 0, []))
     assert spec.ids_by_names(["task", "int"]) == {"task": [2, 3, new], "int": [1]}
+
+
+def test_mid_string_names_survive_a_saved_index():
+    spec = _spec_with_shared_names()
+    again = Spec.from_bytes(spec.to_bytes(), index=spec.index_bytes())
+    assert again.index_adopted
+    assert again.ids_by_names(["node", "xnode", "task"]) == {"node": [5], "xnode": [4],
+                                                             "task": [2, 3]}
+
+
+def test_names_are_matched_literally_and_whole():
+    b = Builder()
+    i = b.add(Int("int", 4, signed=True))
+    b.add(Typedef(".bss", i))
+    b.add(Typedef("xbss", i))
+    b.add(Typedef("a+b", i))
+    b.add(Typedef("int_t", i))
+    spec = Spec.from_bytes(b.to_bytes())
+    assert spec.ids_by_names([".bss", "a+b", "in", "int", "nt", "aab"]) == {
+        ".bss": [2], "a+b": [4], "in": [], "int": [1], "nt": [], "aab": []}
