@@ -5,29 +5,26 @@
 ``LinkGroup``. Each ``attach_*`` returns a ``Link`` (or a ``LinkGroup`` for
 per-CPU perf events) that owns the attachment: ``close()`` or ``with``
 undoes it. A hook the kernel lacks raises ``MissingHookError`` naming it.
+
+The names below are imported on first use, so that attaching a tracepoint
+does not import the netlink and socket code of the network attachments.
 """
 from __future__ import annotations
 
-from pybpf.links.auto import attach, attach_all, can_auto_attach
-from pybpf.links.base import Link, LinkGroup
-from pybpf.links.bpf_links import (
-    IterLink,
-    attach_cgroup,
-    attach_iter,
-    attach_raw_tracepoint,
-    attach_tracing,
-    attach_xdp,
-)
-from pybpf.links.net_links import attach_socket, attach_tc
-from pybpf.links.perf_links import (
-    attach_kprobe,
-    attach_kprobe_multi,
-    attach_ksyscall,
-    attach_perf_event,
-    attach_tracepoint,
-    attach_uprobe,
-    attach_uprobe_multi,
-)
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "attach": "auto", "attach_all": "auto", "can_auto_attach": "auto",
+    "Link": "base", "LinkGroup": "base",
+    "IterLink": "bpf_links", "attach_cgroup": "bpf_links", "attach_iter": "bpf_links",
+    "attach_raw_tracepoint": "bpf_links", "attach_tracing": "bpf_links", "attach_xdp": "bpf_links",
+    "attach_socket": "net_links", "attach_tc": "net_links",
+    "attach_kprobe": "perf_links", "attach_kprobe_multi": "perf_links",
+    "attach_ksyscall": "perf_links", "attach_perf_event": "perf_links",
+    "attach_tracepoint": "perf_links", "attach_uprobe": "perf_links",
+    "attach_uprobe_multi": "perf_links",
+}
 
 __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
@@ -35,3 +32,16 @@ __all__ = [
     "attach_raw_tracepoint", "attach_socket", "attach_tc", "attach_tracepoint",
     "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_xdp", "can_auto_attach",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf.links' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

@@ -15,7 +15,7 @@ from typing import Iterable, Mapping, Optional, Tuple, Union
 
 from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
-from pybpf.links import bpf_links, net_links, perf_links
+from pybpf.links import bpf_links, perf_links
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import prog_name
 from pybpf.links.uprobe_target import split_symbol
@@ -119,6 +119,8 @@ def attach(prog, **opts) -> AttachResult:
         return bpf_links.attach_cgroup(prog, _need(opts, "cgroup", prog), **opts)
     if method == "xdp":
         return bpf_links.attach_xdp(prog, _need(opts, "dev", prog), **opts)
+    if method in ("tcx", "socket"):
+        from pybpf.links import net_links  # deferred: it imports socket and netlink (import cost)
     if method == "tcx":
         direction = "egress" if row.expected_attach_type == AttachType.TCX_EGRESS else "ingress"
         return net_links.attach_tc(prog, _need(opts, "dev", prog), opts.pop("direction", direction),

@@ -12,7 +12,6 @@ from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
-from pybpf.links.netlink import ifindex_of
 from pybpf.sys.consts import BPF_F_ALLOW_MULTI, AttachType
 from pybpf.sys.fd import FD
 
@@ -154,6 +153,7 @@ def _prog_attach_cgroup(prog, cgroup: FD, attach_type: int, flags: int, target: 
 
 def attach_xdp(prog, dev, flags: int = 0) -> Link:
     """Attach an XDP program to network device ``dev`` (name or ifindex)."""
+    from pybpf.links.netlink import ifindex_of  # deferred: netlink imports socket (import cost)
     ifindex = ifindex_of(dev)
     what = f"xdp {dev}"
     try:
