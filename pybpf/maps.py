@@ -13,7 +13,7 @@ import errno
 import os
 import sys
 from collections.abc import ItemsView, MutableMapping, ValuesView
-from typing import Any, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Tuple, Union
 
 from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
@@ -25,8 +25,10 @@ from pybpf.sys.consts import (
 )
 from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
-from pybpf.sys.info import MapInfo, map_info
 from pybpf.sys.owner import FDOwner
+
+if TYPE_CHECKING:
+    from pybpf.sys.info import MapInfo
 
 FDLike = Union[FD, int]
 _BYTES = (bytes, bytearray, memoryview)
@@ -168,6 +170,7 @@ class Map(FDOwner, MutableMapping):
     @classmethod
     def from_fd(cls, fd: FDLike, key_codec: Any = None, value_codec: Any = None) -> "Map":
         """Take ownership of a map fd; shape and name come from map_info."""
+        from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
         owned = fd if isinstance(fd, FD) else FD(fd)
         try:
             info = map_info(owned)
@@ -208,6 +211,7 @@ class Map(FDOwner, MutableMapping):
 
     def info(self, refresh: bool = False) -> MapInfo:
         if self._info is None or refresh:
+            from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
             self._info = map_info(self.fd)
         return self._info
 

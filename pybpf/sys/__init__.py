@@ -4,75 +4,48 @@
 ints, byte buffers and owned ``FD`` objects and raise the typed errors of
 pybpf.errors. perf_event_open and the perf ioctls live in pybpf.sys.perf
 and are re-exported here.
+
+The names are imported from their modules on first use, so that importing
+one module of the package (``pybpf.sys.consts``, say) does not import them all.
 """
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from pybpf.sys.commands import (
-    KprobeMultiOpts,
-    LogBuffer,
-    NetfilterOpts,
-    QueryResult,
-    TestRunResult,
-    UprobeMultiOpts,
-    btf_get_fd_by_id,
-    btf_get_next_id,
-    btf_load,
-    enable_stats,
-    iter_create,
-    link_create,
-    link_detach,
-    link_get_fd_by_id,
-    link_get_next_id,
-    link_update,
-    map_create,
-    map_delete_batch,
-    map_delete_elem,
-    map_freeze,
-    map_get_fd_by_id,
-    map_get_next_id,
-    map_get_next_key,
-    map_lookup_and_delete_elem,
-    map_lookup_batch,
-    map_lookup_elem,
-    map_update_batch,
-    map_update_elem,
-    obj_get,
-    obj_pin,
-    object_name,
-    prog_attach,
-    prog_bind_map,
-    prog_detach,
-    prog_get_fd_by_id,
-    prog_get_next_id,
-    prog_load,
-    prog_query,
-    prog_test_run,
-    raw_tracepoint_open,
-)
-from pybpf.sys.cpus import num_possible_cpus, possible_cpus
-from pybpf.sys.fd import FD
-from pybpf.sys.info import (
-    BTFInfo,
-    LinkInfo,
-    MapInfo,
-    ProgInfo,
-    btf_info,
-    link_info,
-    map_info,
-    prog_info,
-    prog_xlated_insns,
-)
-from pybpf.sys.syscall import bpf, kernel_release, kernel_version_code, syscall_number
+_NAMES_BY_MODULE = {
+    "commands": (
+        "KprobeMultiOpts", "LogBuffer", "NetfilterOpts", "QueryResult", "TestRunResult",
+        "UprobeMultiOpts", "btf_get_fd_by_id", "btf_get_next_id", "btf_load", "enable_stats",
+        "iter_create", "link_create", "link_detach", "link_get_fd_by_id", "link_get_next_id",
+        "link_update", "map_create", "map_delete_batch", "map_delete_elem", "map_freeze",
+        "map_get_fd_by_id", "map_get_next_id", "map_get_next_key", "map_lookup_and_delete_elem",
+        "map_lookup_batch", "map_lookup_elem", "map_update_batch", "map_update_elem", "obj_get",
+        "obj_pin", "object_name", "prog_attach", "prog_bind_map", "prog_detach",
+        "prog_get_fd_by_id", "prog_get_next_id", "prog_load", "prog_query", "prog_test_run",
+        "raw_tracepoint_open",
+    ),
+    "cpus": ("num_possible_cpus", "possible_cpus"),
+    "fd": ("FD",),
+    "info": ("BTFInfo", "LinkInfo", "MapInfo", "ProgInfo", "btf_info", "link_info", "map_info",
+             "prog_info", "prog_xlated_insns"),
+    "perf": ("perf_event_open", "perf_event_ioc_enable", "perf_event_ioc_disable",
+             "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec"),
+    "syscall": ("bpf", "kernel_release", "kernel_version_code", "syscall_number"),
+}
+_EXPORTS = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
 
-_PERF_NAMES = ("perf_event_open", "perf_event_ioc_enable", "perf_event_ioc_disable",
-               "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec")
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    # perf_event_open and friends are another module's; import it only when asked
-    if name in _PERF_NAMES:
-        from pybpf.sys import perf
-        return getattr(perf, name)
-    raise AttributeError(f"module 'pybpf.sys' has no attribute {name!r}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pybpf.sys' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))
