@@ -9,17 +9,17 @@ Whole objects and the on-disk cache are pybpf.core.objects' business.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
-from pybpf.core.access import AccessSpec, SpecError, parse_local
-from pybpf.core.calc import compute
-from pybpf.core.candidates import Candidate, find_candidates, prefetch
 from pybpf.core.kinds import RelocKind, essential_name
-from pybpf.core.match import match_spec
 from pybpf.core.patch import apply
 from pybpf.core.result import CandidateInfo, RelocResult
 from pybpf.core.typeinfo import kind_word, spell
 from pybpf.errors import BTFError, CoreRelocationError
+
+if TYPE_CHECKING:
+    from pybpf.core.access import AccessSpec
+    from pybpf.core.candidates import Candidate
 
 
 class Session:
@@ -37,17 +37,23 @@ class Session:
 
     def prefetch(self, relos: Sequence[Any]) -> None:
         """Batch the target name lookups of ``relos`` (an optimisation only)."""
+        # deferred: loads with a warm CO-RE cache never relocate (import cost)
+        from pybpf.core.candidates import prefetch
         ids = {int(r.type_id) for r in relos if int(r.kind) != RelocKind.TYPE_ID_LOCAL}
         prefetch(self.local, sorted(ids - set(self._cands)), self.targets)
 
     def candidates(self, local_id: int) -> List[Candidate]:
         cands = self._cands.get(local_id)
         if cands is None:
+            # deferred: loads with a warm CO-RE cache never relocate (import cost)
+            from pybpf.core.candidates import find_candidates
             cands = self._cands[local_id] = find_candidates(self.local, local_id, self.targets)
         return cands
 
     def resolve(self, relo: Any, program: str, index: int) -> RelocResult:
         """Compute (not apply) relocation ``relo`` (``insn_off`` is a slot index)."""
+        # deferred: loads with a warm CO-RE cache never relocate (import cost)
+        from pybpf.core.access import SpecError, parse_local
         insn = int(relo.insn_off)
         local_id = int(relo.type_id)
         access = str(relo.access_str)
@@ -71,6 +77,9 @@ class Session:
         return res
 
     def _resolve(self, res: RelocResult, local_spec: AccessSpec) -> None:
+        # deferred: loads with a warm CO-RE cache never relocate (import cost)
+        from pybpf.core.calc import compute
+        from pybpf.core.match import match_spec
         kind = res.kind
         if kind == RelocKind.TYPE_ID_LOCAL:
             res.orig_val = res.new_val = res.local_type_id
