@@ -22,7 +22,8 @@ from pybpf.errors import BPFError, CoreRelocationError
 #: The record explain() returns: a RelocResult (``error`` set when it failed).
 Explanation = RelocResult
 
-_POISON_CALL = re.compile(r"^(\d+): \(85\) call unknown#%d\b" % POISON_IMM, re.M)
+# compiled on first use (re caches it), not when pybpf.core is imported
+_POISON_CALL = r"^(\d+): \(85\) call unknown#%d\b" % POISON_IMM
 _INVALID_FUNC = f"invalid func unknown#{POISON_IMM}"
 
 
@@ -141,7 +142,7 @@ def error_from_verifier(program: str, log: str, results: Sequence[RelocResult],
     """
     if _INVALID_FUNC not in log:
         return None
-    hits = _POISON_CALL.findall(log)
+    hits = re.findall(_POISON_CALL, log, re.M)
     poisoned = [r for r in results if r.poison]
     insn = int(hits[-1]) if hits else None
     culprit = None
