@@ -5,11 +5,11 @@ pass over the type section recording where each type starts (an
 ``array('I')`` of word positions) and its name offset (packed u32s). The
 pass does a few operations per type: the kind byte of every word is sliced
 out and translated to a record length in C, so only the vlen-sized kinds do
-arithmetic; it also notes the (normally no) names that point into the middle
-of a string. Nothing else is decoded until asked: ``spec[id]`` decodes one
-type and caches it; ``ids_by_names`` finds where the names start a string
-with one regular expression over the string table (plus the noted
-mid-string names), and finds those offsets in the packed name offsets.
+arithmetic. Nothing else is decoded until asked: ``spec[id]`` decodes one
+type and caches it; ``ids_by_names`` finds every offset of the names in the
+string table with one regular expression over the reversed table (a name
+may be the tail of a longer string), and finds those offsets in the packed
+name offsets.
 
 Split BTF (a kernel module's BTF on top of vmlinux) continues the base's
 type ids and string offsets; ``spec[id]`` and ``string(off)`` forward to the
@@ -24,7 +24,6 @@ import struct
 import sys
 from array import array
 from itertools import compress
-from operator import itemgetter
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union as TUnion
 
 from ..errors import BTFError
@@ -73,7 +72,7 @@ class Spec:
     """A BTF blob: types by id, names, sizes; re-marshal with ``to_bytes()``."""
 
     def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
-                 index: Optional[Tuple[bytes, bytes, bytes]] = None) -> None:
+                 index: Optional[Tuple[bytes, bytes]] = None) -> None:
         self.name = name or "BTF"
         self.base = base
         self._keep = data  # keeps an mmap alive while the words view uses it
@@ -81,7 +80,6 @@ class Spec:
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
         self._name_offs = b""  # packed u32 name_off of each own type (filled by the index)
-        self._mid_names = b""  # packed u32: those name offsets not at a string's start
         self._by_name: Dict[str, List[int]] = {}
         self.index_adopted = False  # True when ``index`` was taken instead of a pass
         self._parse(memoryview(data).cast("B"), index)
@@ -90,7 +88,7 @@ class Spec:
 
     @classmethod
     def from_bytes(cls, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
-                   index: Optional[Tuple[bytes, bytes, bytes]] = None) -> "Spec":
+                   index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
         """Parse a BTF blob (bytes, memoryview or mmap); raises BTFError if malformed.
 
         ``index``: as for ``load_file``."""
@@ -98,7 +96,7 @@ class Spec:
 
     @classmethod
     def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None,
-                  index: Optional[Tuple[bytes, bytes, bytes]] = None) -> "Spec":
+                  index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
         """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it.
 
         ``index``: what ``index_bytes()`` gave for this very file earlier (a cache);
@@ -116,7 +114,7 @@ class Spec:
     def _fail(self, msg: str) -> BTFError:
         return BTFError(f"{self.name}: {msg}")
 
-    def _parse(self, mv: memoryview, index: Optional[Tuple[bytes, bytes, bytes]] = None) -> None:
+    def _parse(self, mv: memoryview, index: Optional[Tuple[bytes, bytes]] = None) -> None:
         size = len(mv)
         if size < HEADER_LEN:
             raise self._fail(f"{size} bytes is too short for a BTF header")
@@ -222,30 +220,7 @@ class Spec:
             raise self._fail(f"type id {type_id} at offset {at} runs past the end of the "
                              f"type section")
         self._name_offs = names.tobytes()
-        self._mid_names = self._names_inside_strings(names)
         return offsets
-
-    def _names_inside_strings(self, names: array) -> bytes:
-        """Packed (u32) name offsets, among ``names``, that point into the middle of a
-        string: a producer may spell a short name with the tail of a longer one.
-        Deduplicated BTF (the kernel's) has none; the name search needs to know them."""
-        table = self._all_strings()
-        before = b"\0" + table  # before[off]: the byte preceding offset off
-        try:
-            inside = any(itemgetter(*names)(before)) if len(names) > 1 else \
-                any(before[off] for off in names)
-        except IndexError:  # a name past the table: that type fails when decoded, not here
-            inside = True
-        if not inside:
-            return b""
-        return array("I", sorted({off for off in names
-                                  if 0 < off < len(table) and table[off - 1]})).tobytes()
-
-    def _all_strings(self) -> bytes:
-        """The string table a name offset indexes: the bases' tables, then this one's."""
-        if self.base is None:
-            return self._strs
-        return self.base._all_strings() + self._strs
 
     def _adopt_index(self, words, index: Tuple[bytes, bytes]) -> Optional[array]:
         """The offsets of a saved index if it plausibly belongs to ``words``, else None.
@@ -253,10 +228,10 @@ class Spec:
         The caller vouches for the file (its cache is keyed by the file's identity and
         checksummed); this catches a mix-up: counts, first and last record must fit.
         """
-        packed_offsets, names, mid = index
+        packed_offsets, names = index
         n = len(words)
         if not n or len(packed_offsets) != len(names) or not packed_offsets \
-                or len(packed_offsets) % 4 or len(mid) % 4:
+                or len(packed_offsets) % 4:
             return None
         offsets = array("I")
         offsets.frombytes(packed_offsets)
@@ -271,13 +246,12 @@ class Spec:
         if names[:4] != struct.pack("=I", words[0]) or names[-4:] != struct.pack("=I", words[last]):
             return None
         self._name_offs = bytes(names)
-        self._mid_names = bytes(mid)
         return offsets
 
-    def index_bytes(self) -> Tuple[bytes, bytes, bytes]:
-        """The pass's result (word offsets, name offsets, mid-string name offsets; native
-        u32s) to save for a later ``load_file(..., index=...)`` of the same file."""
-        return self._offsets.tobytes(), self._name_offs, self._mid_names
+    def index_bytes(self) -> Tuple[bytes, bytes]:
+        """The pass's result (word offsets, name offsets; native u32s) to save for a later
+        ``load_file(..., index=...)`` of the same file."""
+        return self._offsets.tobytes(), self._name_offs
 
     @staticmethod
     def _kind_bytes(words) -> bytes:
@@ -471,12 +445,8 @@ class Spec:
         if not needles:
             return out
         wanted: Dict[int, List[str]] = {}  # string offset -> the names it spells
-        for off, raw in self._string_starts(needles):
+        for off, raw in self._where_spelled(needles):
             wanted.setdefault(off, []).extend(needles[raw])
-        for off in memoryview(self._mid_names).cast("I"):
-            spelled = needles.get(self.string(off).encode("utf-8", "surrogateescape"))
-            if spelled:
-                wanted.setdefault(off, []).extend(spelled)
         if not wanted:
             return out
         packed = memoryview(self._name_offs).cast("I")
@@ -487,21 +457,28 @@ class Spec:
                 out[name].append(first + local)
         return out
 
-    def _string_starts(self, needles: Iterable[bytes]) -> List[Tuple[int, bytes]]:
-        """(offset, needle) wherever a needle is a whole string of the table(s), the
-        base's included: one scan of each table by a regular expression."""
-        found = self.base._string_starts(needles) if self.base is not None else []
-        strs = self._strs
+    def _where_spelled(self, needles: Iterable[bytes]) -> List[Tuple[int, bytes]]:
+        """(offset, needle) for every offset, base tables included, where a needle is
+        spelled: as a whole string or as the tail of a longer one.
+
+        One regular expression scans the reversed table: there every string's end
+        follows a NUL, and the alternation (longest first) finds the longest needle
+        that ends there; the other needles it ends with are added from it.
+        """
+        found = self.base._where_spelled(needles) if self.base is not None else []
         ordered = sorted(needles, key=lambda raw: (-len(raw), raw))
-        firsts = bytes(sorted({raw[0] for raw in ordered}))
-        # "\0" then a needle then "\0" (looked at, not consumed: it starts the next string);
-        # the leading class lets the engine reject most strings on their first byte
+        tails = {raw: [(len(raw) - len(other), other) for other in ordered
+                       if len(other) < len(raw) and raw.endswith(other)] for raw in ordered}
+        firsts = bytes(sorted({raw[-1] for raw in ordered}))
+        # the leading class lets the engine reject most strings on their last byte
         pattern = re.compile(b"\0(?=[" + re.escape(firsts) + b"])("
-                             + b"|".join(re.escape(raw) for raw in ordered) + b")(?=\0)")
-        base_len = self._base_str_len
-        found += [(m.start() + 1 + base_len, m.group(1)) for m in pattern.finditer(strs)]
-        if base_len:  # a split table's first string has no NUL before it
-            found += [(base_len, raw) for raw in ordered if strs.startswith(raw + b"\0")]
+                             + b"|".join(re.escape(raw[::-1]) for raw in ordered) + b")")
+        end = self._base_str_len + len(self._strs) - 1  # R[j] is strs[end - j]
+        for m in pattern.finditer(self._strs[::-1]):
+            raw = m.group(1)[::-1]
+            off = end - m.start() - len(raw)
+            found.append((off, raw))
+            found += [(off + skip, other) for skip, other in tails[raw]]
         return found
 
     # -- modification and marshalling ---------------------------------------------------

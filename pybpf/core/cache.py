@@ -10,8 +10,8 @@ formats. Results: JSON carrying its own key and a checksum of its body, so a
 stale, truncated or edited file is detected and ignored (the results are
 then recomputed and the file rewritten). Kernel BTF index (``btf.Spec``'s
 pass over the types, saved per file digest so the next object loaded on
-this boot skips it): a header with the record and mid-string name counts
-and a crc32, then the raw u32 arrays. Writes are atomic (temporary file + rename). Instructions are
+this boot skips it): a header with a record count and crc32, then the raw
+u32 arrays. Writes are atomic (temporary file + rename). Instructions are
 never cached: results are re-applied, and re-validated, on every load.
 """
 from __future__ import annotations
@@ -164,43 +164,40 @@ def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
     _atomic_write(_path(key), doc)
 
 
-INDEX_MAGIC = b"PYBPFIX2"
-# magic, byte order (1 little, 2 big), record count, mid-string name count, crc32 of the body
-_INDEX_HEADER = "<8sIIII"
+INDEX_MAGIC = b"PYBPFIX1"
+_INDEX_HEADER = "<8sIII"  # magic, byte order (1 little, 2 big), record count, crc32 of the body
 
 
 def _index_path(key: str) -> str:
     return os.path.join(cache_dir(), f"btfindex-{key}.bin")
 
 
-def load_index(key: str) -> Optional[Tuple[bytes, bytes, bytes]]:
-    """A saved BTF index (word offsets, name offsets, mid-string name offsets) for the
-    file ``key`` names, or None when absent, truncated or damaged."""
+def load_index(key: str) -> Optional[Tuple[bytes, bytes]]:
+    """A saved BTF index (word offsets, name offsets) for the file ``key`` names, or None
+    when absent, truncated or damaged."""
     try:
         data = _read(_index_path(key), "rb")
     except OSError:
         return None
     head = struct.calcsize(_INDEX_HEADER)
     try:
-        magic, order, count, mid, crc = struct.unpack_from(_INDEX_HEADER, data)
+        magic, order, count, crc = struct.unpack_from(_INDEX_HEADER, data)
     except struct.error:
         return None
     body = memoryview(data)[head:]
-    if (magic != INDEX_MAGIC or order != _BYTE_ORDER or len(body) != 8 * count + 4 * mid
+    if (magic != INDEX_MAGIC or order != _BYTE_ORDER or len(body) != 8 * count
             or zlib.crc32(body) != crc):
         return None
-    return (bytes(body[:4 * count]), bytes(body[4 * count:8 * count]),
-            bytes(body[8 * count:]))
+    return bytes(body[:4 * count]), bytes(body[4 * count:])
 
 
-def store_index(key: str, offsets: bytes, names: bytes, mid: bytes) -> None:
+def store_index(key: str, offsets: bytes, names: bytes) -> None:
     """Save a BTF index for ``key`` (skipped silently if the cache cannot be written)."""
-    if len(offsets) != len(names) or len(offsets) % 4 or len(mid) % 4:
+    if len(offsets) != len(names) or len(offsets) % 4:
         return
-    crc = zlib.crc32(mid, zlib.crc32(names, zlib.crc32(offsets)))
+    crc = zlib.crc32(names, zlib.crc32(offsets))
     _atomic_write(_index_path(key), struct.pack(_INDEX_HEADER, INDEX_MAGIC, _BYTE_ORDER,
-                                                len(offsets) // 4, len(mid) // 4, crc)
-                  + offsets + names + mid)
+                                                len(offsets) // 4, crc) + offsets + names)
 
 
 def _read(path: str, mode: str) -> Any:
