@@ -17,6 +17,9 @@ relocations are poisoned exactly as libbpf does, so guarded code still loads.
 """
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from pybpf.core.explain import Explanation, error_from_verifier, explain, format_explanations
 from pybpf.core.kernel import (TargetBTF, kernel_btf, kernel_targets, load_btf_file,
                                release_kernel_btf)
@@ -31,3 +34,12 @@ __all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocK
            "explain", "format_explanations", "function_relos", "kernel_btf", "kernel_targets",
            "load_btf_file", "release_kernel_btf", "relocate", "relocate_object", "relocate_spec",
            "shifted"]
+
+# The relocation engine's modules, imported by a Session only when it first resolves.
+_ENGINE_MODULES = frozenset({"access", "calc", "candidates", "compat", "match"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENGINE_MODULES:  # ``pybpf.core.<module>`` works without importing it first
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'pybpf.core' has no attribute {name!r}")

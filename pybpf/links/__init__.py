@@ -25,6 +25,7 @@ _EXPORTS = {
     "attach_tracepoint": "perf_links", "attach_uprobe": "perf_links",
     "attach_uprobe_multi": "perf_links",
 }
+_SUBMODULES = frozenset(_EXPORTS.values()) | {"common", "netlink", "tracefs", "uprobe_target"}
 
 __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
@@ -37,6 +38,8 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _SUBMODULES:  # ``pybpf.links.<module>`` works without importing it first
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'pybpf.links' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value

@@ -33,6 +33,7 @@ _NAMES_BY_MODULE = {
              "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec"),
     "syscall": ("bpf", "kernel_release", "kernel_version_code", "syscall_number"),
 }
+_SUBMODULES = frozenset(_NAMES_BY_MODULE) | {"attrs", "consts", "owner"}
 _EXPORTS = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
 
 __all__ = sorted(_EXPORTS)
@@ -41,6 +42,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _SUBMODULES:  # ``pybpf.sys.<module>`` works without importing it first
+            return importlib.import_module(f"{__name__}.{name}")
         raise AttributeError(f"module 'pybpf.sys' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
