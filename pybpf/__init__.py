@@ -5,8 +5,7 @@ and the pure layer (ELF, BTF, CO-RE) is usable without touching the kernel.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pybpf._lazy import lazy_namespace
 
 __version__ = "0.1.0"
 
@@ -27,14 +26,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pybpf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace(globals(), _EXPORTS)

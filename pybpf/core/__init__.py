@@ -17,9 +17,7 @@ relocations are poisoned exactly as libbpf does, so guarded code still loads.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from pybpf._lazy import lazy_namespace
 from pybpf.core.explain import Explanation, error_from_verifier, explain, format_explanations
 from pybpf.core.kernel import (TargetBTF, kernel_btf, kernel_targets, load_btf_file,
                                release_kernel_btf)
@@ -39,7 +37,4 @@ __all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocK
 _ENGINE_MODULES = frozenset({"access", "calc", "candidates", "compat", "match"})
 
 
-def __getattr__(name: str) -> Any:
-    if name in _ENGINE_MODULES:  # ``pybpf.core.<module>`` works without importing it first
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module 'pybpf.core' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_namespace(globals(), {}, _ENGINE_MODULES)

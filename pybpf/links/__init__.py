@@ -11,8 +11,7 @@ does not import the netlink and socket code of the network attachments.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pybpf._lazy import lazy_namespace
 
 _EXPORTS = {
     "attach": "auto", "attach_all": "auto", "can_auto_attach": "auto",
@@ -35,16 +34,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        if name in _SUBMODULES:  # ``pybpf.links.<module>`` works without importing it first
-            return importlib.import_module(f"{__name__}.{name}")
-        raise AttributeError(f"module 'pybpf.links' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace(
+    globals(), {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()}, _SUBMODULES)

@@ -10,8 +10,7 @@ one module of the package (``pybpf.sys.consts``, say) does not import them all.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pybpf._lazy import lazy_namespace
 
 _NAMES_BY_MODULE = {
     "commands": (
@@ -34,21 +33,10 @@ _NAMES_BY_MODULE = {
     "syscall": ("bpf", "kernel_release", "kernel_version_code", "syscall_number"),
 }
 _SUBMODULES = frozenset(_NAMES_BY_MODULE) | {"attrs", "consts", "owner"}
-_EXPORTS = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
+_EXPORTS = {name: f"{__name__}.{module}" for module, names in _NAMES_BY_MODULE.items()
+            for name in names}
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        if name in _SUBMODULES:  # ``pybpf.sys.<module>`` works without importing it first
-            return importlib.import_module(f"{__name__}.{name}")
-        raise AttributeError(f"module 'pybpf.sys' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_namespace(globals(), _EXPORTS, _SUBMODULES)
