@@ -113,6 +113,8 @@ class Int(Type):
 
 @dataclass
 class Ptr(Type):
+    """A pointer to ``type``."""
+
     kind: ClassVar[Kind] = Kind.PTR
     name: ClassVar[str] = ""
     type: int
@@ -123,6 +125,8 @@ class Ptr(Type):
 
 @dataclass
 class Array(Type):
+    """``nelems`` elements of ``type``, indexed by ``index_type`` (an Int)."""
+
     kind: ClassVar[Kind] = Kind.ARRAY
     name: ClassVar[str] = ""
     type: int
@@ -145,6 +149,8 @@ class Member:
 
 @dataclass
 class Struct(Type):
+    """A struct of ``size`` bytes; members in declaration order."""
+
     kind: ClassVar[Kind] = Kind.STRUCT
     name: str
     size: int
@@ -163,11 +169,15 @@ class Struct(Type):
 
 @dataclass
 class Union(Struct):
+    """A union: a Struct whose members all start at bit 0."""
+
     kind: ClassVar[Kind] = Kind.UNION
 
 
 @dataclass
 class EnumValue:
+    """One enumerator of an Enum or Enum64."""
+
     name: str
     value: int
 
@@ -185,6 +195,8 @@ class Enum(Type):
 
 @dataclass
 class Enum64(Enum):
+    """A 64-bit enum (same fields as Enum)."""
+
     kind: ClassVar[Kind] = Kind.ENUM64
 
 
@@ -199,6 +211,8 @@ class Fwd(Type):
 
 @dataclass
 class Typedef(Type):
+    """``name`` for ``type``."""
+
     kind: ClassVar[Kind] = Kind.TYPEDEF
     name: str
     type: int
@@ -209,6 +223,8 @@ class Typedef(Type):
 
 @dataclass
 class Volatile(Type):
+    """``type`` qualified volatile (base of the other qualifiers)."""
+
     kind: ClassVar[Kind] = Kind.VOLATILE
     name: ClassVar[str] = ""
     type: int
@@ -219,16 +235,22 @@ class Volatile(Type):
 
 @dataclass
 class Const(Volatile):
+    """``type`` qualified const."""
+
     kind: ClassVar[Kind] = Kind.CONST
 
 
 @dataclass
 class Restrict(Volatile):
+    """``type`` qualified restrict."""
+
     kind: ClassVar[Kind] = Kind.RESTRICT
 
 
 @dataclass
 class TypeTag(Type):
+    """A btf_type_tag (or whole attribute) on the pointee ``type``."""
+
     kind: ClassVar[Kind] = Kind.TYPE_TAG
     name: str
     type: int
@@ -253,6 +275,8 @@ class Func(Type):
 
 @dataclass
 class Param:
+    """One parameter of a FuncProto (``name`` may be empty)."""
+
     name: str
     type: int
 
@@ -272,6 +296,8 @@ class FuncProto(Type):
 
 @dataclass
 class Var(Type):
+    """A global variable of ``type``; ``linkage`` VAR_STATIC/GLOBAL/EXTERN."""
+
     kind: ClassVar[Kind] = Kind.VAR
     name: str
     type: int
@@ -283,6 +309,8 @@ class Var(Type):
 
 @dataclass
 class VarSecinfo:
+    """Where a Datasec holds one variable: its Var id, offset and size."""
+
     type: int
     offset: int
     size: int
@@ -290,6 +318,8 @@ class VarSecinfo:
 
 @dataclass
 class Datasec(Type):
+    """A data section (.data, .bss, .rodata, .maps, .kconfig...) and its variables."""
+
     kind: ClassVar[Kind] = Kind.DATASEC
     name: str
     size: int
@@ -301,6 +331,8 @@ class Datasec(Type):
 
 @dataclass
 class Float(Type):
+    """A floating-point type of ``size`` bytes."""
+
     kind: ClassVar[Kind] = Kind.FLOAT
     name: str
     size: int
