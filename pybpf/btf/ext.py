@@ -82,12 +82,16 @@ _SHORT = {
 
 @dataclass
 class FuncInfo:
+    """One bpf_func_info record: where a function starts, and its FUNC type."""
+
     insn_off: int  # bytes from the start of the ELF section
     type_id: int   # a FUNC type
 
 
 @dataclass
 class LineInfo:
+    """One bpf_line_info record, with its file name and source line resolved."""
+
     insn_off: int
     file_name: str
     line: int
@@ -99,6 +103,8 @@ class LineInfo:
 
 @dataclass
 class CoreRelo:
+    """One bpf_core_relo record: the instruction, local type, accessor and kind."""
+
     insn_off: int
     type_id: int
     access_str: str

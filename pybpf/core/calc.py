@@ -40,6 +40,9 @@ class Computed:
 
 @dataclass
 class _Field:
+    """A field relocation computed against one side: value, access size and type id, and
+    whether the compiled instruction is checked against it (not for bitfields)."""
+
     val: int = 0
     size: int = 0  # load/store size for BYTE_OFFSET of a whole field, else 0
     type_id: int = 0
