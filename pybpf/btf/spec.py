@@ -253,10 +253,13 @@ class Spec:
         ``load_file(..., index=...)`` of the same file."""
         return self._offsets.tobytes(), self._name_offs
 
-    @staticmethod
-    def _kind_bytes(words) -> bytes:
+    def _kind_bytes(self, words) -> bytes:
         """Byte i: the top byte (kind_flag and kind) of word i + 1, 0 past the end."""
         if isinstance(words, memoryview) and _NATIVE_LITTLE:
+            data = self._keep
+            if isinstance(data, (bytes, bytearray, mmap.mmap)):  # a strided slice in C
+                start = self._type_start
+                return data[start + 7:start + 4 * len(words):4] + b"\0"
             # a strided memoryview copies byte by byte; copying, then slicing bytes, is faster
             return words.cast("B").tobytes()[7::4] + b"\0"
         return bytes((w >> 24) & 0xFF for w in words[1:]) + b"\0"
