@@ -241,7 +241,7 @@ def other_object(obj: str) -> Optional[str]:
 
 def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
     cold, warm, pre = Figures("cold"), Figures("warm"), Figures("warm, modules imported")
-    semi = Figures("index warm")
+    semi, semi_pre = Figures("index warm"), Figures("index warm, modules imported")
     lib = Figures("libbpf")
     other = other_object(obj)
     with tempfile.TemporaryDirectory() as warm_home:
@@ -249,9 +249,11 @@ def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
         for _ in range(repeat):  # interleaved, so load changes hit every configuration alike
             with tempfile.TemporaryDirectory() as cold_home:
                 cold.runs.append(run_pybpf(obj, cold_home))
-                if other is not None:  # this boot's kernel BTF index cached, not the results
-                    run_pybpf(other, cold_home)
-                    semi.runs.append(run_pybpf(obj, cold_home))
+            if other is not None:  # this boot's kernel BTF index cached, not obj's results
+                for fig, mode in ((semi, ""), (semi_pre, "preimport")):
+                    with tempfile.TemporaryDirectory() as semi_home:
+                        run_pybpf(other, semi_home)
+                        fig.runs.append(run_pybpf(obj, semi_home, mode))
             warm.runs.append(run_pybpf(obj, warm_home))
             pre.runs.append(run_pybpf(obj, warm_home, "preimport"))
             if harness is not None:
@@ -265,7 +267,7 @@ def bench(obj: str, repeat: int, harness: Optional[str]) -> None:
     everything = ("load", "attach", "close")
     print(f"{os.path.relpath(obj, ROOT)}: {cold.runs[0]['links']} links; min of {repeat} "
           f"fresh processes each (load average {os.getloadavg()[0]:.1f})")
-    figs = [cold, warm, cpre, pre] + ([semi] if semi.runs else [])
+    figs = [cold, warm, cpre, pre] + ([semi, semi_pre] if semi.runs else [])
     for fig in figs:
         print(f"  pybpf {fig.name}")
         print("    " + fig.line("load+attach", up))
