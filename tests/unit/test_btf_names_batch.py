@@ -41,8 +41,8 @@ def test_batch_on_split_btf_includes_base_ids():
     mod.add(Struct("task", 8, [Member("a", 1, 0)]))
     mod.add(Struct("modonly", 4, [Member("a", 1, 0)]))
     split = Spec.from_bytes(mod.to_bytes(), base=base)
-    got = split.ids_by_names(["task", "modonly", "int"])
-    assert got == {"task": [2, 3], "modonly": [4], "int": [1]}
+    got = split.ids_by_names(["task", "modonly", "int", "absent"])  # enough for one scan
+    assert got == {"task": [2, 3], "modonly": [4], "int": [1], "absent": []}
     assert got == {n: Spec.from_bytes(mod.to_bytes(), base=base).ids_by_name(n) for n in got}
 
 
