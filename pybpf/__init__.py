@@ -10,17 +10,17 @@ from pybpf._lazy import lazy_namespace
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ObjectSpec": "pybpf.elf",
-    "ProgramSpec": "pybpf.elf",
-    "MapSpec": "pybpf.elf",
-    "load": "pybpf.collection",
-    "Collection": "pybpf.collection",
-    "Map": "pybpf.maps",
-    "Program": "pybpf.programs",
-    "Link": "pybpf.links",
-    "RingBufReader": "pybpf.readers",
-    "PerfReader": "pybpf.readers",
-    "BPFError": "pybpf.errors",
+    "ObjectSpec": "elf",
+    "ProgramSpec": "elf",
+    "MapSpec": "elf",
+    "load": "collection",
+    "Collection": "collection",
+    "Map": "maps",
+    "Program": "programs",
+    "Link": "links",
+    "RingBufReader": "readers",
+    "PerfReader": "readers",
+    "BPFError": "errors",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -16,8 +16,8 @@ def lazy_namespace(namespace: Dict[str, Any], exports: Mapping[str, str],
     """The module ``__getattr__`` and ``__dir__`` of the package whose globals are
     ``namespace``.
 
-    ``exports`` maps a public name to the module (absolute name) defining it;
-    the name is imported on first access and then kept in the namespace.
+    ``exports`` maps a public name to the module defining it, named relative to the
+    package; the name is imported on first access and then kept in the namespace.
     ``submodules`` (names relative to the package) are reachable as attributes
     without being imported first, as they were when the package imported them.
     """
@@ -30,7 +30,7 @@ def lazy_namespace(namespace: Dict[str, Any], exports: Mapping[str, str],
             if name in reachable:
                 return importlib.import_module(f"{package}.{name}")
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
         namespace[name] = value
         return value
 

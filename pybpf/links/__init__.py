@@ -34,5 +34,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_namespace(
-    globals(), {name: f"{__name__}.{module}" for name, module in _EXPORTS.items()}, _SUBMODULES)
+__getattr__, __dir__ = lazy_namespace(globals(), _EXPORTS, _SUBMODULES)

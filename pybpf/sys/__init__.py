@@ -33,8 +33,7 @@ _NAMES_BY_MODULE = {
     "syscall": ("bpf", "kernel_release", "kernel_version_code", "syscall_number"),
 }
 _SUBMODULES = frozenset(_NAMES_BY_MODULE) | {"attrs", "consts", "owner"}
-_EXPORTS = {name: f"{__name__}.{module}" for module, names in _NAMES_BY_MODULE.items()
-            for name in names}
+_EXPORTS = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
 
 __all__ = sorted(_EXPORTS)
 
