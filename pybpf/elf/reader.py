@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import mmap
 import os
 import struct
 from typing import Dict, List, Optional, Tuple, Union
@@ -27,6 +28,7 @@ from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.elf.sections import find_sec_def
+from pybpf.elf.source import MAX_NOBITS_SIZE, mapped_object
 from pybpf.elf.specs import (RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP, Extern,
                              FunctionSpec, MapSpec, ProgramSpec, Relocation)
 from pybpf.elf.variables import DataVariable, Variables
@@ -97,19 +99,17 @@ class ObjectSpec:
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike]) -> "ObjectSpec":
+        """Parse the object file at ``path`` (a regular file, bounded; see pybpf.elf.source)."""
         path = os.fspath(path)
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise ELFError(f"{path}: cannot read: {exc.strerror}") from None
-        return cls.from_bytes(data, path)
+        with mapped_object(path) as data:
+            return cls.from_bytes(data, path)
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str = "<bytes>") -> "ObjectSpec":
+    def from_bytes(cls, data: Union[bytes, mmap.mmap], name: str = "<bytes>") -> "ObjectSpec":
+        """Parse an object's bytes (or a read-only mapping of them, which is not copied)."""
         spec = cls(name)
         try:
-            _Reader(spec, bytes(data)).read()
+            _Reader(spec, data if isinstance(data, mmap.mmap) else bytes(data)).read()
         except (ELFError, BTFError):
             raise
         except RecursionError:
@@ -129,7 +129,7 @@ class ObjectSpec:
 class _Reader:
     """One pass over the ELF file filling an ObjectSpec."""
 
-    def __init__(self, spec: ObjectSpec, data: bytes) -> None:
+    def __init__(self, spec: ObjectSpec, data: Union[bytes, mmap.mmap]) -> None:
         self.spec = spec
         self.where = spec.name
         self.data = data
@@ -149,7 +149,8 @@ class _Reader:
     def read(self) -> None:
         if self.data[:4] != b"\x7fELF":
             raise self.fail("not an ELF file")
-        self.elf = ELFFile(io.BytesIO(self.data))
+        self.elf = ELFFile(self.data if isinstance(self.data, mmap.mmap)
+                           else io.BytesIO(self.data))
         if self.elf["e_machine"] not in ("EM_BPF", EM_BPF):
             raise self.fail(f"not a BPF object (machine {self.elf['e_machine']})")
         if self.elf.elfclass != 64 or not self.elf.little_endian:
@@ -171,6 +172,9 @@ class _Reader:
     def section_bytes(self, sec) -> bytes:
         size = sec["sh_size"]
         if sec["sh_type"] == SHT_NOBITS:
+            if size > MAX_NOBITS_SIZE:
+                raise self.fail(f"section {sec.name!r} is {size} bytes of zeroes (NOBITS); "
+                                f"at most {MAX_NOBITS_SIZE >> 20} MiB is allocated for one")
             return bytes(size)
         off = sec["sh_offset"]
         if off + size > len(self.data):

@@ -1,0 +1,42 @@
+"""ObjectSpec.from_file bounds its input before reading it: regular files only, a size
+limit, NOBITS sections never allocated in full; each refusal one ELFError naming the file."""
+from __future__ import annotations
+
+import resource
+
+import pytest
+
+from pybpf.elf import ObjectSpec
+from pybpf.errors import BPFError, ELFError
+from malformed import CASES, OBJECTS, with_nobits_size
+
+
+@pytest.fixture
+def address_space_cap():
+    """A 4 GiB address-space cap, so that reading a huge input in full fails loudly."""
+    old = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, old[1]))
+    yield
+    resource.setrlimit(resource.RLIMIT_AS, old)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_refused_with_one_line_naming_the_file(case, tmp_path, address_space_cap):
+    make, word = CASES[case]
+    path = make(tmp_path)
+    with pytest.raises(ELFError) as info:
+        ObjectSpec.from_file(path)
+    text = str(info.value)
+    assert isinstance(info.value, BPFError)
+    assert "\n" not in text and str(path) in text and word in text, text
+
+
+def test_small_nobits_still_loads_from_a_mapping():
+    spec = ObjectSpec.from_file(OBJECTS / "loader_data.bpf.o")
+    assert len(spec.maps[".bss"].data) == 48 and not any(spec.maps[".bss"].data)
+
+
+def test_a_larger_bss_within_the_limit_is_accepted(tmp_path):
+    path = tmp_path / "big_bss.bpf.o"
+    path.write_bytes(with_nobits_size(1 << 20))
+    assert ObjectSpec.from_file(path).maps[".bss"].value_size == 1 << 20
