@@ -17,10 +17,15 @@ OBJECTS = Path(__file__).resolve().parent.parent / "bpf" / "objects"
 SH_SIZE = 0x20  # offset of sh_size in an Elf64_Shdr
 
 
+def shipped(name: str) -> Path:
+    """A compiled object of bpf/objects by file name (wherever its arch puts it)."""
+    return next(OBJECTS.rglob(name))
+
+
 def with_nobits_size(size: int) -> bytes:
     """loader_data.bpf.o with its .bss (NOBITS) section claiming ``size`` bytes."""
-    data = bytearray((OBJECTS / "loader_data.bpf.o").read_bytes())
-    with open(OBJECTS / "loader_data.bpf.o", "rb") as fh:
+    data = bytearray(shipped("loader_data.bpf.o").read_bytes())
+    with open(shipped("loader_data.bpf.o"), "rb") as fh:
         elf = ELFFile(fh)
         index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".bss")
         at = elf["e_shoff"] + index * elf["e_shentsize"] + SH_SIZE
@@ -77,6 +82,6 @@ CASES: Dict[str, Tuple[Callable[[Path], Path], str]] = {
     "bss_1_5g": (lambda where: _write(with_nobits_size(3 << 29))(where), "NOBITS"),
     "empty": (_write(b""), "not an ELF"),
     "not_elf": (_write(b"#!/bin/sh\necho hello\n"), "not an ELF"),
-    "truncated": (lambda where: _write((OBJECTS / "minimal.bpf.o").read_bytes()[:700])(where),
+    "truncated": (lambda where: _write(shipped("minimal.bpf.o").read_bytes()[:700])(where),
                   "malformed"),
 }

@@ -229,8 +229,9 @@ class Spec:
     def _adopt_index(self, words, index: Tuple[bytes, bytes]) -> Optional[array]:
         """The offsets of a saved index if it plausibly belongs to ``words``, else None.
 
-        The caller vouches for the file (its cache is keyed by the file's identity and
-        checksummed); this catches a mix-up: counts, first and last record must fit.
+        The caller vouches for the whole index (pybpf.core.cache keys it by the file's
+        identity and seals every record with a keyed MAC, in a directory only this user
+        can write); this catches a mix-up: counts, first and last record must fit.
         """
         packed_offsets, names = index
         n = len(words)

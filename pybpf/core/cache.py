@@ -1,39 +1,40 @@
 """On-disk caches of CO-RE: relocation results, and the index of kernel BTF.
 
-Owns the cache directory ($XDG_CACHE_HOME/pybpf, else ~/.cache/pybpf), the key
-(a hash of the target BTF files' contents, of the object's local BTF and of
-its relocation records; a file's content hash is remembered by its identity:
-path, inode, size, mtime and boot id; the running kernel's own BTF files
-under /sys/kernel/btf cannot change within a boot, so their identity alone
-stands for their content and they are never read for the key) and the file
-formats. Results: JSON carrying its own key and a checksum of its body, so a
-stale, truncated or edited file is detected and ignored (the results are
-then recomputed and the file rewritten). Kernel BTF index (``btf.Spec``'s
-pass over the types, saved per file digest so the next object loaded on
-this boot skips it): a header with a record count and crc32, then the raw
-u32 arrays. Writes are atomic (temporary file + rename). Instructions are
-never cached: results are re-applied, and re-validated, on every load.
+Owns the entries' keys and formats; where they live and when they are trusted
+is pybpf.core.cachedir's business (ownership, permissions, no symlinks, a
+keyed MAC, bounds, pruning). The key: a hash of the target BTF files'
+contents, of the object's local BTF and of its relocation records; a file's
+content hash is remembered by its identity (path, inode, size, mtime, boot
+id); the running kernel's own BTF files under /sys/kernel/btf cannot change
+within a boot, so their identity alone stands for their content and they are
+never read for the key. Entries: results (``core-<key>.bin``: JSON carrying its
+own format and key), the kernel BTF index (``btfindex-<digest>.bin``:
+``btf.Spec``'s pass over the types, so the next object loaded on this boot
+skips it: byte order, record count, then the raw u32 arrays) and the digest
+memo (``digests.bin``). Each is sealed (magic + MAC) and size-bounded; one that
+fails to read, unseal or validate is ignored and rewritten, never fatal.
+Instructions are never cached: results are re-applied, and re-validated, on
+every load.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import struct
 import sys
 import threading
-import zlib
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
 except ImportError:  # pragma: no cover - Pythons built without it
     from hashlib import blake2b
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from pybpf.core import cachedir
+from pybpf.core.cachedir import DISABLE_ENV, enabled  # noqa: F401 (the switch callers test)
 from pybpf.core.result import RelocResult
 
-FORMAT = 1  # bump when the algorithm or the record changes meaning
-DISABLE_ENV = "PYBPF_NO_CORE_CACHE"
+FORMAT = 2  # bump when the algorithm or the record changes meaning
 KERNEL_BTF_DIR = "/sys/kernel/btf/"
 _BYTE_ORDER = 1 if sys.byteorder == "little" else 2
 
@@ -42,13 +43,14 @@ _file_digests: Dict[str, str] = {}
 _boot: Optional[str] = None
 
 
-def cache_dir() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "pybpf")
-
-
-def enabled() -> bool:
-    return not os.environ.get(DISABLE_ENV)
+RESULTS_MAGIC = b"PYBPFCR2"
+INDEX_MAGIC = b"PYBPFIX2"
+MEMO_MAGIC = b"PYBPFDG2"
+MEMO_NAME = "digests.bin"
+MAX_RESULTS = 16 << 20  # bytes of one results entry
+MAX_INDEX = 64 << 20  # bytes of one BTF index (vmlinux: about 1 MiB)
+MAX_MEMO = 1 << 20
+_UNUSABLE = (ValueError, KeyError, TypeError, AttributeError, RecursionError, struct.error)
 
 
 def _boot_id() -> str:
@@ -72,16 +74,15 @@ def _identity(path: str) -> str:
     return f"{os.path.abspath(path)}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{_boot_id()}"
 
 
-def _digest_memo() -> str:
-    return os.path.join(cache_dir(), "digests.json")
-
-
-def _read_memo() -> Dict[str, str]:
+def _read_memo(d: "cachedir.CacheDir") -> Dict[str, str]:
+    body = d.load_sealed(MEMO_NAME, MEMO_MAGIC, MAX_MEMO)
     try:
-        memo = json.loads(_read(_digest_memo(), "r"))
-    except (OSError, ValueError):
+        memo = json.loads(bytes(body)) if body is not None else {}
+    except _UNUSABLE:
         return {}
-    return memo if isinstance(memo, dict) else {}
+    if not isinstance(memo, dict):
+        return {}
+    return {k: v for k, v in memo.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def file_digest(path: str) -> str:
@@ -100,17 +101,27 @@ def file_digest(path: str) -> str:
         with _lock:
             _file_digests[ident] = hit
         return hit
-    memo = _read_memo()
-    hit = memo.get(ident)
-    if not isinstance(hit, str):
-        with open(path, "rb") as fh:
-            hit = blake2b(fh.read(), digest_size=20).hexdigest()
-        memo = {k: v for k, v in memo.items() if not k.startswith(ident.split("|", 1)[0] + "|")}
-        memo[ident] = hit
-        _atomic_write(_digest_memo(), json.dumps(memo))
+    with cachedir.opened() as d:
+        memo = _read_memo(d) if d is not None else {}
+        hit = memo.get(ident)
+        if hit is None:
+            hit = _hash_file(path)
+            if d is not None:
+                memo = {k: v for k, v in memo.items()
+                        if not k.startswith(ident.split("|", 1)[0] + "|")}
+                memo[ident] = hit
+                d.store_sealed(MEMO_NAME, MEMO_MAGIC, json.dumps(memo).encode())
     with _lock:
         _file_digests[ident] = hit
     return hit
+
+
+def _hash_file(path: str) -> str:
+    h = blake2b(digest_size=20)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def object_key(target_files: Sequence[str], local_btf: bytes,
@@ -128,27 +139,23 @@ def object_key(target_files: Sequence[str], local_btf: bytes,
     return h.hexdigest()
 
 
-def _checksum(body: str) -> str:
-    return blake2b(body.encode(), digest_size=16).hexdigest()
-
-
-def _path(key: str) -> str:
-    return os.path.join(cache_dir(), f"core-{key}.json")
+def _name(key: str) -> str:
+    return f"core-{key}.bin"
 
 
 def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, List[RelocResult]]]:
-    """Cached results for ``key``, or None if absent, stale or corrupt."""
+    """Cached results for ``key``, or None if absent, stale, corrupt or not trusted."""
+    with cachedir.opened() as d:
+        body = d.load_sealed(_name(key), RESULTS_MAGIC, MAX_RESULTS) if d is not None else None
+    if body is None:
+        return None
     try:
-        text = _read(_path(key), "r")
-        doc = json.loads(text)
+        doc = json.loads(bytes(body))
         if doc.get("format") != FORMAT or doc.get("key") != key:
             return None
-        body = doc["body"]
-        if _checksum(body) != doc.get("check"):
-            return None
-        raw = json.loads(body)
-        out = {name: [RelocResult.from_dict(d) for d in raw[name]] for name in programs}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raw = doc["results"]
+        out = {name: [RelocResult.from_dict(r) for r in raw[name]] for name in programs}
+    except _UNUSABLE:
         return None
     for name, relos in programs.items():
         if len(out[name]) != len(relos):
@@ -158,35 +165,35 @@ def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, 
 
 def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
     """Write results for ``key`` (skipped silently if the cache cannot be written)."""
-    body = json.dumps({name: [r.to_dict() for r in rs] for name, rs in results.items()},
-                      separators=(",", ":"))
-    doc = json.dumps({"format": FORMAT, "key": key, "check": _checksum(body), "body": body})
-    _atomic_write(_path(key), doc)
+    doc = {"format": FORMAT, "key": key,
+           "results": {name: [r.to_dict() for r in rs] for name, rs in results.items()}}
+    with cachedir.opened() as d:
+        if d is not None:
+            d.store_sealed(_name(key), RESULTS_MAGIC, json.dumps(doc, separators=(",", ":")).encode())
 
 
-INDEX_MAGIC = b"PYBPFIX1"
-_INDEX_HEADER = "<8sIII"  # magic, byte order (1 little, 2 big), record count, crc32 of the body
+_INDEX_HEADER = "<II"  # byte order (1 little, 2 big), record count
 
 
-def _index_path(key: str) -> str:
-    return os.path.join(cache_dir(), f"btfindex-{key}.bin")
+def _index_name(key: str) -> str:
+    return f"btfindex-{key}.bin"
 
 
 def load_index(key: str) -> Optional[Tuple[bytes, bytes]]:
     """A saved BTF index (word offsets, name offsets) for the file ``key`` names, or None
-    when absent, truncated or damaged."""
-    try:
-        data = _read(_index_path(key), "rb")
-    except OSError:
+    when absent, truncated, damaged or not trusted. The MAC covers every record; the
+    Spec that adopts it checks it against the file again (pybpf.btf.spec)."""
+    with cachedir.opened() as d:
+        data = d.load_sealed(_index_name(key), INDEX_MAGIC, MAX_INDEX) if d is not None else None
+    if data is None:
         return None
     head = struct.calcsize(_INDEX_HEADER)
     try:
-        magic, order, count, crc = struct.unpack_from(_INDEX_HEADER, data)
+        order, count = struct.unpack_from(_INDEX_HEADER, data)
     except struct.error:
         return None
-    body = memoryview(data)[head:]
-    if (magic != INDEX_MAGIC or order != _BYTE_ORDER or len(body) != 8 * count
-            or zlib.crc32(body) != crc):
+    body = data[head:]
+    if order != _BYTE_ORDER or len(body) != 8 * count:
         return None
     return bytes(body[:4 * count]), bytes(body[4 * count:])
 
@@ -195,39 +202,8 @@ def store_index(key: str, offsets: bytes, names: bytes) -> None:
     """Save a BTF index for ``key`` (skipped silently if the cache cannot be written)."""
     if len(offsets) != len(names) or len(offsets) % 4:
         return
-    crc = zlib.crc32(names, zlib.crc32(offsets))
-    _atomic_write(_index_path(key), struct.pack(_INDEX_HEADER, INDEX_MAGIC, _BYTE_ORDER,
-                                                len(offsets) // 4, crc) + offsets + names)
-
-
-def _read(path: str, mode: str) -> Any:
-    with open(path, mode) as fh:
-        return fh.read()
-
-
-_tmp_serial = itertools.count()
-
-
-def _atomic_write(path: str, data: Union[str, bytes]) -> None:
-    """Write via a temporary file and rename; a cache that cannot be written is skipped.
-
-    The temporary name is unique among live threads of all processes, so a file
-    already there is a dead writer's leftover and is overwritten (tempfile is not
-    used: importing it costs milliseconds on every cold start).
-    """
-    try:
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-"
-                                      f"{next(_tmp_serial)}")
-        fd = os.open(tmp, (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
-                          | os.O_NOFOLLOW), 0o600)
-        try:
-            with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as fh:
-                fh.write(data)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError:
-        return
+    with cachedir.opened() as d:
+        if d is not None:
+            d.store_sealed(_index_name(key), INDEX_MAGIC,
+                           struct.pack(_INDEX_HEADER, _BYTE_ORDER, len(offsets) // 4)
+                           + offsets + names)

@@ -13,7 +13,7 @@ import pytest
 
 from pybpf.asm import Instruction
 from pybpf.btf import Builder, Int, Member, Struct
-from pybpf.core import cache, kernel as kmod, objects
+from pybpf.core import cache, cachedir, kernel as kmod, objects
 from pybpf.core import kernel_targets, load_btf_file, relocate_object
 from pybpf.core.kinds import POISON_IMM, RelocKind as K
 from pybpf.errors import CoreRelocationError
@@ -124,7 +124,7 @@ def test_cache_cold_then_warm_without_parsing_the_target(tmp_path, cache_home, m
     path = tmp_path / "k.btf"
     path.write_bytes(_kernel().to_bytes())
     insns, res = _run(str(path))
-    files = list(cache_home.glob("core-*.json"))
+    files = list(cache_home.glob("core-*.bin"))
     assert len(files) == 1 and insns[0].off == 8 and insns[1].imm == POISON_IMM
 
     def no_session(*a, **k):
@@ -143,7 +143,12 @@ def test_cache_key_follows_target_content(tmp_path, cache_home):
     assert _run(str(path))[0][0].off == 8
     path.write_bytes(_kernel(0).to_bytes())  # same path, field moved
     assert _run(str(path))[0][0].off == 0
-    assert len(list(cache_home.glob("core-*.json"))) == 2
+    assert len(list(cache_home.glob("core-*.bin"))) == 2
+
+
+def _body(entry):
+    """The JSON document of a results entry (after its magic and MAC)."""
+    return json.loads(entry.read_bytes()[len(cache.RESULTS_MAGIC) + cachedir.MAC_LEN:])
 
 
 @pytest.mark.parametrize("damage", ["truncate", "edit", "other-key", "garbage"])
@@ -151,23 +156,25 @@ def test_corrupt_or_stale_cache_is_ignored_and_rewritten(tmp_path, cache_home, d
     path = tmp_path / "k.btf"
     path.write_bytes(_kernel().to_bytes())
     _run(str(path))
-    (entry,) = cache_home.glob("core-*.json")
-    text = entry.read_text()
+    (entry,) = cache_home.glob("core-*.bin")
+    raw = entry.read_bytes()
     if damage == "truncate":
-        entry.write_text(text[: len(text) // 2])
-    elif damage == "edit":  # a body that no longer matches its checksum
-        entry.write_text(text.replace('\\"new_val\\":8', '\\"new_val\\":16'))
-    elif damage == "other-key":
-        doc = json.loads(text)
+        entry.write_bytes(raw[: len(raw) // 2])
+    elif damage == "edit":  # a body that no longer matches its MAC
+        assert b'"new_val":8,' in raw
+        entry.write_bytes(raw.replace(b'"new_val":8,', b'"new_val":16,'))
+    elif damage == "other-key":  # sealed with the right key, but says it is another entry
+        doc = _body(entry)
         doc["key"] = "0" * 40
-        entry.write_text(json.dumps(doc))
+        with cachedir.opened() as d:
+            d.store_sealed(entry.name, cache.RESULTS_MAGIC, json.dumps(doc).encode())
     else:
         entry.write_bytes(b"\xff\xfe\0garbage")
-    assert entry.read_bytes() != text.encode()
+    assert entry.read_bytes() != raw
     insns, _ = _run(str(path))
     assert insns[0].off == 8
-    doc = json.loads(entry.read_text())
-    assert doc["key"] == entry.stem[len("core-"):]
+    assert entry.read_bytes() == raw  # rewritten as it was
+    assert _body(entry)["key"] == entry.stem[len("core-"):]
 
 
 def test_cache_disabled(tmp_path, cache_home, monkeypatch):
@@ -176,7 +183,7 @@ def test_cache_disabled(tmp_path, cache_home, monkeypatch):
     monkeypatch.setenv(cache.DISABLE_ENV, "1")
     _run(str(path))
     _run(str(path), cache_on=False)
-    assert not cache_home.exists() or not list(cache_home.glob("core-*.json"))
+    assert not cache_home.exists() or not list(cache_home.glob("core-*.bin"))
 
 
 def test_cache_still_validates_instructions(tmp_path, cache_home):
@@ -196,13 +203,15 @@ def test_file_digest_remembered_by_identity(tmp_path, cache_home, monkeypatch):
     path.write_bytes(b"first content")
     real = cache.file_digest(str(path))
     monkeypatch.setattr(cache, "_file_digests", {})  # a new process
-    memo = json.loads((cache_home / "digests.json").read_text())
-    assert list(memo.values()) == [real]
-    (ident,) = memo
-    memo[ident] = "remembered"
-    (cache_home / "digests.json").write_text(json.dumps(memo))
+    with cachedir.opened() as d:
+        memo = cache._read_memo(d)
+        assert list(memo.values()) == [real]
+        (ident,) = memo
+        memo[ident] = "remembered"
+        d.store_sealed(cache.MEMO_NAME, cache.MEMO_MAGIC, json.dumps(memo).encode())
     assert cache.file_digest(str(path)) == "remembered"  # not re-read
     monkeypatch.setattr(cache, "_file_digests", {})
     path.write_bytes(b"other content!")  # new size and mtime: a new identity
     assert cache.file_digest(str(path)) not in (real, "remembered")
-    assert len(json.loads((cache_home / "digests.json").read_text())) == 1  # old entry dropped
+    with cachedir.opened() as d:
+        assert len(cache._read_memo(d)) == 1  # old entry dropped

@@ -8,7 +8,7 @@ import pytest
 
 from pybpf.elf import ObjectSpec
 from pybpf.errors import BPFError, ELFError
-from malformed import CASES, OBJECTS, with_nobits_size
+from malformed import CASES, shipped, with_nobits_size
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_refused_with_one_line_naming_the_file(case, tmp_path, address_space_cap
 
 
 def test_small_nobits_still_loads_from_a_mapping():
-    spec = ObjectSpec.from_file(OBJECTS / "loader_data.bpf.o")
+    spec = ObjectSpec.from_file(shipped("loader_data.bpf.o"))
     assert len(spec.maps[".bss"].data) == 48 and not any(spec.maps[".bss"].data)
 
 
