@@ -4,7 +4,11 @@ Starting from the program's own function, every bpf-to-bpf call
 (BPF_PSEUDO_CALL) and every function address taken for a callback
 (ld_imm64 BPF_PSEUDO_FUNC) pulls its target function in once, appended
 after what is already laid out, and the instruction's immediate becomes
-the pc-relative distance. Map and global-data references become
+the pc-relative distance. The order is libbpf's (bpf_object__reloc_code):
+depth first, a newly appended function is relocated (and appends its own
+callees) before the caller's later instructions are looked at, so the
+instruction stream, and with it the kernel's program tag, is the one
+libbpf loads. Map and global-data references become
 BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE ld_imm64s whose fd is filled in at
 load time (``LinkedProgram.map_refs``); externs are listed for
 pybpf.linker.externs. func_info, line_info and CO-RE relocation records
@@ -85,20 +89,26 @@ class LinkedProgram:
 
 
 class _Layout:
-    """Functions placed so far, in order, with their start slots."""
+    """Functions placed so far, in order, with their start slots; placing a
+    function copies its instructions to the end of the program's stream."""
 
-    def __init__(self) -> None:
-        self.order: List[FunctionSpec] = []
+    def __init__(self, linked: LinkedProgram) -> None:
+        self.linked = linked
         self.start: Dict[Tuple[str, int], int] = {}
-        self.size = 0
 
-    def place(self, fn: FunctionSpec) -> int:
+    def place(self, fn: FunctionSpec) -> Tuple[int, bool]:
+        """The start slot of ``fn`` and whether this call appended it."""
         key = (fn.section, fn.insn_offset)
-        if key not in self.start:
-            self.start[key] = self.size
-            self.order.append(fn)
-            self.size += len(fn.instructions)
-        return self.start[key]
+        if key in self.start:
+            return self.start[key], False
+        out = self.linked.instructions
+        start = self.start[key] = len(out)
+        self.linked.functions.append((start, fn))
+        out.extend(insn.copy() for insn in fn.instructions)
+        if len(out) > MAX_INSNS:
+            raise LoadError(f"program {self.linked.name!r}: more than {MAX_INSNS} instructions "
+                            "after linking")
+        return start, True
 
 
 def link_program(obj, name: str) -> LinkedProgram:
@@ -107,21 +117,21 @@ def link_program(obj, name: str) -> LinkedProgram:
         prog = obj.programs[name]
     except KeyError:
         raise LoadError(f"{obj.name}: no program named {name!r}") from None
-    layout = _Layout()
-    layout.place(prog)
-    out: List[Instruction] = []
-    linked = LinkedProgram(prog, out)
-    done = 0
-    while done < len(layout.order):
-        fn = layout.order[done]
-        done += 1
-        base = len(out)
-        linked.functions.append((base, fn))
-        out.extend(insn.copy() for insn in fn.instructions)
-        for i in range(len(fn.instructions)):
-            _relocate_slot(obj, linked, layout, fn, i, base)
-        if layout.size > MAX_INSNS:
-            raise LoadError(f"program {name!r}: more than {MAX_INSNS} instructions after linking")
+    linked = LinkedProgram(prog, [])
+    layout = _Layout(linked)
+    # One frame per function being relocated; a callee appended by slot i is
+    # relocated whole before slot i + 1 of its caller (libbpf's recursion).
+    stack = [(prog, layout.place(prog)[0], iter(range(len(prog.instructions))))]
+    while stack:
+        fn, base, slots = stack[-1]
+        for i in slots:
+            appended = _relocate_slot(obj, linked, layout, fn, i, base)
+            if appended is not None:
+                callee, start = appended
+                stack.append((callee, start, iter(range(len(callee.instructions)))))
+                break
+        else:
+            stack.pop()
     _attach_ext_info(obj, linked)
     return linked
 
@@ -135,27 +145,37 @@ def _callee(obj, name: str, fn: FunctionSpec, i: int, section: str, slot: int) -
 
 
 def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec, i: int,
-                   base: int) -> None:
+                   base: int) -> Optional[Tuple[FunctionSpec, int]]:
+    """Relocate slot ``i`` of ``fn``; returns (callee, start) when this appended a callee."""
     insns = linked.instructions
     slot = base + i
     insn = insns[slot]
     relo = fn.relocations.get(i)
     name = linked.name
     if relo is None:
-        if insn.is_pseudo_call:  # a call the assembler resolved within the same section
-            target = _callee(obj, name, fn, i, fn.section, fn.insn_offset + i + insn.imm + 1)
-            insn.imm = layout.place(target) - slot - 1
-        return
-    if relo.kind == RELO_CALL:
+        if not insn.is_pseudo_call:
+            return None
+        # a call the assembler resolved within the same section
+        target = _callee(obj, name, fn, i, fn.section, fn.insn_offset + i + insn.imm + 1)
+    elif relo.kind == RELO_CALL:
         target = _callee(obj, name, fn, i, relo.target, relo.offset // 8 + insn.imm + 1)
-        insn.imm = layout.place(target) - slot - 1
     elif relo.kind == RELO_FUNC:
         target = _callee(obj, name, fn, i, relo.target, (relo.offset + insn.imm) // 8)
         insn.src = op.BPF_PSEUDO_FUNC
-        insn.imm = layout.place(target) - slot - 1
         insns[slot + 1].imm = 0
         linked.callbacks.append((slot, target.name))
-    elif relo.kind == RELO_MAP:
+    else:
+        _relocate_data(obj, linked, relo, fn, i, slot)
+        return None
+    start, appended = layout.place(target)
+    insn.imm = start - slot - 1
+    return (target, start) if appended else None
+
+
+def _relocate_data(obj, linked: LinkedProgram, relo, fn: FunctionSpec, i: int, slot: int) -> None:
+    insns = linked.instructions
+    insn = insns[slot]
+    if relo.kind == RELO_MAP:
         insn.src = op.BPF_PSEUDO_MAP_FD
         insn.imm = 0
         insns[slot + 1].imm = 0
@@ -164,8 +184,8 @@ def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec
         offset = insn.imm + relo.offset
         size = obj.maps[relo.target].value_size
         if not 0 <= offset < size:
-            raise LoadError(f"program {name!r}: reference to offset {offset} of {relo.target!r} "
-                            f"(size {size}) at instruction {i} of {fn.name!r}")
+            raise LoadError(f"program {linked.name!r}: reference to offset {offset} of "
+                            f"{relo.target!r} (size {size}) at instruction {i} of {fn.name!r}")
         insn.src = op.BPF_PSEUDO_MAP_VALUE
         insn.imm = 0
         insns[slot + 1].imm = offset
