@@ -26,6 +26,7 @@ from pybpf.btf import fixup_datasecs
 from pybpf.btf.ext import parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
+from pybpf.elf.funclinkage import is_hidden_global, mark_static
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.elf.sections import find_sec_def
 from pybpf.elf.source import MAX_NOBITS_SIZE, mapped_object
@@ -140,6 +141,7 @@ class _Reader:
         self.func_starts: Dict[str, List[int]] = {}        # section -> sorted first slots
         self.map_offsets: Dict[Tuple[int, int], str] = {}  # (section index, offset) -> map
         self.values_offsets: Dict[str, int] = {}
+        self.hidden_subprogs: List[str] = []              # static in the loaded BTF
 
     def fail(self, msg: str) -> ELFError:
         return ELFError(f"{self.where}: {msg}")
@@ -264,6 +266,8 @@ class _Reader:
         slot = sym["st_value"] // 8
         if section == ".text":
             fn = FunctionSpec(name, section, slot, insns)
+            if is_hidden_global(sym):
+                self.hidden_subprogs.append(name)
         else:
             if bind == "STB_LOCAL":
                 raise self.fail(f"program {name!r} in {section!r} is static; programs must be "
@@ -542,6 +546,7 @@ class _Reader:
             fixup_datasecs(btf, self.spec.section_sizes, self.spec.symbol_offsets)
             kconfig = self.spec.maps.get(KCONFIG_SEC)
             rewrite_extern_datasecs(btf, self.spec.externs, kconfig.value_size if kconfig else 0)
+            mark_static(btf, self.hidden_subprogs)
         except BTFError as exc:
             raise BTFError(f"{self.where}: .BTF: {exc}") from None
 
