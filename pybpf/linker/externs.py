@@ -7,13 +7,22 @@ kernel config (y/m/n as tristate, bool or char; numbers; quoted strings).
 `.ksyms` externs: typeless ones load the /proc/kallsyms address as a
 constant, typed variables become BPF_PSEUDO_BTF_ID and kfunc calls
 BPF_PSEUDO_KFUNC_CALL with the kernel BTF id (their declared type must be
-compatible with the kernel's, as libbpf checks). A missing ``__weak`` extern
-resolves to zero; a missing strong one is an error naming it.
+compatible with the kernel's, as libbpf checks). A kfunc's address taken by
+an ld_imm64 (``bpf_ksym_exists(kfunc)``) becomes BPF_PSEUDO_BTF_ID of the
+kfunc, as libbpf >= 1.2 writes it. A missing ``__weak`` extern resolves to
+zero; a missing strong one is an error naming it.
+
+A call to a missing ``__weak`` kfunc follows libbpf >= 1.2: a helper call
+to ``POISON_KFUNC_CALL`` + the extern's index in libbpf's extern order (the
+``.kconfig`` externs first, then the ``.ksyms`` ones by name), which the
+verifier drops when the call is dead code and refuses when it is reachable;
+``kfunc_of_poison`` turns that refusal back into the kfunc's name.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Callable, Dict, Mapping, Optional
+from typing import Callable, Dict, List, Mapping, Optional
 
 from pybpf.asm import opcodes as op
 from pybpf.asm.instruction import set_ld_imm64_value
@@ -27,7 +36,8 @@ from pybpf.sys.syscall import kernel_version_code
 
 KCONFIG = ".kconfig"
 TRISTATE = {"n": 0, "y": 1, "m": 2}
-POISON_KFUNC = 0xBAD2310  # libbpf's poison call for unresolved weak kfuncs (+ extern index)
+POISON_KFUNC_CALL = 2002000000  # libbpf's poison helper id for unresolved weak kfunc calls
+_POISON_REFUSED = re.compile(r"invalid func unknown#(2002\d{6})")
 
 
 @dataclass
@@ -143,10 +153,31 @@ def resolve_ksyms(obj, target_btf: Callable,
     return out
 
 
+def libbpf_extern_order(obj) -> List[str]:
+    """Extern names in the order libbpf indexes them (its obj->externs after sorting):
+    `.kconfig` ones as laid out in their map (the reader placed them in libbpf's order:
+    descending alignment, then size, then name), then the `.ksyms` ones by name."""
+    kconfig = sorted((e for e in obj.externs.values() if e.section == KCONFIG),
+                     key=lambda e: e.offset)
+    ksyms = sorted((e for e in obj.externs.values() if e.section != KCONFIG),
+                   key=lambda e: e.name.encode())
+    return [e.name for e in kconfig + ksyms]
+
+
+def kfunc_of_poison(obj, verifier_log: str) -> Optional[str]:
+    """The missing kfunc whose poisoned call the verifier refused, if that is what it did."""
+    found = _POISON_REFUSED.search(verifier_log)
+    if found is None:
+        return None
+    names = libbpf_extern_order(obj)
+    index = int(found.group(1)) - POISON_KFUNC_CALL
+    return names[index] if 0 <= index < len(names) else None
+
+
 def patch_externs(linked: LinkedProgram, obj, ksyms: Mapping[str, KsymTarget]) -> None:
     """Rewrite the instructions of ``linked`` that use externs."""
     insns = linked.instructions
-    names = list(obj.externs)
+    order: List[str] = []
     for ref in linked.extern_refs:
         ext: Extern = obj.externs[ref.name]
         insn = insns[ref.slot]
@@ -160,16 +191,18 @@ def patch_externs(linked: LinkedProgram, obj, ksyms: Mapping[str, KsymTarget]) -
             linked.map_refs.append(MapRef(ref.slot, KCONFIG))
             continue
         target = ksyms[ext.name]
-        if ext.is_func:
-            if not insn.is_call:
-                raise LoadError(f"{where}: kfunc used by an instruction that is not a call")
+        if ext.is_func and insn.is_call:
             if target.btf_id:
                 insn.src, insn.imm, insn.off = op.BPF_PSEUDO_KFUNC_CALL, target.btf_id, 0
-            else:  # missing __weak kfunc: a call the verifier refuses if ever reached
-                insn.src, insn.imm, insn.off = 0, POISON_KFUNC + names.index(ext.name), 0
+            else:  # missing __weak kfunc: a helper call the verifier refuses if ever reached
+                order = order or libbpf_extern_order(obj)
+                insn.dst = insn.src = insn.off = 0
+                insn.imm = POISON_KFUNC_CALL + order.index(ext.name)
             continue
         if not insn.is_ld_imm64:
-            raise LoadError(f"{where}: ksym used by a non-ld_imm64 instruction")
+            what = "kfunc" if ext.is_func else "ksym"
+            raise LoadError(f"{where}: {what} used by an instruction that is neither a call "
+                            "nor an ld_imm64")
         if ext.typeless or not target.btf_id:
             insn.src = 0
             set_ld_imm64_value(insns, ref.slot, target.address)
