@@ -142,6 +142,7 @@ class _Loader:
         self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
         for name in names:
             self.coll.programs[name] = self._load_program(linked[name])
+            self._bind_rodata(self.coll.programs[name])
         self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
 
     # -- BTF ---------------------------------------------------------------------------------
@@ -234,6 +235,18 @@ class _Loader:
             return
         self.core_results = core.relocate_object(programs, self.spec.btf, self._btf_arg)
 
+    def _bind_rodata(self, prog: Program) -> None:
+        """Bind every `.rodata*` map to the program, as libbpf does, whether the program reads
+        it or not: tools find `bpf_metadata_*` constants through the program's maps. Best
+        effort, as in libbpf: a kernel without BPF_PROG_BIND_MAP (before 5.10) says EINVAL and
+        the program keeps only the maps it references."""
+        for name, mspec in self.spec.maps.items():
+            if mspec.section == ".rodata" or mspec.section.startswith(".rodata."):
+                try:
+                    cmds.prog_bind_map(prog.fd, self.coll.maps[name].fd)
+                except SyscallError:
+                    return
+
     def _load_program(self, linked: LinkedProgram) -> Program:
         prog: ProgramSpec = linked.program
         where = f"{self.spec.name}: program {prog.name!r}"
@@ -251,6 +264,11 @@ class _Loader:
         except VerifierError as exc:
             if linked.callbacks and _SUBPROG_MISMATCH in exc.log:
                 raise LoadError(_callbacks_unsupported(where, linked)) from exc
+            kfunc = ext_mod.kfunc_of_poison(self.spec, exc.log)
+            if kfunc is not None:
+                raise LoadError(f"{where}: calls kfunc {kfunc!r}, which this kernel does not "
+                                "have (__weak), on a path not guarded by "
+                                "bpf_ksym_exists()") from exc
             core_error = core.error_from_verifier(prog.name, exc.log,
                                                   self.core_results.get(prog.name, []),
                                                   linked.line_info)
