@@ -47,7 +47,12 @@ def _comparable(path: Path) -> bool:
 # Every checked-in object: the loader corpus and everyone else's (CO-RE, gadgets, links).
 OBJECT_NAMES = sorted(p.name[:-len(".bpf.o")] for p in OBJECTS.glob("*.bpf.o") if _comparable(p))
 # The corpus is meant to cover both outcomes; these the kernel must refuse.
-REFUSED = {"loader_reject", "loader_ksym_typed"}
+REFUSED = {"loader_reject", "loader_ksym_typed", "loader_weak_unguarded"}
+# Where pybpf follows a newer libbpf than bpftool 7.1's 1.1 on purpose: a call to a missing
+# __weak kfunc is a poisoned helper call (libbpf >= 1.2), not libbpf 1.1's kfunc call #0. The
+# verifier drops both as dead code, so the translated code agrees; the tag (hashed before
+# verification) does not.
+TAG_DIFFERS = {"loader_weak_kfunc"}
 
 pytestmark = pytest.mark.skipif(shutil.which("bpftool") is None, reason="bpftool missing")
 
@@ -84,10 +89,14 @@ def normalise_xlated(text: str, names: dict) -> str:
 
 
 def program_view(pin: Path, names: dict) -> dict:
+    """What bpftool shows of a program, ids replaced by names: the maps it holds (those it
+    references and those bound to it, as libbpf binds .rodata), bpf_metadata_* included."""
     info = json.loads(bpftool("prog", "show", "pinned", str(pin), "-j"))
     xlated = bpftool("prog", "dump", "xlated", "pinned", str(pin))
     return {"type": info["type"], "name": info["name"], "tag": info["tag"],
             "gpl": info.get("gpl_compatible"), "has_btf": "btf_id" in info,
+            "maps": sorted(map_name(i, names) for i in info.get("map_ids", [])),
+            "metadata": info.get("metadata"),
             "xlated": normalise_xlated(xlated, names)}
 
 
@@ -126,7 +135,10 @@ def test_same_as_bpftool_loadall(name, dirs):
     assert pinned(p_progs) == pinned(b_progs)
     assert pinned(p_maps) == pinned(b_maps)
     for prog in pinned(b_progs):
-        assert program_view(p_progs / prog, names) == program_view(b_progs / prog, names), prog
+        got, want = program_view(p_progs / prog, names), program_view(b_progs / prog, names)
+        if name in TAG_DIFFERS:
+            del got["tag"], want["tag"]
+        assert got == want, prog
     for m in pinned(b_maps):
         assert map_view(p_maps / m) == map_view(b_maps / m), m
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from pybpf import asm
-from pybpf.btf import Builder, Func, FuncProto, Param, Ptr, Struct, Typedef, Var
+from pybpf.btf import Builder, Func, FuncProto, Int, Kind, Param, Ptr, Struct, Typedef, Var
+from pybpf.btf.types import FUNC_GLOBAL, FUNC_STATIC
 from pybpf.elf import ObjectSpec
 from pybpf.errors import LoadError
 from pybpf.linker import externs, kernel, link_program
@@ -283,3 +284,75 @@ def test_program_without_func_info_loads_without_any():
         r for r in records if r.insn_off != main.insn_offset * 8]
     linked = link_program(spec, "first_prog")
     assert linked.func_info == [] and linked.line_info
+
+
+# -- libbpf parity (issue #12) ---------------------------------------------------------------
+
+def test_subprograms_appended_depth_first_as_libbpf():
+    """mid_a's callee leaf_c comes before the caller's next callee mid_b (libbpf recurses
+    into a subprogram as soon as it appends it)."""
+    linked = link_program(obj("loader_parity"), "nested_calls")
+    assert [fn.name for _, fn in linked.functions] == ["nested_calls", "mid_a", "leaf_c", "mid_b"]
+    starts = [start for start, _ in linked.functions]
+    assert [f.insn_off // 8 for f in linked.func_info] == starts
+    assert sorted(t for _, t in call_targets(linked.instructions)) == starts[1:]
+
+
+def test_hidden_global_function_is_static_in_btf():
+    spec = obj("loader_parity")
+    funcs = {spec.btf[t].name: spec.btf[t].linkage for t in spec.btf.iter_ids()
+             if spec.btf.kind_of(t) == Kind.FUNC}
+    assert funcs["hidden_store"] == FUNC_STATIC
+    assert funcs["ksym_probe"] == FUNC_GLOBAL  # programs stay global
+
+
+def parity_vmlinux():
+    b = Builder()
+    task = b.add(Ptr(b.add(Struct("task_struct", 8, []))))
+    s32 = b.add(Int("int", 4, signed=True))
+    ids = {"bpf_task_from_pid": b.add(Func("bpf_task_from_pid", b.add(FuncProto(task, [
+               Param("pid", s32)])), FUNC_GLOBAL)),
+           "bpf_task_release": b.add(Func("bpf_task_release", b.add(FuncProto(0, [
+               Param("p", task)])), FUNC_GLOBAL))}
+    return b.to_spec(), ids
+
+
+def test_ksym_exists_loads_the_kfunc_btf_id_or_zero():
+    spec = obj("loader_parity")
+    vmlinux, ids = parity_vmlinux()
+    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux)
+    assert ksyms["bpf_pybpf_no_such_kfunc"].btf_id == 0  # __weak and missing
+    linked = link_program(spec, "ksym_probe")
+    externs.patch_externs(linked, spec, ksyms)
+    loads = {r.name: linked.instructions[r.slot] for r in linked.extern_refs
+             if linked.instructions[r.slot].is_ld_imm64}
+    present, missing = loads["bpf_task_from_pid"], loads["bpf_pybpf_no_such_kfunc"]
+    assert (present.src, present.imm) == (asm.BPF_PSEUDO_BTF_ID, ids["bpf_task_from_pid"])
+    assert asm.ld_imm64_value(linked.instructions, linked.instructions.index(present)) & \
+        0xFFFFFFFF00000000 == 0  # btf_obj_fd 0: vmlinux
+    assert (missing.src, missing.imm) == (0, 0)
+    calls = [i for i in linked.instructions if i.is_kfunc_call]
+    assert [c.imm for c in calls] == [ids["bpf_task_from_pid"], ids["bpf_task_release"]]
+
+
+def test_missing_weak_kfunc_call_is_libbpf_poison():
+    """libbpf >= 1.2: helper call 2002000000 + the extern's index, externs sorted by name."""
+    spec = obj("loader_weak_kfunc")
+    assert externs.libbpf_extern_order(spec) == ["bpf_pybpf_no_such_kfunc",
+                                                 "bpf_pybpf_other_missing"]
+    ksyms = externs.resolve_ksyms(spec, lambda: Builder().to_spec())
+    linked = link_program(spec, "weak_call")
+    externs.patch_externs(linked, spec, ksyms)
+    calls = [(i.src, i.imm) for i in linked.instructions if i.is_call]
+    assert calls == [(0, 2002000000), (0, 2002000001)]
+    log = "5: (85) call unknown#2002000001\ninvalid func unknown#2002000001\n"
+    assert externs.kfunc_of_poison(spec, log) == "bpf_pybpf_other_missing"
+    assert externs.kfunc_of_poison(spec, "invalid func unknown#2002000009\n") is None
+
+
+def test_libbpf_extern_order_puts_kconfig_first():
+    spec = obj("loader_externs")
+    order = externs.libbpf_extern_order(spec)
+    kconfig = [e for e in order if spec.externs[e].section == ".kconfig"]
+    assert order[:len(kconfig)] == sorted(kconfig, key=lambda e: spec.externs[e].offset)
+    assert order[len(kconfig):] == sorted(order[len(kconfig):])
