@@ -12,10 +12,10 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common import probe
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.histogram import row_text, to_json, write_rows
-from gadgets.common.maprun import MapRun, disk_name, main as map_main, session_from
+from .common import probe
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.histogram import row_text, to_json, write_rows
+from .common.maprun import MapRun, disk_name, main as map_main, session_from
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
     """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""

@@ -14,9 +14,9 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, main as map_main
-from gadgets.common.symbolize import Symbolizer, folded
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.maprun import MapRun, main as map_main
+from .common.symbolize import Symbolizer, folded
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
     """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
@@ -131,7 +131,7 @@ def run(frequency: int = 49, user_only: bool = False, kernel_only: bool = False,
     ``profiler(run).remember_processes()`` now and then so short-lived processes
     still get user symbols)."""
     if user_only and kernel_only:
-        from gadgets.common.errors import GadgetError
+        from .common.errors import GadgetError
         raise GadgetError("--user-only and --kernel-only exclude each other")
     return MapRun(GADGET, params={"frequency": frequency, "user_only": user_only,
                                   "kernel_only": kernel_only, "include_idle": include_idle},

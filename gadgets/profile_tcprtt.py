@@ -14,10 +14,10 @@ import argparse
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.errors import GadgetError
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.histogram import row_text, to_json, write_rows
-from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from
+from .common.errors import GadgetError
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.histogram import row_text, to_json, write_rows
+from .common.maprun import MapRun, ip_text, main as map_main, session_from
 
 GROUPS = {"": 0, "none": 0, "local": 1, "remote": 2}
 

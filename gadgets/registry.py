@@ -1,65 +1,69 @@
-"""The gadget registry: every module in the gadgets package that defines
-``GADGET`` (a gadgets.common.gadget.Gadget)."""
+"""The gadget registry: every gadget registered under the ``pybpf.gadgets``
+entry-point group, ours (pyproject.toml) and any other installed package's.
+
+An entry is ``NAME = "package.module:GADGET"``, its value a
+common.gadget.Gadget called NAME. Running one gadget loads its entry alone,
+so it does not import every other gadget.
+"""
 from __future__ import annotations
 
 import difflib
-import importlib
-import pkgutil
-from typing import Dict, List
+from typing import Any, Dict, List
 
-import gadgets
-from gadgets.common.errors import GadgetError
-from gadgets.common.gadget import CATEGORIES, Gadget
+from pybpf.cli import entry_points
+
+from .common.errors import GadgetError
+from .common.gadget import CATEGORIES, Gadget
+
+GROUP = "pybpf.gadgets"
 
 _cache: Dict[str, Gadget] = {}
 _broken: Dict[str, str] = {}
 
 
-def _load() -> Dict[str, Gadget]:
-    if not _cache:
-        for info in pkgutil.iter_modules(gadgets.__path__):
-            if info.ispkg or info.name == "registry":
-                continue
-            try:
-                module = importlib.import_module(f"gadgets.{info.name}")
-            except Exception as exc:  # one broken module must not hide the others
-                _broken[info.name] = f"{type(exc).__name__}: {exc}"
-                continue
-            gadget = getattr(module, "GADGET", None)
-            if isinstance(gadget, Gadget):
-                _cache[gadget.name] = gadget
+def _entries() -> Dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(GROUP)}
+
+
+def _load_entry(ep: Any) -> Gadget:
+    """The Gadget an entry names; GadgetError when it is something else."""
+    if ep.name not in _cache:
+        gadget = ep.load()
+        if not isinstance(gadget, Gadget) or gadget.name != ep.name:
+            raise GadgetError(f"entry point {ep.name} = {ep.value} is not a Gadget "
+                              f"named {ep.name!r}")
+        _cache[ep.name] = gadget
+    return _cache[ep.name]
+
+
+def _load_all() -> Dict[str, Gadget]:
+    for name, ep in _entries().items():
+        if name in _cache or name in _broken:
+            continue
+        try:
+            _load_entry(ep)
+        except Exception as exc:  # one broken module must not hide the others
+            _broken[name] = f"{type(exc).__name__}: {exc}"
     return _cache
 
 
 def import_errors() -> Dict[str, str]:
-    """Modules in gadgets/ that failed to import, with the error (for `pybpf list`)."""
-    _load()
+    """Registered gadgets whose module failed to load, with the error (for `pybpf list`)."""
+    _load_all()
     return dict(_broken)
 
 
 def all_gadgets() -> List[Gadget]:
     """Every gadget, by category (trace, top, profile, snapshot) then name."""
-    return sorted(_load().values(), key=lambda g: (CATEGORIES.index(g.category), g.name))
+    return sorted(_load_all().values(), key=lambda g: (CATEGORIES.index(g.category), g.name))
 
 
 def get(name: str) -> Gadget:
-    """The gadget called ``name``; GadgetError naming close matches if none.
-
-    Gadget NAME lives in module gadgets.NAME: that one module is imported
-    first, so running one gadget does not import every other one."""
-    if name.isidentifier() and name != "registry":
-        try:
-            module = importlib.import_module(f"gadgets.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gadgets.{name}":
-                raise
-        else:
-            gadget = getattr(module, "GADGET", None)
-            if isinstance(gadget, Gadget) and gadget.name == name:
-                return gadget
-    found = _load().get(name)
-    if found is None:
-        close = difflib.get_close_matches(name, list(_load()), n=3)
+    """The gadget called ``name``; GadgetError naming close matches if none."""
+    entries = _entries()
+    ep = entries.get(name)
+    if ep is None:
+        close = difflib.get_close_matches(name, list(entries), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise GadgetError(f"unknown gadget {name!r}{hint}; `pybpf list` shows them all")
-    return found
+    return _load_entry(ep)

@@ -11,8 +11,8 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import (MapRun, file_type, main as map_main, session_from,
+from .common.gadget import Field, Gadget, Hook
+from .common.maprun import (MapRun, file_type, main as map_main, session_from,
                                    table_lines)
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
@@ -42,7 +42,7 @@ GADGET = Gadget(
 
 def collect(session: MapRun) -> List[Dict[str, Any]]:
     """One pass of the iterator: presented rows, filters applied, by pid then fd."""
-    from gadgets.common.decode import cstr
+    from .common.decode import cstr
 
     rows = []
     for rec in session.iterate("snapshot_file", "file_entry"):

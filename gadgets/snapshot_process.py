@@ -10,8 +10,8 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.gadget import Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, main as map_main, session_from, table_lines
+from .common.gadget import Gadget, Hook, Param
+from .common.maprun import MapRun, main as map_main, session_from, table_lines
 
 def _runner(gadget: Gadget, **options: Any) -> MapRun:
     """``pybpf run`` (Gadget.runner): one batch, the snapshot."""

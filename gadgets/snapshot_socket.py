@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.formats import endpoint
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, ip_text, main as map_main, session_from, table_lines
+from .common.formats import endpoint
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.maprun import MapRun, ip_text, main as map_main, session_from, table_lines
 
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
@@ -64,7 +64,7 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     """One pass of the iterators: one row per socket, proc = its first owner."""
     want = str(session.params.get("protocol") or "").lower()
     if want not in ("", "tcp", "udp"):
-        from gadgets.common.errors import GadgetError
+        from .common.errors import GadgetError
         raise GadgetError(f"--protocol {want!r}: expected tcp or udp")
     owners: Dict[int, List[Dict[str, Any]]] = {}
     for rec in session.iterate("socket_owners", "socket_owner"):
@@ -98,7 +98,7 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
 
 
 def _comm(owner: Dict[str, Any]) -> str:
-    from gadgets.common.decode import cstr
+    from .common.decode import cstr
     return cstr(owner["proc"]["comm"])
 
 

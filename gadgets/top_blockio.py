@@ -11,9 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common import probe
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import MapRun, disk_name, top_main, top_params
+from .common import probe
+from .common.gadget import Field, Gadget, Hook
+from .common.maprun import MapRun, disk_name, top_main, top_params
 
 DEFAULT_SORT = "-read_bytes,-write_bytes"
 

@@ -13,8 +13,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import MapRun, top_main, top_params
+from .common.gadget import Field, Gadget, Hook
+from .common.maprun import MapRun, top_main, top_params
 
 DEFAULT_SORT = "-run_time_us,-runs,id"
 
@@ -158,7 +158,7 @@ class Collector:
 
 
 def _comm(owner: Dict[str, Any]) -> str:
-    from gadgets.common.decode import cstr
+    from .common.decode import cstr
     return cstr(owner["proc"]["comm"])
 
 

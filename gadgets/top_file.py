@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, file_type, top_main, top_params
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.maprun import MapRun, file_type, top_main, top_params
 
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
@@ -52,7 +52,7 @@ GADGET = Gadget(
 
 def collect(session: MapRun) -> List[Dict[str, Any]]:
     """This interval's rows (the map is emptied as it is read)."""
-    from gadgets.common.decode import cstr, join_path
+    from .common.decode import cstr, join_path
 
     rows = []
     for key, value in session.map_items("stats", delete=True, raw_members=("path",)):

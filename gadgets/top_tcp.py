@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
-from gadgets.common.formats import endpoint
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.maprun import MapRun, ip_text, top_main, top_params
+from .common.formats import endpoint
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.maprun import MapRun, ip_text, top_main, top_params
 
 FAMILIES = {"": 0, "4": 2, "6": 10, "ipv4": 2, "ipv6": 10}
 
@@ -47,7 +47,7 @@ GADGET = Gadget(
 )
 
 def _family(value: Any) -> int:
-    from gadgets.common.errors import GadgetError
+    from .common.errors import GadgetError
     text = str(value or "").lower()
     if text not in FAMILIES:
         raise GadgetError(f"--family {value!r}: expected 4 or 6")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import socket
 from typing import Any, Dict
 
-from gadgets.common.formats import errno_name, family_name
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.runner import runner_for
-from gadgets.trace_tcp import address
+from .common.formats import errno_name, family_name
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.runner import runner_for
+from .trace_tcp import address
 
 OPT_REUSEADDR, OPT_REUSEPORT = 1, 2  # OPT_* in bpf/gadgets/trace_bind.bpf.c
 PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP", 136: "UDPLITE", 1: "ICMP", 58: "ICMPV6",

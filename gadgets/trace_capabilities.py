@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from gadgets.common.formats import CAPABILITIES, capability_name
-from gadgets.common.gadget import Field, Gadget, Hook, HookSet, Param
-from gadgets.common.runner import runner_for
-from gadgets.common.syscalls import syscall_name
+from .common.formats import CAPABILITIES, capability_name
+from .common.gadget import Field, Gadget, Hook, HookSet, Param
+from .common.runner import runner_for
+from .common.syscalls import syscall_name
 
 
 def capability(text: str) -> int:

@@ -21,11 +21,11 @@ import threading
 import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from gadgets.common import filters as flt
-from gadgets.common.decode import proc_fields
-from gadgets.common.errors import GadgetError
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
+from .common import filters as flt
+from .common.decode import proc_fields
+from .common.errors import GadgetError
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
 
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD)

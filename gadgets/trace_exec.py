@@ -3,7 +3,7 @@ argument list, executable path, working directory and result.
 
 Library use::
 
-    from gadgets import trace_exec
+    from pybpf_gadgets import trace_exec
     with trace_exec.run(container="web", timeout=10) as events:
         for e in events:
             print(e["proc"]["comm"], e["args"])
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from gadgets.common.decode import cstr, join_path, split_strings
-from gadgets.common.formats import errno_name
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.runner import runner_for
+from .common.decode import cstr, join_path, split_strings
+from .common.formats import errno_name
+from .common.gadget import Field, Gadget, Hook
+from .common.runner import runner_for
 
 # flags in struct event (bpf/gadgets/trace_exec.bpf.c)
 ARGS_TRUNCATED, EXE_TRUNCATED, CWD_TRUNCATED = 1, 2, 4

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from gadgets.common.decode import cstr
-from gadgets.common.formats import errno_name
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.runner import runner_for
+from .common.decode import cstr
+from .common.formats import errno_name
+from .common.gadget import Field, Gadget, Hook
+from .common.runner import runner_for
 
 # enum op in bpf/gadgets/trace_mount.bpf.c
 OPS = {1: "mount", 2: "umount", 3: "fsopen", 4: "fsconfig", 5: "fsmount", 6: "move_mount",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from gadgets.common.decode import cstr
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.runner import runner_for
+from .common.decode import cstr
+from .common.gadget import Field, Gadget, Hook
+from .common.runner import runner_for
 
 
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:

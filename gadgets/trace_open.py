@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
-from gadgets.common.decode import cstr, join_path
-from gadgets.common.formats import errno_name, file_mode, open_flags
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.runner import runner_for
+from .common.decode import cstr, join_path
+from .common.formats import errno_name, file_mode, open_flags
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.runner import runner_for
 
 PATH_TRUNCATED = 1  # path_flags in struct event (bpf/gadgets/trace_open.bpf.c)
 AT_FDCWD = -100

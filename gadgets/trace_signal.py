@@ -5,10 +5,10 @@ from __future__ import annotations
 import signal
 from typing import Any, Dict
 
-from gadgets.common.decode import cstr
-from gadgets.common.formats import errno_name, signal_name
-from gadgets.common.gadget import Field, Gadget, Hook, Param
-from gadgets.common.runner import runner_for
+from .common.decode import cstr
+from .common.formats import errno_name, signal_name
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.runner import runner_for
 
 KINDS = {1: "kill", 2: "tkill", 3: "tgkill", 4: "generated"}  # KIND_* in trace_signal.bpf.c
 # enum trace_signal_deliver (include/trace/events/signal.h)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Dict
 
-from gadgets.common.formats import endpoint, errno_name, family_name
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.runner import runner_for
+from .common.formats import endpoint, errno_name, family_name
+from .common.gadget import Field, Gadget, Hook
+from .common.runner import runner_for
 
 # EV_* in bpf/gadgets/trace_tcp.bpf.c
 TYPES = {1: "connect", 2: "accept", 3: "close", 4: "established"}

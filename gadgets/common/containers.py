@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Set
 
-from gadgets.common.errors import GadgetError
+from .errors import GadgetError
 
 # (runtime, pattern on the last cgroup path components capturing the id)
 _RUNTIME_PATTERNS = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, Iterable, List, Tuple
 
-from gadgets.common.errors import GadgetError
+from .errors import GadgetError
 
 
 def find_struct(btf: Any, name: str) -> int:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional
 
-from gadgets.common.errors import GadgetError
+from .errors import GadgetError
 
 _EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|<=|>=|=|<|>|~)(.*)$", re.S)
 _OPS = {

@@ -144,7 +144,7 @@ class Gadget:
         for f in self.all_fields:
             if f.name == name:
                 return f
-        from gadgets.common.errors import GadgetError
+        from .errors import GadgetError
         raise GadgetError(f"gadget {self.name}: unknown field {name!r} "
                           f"(known: {', '.join(f.name for f in self.all_fields)})")
 
@@ -160,5 +160,5 @@ class Gadget:
     def can_run(self) -> Tuple[bool, str]:
         """(True, "") when this kernel and these privileges allow the gadget,
         else (False, one-line reason naming what is missing)."""
-        from gadgets.common import probe
+        from . import probe
         return probe.can_run(self)

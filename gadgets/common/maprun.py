@@ -23,13 +23,13 @@ import sys
 import time
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from gadgets.common import filters as flt
-from gadgets.common.decode import find_struct, proc_fields
-from gadgets.common.errors import GadgetError
-from gadgets.common.gadget import Gadget, Param
-from gadgets.common.livetable import LiveTable, parse_sort, sort_rows
-from gadgets.common.output import ColumnWriter
-from gadgets.common.runner import _EMPTY_CONTAINER, GadgetRun
+from . import filters as flt
+from .decode import find_struct, proc_fields
+from .errors import GadgetError
+from .gadget import Gadget, Param
+from .livetable import LiveTable, parse_sort, sort_rows
+from .output import ColumnWriter
+from .runner import _EMPTY_CONTAINER, GadgetRun
 
 
 class MapRun(GadgetRun):
@@ -172,7 +172,7 @@ class MapRun(GadgetRun):
         m = self.collection.maps[name]
         raw: Dict[str, Tuple[int, int]] = {}
         if raw_members:
-            from gadgets.common.decode import member_spans
+            from .decode import member_spans
             raw = member_spans(self.spec.btf, self.spec.maps[name].value_type_id, raw_members)
         pairs = m.lookup_and_delete_batch() if delete else list(m.items())
         return [self._decode_pair(name, k, v, raw) for k, v in pairs]
@@ -305,7 +305,7 @@ def session_from(gadget: Gadget, opts: argparse.Namespace,
                  factory: Optional[Callable[..., MapRun]] = None, **extra: Any) -> MapRun:
     """A run from parsed `pybpf run` options (gadget params included), made by
     ``factory(gadget, **options)`` (the gadget's runner) or MapRun."""
-    from pybpf.cli.run import run_options
+    from ..cli.run import run_options
 
     return (factory or MapRun)(gadget, **run_options(gadget, opts), **extra)
 
@@ -315,7 +315,7 @@ def main(gadget: Gadget, argv: Optional[Sequence[str]],
          body: Callable[[argparse.Namespace], int]) -> int:
     """The command line of one map-reading gadget (``python -m gadgets.NAME`` and
     ``pybpf run NAME``); errors are one line on stderr."""
-    from pybpf.cli.run import gadget_parser, parse_fields, report_errors
+    from ..cli.run import gadget_parser, parse_fields, report_errors
 
     parser = gadget_parser(gadget)
     add_options(parser)

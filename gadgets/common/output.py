@@ -12,8 +12,8 @@ import shutil
 import sys
 from typing import IO, Any, Dict, List, Optional, Sequence
 
-from gadgets.common.filters import get_path
-from gadgets.common.gadget import Field, Gadget
+from .filters import get_path
+from .gadget import Field, Gadget
 
 
 def select_fields(event: Dict[str, Any], paths: Sequence[str]) -> Dict[str, Any]:

@@ -17,11 +17,11 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 
 import pybpf
 
-from gadgets.common import containers as ctr
-from gadgets.common import filters as flt
-from gadgets.common.decode import Clock, EventDecoder, proc_fields
-from gadgets.common.errors import GadgetError, GadgetUnavailableError
-from gadgets.common.gadget import Gadget
+from . import containers as ctr
+from . import filters as flt
+from .decode import Clock, EventDecoder, proc_fields
+from .errors import GadgetError, GadgetUnavailableError
+from .gadget import Gadget
 
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
@@ -157,7 +157,7 @@ class GadgetRun:
         """Keep the programs of the hook set chosen for this kernel only."""
         if not self.gadget.hook_sets:
             return
-        from gadgets.common.probe import choose_hook_set
+        from .probe import choose_hook_set
 
         chosen, why = choose_hook_set(self.gadget)
         if chosen is None:

@@ -1,19 +1,44 @@
 """The `pybpf` command: dispatch to one module per subcommand.
 
 Every module in this package that defines ``register(subparsers)`` adds a
-subcommand; its parser sets ``func(args) -> int``. Errors that pybpf raises on
-purpose (BPFError) are printed as one line on stderr with a non-zero exit,
-never as a traceback.
+subcommand; its parser sets ``func(args) -> int``. Other installed packages
+add theirs (the gadgets' `pybpf run` and `pybpf list`) through the
+``pybpf.commands`` entry-point group, each entry naming such a ``register``;
+the library itself never imports them. Errors that pybpf raises on purpose
+(BPFError) are printed as one line on stderr with a non-zero exit, never as a
+traceback.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import pkgutil
 import sys
-from typing import List, Optional
+from typing import Any, List, Optional
 
 from pybpf.errors import BPFError
+
+
+COMMANDS_GROUP = "pybpf.commands"
+
+
+def entry_points(group: str) -> List[importlib.metadata.EntryPoint]:
+    """The installed entry points of ``group``, one per name (the first found
+    on sys.path wins), on Python 3.9's importlib.metadata API and later ones."""
+    found: Any = importlib.metadata.entry_points()
+    listed = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
+    unique = {}
+    for ep in listed:
+        unique.setdefault(ep.name, ep)
+    return list(unique.values())
+
+
+def _unavailable(name: str, exc: Exception) -> Any:
+    """The ``func`` of a registered command whose module does not load."""
+    def func(args: argparse.Namespace) -> int:
+        raise BPFError(f"command {name} cannot be loaded: {type(exc).__name__}: {exc}")
+    return func
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
+    for ep in sorted(entry_points(COMMANDS_GROUP), key=lambda e: e.name):
+        if ep.name in subparsers.choices:
+            continue  # a built-in command keeps its name
+        try:
+            ep.load()(subparsers)
+        except Exception as exc:  # a broken plug-in must not take `pybpf load` down with it
+            p = subparsers.add_parser(ep.name, help=f"(cannot be loaded: {type(exc).__name__})")
+            p.add_argument("args", nargs=argparse.REMAINDER)
+            p.set_defaults(func=_unavailable(ep.name, exc))
     return parser
 
 

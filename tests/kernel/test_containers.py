@@ -8,9 +8,9 @@ import uuid
 
 import pytest
 
-from gadgets import trace_exec, trace_open
-from gadgets.common import containers as ctr
-from gadgets.common.errors import GadgetError
+from pybpf_gadgets import trace_exec, trace_open
+from pybpf_gadgets.common import containers as ctr
+from pybpf_gadgets.common.errors import GadgetError
 from test_gadget_trace_support import StandIn, collect
 
 ECHO = shutil.which("echo") or "/bin/echo"
@@ -126,7 +126,7 @@ def test_cli_container_json(two_containers):
 def test_dns_filtered_to_one_container(two_containers):
     import sys
     from test_gadget_trace_dns import CLIENT, Resolver
-    from gadgets import trace_dns
+    from pybpf_gadgets import trace_dns
     a, b = two_containers
     res = Resolver()
     name = f"pybpf-{uuid.uuid4().hex[:8]}.example.test"

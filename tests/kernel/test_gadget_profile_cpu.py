@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets import profile_cpu
+from pybpf_gadgets import profile_cpu
 from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_command_line_folded(busy_binary):
     busy = subprocess.Popen([str(busy_binary)])
     try:
         out = subprocess.run(
-            [sys.executable, "-m", "gadgets.profile_cpu", "-o", "folded", "--timeout", "2",
+            [sys.executable, "-m", "pybpf", "run", "profile_cpu", "-o", "folded", "--timeout", "2",
              "--pid", str(busy.pid), "--frequency", "99"],
             cwd=ROOT, capture_output=True, text=True, timeout=60, check=True).stdout
     finally:

@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from gadgets import profile_tcprtt
+from pybpf_gadgets import profile_tcprtt
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,7 +84,7 @@ def test_process_filter_applies_to_the_socket_owner():
 
 
 def test_command_line_text_chart():
-    proc = subprocess.Popen([sys.executable, "-m", "gadgets.profile_tcprtt", "--timeout", "3"],
+    proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "profile_tcprtt", "--timeout", "3"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr.readline().startswith("Tracing")  # attached
     _ping_pong(100)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gadgets import snapshot_file
+from pybpf_gadgets import snapshot_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,7 @@ def test_command_line_filter_on_path(tmp_path, unique_name):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        out = subprocess.run([sys.executable, "-m", "gadgets.snapshot_file", "-o", "json",
+        out = subprocess.run([sys.executable, "-m", "pybpf", "run", "snapshot_file", "-o", "json",
                               "--filter", f"path~{path.name}"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets import snapshot_process
+from pybpf_gadgets import snapshot_process
 
 CGROUP2 = Path("/sys/fs/cgroup/unified")
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def test_tree_lines_nest_children():
 
 def test_command_line_json_and_tree(standin):
     name, pid = standin
-    cmd = [sys.executable, "-m", "gadgets.snapshot_process", "-c", name]
+    cmd = [sys.executable, "-m", "pybpf", "run", "snapshot_process", "-c", name]
     out = subprocess.run(cmd + ["-o", "json"], cwd=ROOT, capture_output=True, text=True,
                          timeout=60, check=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gadgets import snapshot_socket
+from pybpf_gadgets import snapshot_socket
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_command_line_json():
     listener.listen(1)
     port = listener.getsockname()[1]
     try:
-        out = subprocess.run([sys.executable, "-m", "gadgets.snapshot_socket", "-o", "json",
+        out = subprocess.run([sys.executable, "-m", "pybpf", "run", "snapshot_socket", "-o", "json",
                               "--pid", str(os.getpid())],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)
     finally:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets import profile_blockio, top_blockio
+from pybpf_gadgets import profile_blockio, top_blockio
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = 64 * 1024
@@ -80,7 +80,7 @@ def test_latency_histogram_per_disk(target):
 
 
 def test_profile_command_line_chart(target):
-    proc = subprocess.Popen([sys.executable, "-m", "gadgets.profile_blockio", "--timeout", "4"],
+    proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "profile_blockio", "--timeout", "4"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr.readline().startswith("Tracing")  # attached
     _direct_writes(target)
@@ -93,7 +93,7 @@ def test_profile_command_line_chart(target):
 
 def test_without_block_io_start_the_issuer_owns_requests(target):
     # what older kernels (no block:block_io_start) run: attribution at issue
-    from gadgets.common.maprun import MapRun
+    from pybpf_gadgets.common.maprun import MapRun
     # (the issuer may be a kworker dispatching the queue, so count the whole disk)
     run = MapRun(top_blockio.GADGET, drop=["io_start"], collect=top_blockio.collect)
     dev = os.stat(target).st_dev
@@ -106,7 +106,7 @@ def test_without_block_io_start_the_issuer_owns_requests(target):
 
 
 def test_profile_without_block_io_start(target):
-    from gadgets.common.maprun import MapRun
+    from pybpf_gadgets.common.maprun import MapRun
     run = MapRun(profile_blockio.GADGET, drop=["blk_start"], collect=profile_blockio.collect,
                  constants={"filter_at_issue": True})
     with run:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pybpf
 from pybpf.links import attach
 
-from gadgets import top_bpf
+from pybpf_gadgets import top_bpf
 
 ROOT = Path(__file__).resolve().parents[2]
 CALLS = 300
@@ -44,7 +44,7 @@ def test_own_program_runs_counted_with_owner(obj_path):
 def test_command_line_json(obj_path):
     with pybpf.load(str(obj_path("minimal"))) as coll:
         prog_id = coll.programs["count_getppid"].id
-        out = subprocess.run([sys.executable, "-m", "gadgets.top_bpf", "-o", "json",
+        out = subprocess.run([sys.executable, "-m", "pybpf", "run", "top_bpf", "-o", "json",
                               "--count", "1", "--interval", "0.3", "--max-rows", "0",
                               "--pid", str(os.getpid())],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, check=True)

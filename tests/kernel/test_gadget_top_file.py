@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets import top_file
+from pybpf_gadgets import top_file
 from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,7 +109,7 @@ def test_command_line_json_one_object_per_row_per_interval(tmp_path, unique_name
     writer = subprocess.Popen([sys.executable, "-c", CANARY_WRITER, str(path), str(canary),
                                str(go)])
     gadget = subprocess.Popen(
-        [sys.executable, "-m", "gadgets.top_file", "-o", "json", "--interval", "0.5",
+        [sys.executable, "-m", "pybpf", "run", "top_file", "-o", "json", "--interval", "0.5",
          "--pid", str(writer.pid), "--max-rows", "5"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True)
     rows = []
@@ -148,7 +148,7 @@ def test_live_table_in_a_terminal(tmp_path, unique_name, key):
     path = tmp_path / unique_name("topfile")
     marker = tmp_path / "exited"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path), "0", "2000"])
-    cmd = (f"cd {ROOT} && {sys.executable} -m gadgets.top_file --interval 0.5 "
+    cmd = (f"cd {ROOT} && {sys.executable} -m pybpf run top_file --interval 0.5 "
            f"--pid {writer.pid}; echo $? > {marker}; sleep 60")
     _tmux(session, "new-session", "-d", "-s", session, "-x", "180", "-y", "40", cmd)
     try:

@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-from gadgets import top_tcp
+from pybpf_gadgets import top_tcp
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = 3 * 1024 * 1024 + 17
@@ -140,7 +140,7 @@ def _counted_transfer(tmp_path, argv_prefix, size):
 
 
 def test_command_line_json(tmp_path):
-    rows = _counted_transfer(tmp_path, [sys.executable, "-m", "gadgets.top_tcp"], 500000)
+    rows = _counted_transfer(tmp_path, [sys.executable, "-m", "pybpf", "run", "top_tcp"], 500000)
     assert sum(r["sent"] for r in rows) == 500000
     assert all(r["timestamp"].endswith("Z") for r in rows)
 

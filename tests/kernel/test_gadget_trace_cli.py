@@ -44,7 +44,7 @@ def test_mount_cli(tmp_path):
 
 
 def test_capabilities_cli():
-    from gadgets import trace_capabilities
+    from pybpf_gadgets import trace_capabilities
     from test_gadget_trace_support import require
     require(trace_capabilities.GADGET)
     def trigger():
@@ -83,10 +83,10 @@ def test_missing_hook_is_named():
 
     import pytest
 
-    from gadgets import trace_exec
-    from gadgets.common.errors import GadgetUnavailableError
-    from gadgets.common.gadget import Hook
-    from gadgets.common.runner import GadgetRun
+    from pybpf_gadgets import trace_exec
+    from pybpf_gadgets.common.errors import GadgetUnavailableError
+    from pybpf_gadgets.common.gadget import Hook
+    from pybpf_gadgets.common.runner import GadgetRun
 
     g = dataclasses.replace(trace_exec.GADGET, hooks=[Hook("tracepoint", "nosuch/tracepoint_x")])
     ok, why = g.can_run()
@@ -98,10 +98,10 @@ def test_missing_hook_is_named():
 def test_hook_sets_pick_the_first_usable():
     import dataclasses
 
-    from gadgets import trace_capabilities
-    from gadgets.common.gadget import Hook, HookSet
-    from gadgets.common.probe import choose_hook_set
-    from gadgets.common.runner import GadgetRun
+    from pybpf_gadgets import trace_capabilities
+    from pybpf_gadgets.common.gadget import Hook, HookSet
+    from pybpf_gadgets.common.probe import choose_hook_set
+    from pybpf_gadgets.common.runner import GadgetRun
 
     g = trace_capabilities.GADGET
     missing = HookSet((Hook("tracepoint", "nosuch/tp"),), ("kprobe_cap_capable",))

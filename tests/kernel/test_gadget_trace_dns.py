@@ -9,7 +9,7 @@ import sys
 import threading
 import uuid
 
-from gadgets import trace_dns
+from pybpf_gadgets import trace_dns
 from test_gadget_trace_support import CLIRun, collect
 
 

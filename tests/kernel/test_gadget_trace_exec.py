@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from gadgets import trace_exec
+from pybpf_gadgets import trace_exec
 from test_gadget_trace_support import CLIRun, collect, require
 
 ECHO = shutil.which("echo") or "/bin/echo"
@@ -96,7 +96,7 @@ def test_cli_columns_and_nonexistent_container():
         rc, err = cli.stop()
     assert line is not None and line.split()[0] == "echo", err
     assert rc == 0
-    bad = subprocess.run(["python3", "-m", "pybpf", "run", "trace_exec", "-c", "nope-" + tag],
+    bad = subprocess.run([sys.executable, "-m", "pybpf", "run", "trace_exec", "-c", "nope-" + tag],
                          capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert bad.returncode != 0
@@ -121,7 +121,7 @@ def test_no_privileges_is_one_line():
 
 
 def test_list_says_what_runs_here():
-    out = subprocess.run(["python3", "-m", "pybpf", "list", "-o", "json"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "pybpf", "list", "-o", "json"], capture_output=True,
                          text=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
                              os.path.abspath(__file__)))))
     rows = {json.loads(line)["name"]: json.loads(line) for line in out.stdout.splitlines()}

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from gadgets import trace_capabilities, trace_open, trace_signal
+from pybpf_gadgets import trace_capabilities, trace_open, trace_signal
 from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from gadgets import trace_mount
+from pybpf_gadgets import trace_mount
 from test_gadget_trace_support import collect
 
 libc = ctypes.CDLL(None, use_errno=True)

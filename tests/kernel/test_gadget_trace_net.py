@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from gadgets import trace_bind, trace_tcp
+from pybpf_gadgets import trace_bind, trace_tcp
 from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()

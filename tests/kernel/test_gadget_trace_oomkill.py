@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets import trace_oomkill
+from pybpf_gadgets import trace_oomkill
 from test_gadget_trace_support import collect
 
 HOG = "import sys; b = []\nwhile True: b.append(bytearray(1 << 20))"
@@ -16,7 +16,7 @@ HOG = "import sys; b = []\nwhile True: b.append(bytearray(1 << 20))"
 
 def memory_cgroup(name: str) -> Path:
     """A memory cgroup limited to 64 MiB (v2 if it has the controller, else v1)."""
-    from gadgets.common.containers import cgroup2_root
+    from pybpf_gadgets.common.containers import cgroup2_root
 
     v2 = cgroup2_root()
     if v2 is not None and "memory" in (v2 / "cgroup.controllers").read_text().split():

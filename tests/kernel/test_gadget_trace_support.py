@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from gadgets.common.containers import cgroup2_root
+from pybpf_gadgets.common.containers import cgroup2_root
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from gadgets.common import containers as ctr
-from gadgets.common.errors import GadgetError
+from pybpf_gadgets.common import containers as ctr
+from pybpf_gadgets.common.errors import GadgetError
 
 DOCKER_ID = "ab" * 32
 

@@ -1,7 +1,7 @@
 """Decoding helpers: argv blocks, leaf-first paths, C strings, clocks."""
 import time
 
-from gadgets.common import decode
+from pybpf_gadgets.common import decode
 
 
 def test_split_strings():

@@ -3,7 +3,7 @@ import struct
 
 import pytest
 
-from gadgets.trace_dns import DNSParseError, parse_dns, parse_frame
+from pybpf_gadgets.trace_dns import DNSParseError, parse_dns, parse_frame
 
 
 def question(name: str, qtype: int) -> bytes:

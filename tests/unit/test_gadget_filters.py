@@ -1,8 +1,8 @@
 """User-space filters (--filter) on presented events."""
 import pytest
 
-from gadgets.common import filters as flt
-from gadgets.common.errors import GadgetError
+from pybpf_gadgets.common import filters as flt
+from pybpf_gadgets.common.errors import GadgetError
 
 EVENT = {"proc": {"comm": "bash", "pid": 42}, "args": ["ls", "-l"], "error": "",
          "ok": True}

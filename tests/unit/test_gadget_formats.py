@@ -1,7 +1,7 @@
 """Human forms of kernel values."""
 import os
 
-from gadgets.common import formats as f
+from pybpf_gadgets.common import formats as f
 
 
 def test_open_flags():

@@ -2,8 +2,8 @@
 import io
 import json
 
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.output import ColumnWriter, JSONWriter, select_fields
+from pybpf_gadgets.common.gadget import Field, Gadget, Hook
+from pybpf_gadgets.common.output import ColumnWriter, JSONWriter, select_fields
 
 G = Gadget("demo", "trace", "demo gadget", "demo", [Hook("tracepoint", "a/b")],
            fields=[Field("n", "a number", -4, True, "N"), Field("text", "rest", 0, True)])

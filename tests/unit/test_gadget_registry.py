@@ -1,9 +1,9 @@
 """Registry, gadget descriptions and the CLI's answers to bad input (no root needed)."""
 import pytest
 
-from gadgets import registry
-from gadgets.common.errors import GadgetError
-from gadgets.common.runner import GadgetRun
+from pybpf_gadgets import registry
+from pybpf_gadgets.common.errors import GadgetError
+from pybpf_gadgets.common.runner import GadgetRun
 from pybpf.cli import main
 
 TRACE = ["trace_exec", "trace_open", "trace_tcp", "trace_bind", "trace_signal"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from gadgets.common.histogram import (Bucket, buckets, format_log2, log2_slot,
+from pybpf_gadgets.common.histogram import (Bucket, buckets, format_log2, log2_slot,
                                       slot_bounds, to_json)
 
 

@@ -7,7 +7,7 @@ import pty
 
 import pytest
 
-from gadgets.common.livetable import LiveTable, parse_sort, sort_rows
+from pybpf_gadgets.common.livetable import LiveTable, parse_sort, sort_rows
 
 
 def test_parse_sort():

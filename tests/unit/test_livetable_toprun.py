@@ -5,9 +5,9 @@ from __future__ import annotations
 import io
 import json
 
-from gadgets.common.formats import endpoint
-from gadgets.common.gadget import Field, Gadget, Hook
-from gadgets.common.maprun import file_type, ip_text, run_top, table_lines
+from pybpf_gadgets.common.formats import endpoint
+from pybpf_gadgets.common.gadget import Field, Gadget, Hook
+from pybpf_gadgets.common.maprun import file_type, ip_text, run_top, table_lines
 
 GADGET = Gadget(name="top_fake", category="top", description="rows for the loop",
                 object="none", hooks=[Hook("tracepoint", "x/y")],

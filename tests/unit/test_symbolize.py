@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from gadgets.common.symbolize import (ElfSymbols, KernelSymbols, ProcessSymbols, elf_symbols,
+from pybpf_gadgets.common.symbolize import (ElfSymbols, KernelSymbols, ProcessSymbols, elf_symbols,
                                       folded, parse_maps)
 
 KALLSYMS = """\

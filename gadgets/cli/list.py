@@ -7,7 +7,7 @@ from typing import Any
 
 
 def list_gadgets(args: argparse.Namespace) -> int:
-    from gadgets import registry
+    from .. import registry
 
     rows = []
     for g in registry.all_gadgets():

@@ -17,7 +17,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
 if TYPE_CHECKING:
-    from gadgets.common.gadget import Gadget
+    from ..common.gadget import Gadget
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -90,8 +90,8 @@ def report_errors(gadget: "Gadget", body: Callable[[], int]) -> int:
 
 
 def own_main(gadget: "Gadget") -> Optional[Callable[[Optional[Sequence[str]]], int]]:
-    """The ``main(argv)`` of the gadget's module (gadgets.NAME), if it has one."""
-    module = sys.modules.get(f"gadgets.{gadget.name}")
+    """The ``main(argv)`` of the gadget's module (pybpf_gadgets.NAME), if it has one."""
+    module = sys.modules.get(f"{__package__.rpartition('.')[0]}.{gadget.name}")
     if module is None or getattr(module, "GADGET", None) is not gadget:
         return None
     main = getattr(module, "main", None)
@@ -99,7 +99,7 @@ def own_main(gadget: "Gadget") -> Optional[Callable[[Optional[Sequence[str]]], i
 
 
 def run(args: argparse.Namespace) -> int:
-    from gadgets import registry
+    from .. import registry
 
     gadget = registry.get(args.gadget)
     main = own_main(gadget)
@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
     """Stream the events of a ring-buffer gadget until --timeout, SIGTERM or Ctrl-C."""
-    from gadgets.common.output import ColumnWriter, JSONWriter
-    from gadgets.common.runner import GadgetRun
+    from ..common.output import ColumnWriter, JSONWriter
+    from ..common.runner import GadgetRun
 
     fields = parse_fields(gadget, opts.fields)
     writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
@@ -143,7 +143,7 @@ class _RunHelp(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: Optional[str] = None) -> NoReturn:
-        from gadgets import registry
+        from .. import registry
 
         parser.print_help()
         gadgets = registry.all_gadgets()
