@@ -22,6 +22,9 @@ PIN_NONE = 0
 PIN_BY_NAME = 1
 
 
+# The map of USDT argument specs that libbpf's usdt.bpf.h reads (see pybpf.links.usdt).
+USDT_SPECS_MAP = "__bpf_usdt_specs"
+
 @dataclass
 class Relocation:
     """What the instruction at one slot refers to.
