@@ -18,7 +18,7 @@ from pybpf import asm, core
 from pybpf.btf import Kind, sanitize
 from pybpf.btf.ext import pack_func_info, pack_line_info
 from pybpf.elf import ObjectSpec
-from pybpf.elf.specs import PIN_BY_NAME, MapSpec, ProgramSpec
+from pybpf.elf.specs import PIN_BY_NAME, USDT_SPECS_MAP, MapSpec, ProgramSpec
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.features import btf_features
 from pybpf.linker import externs as ext_mod
@@ -143,6 +143,8 @@ class _Loader:
         for name in names:
             self.coll.programs[name] = self._load_program(linked[name])
             self._bind_rodata(self.coll.programs[name])
+            if any(ref.map == USDT_SPECS_MAP for ref in linked[name].map_refs):
+                self.coll.programs[name].usdt_spec_map = self.coll.maps[USDT_SPECS_MAP]
         self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
 
     # -- BTF ---------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class Program(FDOwner):
     ``name`` is the full (unsanitised) name given at load; the kernel knows it
     by ``object_name(name)``. ``section`` and ``attach_to`` come from the ELF
     SEC name when the program was loaded from an object (empty otherwise).
+    ``usdt_spec_map`` is the ``__bpf_usdt_specs`` map of its collection, for a
+    program using libbpf's usdt.bpf.h (None otherwise; see pybpf.links.usdt).
     """
 
     def __init__(self, fd: FD, name: str, prog_type: int, expected_attach_type: int = 0,
@@ -48,6 +50,7 @@ class Program(FDOwner):
         self.verifier_log = verifier_log
         self._info = info
         self.pinned: Optional[str] = None
+        self.usdt_spec_map = None
 
     # ------------------------------------------------------------ creation
 

@@ -22,7 +22,7 @@ _EXPORTS = {
     "attach_kprobe": "perf_links", "attach_kprobe_multi": "perf_links",
     "attach_ksyscall": "perf_links", "attach_perf_event": "perf_links",
     "attach_tracepoint": "perf_links", "attach_uprobe": "perf_links",
-    "attach_uprobe_multi": "perf_links",
+    "attach_uprobe_multi": "perf_links", "attach_usdt": "usdt",
 }
 _SUBMODULES = frozenset(_EXPORTS.values()) | {"common", "netlink", "tracefs", "uprobe_target"}
 
@@ -30,7 +30,8 @@ __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
     "attach_kprobe", "attach_kprobe_multi", "attach_ksyscall", "attach_perf_event",
     "attach_raw_tracepoint", "attach_socket", "attach_tc", "attach_tracepoint",
-    "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_xdp", "can_auto_attach",
+    "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_usdt", "attach_xdp",
+    "can_auto_attach",
 ]
 
 

@@ -47,6 +47,8 @@ def can_auto_attach(prog) -> bool:
         return True
     if row.attach in ("uprobe", "uprobe_multi"):
         return ":" in target
+    if row.attach == "usdt":
+        return target.count(":") >= 2
     return bool(target)
 
 
@@ -113,6 +115,13 @@ def attach(prog, **opts) -> AttachResult:
             binary, pattern = _split_uprobe_target(target)
             opts.setdefault("pattern", pattern)
         return perf_links.attach_uprobe_multi(prog, binary, retprobe=retprobe, **opts)
+    if method == "usdt":
+        from pybpf.links import usdt  # deferred: it imports construct (import cost)
+        if target and "binary" not in opts:
+            binary, provider, name = usdt.split_target(target)
+        else:
+            binary, provider, name = (_need(opts, k, prog) for k in ("binary", "provider", "name"))
+        return usdt.attach_usdt(prog, binary, provider, name, **opts)
     if method == "perf_event":
         return perf_links.attach_perf_event(prog, **opts)
     if method == "cgroup":
