@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, List, Sequence
 
-from gadgets.metrics.registry import FamilySnapshot
+from .registry import FamilySnapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

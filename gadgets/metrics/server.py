@@ -17,9 +17,9 @@ import socket
 import threading
 from typing import Any, Callable, Optional, Tuple
 
-from gadgets.common.errors import GadgetError
-from gadgets.metrics.exposition import CONTENT_TYPE, render
-from gadgets.metrics.registry import Registry
+from ..common.errors import GadgetError
+from .exposition import CONTENT_TYPE, render
+from .registry import Registry
 
 DEFAULT_PORT = 9431
 CLIENT_TIMEOUT = 10.0
