@@ -181,9 +181,10 @@ class Registry:
         self._families[DROPPED] = self._drops
 
     def _add(self, family: _Family) -> _Family:
-        if family.name in self._families:
-            raise ValueError(f"metric {family.name} is registered twice")
-        self._families[family.name] = family
+        with self.lock:  # a family may be added while a scrape runs
+            if family.name in self._families:
+                raise ValueError(f"metric {family.name} is registered twice")
+            self._families[family.name] = family
         return family
 
     def counter(self, name: str, help: str, labels: Sequence[str] = (),
