@@ -18,7 +18,7 @@ import threading
 from typing import Any, Callable, Optional, Tuple
 
 from ..common.errors import GadgetError
-from .exposition import CONTENT_TYPE, render
+from .exposition import CONTENT_TYPE, Renderer
 from .registry import Registry
 
 DEFAULT_PORT = 9431
@@ -61,7 +61,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
-            body = render(self.server.registry.snapshot()).encode()
+            body = self.server.renderer.render(self.server.registry.snapshot()).encode()
             self._send(200, CONTENT_TYPE, body)
         elif path == "/healthz":
             ok, text = self.server.health()
@@ -92,6 +92,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
         self.address_family = family
         self.registry = registry
         self.health = health
+        self.renderer = Renderer()
         super().__init__(address, _Handler)
 
 

@@ -74,3 +74,22 @@ def test_promtool_accepts_every_kind():
                           capture_output=True, timeout=30)
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
     assert not (done.stdout + done.stderr).strip()  # no lint warnings either
+
+
+def test_a_renderer_reused_across_scrapes_shows_new_values_and_new_series():
+    from gadgets.metrics.exposition import Renderer
+    r = Registry()
+    c = r.counter("pybpf_r_total", "r", ("comm",))
+    g = r.gauge("pybpf_rows", "rows", ("comm",))
+    c.inc(('a"b',), 1)
+    g.replace({("x",): 1})
+    renderer = Renderer()
+    first = renderer.render(r.snapshot())
+    assert first == render(r.snapshot())
+    c.inc(('a"b',), 2)
+    c.inc(("new",), 5)
+    g.replace({("y",): 2})
+    second = renderer.render(r.snapshot())
+    assert second == render(r.snapshot())
+    assert 'pybpf_r_total{comm="a\\"b"} 3\n' in second and 'pybpf_r_total{comm="new"} 5\n' in second
+    assert 'pybpf_rows{comm="y"} 2\n' in second and 'comm="x"' not in second
