@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import os
 import re
 import select
 import signal
@@ -38,7 +37,7 @@ from typing import Dict, List, Optional, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+from bench_gadgets import cpu_seconds, peak_rss_mb  # noqa: E402  (bench/ is on sys.path)
 SERVE = [sys.executable, "-m", "gadgets.metrics.serve"]
 RUN = [sys.executable, "-m", "pybpf", "run"]
 
@@ -82,18 +81,6 @@ while time.monotonic() < end:
     n += len(clients)
 print(n)
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def get(url: str) -> Tuple[float, int]:
