@@ -2,7 +2,7 @@
 
 1. top_file + top_tcp under load: a file loop (4 KiB reads and writes over
    200 files) and a TCP loop (1 KiB ping-pong over 8 loopback connections)
-   run for --seconds, three times: with no gadget, with `pybpf serve
+   run for --seconds, in --rounds interleaved rounds (medians): with no gadget, with `pybpf serve
    top_file top_tcp` scraped every second, and with the peer, `pybpf run
    top_file -o json` plus `pybpf run top_tcp -o json` (the same gadgets,
    no metrics). Printed: the workload's rate, the gadget processes' CPU (% of
@@ -13,7 +13,7 @@
    thread keeps updating them (the updates done per second with and
    without scrapes running show that a scrape does not hold the readers).
 
-    python3 bench/bench_metrics.py [--seconds 8] [--series 10000] [--scrapes 30]
+    python3 bench/bench_metrics.py [--seconds 8] [--rounds 3] [--series 10000] [--scrapes 30]
 
 Needs root. The modules are byte-compiled first, as an install would have
 them. Prints figures; asserts nothing.
@@ -132,14 +132,9 @@ def scraper(url: str, stop: threading.Event, out: List[Tuple[float, int]]) -> th
     return th
 
 
-def under_load(seconds: float) -> None:
-    print(f"== top_file + top_tcp under load ({seconds:g} s per row; 2 loops at once) ==")
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="pybpf-bench-metrics-") as work:
-        base = workload(seconds, work)
-        rows.append(("no gadget", base, None, None, ""))
-
-        proc, url = start_serve(["top_file", "top_tcp", "--interval", "1"])
+def _with_serve(seconds: float, work: str) -> Tuple[Dict[str, float], float, float, list]:
+    proc, url = start_serve(["top_file", "top_tcp", "--interval", "1"])
+    try:
         time.sleep(1)
         cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
         stop, scrapes = threading.Event(), []
@@ -148,35 +143,59 @@ def under_load(seconds: float) -> None:
         stop.set()
         th.join()
         cpu = (cpu_seconds(proc.pid) - cpu0) / (time.monotonic() - t0)
-        rss = peak_rss_mb(proc.pid)
-        lat = sorted(s for s, _ in scrapes)
-        size = scrapes[-1][1] if scrapes else 0
+        return rate, cpu, peak_rss_mb(proc.pid), scrapes
+    finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
-        note = (f"{len(lat)} scrapes, median {1000 * statistics.median(lat):.1f} ms, "
-                f"max {1000 * lat[-1]:.1f} ms, {size} bytes" if lat else "no scrape")
-        rows.append(("pybpf serve top_file top_tcp", rate, cpu, rss, note))
 
-        peers = [start_run("top_file"), start_run("top_tcp")]
+
+def _with_peer(seconds: float, work: str) -> Tuple[Dict[str, float], float, float]:
+    peers = [start_run("top_file"), start_run("top_tcp")]
+    try:
         cpu0s, t0 = [cpu_seconds(p.pid) for p in peers], time.monotonic()
         rate = workload(seconds, work)
         took = time.monotonic() - t0
         cpu = sum(cpu_seconds(p.pid) - c for p, c in zip(peers, cpu0s)) / took
-        rss = sum(peak_rss_mb(p.pid) for p in peers)
+        return rate, cpu, sum(peak_rss_mb(p.pid) for p in peers)
+    finally:
         for p in peers:
             p.send_signal(signal.SIGINT)
             p.wait(30)
-        rows.append(("peer: pybpf run top_file + top_tcp -o json", rate, cpu, rss, "2 processes"))
 
+
+def under_load(seconds: float, rounds: int) -> None:
+    print(f"== top_file + top_tcp under load: {rounds} rounds of {seconds:g} s per row, "
+          "medians (2 loops at once) ==")
+    runs: Dict[str, list] = {"none": [], "serve": [], "peer": []}
+    scrapes: list = []
+    with tempfile.TemporaryDirectory(prefix="pybpf-bench-metrics-") as work:
+        for _ in range(rounds):  # interleaved, so a noisy neighbour hits every row alike
+            runs["none"].append((workload(seconds, work), None, None))
+            rate, cpu, rss, got = _with_serve(seconds, work)
+            runs["serve"].append((rate, cpu, rss))
+            scrapes += got
+            runs["peer"].append(_with_peer(seconds, work))
+
+    def med(key: str, pick) -> Optional[float]:
+        values = [pick(r) for r in runs[key]]
+        return None if values[0] is None else statistics.median(values)
+
+    names = {"none": "no gadget", "serve": "pybpf serve top_file top_tcp",
+             "peer": "peer: pybpf run top_file + top_tcp -o json"}
     print(f"{'':44} {'file ops/s':>11} {'tcp ops/s':>10} {'CPU % core':>10} {'RSS MB':>7}")
-    for name, rate, cpu, rss, note in rows:
-        cpu_text = "" if cpu is None else f"{100 * cpu:.1f}"
-        rss_text = "" if rss is None else f"{rss:.1f}"
-        print(f"{name:44} {rate['file']:11.0f} {rate['tcp']:10.0f} {cpu_text:>10} "
-              f"{rss_text:>7}  {note}")
-    serve_cpu, peer_cpu = rows[1][2], rows[2][2]
+    for key, name in names.items():
+        cpu, rss = med(key, lambda r: r[1]), med(key, lambda r: r[2])
+        print(f"{name:44} {med(key, lambda r: r[0]['file']):11.0f} "
+              f"{med(key, lambda r: r[0]['tcp']):10.0f} "
+              f"{'' if cpu is None else f'{100 * cpu:.1f}':>10} "
+              f"{'' if rss is None else f'{rss:.1f}':>7}")
+    lat = sorted(t for t, _ in scrapes)
+    if lat:
+        print(f"  scrapes under load: {len(lat)}, median {1000 * statistics.median(lat):.1f} ms, "
+              f"max {1000 * lat[-1]:.1f} ms, {scrapes[-1][1]} bytes")
+    serve_cpu, peer_cpu = med("serve", lambda r: r[1]), med("peer", lambda r: r[1])
     if serve_cpu and peer_cpu:
-        print(f"serve CPU / peer CPU: {serve_cpu / peer_cpu:.2f}")
+        print(f"  serve CPU / peer CPU: {serve_cpu / peer_cpu:.2f}")
 
 
 def touch_files(work: str, n: int) -> None:
@@ -188,7 +207,8 @@ def touch_files(work: str, n: int) -> None:
 
 def series_real(n: int, scrapes: int) -> None:
     print(f"== scrape latency, pybpf serve top_file:path with {n} files read ==")
-    proc, url = start_serve(["top_file:path", "--interval", "1", "--max-series", str(2 * n)])
+    # other processes' files count too: a cap far above what this workload adds
+    proc, url = start_serve(["top_file:path", "--interval", "1", "--max-series", str(4 * n)])
     try:
         with tempfile.TemporaryDirectory(prefix="pybpf-bench-series-") as work:
             half = n // 2  # the kernel map holds 10240 rows per interval: two intervals
@@ -264,10 +284,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--series", type=int, default=10000)
     ap.add_argument("--scrapes", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     for package in ("pybpf", "gadgets"):
         compileall.compile_dir(str(ROOT / package), quiet=1)
-    under_load(args.seconds)
+    under_load(args.seconds, args.rounds)
     series_real(args.series, args.scrapes)
     series_synthetic(args.series, args.scrapes)
 
