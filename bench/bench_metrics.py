@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from bench_gadgets import cpu_seconds, peak_rss_mb  # noqa: E402  (bench/ is on sys.path)
-SERVE = [sys.executable, "-m", "gadgets.metrics.serve"]
+SERVE = [sys.executable, "-m", "pybpf", "serve"]
 RUN = [sys.executable, "-m", "pybpf", "run"]
 
 FILE_LOOP = r"""
@@ -241,8 +241,8 @@ def report(lat, size, cpu: Optional[float] = None) -> None:
 
 
 def series_synthetic(n: int, scrapes: int) -> None:
-    from gadgets.metrics.registry import Registry
-    from gadgets.metrics.server import MetricsServer
+    from pybpf_gadgets.metrics.registry import Registry
+    from pybpf_gadgets.metrics.server import MetricsServer
 
     print(f"== scrape latency, in-process registry with {n} series, updated meanwhile ==")
     registry = Registry(max_series=n)

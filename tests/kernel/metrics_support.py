@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, List
 
-SERVE = [sys.executable, "-m", "gadgets.metrics.serve"]
+SERVE = [sys.executable, "-m", "pybpf", "serve"]
 _LISTENING = re.compile(r"on http://127\.0\.0\.1:(\d+)/metrics")
 
 

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from gadgets import profile_blockio, top_file, trace_exec
+from pybpf_gadgets import profile_blockio, top_file, trace_exec
 from metrics_support import Prometheus, Serve, promtool_check
 from test_gadget_trace_support import StandIn, require
 

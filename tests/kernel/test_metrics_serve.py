@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from gadgets import top_tcp, trace_exec
+from pybpf_gadgets import top_tcp, trace_exec
 from metrics_support import SERVE, Serve, http_get
 from test_gadget_trace_support import require
 
@@ -124,7 +124,7 @@ def test_a_finished_serve_leaves_no_bpf_fd_behind():
     opened is closed (the runs are detached, not left to process exit)."""
     import argparse
 
-    from gadgets.metrics import serve
+    from pybpf_gadgets.cli import serve
     require(trace_exec.GADGET)
     require(top_tcp.GADGET)
     before = _bpf_fds()

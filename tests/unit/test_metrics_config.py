@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from gadgets.common.errors import GadgetError
-from gadgets.metrics import config
-from gadgets.metrics.families import default_labels, label_name
+from pybpf_gadgets.common.errors import GadgetError
+from pybpf_gadgets.metrics import config
+from pybpf_gadgets.metrics.families import default_labels, label_name
 
 
 def test_defaults_and_label_names():
@@ -69,7 +69,7 @@ def test_read_file(tmp_path):
 
 
 def test_every_trace_gadget_has_a_default_outcome_field_it_really_has():
-    from gadgets import registry
+    from pybpf_gadgets import registry
     for g in registry.all_gadgets():
         if g.category in ("trace", "top"):
             for path in default_labels(g):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gadgets.metrics import config
+from pybpf_gadgets.metrics import config
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
-from gadgets.metrics import log2
-from gadgets.metrics.exposition import escape_label_value, number, render
-from gadgets.metrics.registry import Registry
+from pybpf_gadgets.metrics import log2
+from pybpf_gadgets.metrics.exposition import escape_label_value, number, render
+from pybpf_gadgets.metrics.registry import Registry
 
 
 def test_label_values_and_help_escape():
@@ -77,7 +77,7 @@ def test_promtool_accepts_every_kind():
 
 
 def test_a_renderer_reused_across_scrapes_shows_new_values_and_new_series():
-    from gadgets.metrics.exposition import Renderer
+    from pybpf_gadgets.metrics.exposition import Renderer
     r = Registry()
     c = r.counter("pybpf_r_total", "r", ("comm",))
     g = r.gauge("pybpf_rows", "rows", ("comm",))

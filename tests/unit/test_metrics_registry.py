@@ -6,8 +6,8 @@ import threading
 import pytest
 from hypothesis import given, strategies as st
 
-from gadgets.metrics.monotonic import Increments
-from gadgets.metrics.registry import DROPPED, OVERFLOW, Registry
+from pybpf_gadgets.metrics.monotonic import Increments
+from pybpf_gadgets.metrics.registry import DROPPED, OVERFLOW, Registry
 
 
 def _series(registry, name):

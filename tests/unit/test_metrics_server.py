@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from gadgets.common.errors import GadgetError
-from gadgets.metrics.registry import Registry
-from gadgets.metrics.server import MetricsServer, parse_listen
+from pybpf_gadgets.common.errors import GadgetError
+from pybpf_gadgets.metrics.registry import Registry
+from pybpf_gadgets.metrics.server import MetricsServer, parse_listen
 
 
 def _get(server, path):

@@ -19,10 +19,10 @@ import time
 from typing import Any, List, Optional, Sequence, Tuple
 
 from ..common.errors import GadgetUnavailableError
-from . import config
-from .feeds import Feed, feed_for, lost_counter
-from .registry import Registry
-from .server import MetricsServer
+from ..metrics import config
+from ..metrics.feeds import Feed, feed_for, lost_counter
+from ..metrics.registry import Registry
+from ..metrics.server import MetricsServer
 
 
 def _health(feeds: Sequence[Feed]) -> Tuple[bool, str]:
@@ -116,16 +116,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="serve gadgets as Prometheus metrics",
-                              description=__doc__.split("\n\n")[0])
+                              description="Serve gadgets as Prometheus metrics (/metrics, "
+                                          "/healthz); see docs/metrics.md.")
     add_arguments(p)
     p.set_defaults(func=serve)
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="pybpf serve")
-    add_arguments(parser)
-    return serve(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())
