@@ -139,6 +139,7 @@ class _Loader:
         self._relocate(linked)
         self._load_btf()
         self._create_maps()
+        self._type_maps()
         self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
         for name in names:
             self.coll.programs[name] = self._load_program(linked[name])
@@ -189,6 +190,14 @@ class _Loader:
                 except SyscallError as exc:
                     raise LoadError(f"{where}: pinning at {path}: {exc}") from exc
                 self.coll._created_pins.append(path)
+
+    def _type_maps(self) -> None:
+        """Keys and values typed by the object's BTF (decoded and encoded on use)."""
+        if self.spec.btf is None:
+            return
+        for name, m in self.coll.maps.items():
+            mspec = self.spec.maps[name]
+            m.set_btf(self.spec.btf, mspec.key_type_id, mspec.value_type_id)
 
     def _fill_maps(self, which) -> None:
         for name, mspec in self.spec.maps.items():

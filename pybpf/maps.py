@@ -1,11 +1,16 @@
 """Map: one BPF map, its fd, and a MutableMapping view of its elements.
 
-Keys and values are ``bytes`` by default; ints are accepted on input for
-4- and 8-byte keys/values, and fd-owning objects (Map, Program, FD) for the
-fd-valued map types (prog/map-in-map/perf event arrays). With codecs (objects
-with ``size``, ``decode(buf)`` and ``encode(value)``, e.g. pybpf.btf.codec)
-elements are decoded and encoded through them. Per-CPU maps take and return
-a list with one value per possible CPU.
+Keys and values are typed when the map knows their BTF types (every map of
+``pybpf.load``'s collection whose object declares them; ``set_btf`` for any
+other): they decode to and encode from Python values through
+``pybpf.btf.codec`` (ints, dicts by member name, lists, str for ``char[N]``,
+bytes for other byte arrays). ``codec`` objects (``size``, ``decode(buf)``,
+``encode(value)``) may also be given explicitly. Without types, keys and
+values are ``bytes``; ints are accepted on input for 4- and 8-byte
+keys/values, and fd-owning objects (Map, Program, FD) for the fd-valued map
+types (prog/map-in-map/perf event arrays). ``bytes`` input is always taken as
+the raw element, and ``Map.raw`` is the same map without decoding. Per-CPU
+maps take and return a list with one value per possible CPU.
 """
 from __future__ import annotations
 
@@ -87,8 +92,10 @@ class Map(FDOwner, MutableMapping):
         self.value_size = value_size
         self.max_entries = max_entries
         self.flags = flags
-        self.key_codec = key_codec
-        self.value_codec = value_codec
+        self._key_codec = key_codec
+        self._value_codec = value_codec
+        self._types: Optional[Tuple[Any, int, int]] = None  # BTF types, until codecs are built
+        self._raw: Optional[Map] = None
         self.pinned: Optional[str] = None
         self._info = info
         self.percpu = type in PERCPU_MAP_TYPES
@@ -207,6 +214,62 @@ class Map(FDOwner, MutableMapping):
         fields = ("type", "key_size", "value_size", "max_entries", "flags")
         return [f"{f} {h} != {w}" for f, h, w in zip(fields, have, want) if h != w]
 
+    # ------------------------------------------------------------ types
+
+    def set_btf(self, btf: Any, key_type_id: int, value_type_id: int) -> None:
+        """Type keys and values as ``btf`` (a ``pybpf.btf.Spec``) types these ids
+        (0: leave that side as it is). Codecs are built on first use; a type whose
+        size differs from the map's, that the codec cannot lay out, or the value
+        of an fd-valued map stays bytes. Explicit codecs are kept."""
+        if self.type in FD_MAP_TYPES:
+            value_type_id = 0
+        if key_type_id or value_type_id:
+            self._types = (btf, key_type_id, value_type_id)
+
+    def _build_codecs(self) -> None:
+        btf, key_type_id, value_type_id = self._types  # type: ignore[misc]
+        self._types = None
+        if self._key_codec is None:
+            self._key_codec = _btf_codec(btf, key_type_id, self.key_size)
+        if self._value_codec is None:
+            self._value_codec = _btf_codec(btf, value_type_id, self.value_size)
+
+    @property
+    def key_codec(self) -> Any:
+        """What decodes and encodes keys (None: bytes)."""
+        if self._types is not None:
+            self._build_codecs()
+        return self._key_codec
+
+    @key_codec.setter
+    def key_codec(self, codec: Any) -> None:
+        _check_codec(self.name, codec, self.key_size, "key")
+        self._key_codec = codec
+
+    @property
+    def value_codec(self) -> Any:
+        """What decodes and encodes values, one CPU's for per-CPU maps (None: bytes)."""
+        if self._types is not None:
+            self._build_codecs()
+        return self._value_codec
+
+    @value_codec.setter
+    def value_codec(self, codec: Any) -> None:
+        _check_codec(self.name, codec, self.value_size, "value")
+        self._value_codec = codec
+
+    @property
+    def raw(self) -> "Map":
+        """This map with bytes keys and values (no decoding). It shares this map's
+        fd: closing this map closes it, closing the view does nothing."""
+        if self._raw is None:
+            view = _RawMap.__new__(_RawMap)
+            view.__dict__.update(self.__dict__)
+            view._key_codec = view._value_codec = view._types = None
+            view._raw = view
+            self._raw = view
+        return self._raw
+
     # ------------------------------------------------------------ kernel facts
 
     def info(self, refresh: bool = False) -> MapInfo:
@@ -259,17 +322,17 @@ class Map(FDOwner, MutableMapping):
                         for v in value)
 
     def _decode_key(self, raw: bytes) -> Any:
-        return self.key_codec.decode(raw) if self.key_codec is not None else raw
+        codec = self.key_codec
+        return codec.decode(raw) if codec is not None else raw
 
     def _decode_value(self, raw: Union[bytes, bytearray, memoryview]) -> Any:
+        codec = self.value_codec
         if not self.percpu:
             raw = bytes(raw)
-            return self.value_codec.decode(raw) if self.value_codec is not None else raw
-        out = []
-        for cpu in range(self.ncpus):
-            slot = bytes(raw[cpu * self._stride: cpu * self._stride + self.value_size])
-            out.append(self.value_codec.decode(slot) if self.value_codec is not None else slot)
-        return out
+            return codec.decode(raw) if codec is not None else raw
+        stride, size = self._stride, self.value_size
+        slots = [bytes(raw[cpu * stride: cpu * stride + size]) for cpu in range(self.ncpus)]
+        return [codec.decode(slot) for slot in slots] if codec is not None else slots
 
     @property
     def _value_buf_size(self) -> int:
@@ -498,6 +561,30 @@ class Map(FDOwner, MutableMapping):
     # identity semantics: two Map objects are equal only if they are the same object
     __eq__ = object.__eq__  # type: ignore[assignment]
     __hash__ = object.__hash__  # type: ignore[assignment]
+
+
+class _RawMap(Map):
+    """``Map.raw``: the same kernel map, elements as bytes, not owning the fd."""
+
+    def close(self) -> None:
+        """The view does not own the fd; close the map it came from."""
+
+    def __repr__(self) -> str:
+        return "raw " + super().__repr__()
+
+
+def _btf_codec(btf: Any, type_id: int, size: int) -> Any:
+    """The codec of ``type_id`` if it lays out ``size`` bytes; None otherwise."""
+    if not type_id:
+        return None
+    from pybpf.btf.codec import Codec  # deferred: untyped maps never need it (import cost)
+    from pybpf.errors import BTFError
+
+    try:
+        codec = Codec.for_type(btf, type_id)
+    except BTFError:
+        return None
+    return codec if codec.size == size else None
 
 
 class _BatchUnsupported(Exception):

@@ -169,7 +169,7 @@ class MapRun(GadgetRun):
         """Decoded (key, value) pairs of map ``name``; ``delete`` empties it as it
         reads; ``raw_members`` of the value are also kept as bytes (strings
         that hold several NUL-separated parts, such as gadget/path.h paths)."""
-        m = self.collection.maps[name]
+        m = self.collection.maps[name].raw  # bytes: raw_members are sliced from them
         raw: Dict[str, Tuple[int, int]] = {}
         if raw_members:
             from .decode import member_spans

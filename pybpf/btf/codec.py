@@ -11,19 +11,28 @@ first) are decoded by a nested codec at their offset.
 Values: integers, enums and pointers -> int; bool -> bool; float/double ->
 float; ``char[N]`` -> str up to the first NUL; other byte arrays (``__u8[N]``)
 -> bytes; other arrays -> list; structs/unions -> dict by member name, the
-members of anonymous struct/union members merged into the parent. Encoding
+members of anonymous struct/union members merged into the parent; a data
+section (``.bss``, ``.data``, ``.rodata``) -> dict by variable name. Encoding
 takes the same shapes; missing dict keys encode as zero.
+
+A buffer shorter than the type (a ring or perf record with a variable-length
+tail) decodes as if zero-padded to the type's size, except that each array
+member of a struct holds only the elements the buffer reaches: bytes and
+lists are cut there, strings end there.
 """
 from __future__ import annotations
 
 import struct
 import threading
 import weakref
+from collections.abc import Mapping
 from typing import Any, Callable, Dict, List, Tuple
 
 from ..errors import BTFError
 from .spec import Spec
-from .types import INT_BOOL, INT_CHAR, INT_SIGNED, Array, Enum, Float, Int, Kind, Struct
+from .types import (
+    INT_BOOL, INT_CHAR, INT_SIGNED, Array, Datasec, Enum, Float, Int, Kind, Struct,
+)
 
 _CACHE: "weakref.WeakKeyDictionary[Spec, Dict[int, Codec]]" = weakref.WeakKeyDictionary()
 _INT_FMT = {(1, False): "B", (1, True): "b", (2, False): "H", (2, True): "h",
@@ -143,6 +152,12 @@ class _Layout:
                 self._members(tid, off, acc, items)
             finally:
                 self.depth -= 1
+            return "{" + ", ".join(items) + "}"
+        if isinstance(t, Datasec):
+            items = [f"{spec[v.type].name!r}: "  # type: ignore[attr-defined]
+                     + self.value(spec[v.type].type, off + v.offset,  # type: ignore[attr-defined]
+                                  f"_get({acc}, {spec[v.type].name!r})")
+                     for v in sorted(t.vars, key=lambda v: v.offset)]
             return "{" + ", ".join(items) + "}"
         raise self._fail(f"type id {tid} ({t.kind.name}) has no value layout")
 
@@ -287,6 +302,9 @@ class Codec:
         exec("\n".join(src), env)  # noqa: S102 - our own generated code, from BTF layout
         self.decode_from: Callable[..., Any] = env["decode_from"]
         self.encode_into: Callable[[Any, int, Any], None] = env["encode_into"]
+        top = spec[spec.resolve(type_id)]
+        self._record = isinstance(top, (Struct, Datasec))
+        self._arrays = _array_members(spec, top) if isinstance(top, Struct) else []
 
     @classmethod
     def for_type(cls, spec: Spec, type_id: int) -> "Codec":
@@ -307,11 +325,30 @@ class Codec:
         return codec
 
     def decode(self, buf: Any) -> Any:
-        """Decode the value at the start of ``buf`` (bytes, bytearray, memoryview)."""
-        return self.decode_from(buf, 0)
+        """Decode the value at the start of ``buf`` (bytes, bytearray, memoryview).
+
+        A shorter ``buf`` (a record with a variable-length tail) decodes as if
+        zero-padded, with its struct's array members cut where ``buf`` ends.
+        """
+        if len(buf) >= self.size:
+            return self.decode_from(buf, 0)
+        return self._decode_short(buf)
+
+    def _decode_short(self, buf: Any) -> Any:
+        have = len(buf)
+        value = self.decode_from(bytes(buf) + bytes(self.size - have), 0)
+        for name, off, end, esize in self._arrays:
+            if end > have:
+                item = value[name]
+                if not isinstance(item, str):  # a string already ends at the padding
+                    value[name] = item[:max(0, have - off) // esize]
+        return value
 
     def encode(self, value: Any) -> bytes:
         """``size`` bytes holding ``value``."""
+        if self._record and not isinstance(value, Mapping):
+            raise TypeError(f"{self.name}: encoding needs a dict of its members, "
+                            f"not {type(value).__name__}")
         buf = bytearray(self.size)
         self.encode_into(buf, 0, value)
         return bytes(buf)
@@ -324,6 +361,18 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"<Codec {self.name} size={self.size}>"
+
+
+def _array_members(spec: Spec, struct_type: Struct) -> List[Tuple[str, int, int, int]]:
+    """(name, start, end, element size) of the named, byte-aligned array members."""
+    out = []
+    for m in struct_type.members:
+        tid = spec.resolve(m.type)
+        t = spec[tid]
+        if m.name and isinstance(t, Array) and t.nelems and not m.bit_offset % 8:
+            off = m.bit_offset // 8
+            out.append((m.name, off, off + spec.size_of(tid), spec.size_of(t.type)))
+    return out
 
 
 def codec_for_name(spec: Spec, name: str, kinds: Tuple[Kind, ...] = (Kind.STRUCT, Kind.UNION,

@@ -68,11 +68,11 @@ def test_minimal_counts_with_constant_filter():
     s.constants["targ_tgid"] = os.getpid()
     with pybpf.load(s) as coll, coll.attach_all():
         trigger(5)
-        assert u64s(coll.maps["counter"][KEY0]) == [5]
+        assert u64s(coll.maps["counter"].raw[KEY0]) == [5]
     s.constants["targ_tgid"] = 0x7FFFFFF0  # nobody
     with pybpf.load(s) as coll, coll.attach_all():
         trigger(5)
-        assert u64s(coll.maps["counter"][KEY0]) == [0]
+        assert u64s(coll.maps["counter"].raw[KEY0]) == [0]
 
 
 @pytest.mark.vm
@@ -80,7 +80,7 @@ def test_subprograms_and_callbacks_run():
     need(features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_LOOP), "bpf_loop (5.17)")
     with pybpf.load(OBJECTS / "loader_calls.bpf.o") as coll, coll.attach_all():
         trigger(1)
-        results = coll.maps["results"]
+        results = coll.maps["results"].raw
         got = [u64s(results[struct.pack("<I", i)])[0] for i in range(4)]
     assert got == [10, 10, 49, 42]
 
@@ -98,11 +98,11 @@ def test_global_data_and_rodata():
                                   ".rodata.str1.1"}
         with coll.attach_all():
             trigger(2)
-        bss = coll.maps[".bss"][KEY0]
+        bss = coll.maps[".bss"].raw[KEY0]
         hits = struct.unpack_from("<Q", bss, s.variables.info("bss_hits").offset)[0]
         out_off = s.variables.info("bss_out").offset
         out = list(struct.unpack_from("<4q", bss, out_off))
-        data = coll.maps[".data"][KEY0]
+        data = coll.maps[".data"].raw[KEY0]
         counter = struct.unpack_from("<i", data, s.variables.info("data_counter").offset)[0]
         name_off = s.variables.info("bss_name").offset
         assert bss[name_off:name_off + 6] == b"pybpf\0"  # read from the .rodata.str1.1 map
@@ -127,8 +127,8 @@ def test_map_in_map_and_prog_array_slots():
         assert struct.unpack("<I", slot)[0] == coll.programs["tail_target"].id
         with coll.attach_all():
             trigger(1)
-        assert u64s(m["hash_map"][struct.pack("<I", 1)]) == [1]   # the tail call ran
-        assert struct.unpack("<I", m["inner_a"][KEY0])[0] >= 1     # through outer[0]
+        assert u64s(m["hash_map"].raw[struct.pack("<I", 1)]) == [1]   # the tail call ran
+        assert struct.unpack("<I", m["inner_a"].raw[KEY0])[0] >= 1     # through outer[0]
         assert m["perf_events"].max_entries >= 1  # sized to the possible CPUs
 
 
@@ -139,7 +139,7 @@ def test_externs_resolved():
         assert set(coll.programs) == {"read_kconfig", "kfunc_user"}
         with coll.attach_all():
             trigger(1)
-        out = u64s(coll.maps[".bss"][KEY0])
+        out = u64s(coll.maps[".bss"].raw[KEY0])
     config = kernel.kernel_config()
     assert out[0] == kernel_version_code()
     assert out[1] == int(kernel.has_syscall_wrapper())
@@ -189,7 +189,7 @@ def test_pinned_map_shared_between_loads(pin_dir):
             with first.attach_all(), second.attach_all():
                 trigger(2)
             key = struct.pack("<I", os.getpid())
-            assert u64s(first.maps["pybpf_shared"][key]) == [4]
+            assert u64s(first.maps["pybpf_shared"].raw[key]) == [4]
     assert os.listdir(pin_dir) == ["pybpf_shared"]  # pins outlive the collection
     os.unlink(pin_dir / "pybpf_shared")
 

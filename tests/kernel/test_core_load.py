@@ -33,7 +33,7 @@ def _variables(spec, coll, section, *names):
     """Decode global variables of ``section`` from the loaded map."""
     btf = spec.btf
     (sec_id,) = [i for i in btf.ids_by_name(section) if btf.kind_of(i) == 15]
-    raw = coll.maps[[k for k in coll.maps if k.endswith(section)][0]][0]
+    raw = coll.maps[[k for k in coll.maps if k.endswith(section)][0]].raw[0]
     out = {}
     for vs in btf[sec_id].vars:
         var = btf[vs.type]
