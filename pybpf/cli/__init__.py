@@ -41,8 +41,30 @@ def _unavailable(name: str, exc: Exception) -> Any:
     return func
 
 
+def version() -> str:
+    """The installed distribution's version; ``pybpf.__version__`` when not installed."""
+    try:
+        return importlib.metadata.version("pybpf")
+    except importlib.metadata.PackageNotFoundError:
+        import pybpf
+        return pybpf.__version__
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: print ``pybpf VERSION`` and exit (the metadata read only then)."""
+
+    def __init__(self, option_strings: List[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str = "print the version and exit"):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+        print(f"pybpf {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pybpf", description="pure-Python eBPF loader and gadgets")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{info.name}")
