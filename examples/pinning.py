@@ -1,0 +1,37 @@
+"""Pin a map on bpffs so it outlives the process, reopen it, and type it again.
+
+Run as root: python3 examples/pinning.py
+"""
+import os
+from importlib.resources import files
+
+import pybpf
+from pybpf.maps import Map
+
+PIN_DIR = f"/sys/fs/bpf/pybpf-example-{os.getpid()}"
+
+spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")
+spec.constants["targ_tgid"] = os.getpid()
+os.mkdir(PIN_DIR)
+try:
+    with pybpf.load(spec) as coll:
+        with coll.attach_all():
+            open("/etc/hostname").close()
+        coll.maps["opens"].pin(f"{PIN_DIR}/opens")
+        coll.programs["trace_openat"].pin(f"{PIN_DIR}/trace_openat")
+    # the collection is closed; the pins keep the map and program alive.
+    # Another process (here the same one) opens the map by its path:
+    with Map.from_pin(f"{PIN_DIR}/opens") as opens:
+        print(opens, "keys as bytes:", [k.hex() for k in opens])
+        # a pin carries no BTF with it: type it from the object that made it
+        ms = spec.maps["opens"]
+        opens.set_btf(spec.btf, ms.key_type_id, ms.value_type_id)
+        for key, stats in opens.items():
+            print("typed again:", key, stats)
+            assert key["tgid"] == os.getpid() and stats["opens"] >= 1
+        opens.unpin()  # removes the path; the map goes when the last fd closes
+finally:
+    for name in ("opens", "trace_openat"):
+        if os.path.exists(f"{PIN_DIR}/{name}"):
+            os.unlink(f"{PIN_DIR}/{name}")
+    os.rmdir(PIN_DIR)
