@@ -22,13 +22,11 @@ try:
     # the collection is closed; the pins keep the map and program alive.
     # Another process (here the same one) opens the map by its path:
     with Map.from_pin(f"{PIN_DIR}/opens") as opens:
-        print(opens, "keys as bytes:", [k.hex() for k in opens])
-        # a pin carries no BTF with it: type it from the object that made it
-        ms = spec.maps["opens"]
-        opens.set_btf(spec.btf, ms.key_type_id, ms.value_type_id)
+        # typed from the BTF the kernel kept for the map (it was created with BTF)
         for key, stats in opens.items():
-            print("typed again:", key, stats)
+            print("from the pin:", key, stats)
             assert key["tgid"] == os.getpid() and stats["opens"] >= 1
+        print("as bytes:", [k.hex() for k in opens.raw])
         opens.unpin()  # removes the path; the map goes when the last fd closes
 finally:
     for name in ("opens", "trace_openat"):

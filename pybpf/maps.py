@@ -1,8 +1,8 @@
 """Map: one BPF map, its fd, and a MutableMapping view of its elements.
 
 Keys and values are typed when the map knows their BTF types (every map of
-``pybpf.load``'s collection whose object declares them; ``set_btf`` for any
-other): they decode to and encode from Python values through
+``pybpf.load``'s collection whose object declares them, a map opened by fd,
+pin or id that was created with BTF, ``set_btf`` for any other): they decode to and encode from Python values through
 ``pybpf.btf.codec`` (ints, dicts by member name, lists, str for ``char[N]``,
 bytes for other byte arrays). ``codec`` objects (``size``, ``decode(buf)``,
 ``encode(value)``) may also be given explicitly. Without types, keys and
@@ -176,7 +176,8 @@ class Map(FDOwner, MutableMapping):
 
     @classmethod
     def from_fd(cls, fd: FDLike, key_codec: Any = None, value_codec: Any = None) -> "Map":
-        """Take ownership of a map fd; shape and name come from map_info."""
+        """Take ownership of a map fd; shape and name come from map_info, key and
+        value types from the BTF the map was created with (if any)."""
         from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
         owned = fd if isinstance(fd, FD) else FD(fd)
         try:
@@ -184,8 +185,11 @@ class Map(FDOwner, MutableMapping):
         except BaseException:
             owned.close()
             raise
-        return cls(owned, info.name, info.type, info.key_size, info.value_size,
-                   info.max_entries, info.map_flags, key_codec, value_codec, info)
+        m = cls(owned, info.name, info.type, info.key_size, info.value_size,
+                info.max_entries, info.map_flags, key_codec, value_codec, info)
+        if info.btf_id:  # typed by the BTF the map was created with, fetched on first use
+            m.set_btf(_KernelBTF(info.btf_id), info.btf_key_type_id, info.btf_value_type_id)
+        return m
 
     @classmethod
     def from_pin(cls, path: Union[str, os.PathLike], flags: int = 0, key_codec: Any = None,
@@ -220,7 +224,8 @@ class Map(FDOwner, MutableMapping):
         """Type keys and values as ``btf`` (a ``pybpf.btf.Spec``) types these ids
         (0: leave that side as it is). Codecs are built on first use; a type whose
         size differs from the map's, that the codec cannot lay out, or the value
-        of an fd-valued map stays bytes. Explicit codecs are kept."""
+        of an fd-valued map stays bytes. Explicit codecs are kept. Replaces the
+        types a map opened by fd, pin or id took from the kernel's copy of its BTF."""
         if self.type in FD_MAP_TYPES:
             value_type_id = 0
         if key_type_id or value_type_id:
@@ -229,6 +234,10 @@ class Map(FDOwner, MutableMapping):
     def _build_codecs(self) -> None:
         btf, key_type_id, value_type_id = self._types  # type: ignore[misc]
         self._types = None
+        if isinstance(btf, _KernelBTF):
+            btf = btf.spec()
+            if btf is None:
+                return
         if self._key_codec is None:
             self._key_codec = _btf_codec(btf, key_type_id, self.key_size)
         if self._value_codec is None:
@@ -571,6 +580,26 @@ class _RawMap(Map):
 
     def __repr__(self) -> str:
         return "raw " + super().__repr__()
+
+
+class _KernelBTF:
+    """The kernel's copy of the BTF object ``btf_id`` (a map's types), read when needed."""
+
+    def __init__(self, btf_id: int) -> None:
+        self.btf_id = btf_id
+
+    def spec(self) -> Any:
+        """The parsed BTF; None when it cannot be read or parsed (the map stays bytes)."""
+        from pybpf.btf import Spec
+        from pybpf.errors import BPFError
+        from pybpf.sys.info import btf_info
+
+        try:
+            with cmds.btf_get_fd_by_id(self.btf_id) as fd:
+                data = btf_info(fd, data=True).data
+            return Spec.from_bytes(data, name=f"BTF id {self.btf_id}") if data else None
+        except BPFError:
+            return None
 
 
 def _btf_codec(btf: Any, type_id: int, size: int) -> Any:

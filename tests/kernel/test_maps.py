@@ -425,9 +425,9 @@ def test_typed_map_with_kernel_btf_and_btf_codecs(unique_name):
             got = m[7]
             assert got["pid"] == 7 and got["cnt"] == 3 and got["comm"] in ("bash", b"bash")
             assert list(m) == [7]
-            raw = Map.from_id(m.id)  # the same map, untyped
-            with raw:
-                assert raw[7][:8] == struct.pack("<II", 7, 3)
+            with Map.from_id(m.id) as again:  # typed from the kernel's copy of the BTF
+                assert again[7] == {"pid": 7, "cnt": 3, "comm": "bash"}
+                assert again.raw[7][:8] == struct.pack("<II", 7, 3)
 
 
 def test_incompatibilities_account_for_create_adjustments(pin_dir, unique_name):

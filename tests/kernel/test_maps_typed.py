@@ -137,17 +137,30 @@ def test_raw_view_shares_the_fd(loaded):
     assert not opens.closed and raw.fileno() == opens.fileno()
 
 
-def test_pinned_map_typed_again_with_set_btf(loaded, pin_dir):
+def test_pinned_map_typed_from_the_kernels_btf(loaded, pin_dir):
     spec, coll = loaded
     coll.maps["opens"][{"tgid": 1, "comm": "pinned"}] = {"opens": 3, "path_bytes": 4}
     coll.maps["opens"].pin(pin_dir / "opens")
+    expected = [({"tgid": 1, "comm": "pinned"}, {"opens": 3, "path_bytes": 4})]
     with Map.from_pin(pin_dir / "opens") as again:
-        assert list(again) == [coll.maps["opens"].key_codec.encode({"tgid": 1, "comm": "pinned"})]
+        assert list(again.items()) == expected
+        assert again.key_codec.name == "proc_key" and again.value_codec.name == "open_stats"
+    with Map.from_id(coll.maps[".bss"].id) as bss:
+        assert set(bss[0]) == {"sent", "event_type"}
+    with Map.from_pin(pin_dir / "opens") as again:  # explicit types replace the kernel's
         ms = spec.maps["opens"]
         again.set_btf(spec.btf, ms.key_type_id, ms.value_type_id)
-        assert list(again.items()) == [({"tgid": 1, "comm": "pinned"},
-                                        {"opens": 3, "path_bytes": 4})]
+        assert list(again.items()) == expected and again.key_codec.spec is spec.btf
     coll.maps["opens"].unpin()
+
+
+def test_map_without_btf_stays_bytes(unique_name):
+    from pybpf.sys.consts import MapType
+
+    with Map.new(MapType.HASH, 4, 8, 4, name=unique_name("nb")) as m:
+        m[1] = 2
+        with Map.from_id(m.id) as again:
+            assert again.key_codec is None and again[1] == (2).to_bytes(8, "little")
 
 
 def _check_records(spec, records, paths):
