@@ -4,12 +4,14 @@ Run as root: python3 examples/asyncio_events.py
 """
 import asyncio
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 from pybpf.btf.codec import codec_for_name
 
-spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
+
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")
 spec.constants["targ_tgid"] = os.getpid()
 event = codec_for_name(spec.btf, "open_event")
 
@@ -37,6 +39,5 @@ async def main():
                 asyncio.gather(etc_paths(reader, 2), trigger()), timeout=10)
     print("async paths:", paths)
     assert paths == ["/etc/hostname", "/etc/passwd"]
-
 
 asyncio.run(main())

@@ -3,19 +3,19 @@
 Run as root: python3 examples/errors.py
 """
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 from pybpf.errors import BPFError, ELFError, NotFoundError, VerifierError
 
-objects = files("pybpf.objects")
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
 
 try:  # not a BPF object
     pybpf.ObjectSpec.from_file(os.__file__)
 except ELFError as exc:
     print("ELFError:", exc)
 
-spec = pybpf.ObjectSpec.from_file(objects / "guide.bpf.o")
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")
 try:  # a constant the object does not have
     spec.constants["no_such_constant"] = 1
 except KeyError as exc:  # UnknownVariableError is a BPFError and a KeyError
@@ -23,7 +23,7 @@ except KeyError as exc:  # UnknownVariableError is a BPFError and a KeyError
     assert isinstance(exc, BPFError)
 
 try:  # the verifier refuses a program: the error has the program and its log
-    pybpf.load(objects / "loader_reject.bpf.o")
+    pybpf.load(OBJECTS / "loader_reject.bpf.o")
 except VerifierError as exc:
     print("VerifierError:", exc.summary())
     print("  program", exc.program, "log lines", len(exc.log.splitlines()))

@@ -3,11 +3,13 @@
 Run as root: python3 examples/load_and_constants.py
 """
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 
-spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")  # parse only
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
+
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")  # parse only
 print("programs:", sorted(spec.programs), "maps:", sorted(spec.maps))
 
 spec.constants["targ_tgid"] = os.getpid()      # a `const volatile` in .rodata

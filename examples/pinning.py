@@ -1,16 +1,18 @@
-"""Pin a map on bpffs so it outlives the process, reopen it, and type it again.
+"""Pin a map on bpffs so it outlives the process, then reopen it, typed, by its path.
 
 Run as root: python3 examples/pinning.py
 """
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 from pybpf.maps import Map
 
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
+
 PIN_DIR = f"/sys/fs/bpf/pybpf-example-{os.getpid()}"
 
-spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")
 spec.constants["targ_tgid"] = os.getpid()
 os.mkdir(PIN_DIR)
 try:

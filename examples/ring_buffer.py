@@ -5,12 +5,14 @@ records are shorter than the struct: the codec decodes them up to their length.
 Run as root: python3 examples/ring_buffer.py
 """
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 from pybpf.btf.codec import codec_for_name
 
-spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
+
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")
 spec.constants["targ_tgid"] = os.getpid()
 event = codec_for_name(spec.btf, "open_event")  # the struct, from the object's BTF
 

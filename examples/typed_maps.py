@@ -5,11 +5,13 @@
 Run as root: python3 examples/typed_maps.py
 """
 import os
-from importlib.resources import files
+from pathlib import Path
 
 import pybpf
 
-spec = pybpf.ObjectSpec.from_file(files("pybpf.objects") / "guide.bpf.o")
+OBJECTS = Path(__file__).resolve().parents[1] / "bpf" / "objects"  # in the repository
+
+spec = pybpf.ObjectSpec.from_file(OBJECTS / "guide.bpf.o")
 spec.constants["targ_tgid"] = os.getpid()
 
 with pybpf.load(spec) as coll:

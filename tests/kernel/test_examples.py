@@ -43,7 +43,7 @@ def test_readme_example_runs(tmp_path):
     assert len(code.strip().splitlines()) <= 20
     script = tmp_path / "readme_example.py"
     script.write_text(code)
-    out = run_script(script, tmp_path)
+    out = run_script(script, ROOT)  # "run as root from the repository's root"
     assert "'path': '/etc/hostname'" in out and " opens" in out
 
 
