@@ -5,8 +5,10 @@
 Fills a hash map of N u32 -> u64 elements and prints, as medians over R runs:
 per-element updates, batch update, ``items()`` (batched), iteration with a
 lookup per key, ``lookup_batch``, and the round trip of one lookup;
-then Program.load of a two-instruction program, and of a failing one (which
-includes the retry with a verifier log).
+then the cost of typed elements: ``items()`` and ``lookup_batch`` of a map of
+N struct keys/values decoded from BTF (guide.bpf.o's ``opens``) against the
+same map read raw (``Map.raw``); then Program.load of a two-instruction
+program, and of a failing one (which includes the retry with a verifier log).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import pybpf  # noqa: E402
 from pybpf.errors import VerifierError  # noqa: E402
 from pybpf.maps import Map  # noqa: E402
 from pybpf.programs import Program  # noqa: E402
@@ -33,6 +36,24 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def typed_rows(n: int, repeat: int) -> list:
+    """items()/lookup_batch of struct proc_key -> struct open_stats, typed and raw."""
+    spec = pybpf.ObjectSpec.from_file(Path(__file__).resolve().parent.parent / "bpf" / "objects"
+                                      / "guide.bpf.o")
+    spec.maps["opens"].max_entries = n
+    rows = []
+    with pybpf.load(spec) as coll:
+        typed = coll.maps["opens"]
+        typed.update_batch([(struct.pack("<I16s", i, b"bench"), struct.pack("<QQ", i, 2 * i))
+                            for i in range(n)])
+        for name, m in (("typed", typed), ("raw", typed.raw)):
+            rows.append((f"items() {name} (struct key/value)",
+                         median_time(lambda: sum(1 for _ in m.items()), repeat), n))
+            rows.append((f"lookup_batch(256) {name}",
+                         median_time(lambda: m.lookup_batch(256), repeat), n))
+    return rows
 
 
 def main() -> None:
@@ -59,6 +80,8 @@ def main() -> None:
         rows.append(("lookup_batch(256)", median_time(lambda: m.lookup_batch(256), args.repeat), n))
         key = struct.pack("<I", 7)
         rows.append(("lookup one key", median_time(lambda: m.lookup(key), args.repeat * 200), 1))
+
+    rows += typed_rows(n, args.repeat)
 
     ret0 = struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)
     bad = struct.pack("<BBhi", 0x95, 0, 0, 0)
