@@ -15,6 +15,10 @@ wakeup every 64 samples, since a wakeup per sample caps the producer
 itself below 200k/s on small VMs). Figures depend on machine load: run it
 on an otherwise idle machine.
 
+Then the same reader at a steady --paced-rate, first handed every record as
+soon as it is woken, then with read_batch(gather=--gather): consumer CPU per
+event and events per batch.
+
     sudo python3 bench/bench_readers.py [--seconds 3] [--kinds ringbuf,perf]
 """
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Result:
     emitted: int        # events the BPF program tried to emit
     checksum: int
     cpu: float          # consumer CPU seconds (user + system) while consuming
+    batches: int = 0    # non-empty batches the consumer was handed
 
     @property
     def rate(self) -> float:
@@ -108,11 +113,11 @@ def run_libbpf(exes: dict, kind: str, seconds: float, rate: float, size: int) ->
 
 
 def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
-              watermark: int = 1) -> Result:
+              watermark: int = 1, gather: float = 0.0) -> Result:
     spec = pybpf.ObjectSpec.from_file(str(OBJ))
     spec.maps["rb"].max_entries = size if kind == "ringbuf" else 4096
     storm = start_storm(exes["storm"], seconds, rate)
-    received = checksum = 0
+    received = checksum = batches = 0
     try:
         with pybpf.load(spec) as coll:
             coll.maps["targ"][0] = storm.pid
@@ -126,7 +131,9 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
                 while True:
                     done = storm.poll() is not None
                     # every record decoded by struct straight from the ring
-                    batch = reader.read_batch(timeout=0 if done else 0.1, decode=EVENT)
+                    batch = reader.read_batch(timeout=0 if done else 0.1, decode=EVENT,
+                                              gather=0 if done else gather)
+                    batches += bool(batch)
                     for seq, _, pid, _, cpu, magic, comm, arg0, _ in batch:
                         checksum += seq + pid + cpu + (magic == MAGIC) + arg0 + comm[0]
                     received += len(batch)
@@ -141,7 +148,7 @@ def run_pybpf(exes: dict, kind: str, seconds: float, rate: float, size: int,
             storm.kill()
             storm.wait()
     lost = stats[1] if kind == "ringbuf" else max(lost, stats[2])
-    return Result("pybpf", kind, calls, secs, received, lost, stats[0], checksum, cpu)
+    return Result("pybpf", kind, calls, secs, received, lost, stats[0], checksum, cpu, batches)
 
 
 def _cpu_seconds() -> float:
@@ -157,7 +164,8 @@ def show(res: Result) -> None:
     print(f"  {res.who:7s} {res.kind:8s} received {res.rate / 1e6:6.3f} M/s "
           f"({res.received} of {res.emitted} emitted), lost {res.lost_rate / 1e6:6.3f} M/s "
           f"({res.lost}), storm {res.calls / res.seconds / 1e6:.3f} M calls/s, consumer CPU "
-          f"{res.cpu / max(res.received, 1) * 1e9:.0f} ns/event")
+          f"{res.cpu / max(res.received, 1) * 1e9:.0f} ns/event"
+          + (f", {res.received / res.batches:.0f} events/batch" if res.batches else ""))
 
 
 def main() -> int:
@@ -174,6 +182,10 @@ def main() -> int:
     parser.add_argument("--check-watermark", type=int, default=64,
                         help="perf: wake the reader every N samples in the no-loss check")
     parser.add_argument("--no-check", action="store_true")
+    parser.add_argument("--paced-rate", type=float, default=20_000,
+                        help="events/s of the gather comparison (0: skip it)")
+    parser.add_argument("--gather", type=float, default=0.01,
+                        help="seconds a batch may wait for more records in that comparison")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("needs root", file=sys.stderr)
@@ -190,6 +202,12 @@ def main() -> int:
             show(ours)
             ratio = ours.rate / theirs.rate if theirs.rate else 0.0
             print(f"  ours/libbpf received: {ratio:.2f}")
+            if args.paced_rate:
+                print(f"{kind}: {args.paced_rate:g} events/s for {args.seconds:g} s, "
+                      f"a batch per wakeup, then gather={args.gather:g} s")
+                for gather in (0.0, args.gather):
+                    show(run_pybpf(exes, kind, args.seconds, args.paced_rate, size,
+                                   gather=gather))
             if args.no_check:
                 continue
             print(f"{kind}: no-loss check at {args.check_rate:g} events/s for "

@@ -10,16 +10,27 @@ The iterator, ``async for`` and ``poll`` callbacks hand out ``memoryview``
 slices of the ring itself (no copy); such a record is valid until the next
 record is requested (iterators) or until the callback returns (``poll``).
 Copy it (``bytes(rec)``) to keep it longer.
+
+Batching: the kernel wakes a reader for the first record after it has
+caught up, so a reader that keeps up with a steady stream wakes for a few
+records at a time and pays the per-wakeup cost (epoll, a write per batch)
+again and again. ``gather`` (read_batch, poll) lets records accumulate
+until that many seconds have passed since the last batch was handed out,
+or until a ring is half full: fewer, larger batches at the cost of at most
+``gather`` seconds of delay. The first record after a quiet spell is not
+delayed (the last batch is long past).
 """
 from __future__ import annotations
 
 import mmap
 import select
 import struct
+import time
 from typing import Any, AsyncIterator, Callable, Iterator, List, Optional, Union
 
 Record = Union[bytes, memoryview]
 Decoder = Union[Callable[[Any, int], Any], struct.Struct]
+GATHER_FILL = 0.5  # a ring this full ends a gather at once
 
 
 class Reader:
@@ -35,6 +46,7 @@ class Reader:
         # records collected but not handed out when an iterator was left early;
         # they are still in the ring (the consumer position was not published)
         self._pending: list = []
+        self._handed = 0.0  # time.monotonic() of the last non-empty batch
 
     # -- to implement -------------------------------------------------------
     def _collect(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
@@ -43,6 +55,10 @@ class Reader:
         raise NotImplementedError
 
     def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _fullest(self) -> float:
+        """How full the fullest ring is, 0.0 (nothing waiting) to 1.0."""
         raise NotImplementedError
 
     # -- consumption --------------------------------------------------------
@@ -74,35 +90,60 @@ class Reader:
         except InterruptedError:
             pass
 
+    def _gather(self, timeout: Optional[float], gather: float) -> None:
+        """Wait up to ``timeout`` for a record, then until ``gather`` seconds
+        after the last batch or a half-full ring."""
+        if self._pending:
+            return
+        self._wait(timeout)
+        until = self._handed + gather
+        step = gather / 4
+        while True:
+            fill = self._fullest()
+            left = until - time.monotonic()
+            if not fill or fill >= GATHER_FILL or left <= 0:
+                return
+            time.sleep(min(left, step))
+
     def read_batch(self, timeout: Optional[float] = None,
-                   decode: Optional[Decoder] = None) -> list:
+                   decode: Optional[Decoder] = None, *, gather: float = 0.0) -> list:
         """Every record available, waiting up to ``timeout`` seconds (None: forever)
         for the first one; an empty list on timeout. Records are ``bytes``, or
         ``decode(buffer, offset)`` of each when given (e.g. a
         ``ctypes.Structure.from_buffer_copy``), decoded straight from the ring
         without an intermediate copy. A ``struct.Struct`` as ``decode`` gives
         its ``unpack_from`` tuples, and runs of equal-size records are decoded
-        in bulk with ``iter_unpack`` (the fastest way to read fixed-size events)."""
+        in bulk with ``iter_unpack`` (the fastest way to read fixed-size events).
+        ``gather``: see the module's docstring."""
         out: list = []
         self._check_open()
+        if gather > 0:
+            self._gather(timeout, gather)
         self._fill(out, True, decode)
-        if not out and timeout != 0:
+        if not out and timeout != 0 and not gather:
             self._wait(timeout)
             self._collect(out, True, decode)
         self._commit()
+        if out:
+            self._handed = time.monotonic()
         return out
 
     def poll(self, callback: Callable[[memoryview], object],
-             timeout: Optional[float] = None) -> int:
+             timeout: Optional[float] = None, *, gather: float = 0.0) -> int:
         """Call ``callback(record)`` for each record available, waiting up to
         ``timeout`` seconds for the first. Returns how many records were handled.
-        If ``callback`` raises, the records after that one are kept for the next call."""
+        If ``callback`` raises, the records after that one are kept for the next call.
+        ``gather``: see the module's docstring."""
         out: list = []
         self._check_open()
+        if gather > 0:
+            self._gather(timeout, gather)
         self._fill(out, False)
-        if not out and timeout != 0:
+        if not out and timeout != 0 and not gather:
             self._wait(timeout)
             self._collect(out, False)
+        if out:
+            self._handed = time.monotonic()
         handled = 0
         try:
             for rec in out:

@@ -204,6 +204,10 @@ class PerfReader(Reader):
                 ring.u64[_TAIL] = ring.tail
                 ring.committed = ring.tail
 
+    def _fullest(self) -> float:
+        return max(((ring.u64[_HEAD] - ring.tail) / ring.size for ring in self._rings),
+                   default=0.0)
+
     def close(self) -> None:
         """Remove this reader's events from the map, then release rings and fds."""
         for ring in self._rings:

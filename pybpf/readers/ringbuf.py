@@ -28,7 +28,6 @@ LEN_MASK = DISCARD_BIT - 1
 HDR_SIZE = 8
 
 
-
 class RingBufReader(Reader):
     """Read records from a BPF ring buffer map (a ``Map`` or a map fd).
 
@@ -147,6 +146,9 @@ class RingBufReader(Reader):
         if self._cons != self._committed and not self.closed:
             self._cons_u64[0] = self._cons
             self._committed = self._cons
+
+    def _fullest(self) -> float:
+        return (self._prod_u64[0] - self._cons) / (self._mask + 1)
 
     def pending_bytes(self) -> int:
         """Bytes written by the producer and not consumed yet."""

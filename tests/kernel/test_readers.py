@@ -7,6 +7,7 @@ import asyncio
 import os
 import struct
 import subprocess
+import threading
 import time
 
 import pytest
@@ -334,3 +335,50 @@ def test_perf_wakeup_options(obj_path, options):
                 os.getppid()
             # the reader reads the ring head itself: wake-ups only matter while waiting
             assert len(rd.read_batch(timeout=0)) == 10
+
+
+def make_reader(coll, kind: str, **perf_options):
+    if kind == "ringbuf":
+        return RingBufReader(coll.maps["rb"])
+    return PerfReader(coll.maps["pb"], **perf_options)
+
+
+@pytest.mark.parametrize("kind", ["ringbuf", "perf"])
+def test_gather_holds_back_only_batches_that_follow_a_batch(obj_path, kind):
+    """With gather, a record after a quiet spell comes at once; the next batch
+    waits until ``gather`` after the last one and holds what came meanwhile."""
+    with load(obj_path) as coll:
+        coll.maps["targ"][0] = os.getpid()
+        prog = coll.programs["emit_ringbuf" if kind == "ringbuf" else "emit_perf"]
+        with attach(prog), make_reader(coll, kind) as rd:
+            os.getppid()
+            start = time.monotonic()
+            assert len(rd.read_batch(timeout=5, gather=0.5)) == 1
+            assert time.monotonic() - start < 0.4
+            handed = time.monotonic()
+            os.getppid()
+            later = threading.Timer(0.1, lambda: [os.getppid() for _ in range(3)])
+            later.start()
+            got = []
+            assert rd.poll(lambda rec: got.append(EVENT.unpack_from(rec)[0]), 5,
+                           gather=0.5) == 4
+            later.join()
+            assert time.monotonic() - handed >= 0.45
+            assert got == [1, 2, 3, 4]
+            assert rd.read_batch(timeout=0.05, gather=0.5) == []  # quiet: the timeout holds
+
+
+@pytest.mark.parametrize("kind", ["ringbuf", "perf"])
+def test_gather_ends_when_a_ring_is_half_full(obj_path, kind):
+    with load(obj_path, rb_size=4096) as coll:
+        coll.maps["targ"][0] = os.getpid()
+        prog = coll.programs["emit_ringbuf" if kind == "ringbuf" else "emit_perf"]
+        with attach(prog), make_reader(coll, kind, pages=1) as rd:
+            os.getppid()
+            assert len(rd.read_batch(timeout=5, gather=10)) == 1
+            for _ in range(40):  # 72 (80) bytes each: more than half of 4096
+                os.getppid()
+            start = time.monotonic()
+            assert len(rd.read_batch(timeout=5, gather=10)) == 40
+            assert time.monotonic() - start < 5
+            assert rd.lost == 0
