@@ -101,12 +101,19 @@ def installed_pybpf(work: Path, python: Optional[str]) -> str:
     if python:
         return str(Path(python).parent / "pybpf")
     venv = work / "venv"
+    # built from a clean copy: pip builds in the source tree, where a stale build/
+    # directory would bring back modules that no longer exist
+    src = work / "src"
+    shutil.rmtree(src, ignore_errors=True)
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", ".pytest_cache"))
+    pip = [str(venv / "bin" / "pip"), "install", "-q"]
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(ROOT)], check=True)
+        subprocess.run(pip + [str(src)], check=True)
     else:
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--force-reinstall",
-                        "--no-deps", str(ROOT)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "uninstall", "-q", "-y", "pybpf"], check=True)
+        subprocess.run(pip + ["--no-deps", str(src)], check=True)
     site = subprocess.run([str(venv / "bin" / "python"), "-c",
                            "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()
