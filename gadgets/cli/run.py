@@ -124,8 +124,7 @@ def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
             writer.header()
             try:
                 for batch in session.batches():
-                    for event in batch:
-                        writer.event(event)
+                    writer.events(batch)
                     writer.flush()
             except KeyboardInterrupt:
                 session.check_lost()

@@ -49,14 +49,16 @@ class EventDecoder:
         self.codec = Codec.for_type(btf, self.type_id)
         self.size = self.codec.size
         self.raw = member_spans(btf, self.type_id, raw_members)
+        self._zeros = bytes(self.size)
 
     def decode(self, record: Any) -> Dict[str, Any]:
-        buf = bytes(record)
-        if len(buf) < self.size:
-            buf += bytes(self.size - len(buf))
-        out = self.codec.decode(buf[: self.size])
+        """A record (bytes, or a memoryview of the ring) -> dict; one copy at
+        most (a short record is joined to its zero padding)."""
+        have = len(record)
+        buf = record if have >= self.size else bytes(record) + self._zeros[have:]
+        out = self.codec.decode(buf)
         for name, (off, size) in self.raw.items():
-            out[name] = buf[off: off + size]
+            out[name] = bytes(buf[off: off + size])
         return out
 
 

@@ -1,7 +1,10 @@
 """Event output: one JSON object per line, or columns fitted to the terminal.
 
 JSON keeps the nested event (``{"proc": {"comm": ...}}``); ``--fields``
-selects dotted paths and keeps the nesting. Columns use the gadget's Field
+selects dotted paths and keeps the nesting. A writer's ``events(batch)``
+writes a whole batch with one ``write``: the JSON encoder is built once per
+writer (``json.dumps`` builds one per call), a column row's getters and
+widths once per column. Columns use the gadget's Field
 widths; a width-0 field takes what is left of a terminal's line (all of its
 text when the output is not a terminal).
 """
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from typing import IO, Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence
 
 from .filters import get_path
 from .gadget import Field, Gadget
@@ -29,18 +32,48 @@ def select_fields(event: Dict[str, Any], paths: Sequence[str]) -> Dict[str, Any]
     return out
 
 
+def compact_encoder() -> Callable[[Any], str]:
+    """A function giving ``json.dumps(value, separators=(",", ":"), default=str)``
+    for the trees events are (no cycles), built once: the C encoder JSONEncoder
+    itself uses when this Python has it, else JSONEncoder.encode."""
+    encoder = json.JSONEncoder(separators=(",", ":"), default=str)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    try:
+        chunks = make(None, str, json.encoder.encode_basestring_ascii, None, ":", ",",
+                      False, False, True)
+    except TypeError:  # another signature: keep the public path
+        return encoder.encode
+    join = "".join
+
+    def encode(value: Any) -> str:
+        return join(chunks(value, 0))
+
+    probe = {"a": [1, 2.5, None, True, "\u00e9\n"], "b": {"c": b"x"}}
+    return encode if encode(probe) == encoder.encode(probe) else encoder.encode
+
+
 class JSONWriter:
     def __init__(self, fields: Optional[Sequence[str]] = None, stream: IO[str] = sys.stdout) -> None:
         self.fields = list(fields) if fields else None
         self.stream = stream
+        self._encode = compact_encoder()
 
     def header(self) -> None:
         pass
 
     def event(self, event: Dict[str, Any]) -> None:
+        self.events([event])
+
+    def events(self, batch: Sequence[Dict[str, Any]]) -> None:
+        """Every event of ``batch``, one line each, in one write."""
+        if not batch:
+            return
         if self.fields:
-            event = select_fields(event, self.fields)
-        self.stream.write(json.dumps(event, separators=(",", ":"), default=str) + "\n")
+            fields = self.fields
+            batch = [select_fields(event, fields) for event in batch]
+        self.stream.write("\n".join(map(self._encode, batch)) + "\n")
 
     def flush(self) -> None:
         self.stream.flush()
@@ -68,6 +101,13 @@ def _cell(value: Any) -> str:
     return text.translate(_CONTROL)
 
 
+def _getter(path: str) -> Callable[[Dict[str, Any]], Any]:
+    """``get_path(event, path)`` with the path split once."""
+    if "." not in path:
+        return lambda event: event.get(path)
+    return lambda event: get_path(event, path)
+
+
 def _isatty(stream: IO[str]) -> bool:
     try:
         return stream.isatty()
@@ -89,23 +129,40 @@ class ColumnWriter:
         # the flexible column takes what a terminal has left; unlimited in a pipe
         self.rest = None if width is None else max(width - fixed, 10)
 
-    def _fmt(self, col: Field, text: str) -> str:
-        if col.width == 0:
-            return text if self.rest is None else text[: self.rest]
-        w = abs(col.width)
-        if len(text) > w:
-            text = text[: w - 1] + "+" if w > 1 else text[:w]
-        return text.rjust(w) if col.width < 0 else text.ljust(w)
+        self._cells = [(_getter(c.name), self._fitter(c)) for c in cols]
 
-    def _line(self, cells: List[str]) -> None:
-        self.stream.write(" ".join(self._fmt(c, t) for c, t in zip(self.cols, cells)).rstrip() + "\n")
+    def _fitter(self, col: Field) -> Callable[[str], str]:
+        """The function fitting a cell's text to ``col``'s width."""
+        if col.width == 0:
+            rest = self.rest
+            return (lambda text: text) if rest is None else (lambda text: text[:rest])
+        w = abs(col.width)
+        pad = str.rjust if col.width < 0 else str.ljust
+
+        def fit(text: str) -> str:
+            if len(text) > w:
+                text = text[: w - 1] + "+" if w > 1 else text[:w]
+            return pad(text, w)
+        return fit
+
+    def _line(self, cells: List[str]) -> str:
+        return " ".join([fit(text) for (_, fit), text in zip(self._cells, cells)]).rstrip() + "\n"
 
     def header(self) -> None:
-        self._line([c.title for c in self.cols])
+        self.stream.write(self._line([c.title for c in self.cols]))
         self.stream.flush()
 
     def event(self, event: Dict[str, Any]) -> None:
-        self._line([_cell(get_path(event, c.name)) for c in self.cols])
+        self.events([event])
+
+    def events(self, batch: Sequence[Dict[str, Any]]) -> None:
+        """Every event of ``batch``, one row each, in one write."""
+        if not batch:
+            return
+        cells, cell = self._cells, _cell
+        self.stream.write("".join(
+            [" ".join([fit(cell(get(event))) for get, fit in cells]).rstrip() + "\n"
+             for event in batch]))
 
     def flush(self) -> None:
         self.stream.flush()

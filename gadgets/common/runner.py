@@ -27,6 +27,7 @@ LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
 _EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
+GATHER = 0.02  # seconds a batch may wait for more events (pybpf.readers: gather)
 REFRESH_INTERVAL = 2.0  # seconds between looks for new namespaces of the selected containers
 
 
@@ -278,7 +279,7 @@ class GadgetRun:
                         break
                     wait = min(wait, deadline - now)
                 out = []
-                for record in self._reader.read_batch(timeout=wait):
+                for record in self._reader.read_batch(timeout=wait, gather=GATHER):
                     event = present(record)
                     if not filters or flt.matches(filters, event):
                         out.append(event)

@@ -49,3 +49,62 @@ def test_columns_escape_control_characters():
     w = ColumnWriter(G, ["text"], stream=out, width=80)
     w.event({"text": ["python3", "-c", "a\nb\tc"]})
     assert out.getvalue() == "python3 -c a\\nb\\tc\n"
+
+
+class _CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+ODD_EVENTS = [
+    EVENT,
+    {"s": "caf\u00e9 \u2603 \U0001F600", "ctl": "a\x00b\x1f\n\t\"\\", "f": 1.5, "big": 2 ** 70,
+     "neg": -3, "none": None, "t": True, "fa": False, "list": [1, "x", [None]], "b": b"\x00\xff",
+     "nan": float("nan"), "inf": float("-inf"), "tuple": (1, 2), "empty": {}, "e": []},
+]
+
+
+def test_json_writer_batch_is_json_dumps_of_each_event_in_one_write():
+    out = _CountingStream()
+    JSONWriter(stream=out).events(ODD_EVENTS * 3)
+    expected = "".join(json.dumps(e, separators=(",", ":"), default=str) + "\n"
+                       for e in ODD_EVENTS * 3)
+    assert out.getvalue() == expected
+    assert out.writes == 1
+    JSONWriter(stream=out).events([])
+    assert out.writes == 1
+
+
+def _reference_row(writer: ColumnWriter, event: dict) -> str:
+    """A row as the writer made it one cell at a time before rows were batched."""
+    from pybpf_gadgets.common.filters import get_path
+    from pybpf_gadgets.common.output import _cell
+
+    cells = []
+    for col in writer.cols:
+        text = _cell(get_path(event, col.name))
+        if col.width == 0:
+            text = text if writer.rest is None else text[:writer.rest]
+        else:
+            w = abs(col.width)
+            if len(text) > w:
+                text = text[:w - 1] + "+" if w > 1 else text[:w]
+            text = text.rjust(w) if col.width < 0 else text.ljust(w)
+        cells.append(text)
+    return " ".join(cells).rstrip() + "\n"
+
+
+def test_column_writer_batch_is_the_rows_in_one_write():
+    events = [EVENT, {"proc": {"comm": "x" * 40, "pid": 123456789}, "n": -1,
+                      "text": "tab\there"}, {}, {"proc": None, "n": True}]
+    for width in (None, 50, 12):
+        out = _CountingStream()
+        writer = ColumnWriter(G, stream=out, width=width)
+        writer.events(events)
+        assert out.writes == 1
+        assert out.getvalue() == "".join(_reference_row(writer, e) for e in events)
