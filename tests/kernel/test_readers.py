@@ -353,19 +353,19 @@ def test_gather_holds_back_only_batches_that_follow_a_batch(obj_path, kind):
         with attach(prog), make_reader(coll, kind) as rd:
             os.getppid()
             start = time.monotonic()
-            assert len(rd.read_batch(timeout=5, gather=0.5)) == 1
-            assert time.monotonic() - start < 0.4
+            assert len(rd.read_batch(timeout=5, gather=1.0)) == 1
+            assert time.monotonic() - start < 0.8
             handed = time.monotonic()
             os.getppid()
             later = threading.Timer(0.1, lambda: [os.getppid() for _ in range(3)])
             later.start()
             got = []
             assert rd.poll(lambda rec: got.append(EVENT.unpack_from(rec)[0]), 5,
-                           gather=0.5) == 4
+                           gather=1.0) == 4
             later.join()
-            assert time.monotonic() - handed >= 0.45
-            assert got == [1, 2, 3, 4]
-            assert rd.read_batch(timeout=0.05, gather=0.5) == []  # quiet: the timeout holds
+            assert time.monotonic() - handed >= 0.95
+            assert sorted(got) == [1, 2, 3, 4]  # perf: one ring per CPU, the thread may run elsewhere
+            assert rd.read_batch(timeout=0.05, gather=1.0) == []  # quiet: the timeout holds
 
 
 @pytest.mark.parametrize("kind", ["ringbuf", "perf"])
