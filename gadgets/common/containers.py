@@ -1,40 +1,46 @@
-"""Local container discovery from what the host already has: /proc/*/ns/mnt,
-/proc/*/cgroup (cgroup v2 paths of docker, containerd, cri-o, podman) and the
-runtimes' state directories for names. A process in a private mount
-namespace inside its own cgroup (no runtime at all) is a container too,
-named after its cgroup directory.
+"""The containers running on this host, as a gadget sees them.
 
-``discover()`` returns the containers now running; ``select(name)`` resolves
-what a user typed (name, id or id prefix, cgroup path, mount-ns id);
-``Enricher`` maps an event's mntns id to its container, re-scanning when it
-meets an unknown namespace.
+Which containers run is decided from /proc: processes outside the host's
+mount namespace, grouped by cgroup. What they are (name, image, runtime,
+Kubernetes pod) comes from the runtimes' own state (.runtimes:
+docker, containerd and its CRI, CRI-O, podman), joined to each group by the
+container id its cgroup path names, by the cgroup path the runtime
+recorded, or by the pid it recorded. A group no runtime describes is still
+a container: its runtime and id come from the cgroup path (or "cgroup" and
+the path itself, for a bare cgroup), and ``sources`` says so.
+
+``discover()`` returns the containers now running; ``select(names)`` resolves
+what a user typed (name, full id or unique id prefix, cgroup path, mount-ns
+id); ``Enricher`` maps an event's mntns id to its container, re-scanning
+when it meets an unknown namespace. What could not be read is said once on
+stderr (or handed to the caller's ``warn``), and discovery goes on with the
+rest.
 """
 from __future__ import annotations
 
-import json
 import os
-import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set
 
+from . import runtimes
+from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
 from .errors import GadgetError
+from .runtimes.record import Problems, Record
 
-# (runtime, pattern on the last cgroup path components capturing the id)
-_RUNTIME_PATTERNS = (
-    ("docker", re.compile(r"docker-([0-9a-f]{64})\.scope$")),
-    ("docker", re.compile(r"/docker/([0-9a-f]{64})$")),
-    ("podman", re.compile(r"libpod-([0-9a-f]{64})\.scope(?:/container)?$")),
-    ("cri-o", re.compile(r"crio-([0-9a-f]{64})\.scope$")),
-    ("containerd", re.compile(r"cri-containerd-([0-9a-f]{64})\.scope$")),
-    ("containerd", re.compile(r"/kubepods[^ ]*/([0-9a-f]{64})$")),
-)
+__all__ = ["Container", "discover", "select", "Enricher", "cgroup2_root", "cgroup_of",
+           "mntns_of", "host_mntns_id", "RUNTIMES"]
+
+RUNTIMES = runtimes.NAMES + ("cgroup",)
+CGROUP_SOURCE = "cgroup path"
 
 
 @dataclass
 class Container:
-    """One container: a mount namespace (or several) and its cgroup."""
+    """One running container: its processes' mount namespaces, its cgroup,
+    and what its runtime says about it."""
 
     id: str
     name: str
@@ -43,22 +49,43 @@ class Container:
     cgroup_id: int = 0
     mntns_ids: Set[int] = field(default_factory=set)
     pids: List[int] = field(default_factory=list)
+    image: str = ""
+    pid: int = 0                      # its first process (the runtime's, else the lowest pid seen)
+    mntns_id: int = 0                 # that process's mount namespace
+    labels: Dict[str, str] = field(default_factory=dict)
+    k8s: Dict[str, str] = field(default_factory=dict)    # namespace, pod_name, pod_uid, container_name
+    pod_labels: Dict[str, str] = field(default_factory=dict)
+    sources: Dict[str, str] = field(default_factory=dict)  # field -> file/socket, or "cgroup path"
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character id runtimes print (a bare cgroup's id is its path)."""
+        return self.id[:12] if self.runtime != "cgroup" else self.id
 
     def to_dict(self) -> Dict[str, str]:
         return {"name": self.name, "id": self.id, "runtime": self.runtime}
 
+    def ig_fields(self) -> Dict[str, Dict[str, Any]]:
+        """Enrichment in Inspektor Gadget's shape: ``runtime`` and ``k8s`` objects."""
+        return {
+            "runtime": {"containerName": self.name, "containerId": self.id,
+                        "containerImageName": self.image, "runtimeName": self.runtime},
+            "k8s": {"namespace": self.k8s.get("namespace", ""),
+                    "podName": self.k8s.get("pod_name", ""),
+                    "containerName": self.k8s.get("container_name", ""),
+                    "podLabels": dict(self.pod_labels)},
+        }
 
-def cgroup2_root() -> Optional[Path]:
-    """Where the cgroup v2 hierarchy is mounted (unified or hybrid layout)."""
-    try:
-        with open("/proc/self/mounts") as fh:
-            for line in fh:
-                parts = line.split()
-                if len(parts) > 2 and parts[2] == "cgroup2":
-                    return Path(parts[1])
-    except OSError:
-        pass
-    return None
+    def describe(self) -> Dict[str, Any]:
+        """Everything discovery knows, for ``pybpf containers -o json``."""
+        out = self.ig_fields()
+        out["runtime"]["containerShortId"] = self.short_id
+        out["k8s"]["podUid"] = self.k8s.get("pod_uid", "")
+        out.update({"pid": self.pid, "pids": sorted(self.pids), "mntns_id": self.mntns_id,
+                    "mntns_ids": sorted(self.mntns_ids), "cgroup_path": self.cgroup_path,
+                    "cgroup_id": self.cgroup_id, "labels": dict(self.labels),
+                    "sources": dict(self.sources)})
+        return out
 
 
 def mntns_of(pid: int, proc: str = "/proc") -> int:
@@ -74,80 +101,20 @@ def host_mntns_id(proc: str = "/proc") -> int:
         return mntns_of(os.getpid(), proc)
 
 
-def cgroup_of(pid: int, proc: str = "/proc") -> str:
-    """The cgroup path of a process: its cgroup v2 path, unless that is the
-    root and a cgroup v1 hierarchy (hybrid or v1-only hosts) places it in a
-    container runtime's cgroup; "" when it has none."""
-    v2, v1 = "", []
-    with open(f"{proc}/{pid}/cgroup") as fh:
-        for line in fh:
-            parts = line.rstrip("\n").split(":", 2)
-            if len(parts) != 3:
-                continue
-            if parts[0] == "0" and parts[1] == "":
-                v2 = parts[2]
-            else:
-                v1.append(parts[2])
-    if v2 in ("", "/"):
-        for path in v1:
-            if runtime_of(path)[0] != "cgroup":
-                return path
-    return v2
+_said: Set[str] = set()
 
 
-def runtime_of(cgroup_path: str):
-    """(runtime, id) from a cgroup path, or ("cgroup", path) for a bare cgroup."""
-    for runtime, pattern in _RUNTIME_PATTERNS:
-        m = pattern.search(cgroup_path)
-        if m:
-            return runtime, m.group(1)
-    return "cgroup", cgroup_path
+def warn_once(message: str) -> None:
+    """Say a discovery problem on stderr, once per process."""
+    if message not in _said:
+        _said.add(message)
+        sys.stderr.write(f"pybpf: containers: cannot read {message}\n")
 
 
-def _read_json(path: Path):
-    try:
-        with open(path) as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
-def runtime_name(runtime: str, cid: str, roots: Iterable[str] = ("/",)) -> Optional[str]:
-    """The container's name from its runtime's state directory, if present."""
-    for root in map(Path, roots):
-        if runtime == "docker":
-            data = _read_json(root / "var/lib/docker/containers" / cid / "config.v2.json")
-            if data and data.get("Name"):
-                return data["Name"].lstrip("/")
-        elif runtime == "podman":
-            for base in ("var/lib/containers/storage", "run/containers/storage"):
-                data = _read_json(root / base / "overlay-containers/containers.json")
-                for entry in data or ():
-                    if entry.get("id") == cid and entry.get("names"):
-                        return entry["names"][0]
-        elif runtime in ("containerd", "cri-o"):
-            candidates = [root / "run/containers/storage/overlay-containers" / cid / "userdata/config.json"]
-            tasks = root / "run/containerd/io.containerd.runtime.v2.task"
-            if tasks.is_dir():
-                candidates += [ns / cid / "config.json" for ns in tasks.iterdir()]
-            for path in candidates:
-                data = _read_json(path)
-                notes = (data or {}).get("annotations") or {}
-                for key in ("io.kubernetes.cri.container-name", "io.kubernetes.container.name",
-                            "nerdctl/name"):
-                    if notes.get(key):
-                        return notes[key]
-    return None
-
-
-def discover(proc: str = "/proc", host_mntns: Optional[int] = None,
-             roots: Iterable[str] = ("/",)) -> List[Container]:
-    """Every container running now: processes outside the host's mount
-    namespace, grouped by cgroup."""
-    if host_mntns is None:
-        host_mntns = host_mntns_id(proc)
-    cg_root = cgroup2_root()
-    by_cgroup: Dict[str, Container] = {}
+def _scan(proc: str, host_mntns: int) -> Dict[str, Dict[int, int]]:
+    """cgroup path -> {pid: mntns id} of every process outside the host's
+    mount namespace that is in a cgroup of its own."""
+    groups: Dict[str, Dict[int, int]] = {}
     for entry in os.listdir(proc):
         if not entry.isdigit():
             continue
@@ -156,35 +123,87 @@ def discover(proc: str = "/proc", host_mntns: Optional[int] = None,
             ns = mntns_of(pid, proc)
             if ns == host_mntns:
                 continue
-            cgpath = cgroup_of(pid, proc)
-        except OSError:
-            continue  # exited, or a kernel thread
-        if cgpath in ("", "/"):
-            continue  # a private mount namespace alone is not a container
-        c = by_cgroup.get(cgpath)
-        if c is None:
-            runtime, cid = runtime_of(cgpath)
-            name = runtime_name(runtime, cid, roots) if runtime != "cgroup" else None
-            if name is None:
-                name = cid[:12] if runtime != "cgroup" else (cgpath.rstrip("/").rsplit("/", 1)[-1] or "/")
-            cgroup_id = 0
-            if cg_root is not None:
-                try:
-                    cgroup_id = os.stat(str(cg_root) + cgpath).st_ino
-                except OSError:
-                    pass
-            c = by_cgroup[cgpath] = Container(cid, name, runtime, cgpath, cgroup_id)
-        c.mntns_ids.add(ns)
-        c.pids.append(pid)
-    return sorted(by_cgroup.values(), key=lambda c: (c.name, c.id))
+            path = cgroup_of(pid, proc)
+        except (OSError, ValueError):
+            continue  # exited meanwhile, or a kernel thread
+        if path not in ("", "/"):  # a private mount namespace alone is not a container
+            groups.setdefault(path, {})[pid] = ns
+    return groups
 
 
-def _matches(c: Container, want: str) -> bool:
+def _record_for(path: str, members: Dict[int, int], by_id: Dict[str, Record],
+                by_cgroup: Dict[str, Record], by_pid: Dict[int, Record]) -> Optional[Record]:
+    match = parse_path(path)
+    r = by_id.get(match.id) if match is not None else None
+    if r is None:
+        r = by_cgroup.get(path)
+    if r is None and match is None:  # a recorded pid is trusted only where the path names no id
+        r = next((by_pid[p] for p in sorted(members) if p in by_pid), None)
+    return r
+
+
+def _container(path: str, members: Dict[int, int], record: Optional[Record],
+               cg_root: Optional[Path]) -> Container:
+    match = parse_path(path)
+    if record is not None:
+        c = Container(record.id, record.name or record.id[:12], record.runtime, path,
+                      image=record.image, labels=dict(record.labels), k8s=dict(record.k8s),
+                      pod_labels=dict(record.pod_labels or {}), sources=dict(record.sources))
+        c.sources.setdefault("name", record.sources.get("id", record.source))
+        c.sources.setdefault("runtime", record.source)
+        c.pid = record.pid if record.pid in members else 0
+    elif match is not None:
+        c = Container(match.id, match.id[:12], match.runtime or "cgroup", path)
+        c.sources.update(id=CGROUP_SOURCE, name=CGROUP_SOURCE, runtime=CGROUP_SOURCE)
+    else:
+        c = Container(path, path.rstrip("/").rsplit("/", 1)[-1] or "/", "cgroup", path)
+        c.sources.update(id=CGROUP_SOURCE, name=CGROUP_SOURCE, runtime=CGROUP_SOURCE)
+    if match is not None and match.pod_uid and not c.k8s.get("pod_uid"):
+        c.k8s["pod_uid"] = match.pod_uid
+        c.sources["k8s.pod_uid"] = CGROUP_SOURCE
+    if not c.pid:
+        c.pid = min(members)
+    c.pids = sorted(members)
+    c.mntns_ids = set(members.values())
+    c.mntns_id = members[c.pid]
+    c.cgroup_id = cgroup_id(path, cg_root)
+    return c
+
+
+def discover(proc: str = "/proc", host_mntns: Optional[int] = None,
+             roots: Iterable[str] = ("/",), runtimes_wanted: Optional[Iterable[str]] = None,
+             warn: Optional[Callable[[str], None]] = warn_once) -> List[Container]:
+    """Every container running now (pods' sandbox containers excluded),
+    sorted by name. ``roots``: where the runtimes' state directories are
+    (``/`` on the host); ``runtimes_wanted``: keep only these runtimes."""
+    if host_mntns is None:
+        host_mntns = host_mntns_id(proc)
+    problems = Problems()
+    by_id: Dict[str, Record] = {}
+    for root in roots:
+        for cid, r in runtimes.read_all(Path(root), problems).items():
+            by_id.setdefault(cid, r)
+    by_cgroup = {r.cgroup_path: r for r in by_id.values() if r.cgroup_path}
+    by_pid = {r.pid: r for r in by_id.values() if r.pid}
+    cg_root = cgroup2_root()
+    found = []
+    for path, members in _scan(proc, host_mntns).items():
+        record = _record_for(path, members, by_id, by_cgroup, by_pid)
+        if record is not None and record.sandbox:
+            continue
+        found.append(_container(path, members, record, cg_root))
+    if runtimes_wanted is not None:
+        wanted = set(runtimes_wanted)
+        found = [c for c in found if c.runtime in wanted]
+    if warn is not None:
+        for message in problems.items:
+            warn(message)
+    return sorted(found, key=lambda c: (c.name, c.id))
+
+
+def _matches(c: Container, want: str, cg_root: Optional[Path]) -> bool:
     if want in (c.name, c.id, c.cgroup_path):
         return True
-    if c.runtime != "cgroup" and len(want) >= 4 and c.id.startswith(want):
-        return True
-    cg_root = cgroup2_root()
     if cg_root is not None and want.rstrip("/") == str(cg_root) + c.cgroup_path:
         return True
     if "/" in want and "/" + want.strip("/") == c.cgroup_path:
@@ -192,15 +211,30 @@ def _matches(c: Container, want: str) -> bool:
     return want.isdigit() and int(want) in c.mntns_ids
 
 
+def _by_prefix(want: str, containers: List[Container]) -> List[Container]:
+    """Containers whose runtime id starts with ``want``; more than one is an error."""
+    hits = [c for c in containers if c.runtime != "cgroup" and c.id.startswith(want)]
+    if len({c.id for c in hits}) > 1:
+        raise GadgetError(f"container id prefix {want!r} is ambiguous: "
+                          + ", ".join(f"{c.name} ({c.short_id})" for c in hits))
+    return hits
+
+
+def running_names(containers: List[Container]) -> str:
+    return ", ".join(c.name for c in containers) or "none"
+
+
 def select(names: Iterable[str], containers: Optional[List[Container]] = None) -> List[Container]:
-    """Resolve user-given container names; an unknown one is a GadgetError."""
+    """Resolve user-given containers (name, full id or unique id prefix,
+    cgroup path, mntns id); one naming none is a GadgetError listing the
+    running containers by name."""
     containers = discover() if containers is None else containers
+    cg_root = cgroup2_root()
     out: List[Container] = []
     for want in names:
-        found = [c for c in containers if _matches(c, want)]
+        found = [c for c in containers if _matches(c, want, cg_root)] or _by_prefix(want, containers)
         if not found:
-            raise GadgetError(f"no container {want!r} (running: "
-                              f"{', '.join(c.name for c in containers) or 'none'})")
+            raise GadgetError(f"no container {want!r} (running: {running_names(containers)})")
         out.extend(c for c in found if c not in out)
     return out
 
@@ -209,8 +243,10 @@ class Enricher:
     """Maps mount-namespace ids to containers; rescans (at most once a
     second) when it meets an id it does not know."""
 
-    def __init__(self, proc: str = "/proc", rescan_interval: float = 1.0) -> None:
+    def __init__(self, proc: str = "/proc", rescan_interval: float = 1.0,
+                 roots: Iterable[str] = ("/",)) -> None:
         self.proc = proc
+        self.roots = tuple(roots)
         self.host_mntns = host_mntns_id(proc)
         self.interval = rescan_interval
         self._by_mntns: Dict[int, Container] = {}
@@ -219,7 +255,7 @@ class Enricher:
 
     def rescan(self) -> None:
         self._last = time.monotonic()
-        for c in discover(self.proc, self.host_mntns):
+        for c in discover(self.proc, self.host_mntns, self.roots):
             for ns in c.mntns_ids:
                 self._by_mntns[ns] = c
 
