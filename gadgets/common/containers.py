@@ -23,18 +23,29 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from . import runtimes
 from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
 from .errors import GadgetError
 from .runtimes.record import Problems, Record
 
-__all__ = ["Container", "discover", "select", "Enricher", "cgroup2_root", "cgroup_of",
-           "mntns_of", "host_mntns_id", "RUNTIMES"]
+__all__ = ["Container", "ContainerFilter", "discover", "select", "Enricher", "cgroup2_root",
+           "cgroup_of", "mntns_of", "host_mntns_id", "RUNTIMES"]
 
 RUNTIMES = runtimes.NAMES + ("cgroup",)
 CGROUP_SOURCE = "cgroup path"
+# where the host's file system is, when pybpf runs in a container with the
+# host's / mounted (as ig's HOST_ROOT): its /proc and the runtimes' state
+HOST_ROOT_ENV = "PYBPF_HOST_ROOT"
+
+
+def host_root() -> str:
+    return os.environ.get(HOST_ROOT_ENV) or "/"
+
+
+def host_proc() -> str:
+    return os.path.join(host_root(), "proc")
 
 
 @dataclass
@@ -94,11 +105,15 @@ def mntns_of(pid: int, proc: str = "/proc") -> int:
 
 
 def host_mntns_id(proc: str = "/proc") -> int:
-    """The host's mount namespace: pid 1's, or ours when pid 1 is hidden."""
-    try:
-        return mntns_of(1, proc)
-    except OSError:
-        return mntns_of(os.getpid(), proc)
+    """The host's mount namespace: pid 1's, else kthreadd's (pid 2, always
+    in the initial namespace; some hosts' pid 1 refuses even root), else
+    ours."""
+    for pid in (1, 2):
+        try:
+            return mntns_of(pid, proc)
+        except OSError:
+            continue
+    return os.stat("/proc/self/ns/mnt").st_ino
 
 
 _said: Set[str] = set()
@@ -170,12 +185,15 @@ def _container(path: str, members: Dict[int, int], record: Optional[Record],
     return c
 
 
-def discover(proc: str = "/proc", host_mntns: Optional[int] = None,
-             roots: Iterable[str] = ("/",), runtimes_wanted: Optional[Iterable[str]] = None,
+def discover(proc: Optional[str] = None, host_mntns: Optional[int] = None,
+             roots: Optional[Iterable[str]] = None,
              warn: Optional[Callable[[str], None]] = warn_once) -> List[Container]:
     """Every container running now (pods' sandbox containers excluded),
-    sorted by name. ``roots``: where the runtimes' state directories are
-    (``/`` on the host); ``runtimes_wanted``: keep only these runtimes."""
+    sorted by name. ``proc``: the host's /proc; ``roots``: where the
+    runtimes' state directories are (both default to the host root, ``/``
+    or $PYBPF_HOST_ROOT)."""
+    proc = host_proc() if proc is None else proc
+    roots = (host_root(),) if roots is None else roots
     if host_mntns is None:
         host_mntns = host_mntns_id(proc)
     problems = Problems()
@@ -192,16 +210,15 @@ def discover(proc: str = "/proc", host_mntns: Optional[int] = None,
         if record is not None and record.sandbox:
             continue
         found.append(_container(path, members, record, cg_root))
-    if runtimes_wanted is not None:
-        wanted = set(runtimes_wanted)
-        found = [c for c in found if c.runtime in wanted]
     if warn is not None:
         for message in problems.items:
             warn(message)
     return sorted(found, key=lambda c: (c.name, c.id))
 
 
-def _matches(c: Container, want: str, cg_root: Optional[Path]) -> bool:
+def matches_name(c: Container, want: str, cg_root: Optional[Path]) -> bool:
+    """Whether ``want`` is exactly this container's name, id, cgroup path
+    (as in /proc or under the cgroup2 mount) or one of its mount-ns ids."""
     if want in (c.name, c.id, c.cgroup_path):
         return True
     if cg_root is not None and want.rstrip("/") == str(cg_root) + c.cgroup_path:
@@ -211,8 +228,13 @@ def _matches(c: Container, want: str, cg_root: Optional[Path]) -> bool:
     return want.isdigit() and int(want) in c.mntns_ids
 
 
-def _by_prefix(want: str, containers: List[Container]) -> List[Container]:
-    """Containers whose runtime id starts with ``want``; more than one is an error."""
+def find(want: str, containers: List[Container]) -> List[Container]:
+    """The containers ``want`` names: exactly (matches_name), else by a
+    runtime id prefix, which must be unique (else a GadgetError)."""
+    cg_root = cgroup2_root()
+    exact = [c for c in containers if matches_name(c, want, cg_root)]
+    if exact:
+        return exact
     hits = [c for c in containers if c.runtime != "cgroup" and c.id.startswith(want)]
     if len({c.id for c in hits}) > 1:
         raise GadgetError(f"container id prefix {want!r} is ambiguous: "
@@ -229,41 +251,124 @@ def select(names: Iterable[str], containers: Optional[List[Container]] = None) -
     cgroup path, mntns id); one naming none is a GadgetError listing the
     running containers by name."""
     containers = discover() if containers is None else containers
-    cg_root = cgroup2_root()
     out: List[Container] = []
     for want in names:
-        found = [c for c in containers if _matches(c, want, cg_root)] or _by_prefix(want, containers)
+        found = find(want, containers)
         if not found:
             raise GadgetError(f"no container {want!r} (running: {running_names(containers)})")
         out.extend(c for c in found if c not in out)
     return out
 
 
-class Enricher:
-    """Maps mount-namespace ids to containers; rescans (at most once a
-    second) when it meets an id it does not know."""
+@dataclass
+class ContainerFilter:
+    """Which containers a user asked for by runtime and Kubernetes identity
+    (``--runtimes``, ``--k8s-namespace``, ``--k8s-podname``,
+    ``--k8s-containername``, ``--k8s-selector``). Empty: every container."""
 
-    def __init__(self, proc: str = "/proc", rescan_interval: float = 1.0,
-                 roots: Iterable[str] = ("/",)) -> None:
-        self.proc = proc
-        self.roots = tuple(roots)
-        self.host_mntns = host_mntns_id(proc)
-        self.interval = rescan_interval
+    runtimes: Optional[Set[str]] = None
+    namespace: str = ""
+    pod_name: str = ""
+    container_name: str = ""
+    selector: Dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, runtimes: Optional[str] = None, namespace: Optional[str] = None,
+              pod_name: Optional[str] = None, container_name: Optional[str] = None,
+              selector: Optional[str] = None) -> "ContainerFilter":
+        """From the options' text; a bad value is a GadgetError naming the option."""
+        wanted = None
+        if runtimes:
+            wanted = {r.strip() for r in runtimes.split(",") if r.strip()}
+            unknown = sorted(wanted - set(RUNTIMES))
+            if unknown or not wanted:
+                raise GadgetError(f"--runtimes {runtimes!r}: unknown runtime "
+                                  f"{', '.join(unknown) or '(none given)'} "
+                                  f"(known: {', '.join(RUNTIMES)})")
+        labels: Dict[str, str] = {}
+        for term in (selector or "").split(","):
+            if not term.strip():
+                continue
+            key, eq, value = term.partition("=")
+            if not eq or not key.strip():
+                raise GadgetError(f"--k8s-selector {selector!r}: expected key=value[,key=value]")
+            labels[key.strip()] = value.strip()
+        return cls(wanted, namespace or "", pod_name or "", container_name or "", labels)
+
+    def __bool__(self) -> bool:
+        return bool(self.runtimes or self.namespace or self.pod_name or self.container_name
+                    or self.selector)
+
+    def matches(self, c: Container) -> bool:
+        if self.runtimes is not None and c.runtime not in self.runtimes:
+            return False
+        for want, have in ((self.namespace, "namespace"), (self.pod_name, "pod_name"),
+                           (self.container_name, "container_name")):
+            if want and c.k8s.get(have) != want:
+                return False
+        return all(c.pod_labels.get(k) == v for k, v in self.selector.items())
+
+    def apply(self, containers: Iterable[Container]) -> List[Container]:
+        return [c for c in containers if self.matches(c)]
+
+
+class Enricher:
+    """Maps mount-namespace ids to containers.
+
+    An id it does not know makes it discover again at once (a container
+    that just started: its first exec is attributed). The kernel reuses the
+    numbers of dead namespaces at once, so a known answer is checked when
+    an event's pid is new to it: the pid's cgroup must be the one the
+    answer was found in (else discover again). An id found to be no
+    container is not looked up again for ``forget_after`` seconds unless a
+    new pid of it sits in another cgroup."""
+
+    def __init__(self, proc: Optional[str] = None, forget_after: float = 30.0,
+                 roots: Optional[Iterable[str]] = None) -> None:
+        self.proc = host_proc() if proc is None else proc
+        self.roots = (host_root(),) if roots is None else tuple(roots)
+        self.host_mntns = host_mntns_id(self.proc)
+        self.forget_after = forget_after
+        self.containers: List[Container] = []
         self._by_mntns: Dict[int, Container] = {}
-        self._last = 0.0
+        self._pids: Dict[int, Set[int]] = {}                  # mntns -> pids checked
+        self._unknown: Dict[int, Tuple[float, str]] = {}      # mntns -> (when, a pid's cgroup)
         self.rescan()
 
     def rescan(self) -> None:
-        self._last = time.monotonic()
-        for c in discover(self.proc, self.host_mntns, self.roots):
-            for ns in c.mntns_ids:
-                self._by_mntns[ns] = c
+        """Discover again: containers gone are forgotten, new ones learnt."""
+        self.containers = discover(self.proc, self.host_mntns, self.roots)
+        self._by_mntns = {ns: c for c in self.containers for ns in c.mntns_ids}
+        self._pids = {ns: set(c.pids) for c in self.containers for ns in c.mntns_ids}
 
-    def lookup(self, mntns_id: int) -> Optional[Container]:
+    def _cgroup(self, pid: int) -> Optional[str]:
+        try:
+            return cgroup_of(pid, self.proc)
+        except OSError:
+            return None   # gone already: nothing better to learn
+
+    def lookup(self, mntns_id: int, pid: int = 0) -> Optional[Container]:
+        """The container of a mount namespace (``pid``: the event's process,
+        when known, to notice a reused namespace number)."""
         if mntns_id == self.host_mntns or not mntns_id:
             return None
         c = self._by_mntns.get(mntns_id)
-        if c is None and time.monotonic() - self._last >= self.interval:
-            self.rescan()
-            c = self._by_mntns.get(mntns_id)
+        if c is not None:
+            seen = self._pids[mntns_id]
+            if not pid or pid in seen:
+                return c
+            path = self._cgroup(pid)
+            if path is None or path == c.cgroup_path:
+                seen.add(pid)
+                return c
+        else:
+            when, path_then = self._unknown.get(mntns_id, (-self.forget_after, ""))
+            if time.monotonic() - when < self.forget_after:
+                path = self._cgroup(pid) if pid else None
+                if path is None or path == path_then:
+                    return None
+        self.rescan()
+        c = self._by_mntns.get(mntns_id)
+        if c is None:
+            self._unknown[mntns_id] = (time.monotonic(), (self._cgroup(pid) or "") if pid else "")
         return c

@@ -172,8 +172,29 @@ def test_ambiguous_prefix(hybrid, tmp_path):
 
 def test_runtime_filter(hybrid):
     proc, _, root = hybrid
-    found = ctr.discover(proc, roots=(root,), runtimes_wanted=["docker", "containerd"], warn=None)
-    assert [c.name for c in found] == ["i14api", "i14db1"]
+    found = ctr.discover(proc, roots=(root,), warn=None)
+    only = ctr.ContainerFilter.parse(runtimes="docker, containerd")
+    assert [c.name for c in only.apply(found)] == ["i14api", "i14db1"]
+    assert not ctr.ContainerFilter.parse() and only
+    with pytest.raises(GadgetError, match="--runtimes 'rkt': unknown runtime rkt"):
+        ctr.ContainerFilter.parse(runtimes="rkt")
+
+
+def test_k8s_filters(node):
+    proc, _, root = node
+    found = ctr.discover(proc, roots=(root,), warn=None)
+
+    def names(**kw):
+        return sorted(c.name for c in ctr.ContainerFilter.parse(**kw).apply(found))
+    assert names(namespace="shop") == ["nginx"]
+    assert names(pod_name="db-0") == ["postgres"]
+    assert names(container_name="postgres", namespace="data") == ["postgres"]
+    assert names(selector="app=web") == ["nginx"]
+    assert names(selector="app=db,tier=data") == ["postgres"]
+    assert names(selector="app=db,tier=web") == []
+    assert names(namespace="shop", runtimes="cri-o") == []
+    with pytest.raises(GadgetError, match="--k8s-selector 'app'"):
+        ctr.ContainerFilter.parse(selector="app")
 
 
 def test_without_state_the_cgroup_path_speaks(hybrid, tmp_path):
@@ -413,3 +434,49 @@ def test_enricher(hybrid):
     assert e.lookup(ns["host"]) is None
     assert e.lookup(ns["ns10547"]).name == "i14web1"
     assert e.lookup(12345) is None
+
+
+# -- the Enricher as containers come and go -------------------------------------
+def test_enricher_learns_new_containers_at_once(tmp_path):
+    proc, ns = make_proc(tmp_path, {1: ("host", v2("/init.scope")),
+                                    20: ("a", v2("/docker/" + DOCKER_ID))})
+    e = ctr.Enricher(proc, roots=(str(tmp_path / "none"),))
+    assert e.lookup(ns["a"]).id == DOCKER_ID
+    late = "cd" * 32
+    d = Path(proc) / "30" / "ns"
+    d.mkdir(parents=True)
+    (tmp_path / "ns" / "b").write_text("")
+    os.link(tmp_path / "ns" / "b", d / "mnt")
+    (Path(proc) / "30" / "cgroup").write_text(v2("/docker/" + late))
+    assert e.lookup(os.stat(tmp_path / "ns" / "b").st_ino).id == late   # no waiting
+    # a namespace that is no container is looked up once, then remembered
+    calls = []
+    e.rescan = lambda: calls.append(1)
+    assert e.lookup(424242) is None and e.lookup(424242) is None
+    assert calls == [1]
+
+
+def test_enricher_notices_a_reused_namespace_number(tmp_path):
+    """The kernel gives a dead namespace's number to the next one: a new pid
+    in another cgroup makes the Enricher look again."""
+    proc, ns = make_proc(tmp_path, {1: ("host", v2("/init.scope")),
+                                    20: ("m", v2("/docker/" + DOCKER_ID))})
+    e = ctr.Enricher(proc, roots=(str(tmp_path / "none"),))
+    assert e.lookup(ns["m"], 20).id == DOCKER_ID
+    other = "cd" * 32
+    shutil.rmtree(Path(proc) / "20")              # the container is gone...
+    d = Path(proc) / "30" / "ns"
+    d.mkdir(parents=True)
+    os.link(tmp_path / "ns" / "m", d / "mnt")      # ...and its number is reused
+    (Path(proc) / "30" / "cgroup").write_text(v2("/docker/" + other))
+    assert e.lookup(ns["m"], 30).id == other
+    # a host service's namespace: looked up once, then remembered per cgroup
+    (Path(proc) / "40" / "ns").mkdir(parents=True)
+    (tmp_path / "ns" / "svc").write_text("")
+    os.link(tmp_path / "ns" / "svc", Path(proc) / "40" / "ns" / "mnt")
+    (Path(proc) / "40" / "cgroup").write_text(v2("/"))
+    svc = os.stat(tmp_path / "ns" / "svc").st_ino
+    calls = []
+    real = e.rescan
+    e.rescan = lambda: (calls.append(1), real())
+    assert e.lookup(svc, 40) is None and e.lookup(svc, 40) is None and calls == [1]
