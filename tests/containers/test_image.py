@@ -1,0 +1,135 @@
+"""pybpf in a container, and as the pod of deploy/daemonset.yaml: the image
+is built here from local files (deploy/build-image.sh, Containerfile), run
+privileged in the host's pid namespace, and must trace an exec in a
+sibling container with that container's name. The DaemonSet's pod template
+runs unchanged under `podman kube play` (wrapped into a Pod: podman 4.3
+does not play DaemonSets), next to a pod played from Kubernetes YAML."""
+import json
+import subprocess
+import textwrap
+import uuid
+
+import pytest
+
+from runtimes_support import app_pod_yaml, sh, unique, wait_until
+from test_gadget_trace_support import ROOT
+
+pytestmark = pytest.mark.slow
+
+DAEMONSET = ROOT / "deploy" / "daemonset.yaml"
+RUN_FLAGS = ["--privileged", "--pid=host", "--cgroupns=host",
+             "-v", "/sys/kernel/tracing:/sys/kernel/tracing", "-v", "/sys/fs/bpf:/sys/fs/bpf",
+             "-v", "/run:/run", "-v", "/var/lib/containers:/var/lib/containers:ro"]
+
+
+@pytest.fixture(scope="session")
+def pybpf_image(podman):
+    tag = f"localhost/pybpf-test:{uuid.uuid4().hex[:8]}"
+    sh("bash", str(ROOT / "deploy" / "build-image.sh"), tag, timeout=900)
+    try:
+        yield tag
+    finally:
+        sh("podman", "rmi", "-f", tag, check=False)
+
+
+def _image_files(tag):
+    """Every regular file of the image, from an export of a (never started) container."""
+    name = unique("ls")
+    sh("podman", "create", "--name", name, tag)
+    try:
+        out = subprocess.run(f"podman export {name} | tar -t", shell=True, check=True,
+                             capture_output=True, text=True).stdout.split()
+    finally:
+        sh("podman", "rm", "-f", name, check=False)
+    return out
+
+
+def test_image_holds_python_and_pybpf_only(pybpf_image):
+    files = [f[2:] if f.startswith("./") else f for f in _image_files(pybpf_image)]
+    tops = {f.split("/")[0] for f in files if f}
+    assert tops <= {"usr", "lib", "lib64", "opt", "tmp", "bin", "sbin", "etc", "proc", "sys",
+                    "dev", "run"}
+    dists = {f.split("/")[2].split("-")[0] for f in files
+             if f.startswith("opt/pybpf/") and ".dist-info/" in f}
+    assert dists == {"pybpf", "pyelftools", "construct"}
+    names = {f.rsplit("/", 1)[-1] for f in files}
+    for tool in ("gcc", "cc", "clang", "sh", "bash", "pip", "apt", "ld"):
+        assert tool not in names, tool
+
+
+def exec_until_logged(exec_in, logs, timeout=120):
+    """Exec `echo TAG` through ``exec_in`` until a JSON line of ``logs()``
+    holds TAG; that event."""
+    tag = f"pybpf-img-{uuid.uuid4().hex[:8]}"
+    box = {}
+
+    def seen():
+        exec_in("/bin/echo", tag)
+        for line in logs().splitlines():
+            if tag in line and line.startswith("{"):
+                event = json.loads(line)
+                if event["proc"]["comm"] == "echo":   # not the host's `podman exec ... TAG`
+                    box["e"] = event
+                    return True
+        return False
+    wait_until(seen, timeout, "the exec in the tracer's log")
+    return box["e"]
+
+
+def podman_logs(name):
+    return sh("podman", "logs", name, check=False).stdout
+
+
+def test_image_traces_a_sibling_container(podman, pybpf_image):
+    tracer, sibling = unique("tr"), unique("sib")
+    podman.run(sibling)
+    try:
+        sh("podman", "run", "-d", "--name", tracer, *RUN_FLAGS, pybpf_image,
+           "run", "trace_exec", "-o", "json", "-c", sibling, "--timeout", "300")
+        event = exec_until_logged(lambda *cmd: podman.exec(sibling, *cmd),
+                                  lambda: podman_logs(tracer))
+        info = podman.inspect(sibling)
+    finally:
+        podman.rm(tracer, sibling)
+    assert event["container"]["name"] == info["Name"]
+    assert event["container"]["id"] == info["Id"]
+    assert event["container"]["runtime"] == "podman"
+
+
+def daemonset_pod(name, image):
+    """deploy/daemonset.yaml's pod template, unchanged but for its image, as a Pod."""
+    text = DAEMONSET.read_text()
+    template = text[text.index("\n  template:\n") + len("\n  template:\n"):]
+    body = textwrap.dedent(template)
+    assert body.startswith("metadata:\n")
+    body = body.replace("metadata:\n", f"metadata:\n  name: {name}\n", 1)
+    body = body.replace("image: localhost/pybpf:dev", f"image: {image}")
+    return "apiVersion: v1\nkind: Pod\n" + body
+
+
+def test_daemonset_pod_under_kube_play(podman, pybpf_image, tmp_path):
+    """The DaemonSet's pod traces an exec in a sibling pod (played from
+    Kubernetes YAML); its readiness probe passes once the gadget is attached."""
+    pod = unique("ds")
+    yaml = tmp_path / "ds-pod.yaml"
+    yaml.write_text(daemonset_pod(pod, pybpf_image))
+    app = unique("app")
+    app_yaml = tmp_path / "app.yaml"
+    app_yaml.write_text(app_pod_yaml(app, podman.image))
+    podman.kube_play(app_yaml)
+    try:
+        podman.kube_play(yaml)
+        tracer = f"{pod}-pybpf"
+
+        def ready():
+            return sh("podman", "exec", tracer, "/usr/bin/python3", "-m", "pybpf_gadgets.common.ready",
+                      check=False).returncode == 0
+        wait_until(ready, 120, "the readiness probe")
+        event = exec_until_logged(lambda *cmd: podman.exec(f"{app}-cart", *cmd),
+                                  lambda: podman_logs(tracer))
+        info = podman.inspect(f"{app}-cart")
+    finally:
+        podman.kube_down(yaml)
+        podman.kube_down(app_yaml)
+    assert event["container"]["name"] == f"{app}-cart"
+    assert event["container"]["id"] == info["Id"]
