@@ -1,13 +1,17 @@
 """Discovery of real podman, containerd and docker containers, checked
 against what each runtime's own CLI says (podman inspect, ctr, docker
 inspect), and selection by name, full id and unique id prefix."""
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.errors import GadgetError
 from runtimes_support import app_pod_yaml, mntns, unique, wait_until
+from test_gadget_trace_support import ROOT
 
 
 def found(name):
@@ -90,6 +94,10 @@ def test_kube_played_pod(podman, tmp_path):
                                         "podLabels": {"app": "cart", "tier": "front"}}
         infra = podman.inspect(f"{pod}-cart")["Pod"]
         assert not [x for x in ctr.discover() if x.name.startswith(infra[:12])]
+        out = pybpf("containers", "-o", "json", "--k8s-selector", "app=cart,tier=front",
+                    "--k8s-podname", pod)
+        assert [json.loads(line)["runtime"]["containerName"] for line in out.stdout.splitlines()] \
+            == [f"{pod}-cart"]
     finally:
         podman.kube_down(yaml)
 
@@ -104,3 +112,39 @@ def test_unknown_name_lists_running_containers_by_name(podman):
         assert name in str(err.value) and "libpod-" not in str(err.value)
     finally:
         podman.rm(name)
+
+
+def pybpf(*args):
+    return subprocess.run([sys.executable, "-m", "pybpf", *args], cwd=str(ROOT),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_containers_command(podman, docker):
+    """`pybpf containers`: columns with short ids, -o json in ig's shape, filters."""
+    web, api = unique("cw"), unique("ca")
+    podman.run(web, labels={"app": "web"})
+    docker.run(api)
+    try:
+        found(web)
+        found(api)
+        pinfo, dinfo = podman.inspect(web), docker.inspect(api)
+        cols = pybpf("containers")
+        assert cols.returncode == 0, cols.stderr
+        rows = {line.split()[1]: line.split() for line in cols.stdout.splitlines()[1:]}
+        assert rows[web][:3] == ["podman", web, pinfo["Id"][:12]]
+        assert rows[api][:3] == ["docker", api, dinfo["Id"][:12]]
+        out = pybpf("containers", "-o", "json", "-c", pinfo["Id"][:10])
+        assert out.returncode == 0, out.stderr
+        [entry] = [json.loads(line) for line in out.stdout.splitlines()]
+        assert entry["runtime"] == {"containerName": web, "containerId": pinfo["Id"],
+                                    "containerImageName": pinfo["ImageName"],
+                                    "runtimeName": "podman", "containerShortId": pinfo["Id"][:12]}
+        assert entry["pid"] == pinfo["State"]["Pid"] and entry["labels"] == {"app": "web"}
+        only_docker = pybpf("containers", "-o", "json", "--runtimes", "docker")
+        names = {json.loads(line)["runtime"]["containerName"] for line in only_docker.stdout.splitlines()}
+        assert api in names and web not in names
+        bad = pybpf("containers", "--k8s-selector", "novalue")
+        assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    finally:
+        podman.rm(web)
+        docker.rm(api)
