@@ -1,5 +1,9 @@
 """Can a gadget run here? Privileges, its object, its hooks and the kernel
-features it needs, each answered once and cached for the process."""
+features it needs, each answered once and cached for the process.
+
+Only classic tracepoints need tracefs (their id); pybpf mounts it when root
+and it is missing. raw_tp and tp_btf are looked up in the kernel's BTF
+(``btf_trace_<name>``), iter and perf_event hooks need no check here."""
 from __future__ import annotations
 
 import functools
@@ -9,7 +13,6 @@ from typing import TYPE_CHECKING, Optional, Tuple
 if TYPE_CHECKING:
     from .gadget import Gadget, Hook, HookSet
 
-_TRACEFS_ROOTS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
 CAP_SYS_ADMIN = 21
 CAP_PERFMON = 38
 CAP_BPF = 39
@@ -34,26 +37,53 @@ def privileged() -> Tuple[bool, str]:
 
 
 @functools.lru_cache(maxsize=None)
+def _btf_has_tracepoint(name: str) -> Optional[bool]:
+    """Whether vmlinux BTF has ``btf_trace_<name>`` (every raw tracepoint has), or None
+    without kernel BTF."""
+    from pybpf.core import kernel_btf
+    from pybpf.errors import BPFError
+    try:
+        return bool(kernel_btf().ids_by_name(f"btf_trace_{name}"))
+    except BPFError:
+        return None
+
+
+def _tracefs_lists(category: str, name: str) -> Tuple[Optional[bool], str]:
+    """(whether tracefs lists CATEGORY:NAME, or None and why when tracefs is not there)."""
+    from pybpf.errors import MissingHookError
+    from pybpf.links.tracefs import tracepoint_exists as listed
+    try:
+        return listed(category, name), ""
+    except MissingHookError as exc:
+        return None, str(exc)
+
+
+@functools.lru_cache(maxsize=None)
 def tracepoint_exists(target: str) -> bool:
-    """True when tracefs lists the tracepoint ``category/name``."""
-    return any((root / "events" / target / "id").exists() or (root / "events" / target).is_dir()
-               for root in _TRACEFS_ROOTS)
+    """True when the kernel has the tracepoint ``category/name`` (tracefs, else its BTF)."""
+    category, _, name = target.rpartition("/")
+    listed, _ = _tracefs_lists(category, name)
+    return listed if listed is not None else bool(_btf_has_tracepoint(name))
 
 
 @functools.lru_cache(maxsize=None)
 def hook_available(hook: "Hook") -> Tuple[bool, str]:
     """Whether one hook exists on this kernel, with the reason if not."""
     if hook.kind == "tracepoint":
-        if tracepoint_exists(hook.target):
-            return True, ""
-        return False, f"tracepoint {hook.target} does not exist on this kernel"
+        category, _, name = hook.target.rpartition("/")
+        listed, why = _tracefs_lists(category, name)
+        if listed is None:
+            return False, why
+        return (True, "") if listed else (False, f"tracepoint {hook.target} does not exist "
+                                                 f"on this kernel")
     if hook.kind in ("raw_tp", "tp_btf"):
         name = hook.target.split("/")[-1]
-        if any(tracepoint_exists(f"{cat.name}/{name}")
-               for root in _TRACEFS_ROOTS if (root / "events").is_dir()
-               for cat in (root / "events").iterdir() if cat.is_dir()):
-            return True, ""
-        return False, f"tracepoint {name} ({hook.kind}) does not exist on this kernel"
+        found = _btf_has_tracepoint(name)
+        if found is None and hook.kind == "tp_btf":
+            return False, f"tp_btf/{name} needs kernel BTF (/sys/kernel/btf/vmlinux)"
+        if found is False:
+            return False, f"tracepoint {name} ({hook.kind}) does not exist on this kernel"
+        return True, ""
     if hook.kind in ("kprobe", "kretprobe", "fentry", "fexit"):
         from pybpf import features
     if hook.kind in ("kprobe", "kretprobe"):

@@ -3,7 +3,10 @@
 
 Programs are pinned at PINDIR/<function name>, maps (with --pinmaps DIR)
 at DIR/<map name> (see pin_name). ``--type NAME`` forces every program's type as if its
-section were NAME (e.g. ``xdp``, ``tracepoint``). On any failure nothing is
+section were NAME (e.g. ``xdp``, ``tracepoint``). Before anything is created,
+PINDIR (and DIR) must be on a BPF file system: under /sys/fs/bpf, which a root
+process mounts if it is missing (saying so), or where bpffs was mounted by
+hand; a path with a ``..`` component is refused. On any failure nothing is
 left behind: pins made are removed, directories this command created are
 removed, and the loaded objects are closed.
 """
@@ -26,6 +29,31 @@ def _make_dir(path: str, created: List[str]) -> None:
         created.append(p)
 
 
+def _nearest_existing(path: str) -> str:
+    path = os.path.abspath(path)
+    while not os.path.exists(path) and path != "/":
+        path = os.path.dirname(path)
+    return path
+
+
+def check_pin_dir(path: str, obj: str) -> None:
+    """Refuse a pin directory that is not (or would not be) on bpffs, or that has '..'."""
+    from pybpf.sys import mounts
+
+    if ".." in path.split("/"):
+        raise LoadError(f"{obj}: {path}: '..' is not allowed in a pin directory; "
+                        f"give the path without it")
+    full = os.path.abspath(path)
+    if full == mounts.BPFFS_DIR or full.startswith(mounts.BPFFS_DIR + "/"):
+        try:
+            mounts.ensure_bpffs(f"{obj}: pinning under {mounts.BPFFS_DIR}")
+        except mounts.MountError as exc:
+            raise LoadError(str(exc)) from None
+    if not mounts.is_bpffs(_nearest_existing(full)):
+        raise LoadError(f"{obj}: {path} is not on a BPF file system (bpffs): pin under "
+                        f"{mounts.BPFFS_DIR}, or first run: mount -t bpf bpf DIR")
+
+
 def pin_name(mspec) -> str:
     """libbpf's pin file name for a map: global data maps by their kernel name
     (`obj.rodata`), others by their own; bpffs refuses '.', so it becomes '_'."""
@@ -38,6 +66,9 @@ def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") 
     from pybpf.collection import load
     from pybpf.elf import ObjectSpec, find_sec_def
 
+    for path in (pindir, pinmaps):
+        if path:
+            check_pin_dir(path, obj)
     spec = ObjectSpec.from_file(obj)
     if prog_type:
         row = find_sec_def(prog_type)

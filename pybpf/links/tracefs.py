@@ -1,6 +1,9 @@
 """tracefs: tracepoint ids and the legacy kprobe_events/uprobe_events
 interface (used when the kernel has no kprobe/uprobe PMU).
 
+tracefs is found (or, for root, mounted) by pybpf.sys.mounts; only the hooks
+that need it come here: classic tracepoints, legacy probe events.
+
 Legacy probe events get a unique name (``pybpf_<pid>_<n>``, group
 ``pybpf``) and are removed when their link closes.
 """
@@ -12,24 +15,28 @@ import os
 from typing import Optional
 
 from pybpf.errors import MissingHookError, syscall_error
+from pybpf.sys import mounts
 
-_ROOTS = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
 GROUP = "pybpf"
 _counter = itertools.count()
 
 
-def root() -> str:
-    """The tracefs mount point."""
-    for path in _ROOTS:
-        if os.path.exists(os.path.join(path, "events")):
-            return path
-    raise MissingHookError("tracefs is not mounted (looked in /sys/kernel/tracing and "
-                           "/sys/kernel/debug/tracing)")
+def root(why: str = "tracepoints") -> str:
+    """The tracefs mount point (mounted now if root and absent; MissingHookError if not)."""
+    try:
+        return mounts.tracefs_root(why)
+    except mounts.MountError as exc:
+        raise MissingHookError(str(exc)) from None
+
+
+def tracepoint_exists(category: str, name: str) -> bool:
+    """Whether tracefs lists tracepoint CATEGORY:NAME (MissingHookError without tracefs)."""
+    return os.path.exists(os.path.join(root(), "events", category, name, "id"))
 
 
 def tracepoint_id(category: str, name: str) -> int:
     """The id of tracepoint CATEGORY:NAME; MissingHookError naming it if absent."""
-    path = os.path.join(root(), "events", category, name, "id")
+    path = os.path.join(root(f"tracepoint {category}/{name}"), "events", category, name, "id")
     try:
         with open(path) as fh:
             return int(fh.read().strip())

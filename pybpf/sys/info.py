@@ -6,6 +6,8 @@ fields newer than the running kernel read as 0.
 from __future__ import annotations
 
 import ctypes
+import errno
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
@@ -13,6 +15,7 @@ from typing import Dict, List, Optional, Union
 from pybpf.sys.attrs import InfoAttr, u8, u32, u64
 from pybpf.sys.consts import Cmd, LinkType
 from pybpf.sys.fd import FD
+from pybpf.errors import syscall_error
 from pybpf.sys.syscall import bpf
 
 FDLike = Union[FD, int]
@@ -110,8 +113,32 @@ class LinkInfoStruct(ctypes.Structure):
 INFO_SIZES = {ProgInfoStruct: 232, MapInfoStruct: 104, BTFInfoStruct: 32, LinkInfoStruct: 64}
 
 
+# the name /proc/self/fd/N links to for each kind of BPF object, by the info struct asked for
+_ANON_INODES = {ProgInfoStruct: "anon_inode:bpf-prog", MapInfoStruct: "anon_inode:bpf-map",
+                BTFInfoStruct: "anon_inode:btf", LinkInfoStruct: "anon_inode:bpf_link"}
+_KIND_WORDS = {"anon_inode:bpf-prog": "a BPF program", "anon_inode:bpf-map": "a BPF map",
+               "anon_inode:btf": "a BTF object", "anon_inode:bpf_link": "a BPF link"}
+
+
+def _check_kind(fd: FDLike, info: ctypes.Structure, what: str) -> None:
+    """Refuse to read, say, a program's info as a map's: the kernel would fill the buffer
+    with the program's info and the map fields would be nonsense. (Unchecked when /proc
+    cannot tell.)"""
+    want = _ANON_INODES.get(type(info))
+    try:
+        have = os.readlink(f"/proc/self/fd/{int(fd)}")
+    except OSError:
+        return
+    if want is not None and have != want:
+        raise syscall_error("BPF_OBJ_GET_INFO_BY_FD", errno.EINVAL,
+                            f"{what}: the fd holds {_KIND_WORDS.get(have, 'no BPF object')}, "
+                            f"not {_KIND_WORDS[want]}")
+
+
 def get_info(fd: FDLike, info: ctypes.Structure, what: str = "") -> int:
-    """Fill ``info`` for the object behind ``fd``; returns the length the kernel wrote."""
+    """Fill ``info`` for the object behind ``fd`` (which must be of the kind ``info``
+    describes); returns the length the kernel wrote."""
+    _check_kind(fd, info, what)
     attr = InfoAttr()
     attr.bpf_fd = int(fd)
     attr.info_len = ctypes.sizeof(info)
