@@ -1,6 +1,8 @@
 """Network attachments: TC classifiers (tcx links on kernels >= 6.6, a
 clsact qdisc + direct-action bpf filter over rtnetlink otherwise) and
-socket filters (SO_ATTACH_BPF)."""
+socket filters (SO_ATTACH_BPF). A tcx link goes with its fd; a clsact filter
+is registered with pybpf.links.exit_cleanup, so that it (and the qdisc pybpf
+added) is removed when the process exits or gets SIGTERM without close()."""
 from __future__ import annotations
 
 import errno
@@ -10,6 +12,7 @@ from typing import Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
+from pybpf.links import exit_cleanup
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.links.netlink import RtNetlink, TcFilter, clsact_parent, ifindex_of
@@ -83,6 +86,8 @@ def _attach_clsact(prog, ifindex: int, target: str, direction: str, priority: in
             _remove_qdisc_if_unused(nl2, ifindex, key)
 
     link.on_close(remove)
+    link.on_close(lambda: exit_cleanup.unregister(link))
+    exit_cleanup.register(link)
     return link
 
 
