@@ -8,6 +8,7 @@ candidate, as libbpf), and BTF files named by the user: raw BTF or an ELF
 """
 from __future__ import annotations
 
+import mmap
 import os
 import threading
 from dataclasses import dataclass, field
@@ -39,13 +40,13 @@ class TargetBTF:
         return [self.vmlinux] + self.modules
 
 
-def _btf_bytes_of_elf(path: str, data: bytes) -> bytes:
+def _btf_bytes_of_elf(path: str, data: Union[bytes, mmap.mmap]) -> bytes:
     from io import BytesIO
 
     from elftools.common.exceptions import ELFError as _PyELFError
     from elftools.elf.elffile import ELFFile
     try:
-        elf = ELFFile(BytesIO(data))
+        elf = ELFFile(data if isinstance(data, mmap.mmap) else BytesIO(data))
         sec = elf.get_section_by_name(".BTF")
         if sec is None:
             raise CoreRelocationError(f"{path}: ELF file has no .BTF section to relocate against")
@@ -55,17 +56,21 @@ def _btf_bytes_of_elf(path: str, data: bytes) -> bytes:
 
 
 def load_btf_file(path: PathLike, base: Optional[Spec] = None) -> Spec:
-    """A Spec from a raw BTF file or the .BTF section of an ELF file."""
+    """A Spec from a raw BTF file or the .BTF section of an ELF file (a regular file,
+    bounded and mapped: see pybpf.elf.source)."""
+    from pybpf.elf.source import MAX_BTF_FILE_SIZE, map_file
     path = os.fspath(path)
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-            if head == ELF_MAGIC:
-                fh.seek(0)
-                return Spec.from_bytes(_btf_bytes_of_elf(path, fh.read()), base=base, name=path)
-        return Spec.load_file(path, base=base)
-    except OSError as exc:
-        raise CoreRelocationError(f"{path}: cannot read target BTF: {exc.strerror}") from None
+        data = map_file(path, "a BTF file", MAX_BTF_FILE_SIZE, CoreRelocationError)
+        if data[:4] != ELF_MAGIC:
+            return Spec.from_bytes(data, base=base, name=path)  # the Spec keeps the mapping
+        try:
+            return Spec.from_bytes(_btf_bytes_of_elf(path, data), base=base, name=path)
+        finally:
+            data.close()
+    except CoreRelocationError as exc:  # from map_file: "PATH: why"
+        why = str(exc)[len(path) + 2:] if str(exc).startswith(f"{path}: ") else str(exc)
+        raise CoreRelocationError(f"{path}: cannot read target BTF: {why}") from None
     except BTFError as exc:
         raise CoreRelocationError(f"{path}: not a usable BTF file: {exc}") from None
 

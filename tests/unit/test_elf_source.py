@@ -40,3 +40,16 @@ def test_a_larger_bss_within_the_limit_is_accepted(tmp_path):
     path = tmp_path / "big_bss.bpf.o"
     path.write_bytes(with_nobits_size(1 << 20))
     assert ObjectSpec.from_file(path).maps[".bss"].value_size == 1 << 20
+
+
+@pytest.mark.parametrize("case", ["dev_zero", "fifo", "directory", "symlink_loop", "missing"])
+def test_target_btf_file_bounded_the_same_way(case, tmp_path):
+    from pybpf.core import load_btf_file
+    from pybpf.errors import CoreRelocationError
+
+    make, word = CASES[case]
+    path = make(tmp_path)
+    with pytest.raises(CoreRelocationError) as info:
+        load_btf_file(path)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(f"{path}: cannot read target BTF") and word in text
