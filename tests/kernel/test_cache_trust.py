@@ -19,17 +19,16 @@ import struct
 import subprocess
 import sys
 import tempfile
-import uuid
 from hashlib import blake2b
 from pathlib import Path
 
 import pytest
 
+from exec_watch import ECHO, exec_events
 from pybpf.core import cache, cachedir
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
-ECHO = shutil.which("echo") or "/bin/echo"
 LOAD_TAGS = ("import json, sys, pybpf\n"
              "with pybpf.load(sys.argv[1]) as coll:\n"
              "    print(json.dumps({n: p.tag for n, p in coll.programs.items()}))\n")
@@ -206,21 +205,8 @@ def test_main_job_right_with_a_forged_world_writable_cache(genuine, world_writab
     """`pybpf run trace_exec -o json` reports the exec's file as it is, not 8 bytes off."""
     _, _, entries = genuine
     plant_as_nobody(world_writable / "pybpf", plans(entries, "forged"))
-    tag = f"pybpf-cache-{uuid.uuid4().hex[:8]}"
-    proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "trace_exec", "-o", "json",
-                             "--timeout", "6"], env=_env(world_writable), cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        import time
-        time.sleep(3)
-        for _ in range(3):
-            subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL)
-            time.sleep(0.3)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    events = [json.loads(line) for line in out.splitlines() if tag in line]
-    assert events, (out[-2000:], err)
+    tag, events, err, status = exec_events(
+        [sys.executable, "-m", "pybpf", "run", "trace_exec", "-o", "json", "--timeout", "6"],
+        env=_env(world_writable), cwd=ROOT)
+    assert status == 0 and events, err
     assert events[0]["file"] == ECHO and events[0]["args"] == [ECHO, tag]

@@ -8,23 +8,20 @@ tracefs; `pybpf load` must mount bpffs under /sys/fs/bpf.
 """
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
 import pybpf
+from exec_watch import ECHO, exec_events
 from pybpf.errors import LoadError
 from pybpf.sys import mounts
 
 ROOT = Path(__file__).resolve().parents[2]
-ECHO = shutil.which("echo") or "/bin/echo"
 FRESH = ("umount -l /sys/kernel/tracing 2>/dev/null; umount -l /sys/kernel/debug 2>/dev/null; "
          "umount -l /sys/fs/bpf 2>/dev/null; ")
 
@@ -38,13 +35,17 @@ def pybpf_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
-def fresh_host(command: str, **kwargs) -> subprocess.Popen:
+def fresh_host_script(command: str) -> str:
+    """sh: unmount tracefs, debugfs and bpffs (make sure they are gone), then ``command``."""
+    return (FRESH + "test -z \"$(grep -E ' (tracefs|debugfs|bpf) ' /proc/self/mounts)\" "
+            "|| { echo 'mounts still there' >&2; exit 99; }; " + command)
+
+
+def fresh_host(command: str) -> subprocess.Popen:
     """``command`` (sh) in a private mount namespace without tracefs, debugfs or bpffs."""
-    script = FRESH + "test -z \"$(grep -E ' (tracefs|debugfs|bpf) ' /proc/self/mounts)\" " \
-                     "|| { echo 'mounts still there' >&2; exit 99; }; " + command
-    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **kwargs)
+    return subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c",
+                             fresh_host_script(command)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_statfs_magic_names_the_file_systems(tmp_path):
@@ -86,22 +87,13 @@ def test_pinned_program_where_a_map_is_pinned_by_name(pin_dir):
 
 
 def test_main_job_on_a_fresh_host_mounts_tracefs():
-    tag = f"pybpf-fresh-{uuid.uuid4().hex[:8]}"
-    proc = fresh_host(f"exec {sys.executable} -m pybpf run trace_exec -o json --timeout 8")
-    try:
-        time.sleep(4)
-        for _ in range(4):
-            subprocess.run([ECHO, tag], stdout=subprocess.DEVNULL)
-            time.sleep(0.3)
-        out, err = proc.communicate(timeout=40)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, err
+    tag, events, err, status = exec_events(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         fresh_host_script(f"exec {sys.executable} -m pybpf run trace_exec -o json --timeout 6")],
+        cwd=ROOT)
+    assert status == 0, err
     assert "pybpf: mounted tracefs at /sys/kernel/tracing" in err
-    events = [json.loads(line) for line in out.splitlines() if tag in line]
-    assert events and events[0]["args"] == [ECHO, tag], (out[-1000:], err)
+    assert events and events[0]["args"] == [ECHO, tag], err
     assert mounts.fs_magic("/sys/kernel/tracing") == mounts.TRACEFS_MAGIC  # host untouched
 
 
