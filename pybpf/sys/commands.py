@@ -16,6 +16,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from pybpf.errors import SyscallError, syscall_error
 from pybpf.sys import attrs as A
+from pybpf.sys import mounts
 from pybpf.sys.consts import BPF_OBJ_NAME_LEN, Cmd, StatsType
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
@@ -385,7 +386,10 @@ def prog_bind_map(prog_fd: FDLike, map_fd: FDLike) -> None:
 # ---------------------------------------------------------------- objects
 
 def obj_pin(fd: FDLike, path: Union[str, os.PathLike]) -> None:
-    """Pin the object behind ``fd`` at ``path`` on bpffs."""
+    """Pin the object behind ``fd`` at ``path`` on bpffs (under /sys/fs/bpf, bpffs is
+    mounted first if it is missing and this process is root: pybpf.sys.mounts)."""
+    if os.path.abspath(path).startswith(mounts.BPFFS_DIR + "/"):
+        mounts.ensure_bpffs(f"pinning {os.fsdecode(path)}")
     pins = _Pins()
     attr = A.ObjAttr()
     attr.pathname = pins.ro(os.fsencode(path) + b"\0")

@@ -114,3 +114,13 @@ def test_load_on_a_fresh_host_mounts_bpffs():
     assert "pybpf: mounted bpf at /sys/fs/bpf" in err
     assert out.split()[-1] == "1" and len(out.split()) >= 2
     assert not os.path.exists(pins)  # it was pinned in the namespace's own bpffs only
+
+
+def test_pin_by_name_on_a_fresh_host_mounts_bpffs():
+    """The library, not only `pybpf load`: a LIBBPF_PIN_BY_NAME map under /sys/fs/bpf."""
+    code = ("import pybpf, os, sys; c = pybpf.load(sys.argv[1]); "
+            "print(sorted(os.listdir('/sys/fs/bpf'))); c.close()")
+    proc = fresh_host(f"{sys.executable} -c \"{code}\" {obj('loader_pinned')}")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "pybpf: mounted bpf at /sys/fs/bpf" in err and "pybpf_shared" in out
