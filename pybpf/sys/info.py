@@ -113,26 +113,31 @@ class LinkInfoStruct(ctypes.Structure):
 INFO_SIZES = {ProgInfoStruct: 232, MapInfoStruct: 104, BTFInfoStruct: 32, LinkInfoStruct: 64}
 
 
-# the name /proc/self/fd/N links to for each kind of BPF object, by the info struct asked for
-_ANON_INODES = {ProgInfoStruct: "anon_inode:bpf-prog", MapInfoStruct: "anon_inode:bpf-map",
-                BTFInfoStruct: "anon_inode:btf", LinkInfoStruct: "anon_inode:bpf_link"}
-_KIND_WORDS = {"anon_inode:bpf-prog": "a BPF program", "anon_inode:bpf-map": "a BPF map",
-               "anon_inode:btf": "a BTF object", "anon_inode:bpf_link": "a BPF link"}
+# what /proc/self/fd/N names each kind of BPF object ("anon_inode:bpf-map"; links are both
+# "bpf_link" and "bpf-link"), normalised by _kind_of, by the info struct that reads it
+_KINDS = {ProgInfoStruct: "bpf-prog", MapInfoStruct: "bpf-map", BTFInfoStruct: "btf",
+          LinkInfoStruct: "bpf-link"}
+_KIND_WORDS = {"bpf-prog": "a BPF program", "bpf-map": "a BPF map", "btf": "a BTF object",
+               "bpf-link": "a BPF link"}
+
+
+def _kind_of(fd: FDLike) -> str:
+    try:
+        target = os.readlink(f"/proc/self/fd/{int(fd)}")
+    except OSError:
+        return ""
+    return target.split(":", 1)[-1].strip("[]").replace("_", "-")
 
 
 def _check_kind(fd: FDLike, info: ctypes.Structure, what: str) -> None:
     """Refuse to read, say, a program's info as a map's: the kernel would fill the buffer
-    with the program's info and the map fields would be nonsense. (Unchecked when /proc
-    cannot tell.)"""
-    want = _ANON_INODES.get(type(info))
-    try:
-        have = os.readlink(f"/proc/self/fd/{int(fd)}")
-    except OSError:
-        return
-    if want is not None and have != want:
+    with the program's info and the map fields would be nonsense. Only a BPF object of
+    another known kind is refused (unchecked when /proc cannot tell)."""
+    want = _KINDS.get(type(info))
+    have = _kind_of(fd)
+    if want is not None and have in _KIND_WORDS and have != want:
         raise syscall_error("BPF_OBJ_GET_INFO_BY_FD", errno.EINVAL,
-                            f"{what}: the fd holds {_KIND_WORDS.get(have, 'no BPF object')}, "
-                            f"not {_KIND_WORDS[want]}")
+                            f"{what}: the fd holds {_KIND_WORDS[have]}, not {_KIND_WORDS[want]}")
 
 
 def get_info(fd: FDLike, info: ctypes.Structure, what: str = "") -> int:
