@@ -29,6 +29,8 @@ from pybpf.core import cache, cachedir
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
+# nobody must be able to run it: this test's own interpreter may live under root's home
+PLANT_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 LOAD_TAGS = ("import json, sys, pybpf\n"
              "with pybpf.load(sys.argv[1]) as coll:\n"
              "    print(json.dumps({n: p.tag for n, p in coll.programs.items()}))\n")
@@ -129,7 +131,7 @@ def plant_as_nobody(where: Path, files) -> None:
     import base64
     payload = {n: (None if d is None else base64.b64encode(d).decode()) for n, d in files.items()}
     got = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
-                          "/usr/bin/python3", "-c", PLANT, str(where)],
+                          PLANT_PYTHON, "-c", PLANT, str(where)],
                          input=json.dumps(payload), capture_output=True, text=True, timeout=30)
     assert got.returncode == 0, got.stderr
 
