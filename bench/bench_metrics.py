@@ -263,6 +263,8 @@ def series_synthetic(n: int, scrapes: int) -> None:
 
     with MetricsServer(registry, "127.0.0.1", 0) as server:
         url = "http://%s:%d/metrics" % server.address
+        print("  no updates meanwhile:")
+        report(*zip(*(get(url) for _ in range(scrapes))))
         th = threading.Thread(target=updater, daemon=True)
         th.start()
         time.sleep(1)
@@ -274,6 +276,7 @@ def series_synthetic(n: int, scrapes: int) -> None:
         busy = (done[0] - n0) / (time.monotonic() - t0)
         stop.set()
         th.join()
+    print("  a reader thread updating flat out meanwhile:")
     report(lat, size)
     print(f"  updates/s by a reader thread: {quiet:,.0f} without scrapes, {busy:,.0f} while "
           f"scraping back to back ({100 * busy / quiet:.0f}%; one process, so the GIL is shared)")

@@ -135,3 +135,24 @@ def test_a_finished_serve_leaves_no_bpf_fd_behind():
     assert serve._run(feeds, server, args.timeout) == 0
     assert all(f.error is None for f in feeds), [f.error for f in feeds]
     assert _bpf_fds() == before
+
+
+def test_the_series_cap_folds_new_pids_and_counts_them():
+    require(trace_exec.GADGET)
+    served = Serve(["trace_exec:proc.pid", "--max-series", "2"])
+    try:
+        for _ in range(6):
+            subprocess.run(["/bin/true"], check=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = served.metrics()
+            if 'pybpf_trace_exec_events_total{pid="__overflow__"}' in text:
+                break
+            time.sleep(0.3)
+    finally:
+        assert served.stop() == 0
+    lines = [line for line in text.splitlines() if line.startswith("pybpf_trace_exec_events")]
+    assert len(lines) == 3, lines  # two pids, then the overflow series
+    dropped = re.search(r'pybpf_metrics_dropped_series_total\{metric="pybpf_trace_exec_events_'
+                        r'total"\} (\d+)', text)
+    assert dropped and int(dropped.group(1)) >= 1
