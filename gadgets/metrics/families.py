@@ -11,7 +11,7 @@
   grouping (``disk`` with per_disk, ``address`` with by).
 
 Label names come from field paths: ``container.name`` -> ``container``,
-``proc.comm`` -> ``comm``, ``k8s.namespace`` -> ``namespace``, others with
+``proc.comm`` -> ``comm``, ``k8s.podName`` -> ``pod``, others with
 dots made underscores (``dst.port`` -> ``dst_port``).
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ LABEL_ALIASES = {
     "container.runtime": "runtime", "proc.comm": "comm", "proc.pid": "pid",
     "proc.tid": "tid", "proc.ppid": "ppid", "proc.pcomm": "pcomm", "proc.uid": "uid",
     "proc.gid": "gid", "proc.mntns_id": "mntns_id", "proc.cgroup_id": "cgroup_id",
-    "k8s.namespace": "namespace", "k8s.pod": "pod", "k8s.container": "k8s_container",
-    "k8s.node": "node",
+    # Inspektor Gadget's names, which the container enrichment follows
+    "k8s.namespace": "namespace", "k8s.podName": "pod", "k8s.containerName": "k8s_container",
 }
 
 #: Default labels of trace gadgets beyond the container: what says "which

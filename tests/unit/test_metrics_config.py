@@ -15,8 +15,8 @@ def test_defaults_and_label_names():
     assert got == {"trace_exec": (("container.name", "error"), 5.0),
                    "top_tcp": (("container.name", "proc.comm"), 5.0),
                    "profile_tcprtt": ((), 5.0)}
-    assert [label_name(f) for f in ("container.name", "proc.comm", "k8s.namespace", "dst.port")] \
-        == ["container", "comm", "namespace", "dst_port"]
+    assert [label_name(f) for f in ("container.name", "proc.comm", "k8s.podName", "dst.port")] \
+        == ["container", "comm", "pod", "dst_port"]
 
 
 def test_command_line_wins_over_the_file():
