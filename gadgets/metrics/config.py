@@ -27,11 +27,9 @@ from .. import registry as gadget_registry
 from ..common.errors import GadgetError
 from ..common.gadget import Gadget
 from . import families as fam
-from .registry import DEFAULT_MAX_SERIES
+from .defaults import DEFAULT_INTERVAL, DEFAULT_LISTEN, DEFAULT_MAX_SERIES
 from .server import parse_listen
 
-DEFAULT_LISTEN = "127.0.0.1:9431"
-DEFAULT_INTERVAL = 5.0
 CONFIG_MAX_BYTES = 1 << 20
 
 _TOP_KEYS = {"listen", "interval", "max_series", "gadgets"}

@@ -20,11 +20,12 @@ import threading
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .defaults import DEFAULT_MAX_SERIES
+
 Labels = Tuple[str, ...]
 
 OVERFLOW = "__overflow__"
 DROPPED = "pybpf_metrics_dropped_series_total"
-DEFAULT_MAX_SERIES = 10_000
 
 _NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

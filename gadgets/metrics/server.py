@@ -18,10 +18,10 @@ import threading
 from typing import Any, Callable, Optional, Tuple
 
 from ..common.errors import GadgetError
+from .defaults import DEFAULT_PORT
 from .exposition import CONTENT_TYPE, Renderer
 from .registry import Registry
 
-DEFAULT_PORT = 9431
 CLIENT_TIMEOUT = 10.0
 
 #: ``health() -> (ok, text)``: what /healthz answers (200 or 503 with ``text``).

@@ -124,15 +124,15 @@ def test_a_finished_serve_leaves_no_bpf_fd_behind():
     opened is closed (the runs are detached, not left to process exit)."""
     import argparse
 
-    from pybpf_gadgets.cli import serve
+    from pybpf_gadgets.metrics import service
     require(trace_exec.GADGET)
     require(top_tcp.GADGET)
     before = _bpf_fds()
     args = argparse.Namespace(gadgets=["trace_exec", "top_tcp", "profile_blockio"], config=None,
                               listen="127.0.0.1:0", interval=0.3, max_series=None,
                               container=None, timeout=1.5)
-    _, feeds, server = serve._prepare(args)
-    assert serve._run(feeds, server, args.timeout) == 0
+    _, feeds, server = service.prepare(args)
+    assert service.run(feeds, server, args.timeout) == 0
     assert all(f.error is None for f in feeds), [f.error for f in feeds]
     assert _bpf_fds() == before
 

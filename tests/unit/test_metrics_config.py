@@ -74,3 +74,14 @@ def test_every_trace_gadget_has_a_default_outcome_field_it_really_has():
         if g.category in ("trace", "top"):
             for path in default_labels(g):
                 g.field(path)
+
+
+def test_building_the_pybpf_parser_imports_no_http_server():
+    """Every `pybpf` command builds the serve subparser: it must stay cheap."""
+    import subprocess
+    import sys
+    code = ("import sys; from pybpf.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('http', 'ssl', 'socketserver')) "
+            "or m.startswith('pybpf_gadgets.metrics.') and m != 'pybpf_gadgets.metrics.defaults'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
