@@ -492,9 +492,14 @@ class Map(FDOwner, MutableMapping):
                 if exc.errno in _NO_BATCH and in_batch is None:
                     raise _BatchUnsupported() from None
                 raise
+            # BTF codecs decode straight from the batch buffers (no per-element copy)
+            key_at = getattr(self.key_codec, "decode_from", None)
+            value_at = None if self.percpu else getattr(self.value_codec, "decode_from", None)
             for i in range(n):
-                yield (self._decode_key(bytes(keys[i * ks:(i + 1) * ks])),
-                       self._decode_value(values[i * vs:(i + 1) * vs]))
+                key = (key_at(keys, i * ks) if key_at is not None
+                       else self._decode_key(bytes(keys[i * ks:(i + 1) * ks])))
+                yield key, (value_at(values, i * vs) if value_at is not None
+                            else self._decode_value(values[i * vs:(i + 1) * vs]))
             if done:
                 return
             in_batch = bytes(out_batch)
