@@ -7,9 +7,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, List
 
-from ..common.containers import RUNTIMES, Container, ContainerFilter, discover, select
+if TYPE_CHECKING:   # discovery is imported when the command runs, not when pybpf builds its parser
+    from ..common.containers import Container, ContainerFilter
 
 COLUMNS = (("RUNTIME", lambda c: c.runtime), ("NAME", lambda c: c.name),
            ("ID", lambda c: c.short_id), ("IMAGE", lambda c: c.image),
@@ -22,7 +23,7 @@ COLUMNS = (("RUNTIME", lambda c: c.runtime), ("NAME", lambda c: c.name),
 def add_filter_options(p: argparse.ArgumentParser) -> None:
     """The container-selection options gadgets and this command share."""
     p.add_argument("--runtimes", metavar="LIST",
-                   help=f"only containers of these runtimes ({','.join(RUNTIMES)})")
+                   help="only containers of these runtimes (docker,containerd,cri-o,podman,cgroup)")
     p.add_argument("--k8s-namespace", metavar="NS", help="only pods of this Kubernetes namespace")
     p.add_argument("--k8s-podname", metavar="POD", help="only this Kubernetes pod")
     p.add_argument("--k8s-containername", metavar="NAME",
@@ -30,18 +31,20 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--k8s-selector", metavar="K=V[,K=V]", help="only pods with these labels")
 
 
-def filter_from(args: argparse.Namespace) -> ContainerFilter:
+def filter_from(args: argparse.Namespace) -> "ContainerFilter":
+    from ..common.containers import ContainerFilter
     return ContainerFilter.parse(args.runtimes, args.k8s_namespace, args.k8s_podname,
                                  args.k8s_containername, args.k8s_selector)
 
 
-def table(containers: List[Container]) -> str:
+def table(containers: List["Container"]) -> str:
     rows = [[head for head, _ in COLUMNS]] + [[get(c) for _, get in COLUMNS] for c in containers]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..common.containers import discover, select
     wanted = filter_from(args)
     found = discover()
     if args.container:

@@ -5,11 +5,14 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.errors import GadgetError
+from pybpf_gadgets.common.runtimes import docker as docker_state
+from pybpf_gadgets.common.runtimes.record import Problems
 from runtimes_support import app_pod_yaml, mntns, unique, wait_until
 from test_gadget_trace_support import ROOT
 
@@ -77,6 +80,11 @@ def test_docker_container(docker):
         assert c.cgroup_path == "/docker/" + info["Id"]
         for want in (name, info["Id"], info["Id"][:12], info["Id"][:7]):
             assert [x.name for x in ctr.select([want])] == [name], want
+        # the Engine API (used when the state directory cannot be read) says the same
+        problems = Problems()
+        api = {r.id: r for r in docker_state._from_api(Path("/run/docker.sock"), problems)}
+        assert problems.items == []
+        assert (api[c.id].name, api[c.id].image, api[c.id].labels["app"]) == (name, c.image, "api")
     finally:
         docker.rm(name)
 

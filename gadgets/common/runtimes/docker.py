@@ -11,10 +11,9 @@ the kubelet's io.kubernetes.* labels, marks sandboxes with
 """
 from __future__ import annotations
 
-import http.client
 import socket
 from pathlib import Path
-from typing import List
+from typing import List, Tuple
 
 from .record import (JSON_LIMIT, Problems, Record, list_dir, parse_json,
                                             read_json, str_dict)
@@ -67,36 +66,33 @@ def _record(cid: str, name: str, image: str, labels: dict, source: str, pid: int
     return r
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    """HTTP over a unix socket (the Docker Engine API's transport)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=API_TIMEOUT)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(API_TIMEOUT)
-        try:
-            sock.connect(self._path)
-        except OSError:
-            sock.close()
-            raise
-        self.sock = sock
+def _get(sock: Path, path: str) -> Tuple[int, bytes]:
+    """(status, body) of an HTTP/1.0 GET over a unix socket (HTTP/1.0: the
+    daemon answers without chunked encoding and closes the connection)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(API_TIMEOUT)
+        conn.connect(str(sock))
+        conn.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks, size = [], 0
+        while size <= JSON_LIMIT + 65536:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or not status[1].isdigit():
+        raise OSError("not an HTTP answer")
+    return int(status[1]), body
 
 
 def _from_api(sock: Path, problems: Problems) -> List[Record]:
-    conn = _UnixHTTPConnection(str(sock))
     try:
-        conn.request("GET", "/containers/json")
-        resp = conn.getresponse()
-        body = resp.read(JSON_LIMIT + 1)
-        status = resp.status
-    except (OSError, http.client.HTTPException) as exc:
+        status, body = _get(sock, "/containers/json")
+    except OSError as exc:
         problems.note(sock, exc)
         return []
-    finally:
-        conn.close()
     if status != 200 or len(body) > JSON_LIMIT:
         problems.note(sock, f"GET /containers/json answered {status}")
         return []
