@@ -21,6 +21,15 @@ GADGET_EVENT(struct event);
 
 GADGET_RINGBUF(events, 1 << 20);
 
+/* The pt_regs field holding the system call number (-1 outside one). */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR_FIELD orig_ax
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR_FIELD syscallno
+#else
+#error "trace_capabilities: no syscall-number field of pt_regs for this __TARGET_ARCH"
+#endif
+
 static __always_inline int emit(int cap, int ret, struct user_namespace *ns)
 {
 	struct event e = {};
@@ -31,7 +40,7 @@ static __always_inline int emit(int cap, int ret, struct user_namespace *ns)
 	e.cap = cap;
 	e.ret = ret;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	e.syscall = BPF_CORE_READ(regs, orig_ax);
+	e.syscall = BPF_CORE_READ(regs, SYSCALL_NR_FIELD);
 	e.target_userns = BPF_CORE_READ(ns, ns.inum);
 	gadget_output(&events, &e, sizeof(e));
 	return 0;

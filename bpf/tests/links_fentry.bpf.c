@@ -5,14 +5,23 @@
 #include "links_hits.h"
 #include <bpf/bpf_tracing.h>
 
-SEC("fentry/__x64_sys_getppid")
+/* The syscall's wrapper function is named after the architecture. */
+#if defined(__TARGET_ARCH_x86)
+#define SYS_GETPPID "__x64_sys_getppid"
+#elif defined(__TARGET_ARCH_arm64)
+#define SYS_GETPPID "__arm64_sys_getppid"
+#else
+#error "links_fentry: no syscall wrapper name for this __TARGET_ARCH"
+#endif
+
+SEC("fentry/" SYS_GETPPID)
 int BPF_PROG(on_fentry)
 {
 	hit(0);
 	return 0;
 }
 
-SEC("fexit/__x64_sys_getppid")
+SEC("fexit/" SYS_GETPPID)
 int BPF_PROG(on_fexit)
 {
 	hit(1);
