@@ -21,6 +21,7 @@ _EXPORTS = {
     "RingBufReader": "readers",
     "PerfReader": "readers",
     "BPFError": "errors",
+    "arch_object": "arch",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -44,9 +44,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list) -> None:
 
 @pytest.fixture
 def obj_path():
-    """Path of a compiled object in bpf/objects by its base name."""
+    """Path of a compiled object in bpf/objects by its base name (this
+    machine's build where the object is built per architecture)."""
+    from pybpf import arch_object
+
     def find(name: str) -> Path:
-        path = OBJECTS / f"{name}.bpf.o"
+        path = arch_object(OBJECTS / f"{name}.bpf.o")
         assert path.exists(), f"{path} missing: run make -C bpf"
         return path
     return find

@@ -149,13 +149,15 @@ class Gadget:
                           f"(known: {', '.join(f.name for f in self.all_fields)})")
 
     def object_path(self) -> Path:
-        """The compiled object: bpf/objects in a checkout, pybpf.objects once installed."""
+        """The compiled object (this machine's build of it): bpf/objects in a
+        checkout, pybpf.objects once installed."""
+        from pybpf import arch_object
         name = f"{self.object}.bpf.o"
-        here = Path(__file__).resolve().parents[2] / "bpf" / "objects" / name
+        here = arch_object(Path(__file__).resolve().parents[2] / "bpf" / "objects" / name)
         if here.exists():
             return here
         import pybpf.objects
-        return Path(pybpf.objects.__file__).resolve().parent / name
+        return arch_object(Path(pybpf.objects.__file__).resolve().parent / name)
 
     def can_run(self) -> Tuple[bool, str]:
         """(True, "") when this kernel and these privileges allow the gadget,

@@ -63,7 +63,7 @@ OBJECTS = os.path.join(ROOT, "bpf", "objects")
 
 @pytest.fixture(scope="module")
 def coll():
-    with pybpf.load(os.path.join(OBJECTS, "links_kinds.bpf.o")) as c:
+    with pybpf.load(pybpf.arch_object(os.path.join(OBJECTS, "links_kinds.bpf.o"))) as c:
         c.maps["targ"][0] = os.getpid()
         yield c
 

@@ -17,8 +17,8 @@ from pybpf.errors import LinkError
 from pybpf.links import attach, attach_tc
 from pybpf.sys.consts import LinkType
 
-OBJ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bpf", "objects",
-                   "links_kinds.bpf.o")
+OBJ = pybpf.arch_object(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                     "bpf", "objects", "links_kinds.bpf.o"))
 K_TC = 8
 K_XDP = 10
 PORT = 47003

@@ -31,7 +31,7 @@ EVENT = struct.Struct("<QQIII I16sQQ")
 
 
 def obj(name: str) -> str:
-    return os.path.join(OBJECTS, f"{name}.bpf.o")
+    return str(pybpf.arch_object(os.path.join(OBJECTS, f"{name}.bpf.o")))
 
 
 def as_int(value) -> int:
