@@ -9,6 +9,48 @@ import errno as _errno
 import os
 
 
+# Kernel-internal errnos (include/linux/errno.h, "should never be seen by user
+# programs") that still leak out of bpf() and perf_event_open(): the C library
+# has no name or text for them ("Unknown error 524").
+KERNEL_ERRNOS = {
+    512: ("ERESTARTSYS", "restart the system call"),
+    513: ("ERESTARTNOINTR", "restart the system call, no interrupt"),
+    514: ("ERESTARTNOHAND", "restart if no handler"),
+    515: ("ENOIOCTLCMD", "no ioctl command"),
+    516: ("ERESTART_RESTARTBLOCK", "restart by calling sys_restart_syscall"),
+    517: ("EPROBE_DEFER", "driver requests probe retry"),
+    518: ("EOPENSTALE", "open found a stale dentry"),
+    519: ("ENOPARAM", "parameter not supported"),
+    521: ("EBADHANDLE", "illegal NFS file handle"),
+    522: ("ENOTSYNC", "update synchronization mismatch"),
+    523: ("EBADCOOKIE", "cookie is stale"),
+    524: ("ENOTSUPP", "operation is not supported"),
+    525: ("ETOOSMALL", "buffer or request is too small"),
+    526: ("ESERVERFAULT", "an untranslatable error occurred"),
+    527: ("EBADTYPE", "type not supported"),
+    528: ("EJUKEBOX", "request will not complete before timeout"),
+    529: ("EIOCBQUEUED", "iocb queued"),
+    530: ("ERECALLCONFLICT", "conflict with recalled state"),
+    531: ("ENOGRACE", "NFS file lock reclaim refused"),
+}
+
+
+def errno_name(err: int) -> str:
+    """The symbolic name of an errno, kernel-internal ones included ("ENOTSUPP")."""
+    if err in KERNEL_ERRNOS:
+        return KERNEL_ERRNOS[err][0]
+    return _errno.errorcode.get(err, str(err))
+
+
+def errno_text(err: int) -> str:
+    """What strerror() says, or for a kernel-internal errno its name and meaning
+    ("ENOTSUPP (kernel errno 524: operation is not supported)")."""
+    if err in KERNEL_ERRNOS:
+        name, meaning = KERNEL_ERRNOS[err]
+        return f"{name} (kernel errno {err}: {meaning})"
+    return os.strerror(err)
+
+
 class BPFError(Exception):
     """Base class of every error pybpf raises on purpose."""
 
@@ -41,7 +83,7 @@ class SyscallError(BPFError, OSError):
     """
 
     def __init__(self, cmd: str, err: int, detail: str = "") -> None:
-        text = f"{cmd}: {os.strerror(err)}"
+        text = f"{cmd}: {errno_text(err)}"
         if detail:
             text = f"{text} ({detail})"
         OSError.__init__(self, err, text)
@@ -107,7 +149,7 @@ class VerifierError(LoadError):
         self.log = log
         body = _refusal_part(log)
         tail = "\n".join(body[-8:]) if body else "(empty verifier log)"
-        msg = f"program {program!r} rejected by the kernel: {os.strerror(err)}"
+        msg = f"program {program!r} rejected by the kernel: {errno_text(err)}"
         if detail:
             msg += f" ({detail})"
         super().__init__(f"{msg}\n{tail}")
@@ -117,7 +159,7 @@ class VerifierError(LoadError):
         stats = ("processed ", "verification time", "stack depth")  # trailing statistics
         lines = [ln for ln in _refusal_part(self.log) if not ln.startswith(stats)]
         last = lines[-1] if lines else "empty verifier log"
-        return f"program {self.program!r} rejected by the kernel: {os.strerror(self.errno)}: {last}"
+        return f"program {self.program!r} rejected by the kernel: {errno_text(self.errno)}: {last}"
 
 
 class LinkError(BPFError):
@@ -128,7 +170,7 @@ class MissingHookError(LinkError):
     """The hook (tracepoint, kprobe target, trampoline...) does not exist here."""
 
 
-ENOTSUPP = 524  # kernel-internal "not supported", leaks out of bpf()
+ENOTSUPP = 524  # kernel-internal "not supported" (see KERNEL_ERRNOS)
 
 _BY_ERRNO = {
     _errno.EPERM: PermissionDeniedError,

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from pybpf.btf.types import Kind as BTFKind
-from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError
+from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.sys import commands as cmds
 from pybpf.sys.consts import (
     AttachType,
@@ -56,11 +56,9 @@ _RET0 = _ins(0xB7) + _ins(0x95)
 
 
 def _errname(err: int) -> str:
-    if err == ENOTSUPP:
-        return "ENOTSUPP"
-    if err == errno.EOPNOTSUPP:
+    if err == errno.EOPNOTSUPP:  # errorcode says ENOTSUP, its alias
         return "EOPNOTSUPP"
-    return errno.errorcode.get(err, str(err))
+    return errno_name(err)
 
 
 def _name(enum_cls: type, value: int) -> str:
@@ -250,17 +248,29 @@ def has_ringbuf() -> Support:
 
 @lru_cache(maxsize=None)
 def has_trampolines() -> Support:
-    """fentry/fexit/fmod_ret: load an fentry program on a known kernel function."""
-    target = "bpf_fentry_test1"
+    """fentry/fexit/fmod_ret: load an fentry program on a known kernel function
+    and attach it. Loading alone is not enough: a kernel built without direct-call
+    trampolines (arm64 before 6.4) loads it and refuses the attach with ENOTSUPP."""
+    target = "bpf_fentry_test1"  # only BPF_PROG_TEST_RUN calls it: attaching is harmless
     func_id = _vmlinux_func_id(target)
     if func_id is None:
         return Support(False, f"no kernel BTF function {target} to probe with")
-    err, log = _load(ProgType.TRACING, expected_attach_type=AttachType.TRACE_FENTRY,
-                     attach_btf_id=func_id)
-    if err is None:
-        return Support(True, f"an fentry program on {target} loads")
-    detail = log.strip().splitlines()[-1] if log.strip() else "empty verifier log"
-    return Support(False, f"fentry on {target} refused with {_errname(err)} ({detail})")
+    log = cmds.LogBuffer(4096, 1)
+    try:
+        prog = cmds.prog_load(ProgType.TRACING, _RET0, "GPL", log=log,
+                              expected_attach_type=AttachType.TRACE_FENTRY,
+                              attach_btf_id=func_id)
+    except SyscallError as exc:
+        detail = log.text.strip().splitlines()[-1] if log.text.strip() else "empty verifier log"
+        return Support(False, f"fentry on {target} refused with {_errname(exc.errno or 0)} "
+                              f"({detail})")
+    with prog:
+        try:
+            cmds.raw_tracepoint_open(None, prog).close()
+        except SyscallError as exc:
+            return Support(False, f"fentry on {target} loads but attaching it fails with "
+                                  f"{_errname(exc.errno or 0)}")
+    return Support(True, f"an fentry program on {target} attaches")
 
 
 def _pmu(name: str) -> bool:

@@ -14,7 +14,7 @@ import resource
 import threading
 from typing import Optional, Tuple
 
-from pybpf.errors import ENOTSUPP, syscall_error
+from pybpf.errors import syscall_error
 from pybpf.sys.attrs import Attr
 from pybpf.sys.consts import Cmd
 
@@ -141,8 +141,6 @@ def bpf(cmd: int, attr: Attr, detail: str = "", size: Optional[int] = None) -> i
     if err == errno.EPERM and cmd in _ALLOCATING and memlock.raise_limit():
         ret, err = bpf_raw(cmd, attr, size)
     if err:
-        if err == ENOTSUPP:  # strerror() does not know the kernel-internal errno
-            detail = f"{detail}; ENOTSUPP" if detail else "ENOTSUPP: not supported here"
         raise syscall_error(cmd_name(cmd), err, detail)
     return ret
 

@@ -128,11 +128,15 @@ def test_helpers_of_tracing_programs():
 
 
 def test_trampolines_answer_with_reason():
-    # KERNEL.md: on the CI VMs fentry loads fail with EPERM and an empty log
+    # KERNEL.md: on the CI VMs fentry loads fail with EPERM and an empty log;
+    # arm64 6.1 loads them and refuses the attach with ENOTSUPP (vmtests)
     t = F.has_trampolines()
     assert t.reason
-    if not t:
-        assert "refused with E" in t.reason or "no kernel BTF function" in t.reason
+    if t:
+        assert "attaches" in t.reason
+    else:
+        assert ("refused with E" in t.reason or "attaching it fails with E" in t.reason
+                or "no kernel BTF function" in t.reason), t.reason
     assert F.has_link_type(LinkType.TRACING) == t
 
 

@@ -1,8 +1,10 @@
 """Error texts: one readable first line naming the fault."""
 import errno
+import os
 
 from pybpf.cli import one_line
-from pybpf.errors import NotFoundError, PermissionDeniedError, SyscallError, VerifierError, syscall_error
+from pybpf.errors import (NotFoundError, NotSupportedError, PermissionDeniedError, SyscallError,
+                          VerifierError, errno_name, errno_text, syscall_error)
 
 LOG_6X = (
     "0: R1=ctx() R10=fp0\n0: (95) exit\nR0 !read_ok\n"
@@ -34,3 +36,19 @@ def test_verifier_summary_skips_trailing_explanations():
 
 def test_empty_log_is_said():
     assert one_line(VerifierError("p", errno.EPERM, "")).endswith("empty verifier log")
+
+
+def test_kernel_internal_errnos_are_named_in_messages():
+    # 524 leaks out of BPF_RAW_TRACEPOINT_OPEN where a kernel has no
+    # direct-call trampolines; libc has no text for it ("Unknown error 524")
+    exc = syscall_error("BPF_RAW_TRACEPOINT_OPEN", 524)
+    assert isinstance(exc, NotSupportedError)
+    assert str(exc) == ("BPF_RAW_TRACEPOINT_OPEN: ENOTSUPP "
+                        "(kernel errno 524: operation is not supported)")
+    assert errno_name(527) == "EBADTYPE" and "EBADTYPE" in errno_text(527)
+    assert errno_name(errno.ENOENT) == "ENOENT"
+    assert errno_text(errno.ENOENT) == os.strerror(errno.ENOENT)
+    assert "Unknown error" not in VerifierError("p", 524, "").summary()
+    for err in range(512, 532):
+        if err != 520:  # unassigned
+            assert not errno_text(err).startswith("Unknown"), err
