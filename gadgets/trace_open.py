@@ -1,13 +1,15 @@
 """trace_open: file opens (open, openat, openat2) with the descriptor or
 error, decoded flags and mode, the name as passed and, with ``paths``, the
-full path of the file opened."""
+full path of the file opened. Architectures without open(2) (arm64 and the
+others on asm-generic/unistd.h) have only the openat/openat2 tracepoints:
+the gadget runs there on those two."""
 from __future__ import annotations
 
 from typing import Any, Dict
 
 from .common.decode import cstr, join_path
 from .common.formats import errno_name, file_mode, open_flags
-from .common.gadget import Field, Gadget, Hook, Param
+from .common.gadget import Field, Gadget, Hook, HookSet, Param
 from .common.runner import runner_for
 
 PATH_TRUNCATED = 1  # path_flags in struct event (bpf/gadgets/trace_open.bpf.c)
@@ -33,13 +35,20 @@ def present(raw: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+def _hook_set(*syscalls: str) -> HookSet:
+    """The enter and exit tracepoints of ``syscalls`` and their programs."""
+    edges = [(s, d) for s in syscalls for d in ("enter", "exit")]
+    return HookSet(tuple(Hook("tracepoint", f"syscalls/sys_{d}_{s}") for s, d in edges),
+                   tuple(f"trace_{s}_{d}" for s, d in edges))
+
+
 GADGET = Gadget(
     name="trace_open",
     category="trace",
     description="file opens: fd or error, flags, mode, file name, full path (--paths)",
     object="trace_open",
-    hooks=[Hook("tracepoint", f"syscalls/sys_{d}_{s}")
-           for s in ("open", "openat", "openat2") for d in ("enter", "exit")],
+    hooks=[],
+    hook_sets=(_hook_set("open", "openat", "openat2"), _hook_set("openat", "openat2")),
     params=[
         Param("paths", "resolve the full path of each file opened", bool, False,
               constant="targ_full_path"),
