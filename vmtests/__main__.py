@@ -5,6 +5,7 @@
     python3 -m vmtests run -m "vm and not slow"  # another marker expression
     python3 -m vmtests run 7.x -- -q tests/unit  # any pytest arguments after --
     python3 -m vmtests run /boot/vmlinuz-X       # a kernel image on disk
+    python3 -m vmtests run --arch arm64 6.1 6.12 # arm64 guests (default: 6.1 6.12)
     python3 -m vmtests fetch 5.10 6.1 6.12 7.x   # download and cache only
     python3 -m vmtests list                      # aliases and cached kernels
 """
@@ -29,12 +30,16 @@ def _parser() -> argparse.ArgumentParser:
         description="Run pybpf's pytest suite inside qemu guests on other kernels.")
     sub = parser.add_subparsers(dest="command", required=True)
     kernels_help = (f"aliases {', '.join(kernels.ALIASES)}, a Debian suite, or a vmlinuz "
-                    f"path (default: {' '.join(kernels.MATRIX)})")
+                    f"path (default: {' '.join(kernels.MATRIX)}; with --arch arm64: "
+                    f"{' '.join(kernels.MATRIX_BY_ARCH['arm64'])})")
+    arch_help = (f"guest architecture: {', '.join(kernels.ARCHES)} (default amd64; arm64 "
+                 "guests run a Debian arm64 userland built in the cache)")
 
     run = sub.add_parser("run", help="boot kernels and run pytest in each",
                          description="Arguments after -- go to pytest "
                          f"(default: {' '.join(DEFAULT_PYTEST)}).")
     run.add_argument("kernels", nargs="*", help=kernels_help)
+    run.add_argument("--arch", default=kernels.HOST_ARCH, help=arch_help)
     select = run.add_mutually_exclusive_group()
     select.add_argument("--all", action="store_true",
                         help=f"run the whole suite ({' '.join(ALL_PYTEST)}) instead of -m vm")
@@ -63,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
     fetch = sub.add_parser("fetch", help="download and cache kernels without booting")
     fetch.add_argument("kernels", nargs="*", help=kernels_help)
+    fetch.add_argument("--arch", default=kernels.HOST_ARCH, help=arch_help)
     fetch.add_argument("--refresh", action="store_true", help="look for newer packages")
 
     sub.add_parser("list", help="show aliases and cached kernels")
@@ -87,6 +93,11 @@ def cmd_run(args, pytest_args) -> int:
     elif args.all or args.mark:
         print("vmtests: --all/-m and pytest arguments after -- do not mix", file=sys.stderr)
         return 2
+    try:
+        arch = kernels.arch_of(args.arch)
+    except kernels.KernelError as exc:
+        print(f"vmtests: {exc}", file=sys.stderr)
+        return 2
     bad = [item for item in args.env if "=" not in item]
     if bad:
         print(f"vmtests: --env wants KEY=VALUE, not {bad[0]!r}", file=sys.stderr)
@@ -96,11 +107,11 @@ def cmd_run(args, pytest_args) -> int:
                           timeout=args.timeout, memory=args.memory, cpus=args.cpus,
                           python=args.python, refresh=args.refresh, verbose=args.verbose,
                           keep=args.keep, preselect=args.preselect,
-                          env=dict(item.split("=", 1) for item in args.env))
+                          env=dict(item.split("=", 1) for item in args.env), arch=arch)
     # SIGTERM unwinds like Ctrl-C, so running VMs are killed, not orphaned.
     signal.signal(signal.SIGTERM, _terminate)
     started = time.monotonic()
-    results = runner.run(args.kernels or list(kernels.MATRIX), opts)
+    results = runner.run(args.kernels or list(kernels.MATRIX_BY_ARCH[arch]), opts)
     print()
     print(table(results))
     print(f"{len(results)} kernels, {args.jobs} at a time, "
@@ -110,10 +121,15 @@ def cmd_run(args, pytest_args) -> int:
 
 
 def cmd_fetch(args) -> int:
+    try:
+        arch = kernels.arch_of(args.arch)
+    except kernels.KernelError as exc:
+        print(f"vmtests: {exc}", file=sys.stderr)
+        return 2
     status = 0
-    for name in args.kernels or kernels.MATRIX:
+    for name in args.kernels or kernels.MATRIX_BY_ARCH[arch]:
         try:
-            kernel = kernels.get(name, refresh=args.refresh)
+            kernel = kernels.get(name, refresh=args.refresh, arch=arch)
         except (kernels.KernelError, OSError) as exc:
             print(f"[{name}] {exc}", file=sys.stderr)
             status = 1
@@ -125,7 +141,7 @@ def cmd_fetch(args) -> int:
 def cmd_list() -> int:
     print("aliases:")
     for alias, suites in kernels.ALIASES.items():
-        print(f"  {alias:9} newest linux-image-amd64 of {', '.join(suites)}")
+        print(f"  {alias:9} newest linux-image-ARCH of {', '.join(suites)}")
     print(f"suites: {', '.join(kernels.ARCHIVE_SUITES + kernels.SECURITY_SUITES)}")
     print(f"cache: {kernels.cache_root()}")
     for alias, kernel in kernels.cached():

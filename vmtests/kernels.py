@@ -1,18 +1,20 @@
 """Kernels for the guests: Debian's packaged kernels, fetched and cached.
 
 A kernel is named by an alias (``6.1``), a Debian suite (``sid``) or a path
-to a vmlinuz/vmlinux. Aliases resolve to the newest ``linux-image-amd64`` of
-their suites in a private apt root (own sources, lists and state under the
+to a vmlinuz/vmlinux, for an architecture (Debian's name: amd64, arm64).
+Aliases resolve to the newest ``linux-image-ARCH`` of their suites in a
+private apt root per architecture (own sources, lists and state under the
 cache; the host's apt is never touched), using the Debian mirror that the
 host's own apt sources name. The packages are unpacked once; the cache keeps
-only what a boot needs: the ELF vmlinux and the modules of GUEST_MODULES
-with their dependencies, decompressed.
+only what a boot needs: the ELF vmlinux (amd64) or the Image (arm64, which
+Debian ships uncompressed) and the modules of GUEST_MODULES with their
+dependencies, decompressed.
 
 Cache layout ($PYBPF_VMTESTS_CACHE, default ~/.cache/pybpf-vmtests)::
 
-    apt/                  private apt root (sources, lists, state)
-    aliases/<name>.json   alias -> release, package version
-    kernels/<release>/    vmlinux, modules/<mod>.ko, modules.order, meta.json
+    apt/, apt-arm64/      private apt roots (sources, lists, state)
+    aliases/<name>.json   alias -> release, package version (arm64: <name>@arm64.json)
+    kernels/<release>/    vmlinux or Image, modules/<mod>.ko, modules.order, meta.json
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from . import bzimage
 from .modules import ModuleError, ModuleTree, read_module
 
-# Alias -> the suites whose newest linux-image-amd64 it means.
+# Alias -> the suites whose newest linux-image-ARCH it means.
 ALIASES: Dict[str, Tuple[str, ...]] = {
     "5.10": ("bullseye", "bullseye-security"),
     "6.1": ("bookworm", "bookworm-security"),
@@ -41,6 +43,10 @@ ALIASES: Dict[str, Tuple[str, ...]] = {
     "7.x": ("sid", "trixie-backports"),
 }
 MATRIX = ("5.10", "6.1", "6.12", "7.x")
+ARCHES = ("amd64", "arm64")
+HOST_ARCH = "amd64"
+# Each architecture's default matrix: arm64 boots only under TCG, ~4x slower.
+MATRIX_BY_ARCH = {"amd64": MATRIX, "arm64": ("6.1", "6.12")}
 ARCHIVE_SUITES = ("bullseye", "bookworm", "bookworm-backports", "trixie", "trixie-backports",
                   "sid")
 SECURITY_SUITES = ("bullseye-security", "bookworm-security", "trixie-security")
@@ -59,18 +65,30 @@ def cache_root() -> Path:
     return Path(env) if env else Path.home() / ".cache" / "pybpf-vmtests"
 
 
+def arch_of(name: str) -> str:
+    """Debian's architecture name for ``uname -m`` or Debian spellings."""
+    known = {"x86_64": "amd64", "amd64": "amd64", "x86": "amd64",
+             "aarch64": "arm64", "arm64": "arm64"}
+    if name not in known:
+        raise KernelError(f"unknown architecture {name!r}: use one of {', '.join(ARCHES)}")
+    return known[name]
+
+
 @dataclass
 class Kernel:
-    """A kernel ready to boot: an ELF vmlinux and the guest's modules in load order."""
+    """A kernel ready to boot: an ELF vmlinux (amd64) or Image (arm64) and the
+    guest's modules in load order."""
 
     name: str
     release: str
     version: str
     dir: Path
+    arch: str = "amd64"
 
     @property
     def vmlinux(self) -> Path:
-        return self.dir / "vmlinux"
+        """What qemu's -kernel boots."""
+        return self.dir / ("Image" if self.arch == "arm64" else "vmlinux")
 
     def modules(self) -> List[Path]:
         order = (self.dir / "modules.order").read_text().split()
@@ -79,10 +97,12 @@ class Kernel:
     @classmethod
     def from_dir(cls, name: str, path: Path) -> Optional["Kernel"]:
         meta = path / "meta.json"
-        if not (meta.exists() and (path / "vmlinux").exists()):
+        if not meta.exists():
             return None
         data = json.loads(meta.read_text())
-        return cls(name, data["release"], data.get("version", ""), path)
+        kernel = cls(name, data["release"], data.get("version", ""), path,
+                     data.get("arch", "amd64"))
+        return kernel if kernel.vmlinux.exists() else None
 
 
 # ---------------------------------------------------------------- host mirror
@@ -155,8 +175,12 @@ def host_mirror(etc: Path = Path("/etc/apt")) -> Tuple[str, str, str]:
 class AptRoot:
     """apt-get/apt-cache confined to a directory of the cache."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, arch: str = "amd64",
+                 suites: Tuple[Tuple[str, ...], Tuple[str, ...]] = (ARCHIVE_SUITES,
+                                                                    SECURITY_SUITES)) -> None:
         self.root = root
+        self.arch = arch
+        self.suites = suites
 
     def _options(self) -> List[str]:
         r = self.root
@@ -170,7 +194,8 @@ class AptRoot:
             "-o", f"Dir::Etc::SourceParts={r}/sources.list.d",
             "-o", "Dir::Etc::Preferences=/dev/null",
             "-o", f"Dir::Etc::PreferencesParts={r}/preferences.d",
-            "-o", "APT::Architectures=amd64",
+            "-o", f"APT::Architectures={self.arch}",
+            "-o", f"APT::Architecture={self.arch}",
             "-o", "Acquire::Languages=none",
             "-o", "APT::Sandbox::User=root",
             "-o", "Debug::NoLocking=1",
@@ -182,10 +207,11 @@ class AptRoot:
                     "preferences.d"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         (self.root / "state/status").touch()
-        text = (f"Types: deb\nURIs: {archive}\nSuites: {' '.join(ARCHIVE_SUITES)}\n"
-                f"Components: main\nArchitectures: amd64\nSigned-By: {keyring}\n\n"
-                f"Types: deb\nURIs: {security}\nSuites: {' '.join(SECURITY_SUITES)}\n"
-                f"Components: main\nArchitectures: amd64\nSigned-By: {keyring}\n")
+        archive_suites, security_suites = self.suites
+        text = (f"Types: deb\nURIs: {archive}\nSuites: {' '.join(archive_suites)}\n"
+                f"Components: main\nArchitectures: {self.arch}\nSigned-By: {keyring}\n\n"
+                f"Types: deb\nURIs: {security}\nSuites: {' '.join(security_suites)}\n"
+                f"Components: main\nArchitectures: {self.arch}\nSigned-By: {keyring}\n")
         sources = self.root / "sources.list.d" / "debian.sources"
         if not sources.exists() or sources.read_text() != text:
             sources.write_text(text)
@@ -215,6 +241,19 @@ class AptRoot:
                 fields[key] = value.strip()
         return fields
 
+    def versions(self, specs: List[str]) -> Dict[str, str]:
+        """Package -> version for ``specs`` ("pkg/suite"), in one apt-cache call
+        (each call parses every list: seconds for an arm64 root)."""
+        proc = subprocess.run(["apt-cache", *self._options(), "show", *specs],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        found: Dict[str, str] = {}
+        for stanza in proc.stdout.split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in stanza.splitlines()
+                          if line and not line[0].isspace() and ": " in line)
+            if "Package" in fields and "Version" in fields:
+                found.setdefault(fields["Package"], fields["Version"])
+        return found
+
     def download(self, specs: List[str], dest: Path) -> None:
         self._run(["apt-get", "-q", "download", *specs], cwd=dest, quiet=True)
 
@@ -231,14 +270,15 @@ def version_gt(a: str, b: str) -> bool:
 
 
 def kernel_packages(apt: AptRoot, suites: Iterable[str]) -> Tuple[str, List[str]]:
-    """(version, ["pkg=version", ...]) of the newest linux-image-amd64 among ``suites``."""
+    """(version, ["pkg=version", ...]) of the newest linux-image-ARCH among ``suites``."""
+    meta = f"linux-image-{apt.arch}"
     best: Optional[Dict[str, str]] = None
     for suite in suites:
-        fields = apt.show(f"linux-image-amd64/{suite}")
+        fields = apt.show(f"{meta}/{suite}")
         if fields and (best is None or version_gt(fields["Version"], best["Version"])):
             best = fields
     if best is None:
-        raise KernelError(f"no linux-image-amd64 in {', '.join(suites)}")
+        raise KernelError(f"no {meta} in {', '.join(suites)}")
     specs: List[str] = []
     todo = [best]
     while todo:
@@ -255,7 +295,7 @@ def kernel_packages(apt: AptRoot, suites: Iterable[str]) -> Tuple[str, List[str]
                             raise KernelError(f"{spec} is named but not in the archive")
                         todo.append(sub)
     if not specs:
-        raise KernelError(f"linux-image-amd64 {best['Version']}: no kernel package in Depends")
+        raise KernelError(f"{meta} {best['Version']}: no kernel package in Depends")
     return best["Version"], specs
 
 
@@ -270,13 +310,16 @@ def _find_modules_dir(root: Path, release: str) -> Optional[Path]:
 
 
 def prepare(dest: Path, name: str, release: str, version: str, vmlinuz: Path,
-            modules_dir: Optional[Path], source: str) -> Kernel:
-    """Fill ``dest`` with the vmlinux and guest modules of one kernel."""
+            modules_dir: Optional[Path], source: str, arch: str = "amd64") -> Kernel:
+    """Fill ``dest`` with the bootable image and guest modules of one kernel."""
     work = dest.with_name(dest.name + ".partial")
     if work.exists():
         shutil.rmtree(work)
     (work / "modules").mkdir(parents=True)
-    bzimage.extract_vmlinux(vmlinuz, work / "vmlinux")
+    if arch == "arm64":
+        shutil.copyfile(vmlinuz, work / "Image")  # Debian's arm64 vmlinuz is a plain Image
+    else:
+        bzimage.extract_vmlinux(vmlinuz, work / "vmlinux")
     order: List[str] = []
     if modules_dir is not None:
         tree = ModuleTree.scan(modules_dir)
@@ -287,13 +330,13 @@ def prepare(dest: Path, name: str, release: str, version: str, vmlinuz: Path,
         for mod in order:
             (work / "modules" / f"{mod}.ko").write_bytes(read_module(tree.files[mod]))
     (work / "modules.order").write_text("".join(m + "\n" for m in order))
-    meta = {"release": release, "version": version, "source": source,
+    meta = {"release": release, "version": version, "source": source, "arch": arch,
             "prepared": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     (work / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
     if dest.exists():
         shutil.rmtree(dest)
     work.rename(dest)
-    return Kernel(name, release, version, dest)
+    return Kernel(name, release, version, dest, arch)
 
 
 def _unpack(debs: List[Path], root: Path) -> None:
@@ -307,21 +350,27 @@ def is_path(name: str) -> bool:
     return "/" in name or Path(name).exists()
 
 
-def fetch_alias(name: str, refresh: bool = False, log=print) -> Kernel:
+def apt_root(arch: str) -> AptRoot:
+    """The private apt root of one architecture (set up, lists not refreshed)."""
+    apt = AptRoot(cache_root() / ("apt" if arch == "amd64" else f"apt-{arch}"), arch)
+    apt.setup()
+    return apt
+
+
+def fetch_alias(name: str, refresh: bool = False, log=print, arch: str = "amd64") -> Kernel:
     """A cached kernel for an alias or suite, downloading it if needed."""
     suites = ALIASES.get(name) or ((name,) if name in ARCHIVE_SUITES + SECURITY_SUITES else None)
     if suites is None:
         known = ", ".join(list(ALIASES) + list(ARCHIVE_SUITES))
         raise KernelError(f"unknown kernel {name!r}: use one of {known} or a vmlinuz path")
     cache = cache_root()
-    alias_file = cache / "aliases" / f"{name}.json"
+    alias_file = cache / "aliases" / (f"{name}.json" if arch == "amd64" else f"{name}@{arch}.json")
     if not refresh and alias_file.exists():
         release = json.loads(alias_file.read_text())["release"]
         kernel = Kernel.from_dir(name, cache / "kernels" / release)
         if kernel is not None:
             return kernel
-    apt = AptRoot(cache / "apt")
-    apt.setup()
+    apt = apt_root(arch)
     started = time.monotonic()
     apt.update(force=refresh)
     version, specs = kernel_packages(apt, suites)
@@ -345,7 +394,7 @@ def fetch_alias(name: str, refresh: bool = False, log=print) -> Kernel:
         if modules_dir is None:
             raise KernelError(f"{name}: no lib/modules/{release} in {specs}")
         kernel = prepare(cache / "kernels" / release, name, release, version, image,
-                         modules_dir, f"debian {'/'.join(suites)}: {' '.join(specs)}")
+                         modules_dir, f"debian {'/'.join(suites)}: {' '.join(specs)}", arch)
     alias_file.parent.mkdir(parents=True, exist_ok=True)
     alias_file.write_text(json.dumps({"release": release, "version": version}) + "\n")
     log(f"[{name}] {release} ({version}) ready in {time.monotonic() - started:.0f} s")
@@ -376,15 +425,17 @@ def from_path(path_name: str, log=print) -> Kernel:
     return prepare(dest, path_name, release, "", path, modules_dir, f"path {path}")
 
 
-def get(name: str, refresh: bool = False, log=print) -> Kernel:
+def get(name: str, refresh: bool = False, log=print, arch: str = "amd64") -> Kernel:
     """A kernel ready to boot; one process at a time prepares kernels in a cache."""
     root = cache_root()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if is_path(name):
+            if arch != "amd64":
+                raise KernelError(f"{name}: kernel paths are for amd64 guests only")
             return from_path(name, log)
-        return fetch_alias(name, refresh, log)
+        return fetch_alias(name, refresh, log, arch)
 
 
 def cached() -> List[Tuple[str, Optional[Kernel]]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from . import collect, kernels, vm
+from . import collect, kernels, userland, vm
 from .results import Counts, KernelResult
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ class Options:
     keep: bool = False
     preselect: bool = True
     env: Dict[str, str] = field(default_factory=dict)
+    arch: str = kernels.HOST_ARCH
 
 
 _print_lock = threading.Lock()
@@ -51,7 +52,7 @@ def _slug(name: str) -> str:
 
 
 def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
-            files: Optional[List[str]]) -> KernelResult:
+            files: Optional[List[str]], root: Optional[Path] = None) -> KernelResult:
     result = KernelResult(kernel.name, release=kernel.release)
     echo = (lambda line: say(f"[{kernel.name}] {line}")) if opts.verbose else None
     boot: Optional[vm.Boot] = None
@@ -59,10 +60,11 @@ def run_one(kernel: kernels.Kernel, opts: Options, rundir: Path,
     for attempt in range(1, opts.retries + 2):
         result.attempts = attempt
         attempt_dir = rundir / f"boot{attempt}"
-        boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=opts.python,
+        python = opts.python if root is None else userland.GUEST_PYTHON
+        boot = vm.boot(kernel, attempt_dir, CHECKOUT, opts.pytest_args, python=python,
                        memory=opts.memory, cpus=opts.cpus, boot_timeout=opts.boot_timeout,
                        timeout=opts.timeout, files=files, env=opts.env, echo=echo,
-                       abort=_abort)
+                       abort=_abort, root=root)
         spent += boot.total_s
         if not boot.never_started or attempt > opts.retries:
             break
@@ -129,11 +131,18 @@ def run(names: List[str], opts: Options) -> List[KernelResult]:
     if files == []:
         say("no test selected: nothing to run")
         return [KernelResult(name, status="no-tests") for name in names]
+    root: Optional[Path] = None
+    if opts.arch != kernels.HOST_ARCH:
+        try:
+            root = userland.get(opts.arch, log=say)
+        except (userland.UserlandError, kernels.KernelError, OSError) as exc:
+            say(f"cannot build the {opts.arch} userland: {exc}")
+            return [KernelResult(name, status="fetch-failed", detail=str(exc)) for name in names]
     ready: List[tuple] = []
     for i, name in enumerate(names):
         started = time.monotonic()
         try:
-            kernel = kernels.get(name, refresh=opts.refresh, log=say)
+            kernel = kernels.get(name, refresh=opts.refresh, log=say, arch=opts.arch)
         except (kernels.KernelError, OSError) as exc:
             results[i] = KernelResult(name, status="fetch-failed", detail=str(exc),
                                       total_s=time.monotonic() - started)
@@ -149,10 +158,11 @@ def run(names: List[str], opts: Options) -> List[KernelResult]:
 
     def job(item: tuple) -> None:
         i, kernel = item
-        rundir = runs_root / f"{_slug(kernel.name)}-{time.strftime('%Y%m%dT%H%M%S')}-{i}"
+        rundir = runs_root / (f"{_slug(kernel.name)}-{kernel.arch}-"
+                              f"{time.strftime('%Y%m%dT%H%M%S')}-{i}")
         say(f"[{kernel.name}] booting {kernel.release}")
         try:
-            result = run_one(kernel, opts, rundir, files)
+            result = run_one(kernel, opts, rundir, files, root)
             lines = _guest_lines(result)
         except (vm.VMError, OSError) as exc:
             result = KernelResult(kernel.name, release=kernel.release, status="vm-error",

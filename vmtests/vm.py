@@ -68,13 +68,14 @@ def busybox_path() -> Path:
     return path
 
 
-def build_initramfs(kernel: Kernel, out: Path) -> None:
+def build_initramfs(kernel: Kernel, out: Path, busybox: Optional[Path] = None) -> None:
+    """``busybox``: a static busybox for the guest's architecture (default: the host's)."""
     with open(out, "wb") as fh:
         cpio = CpioWriter(fh)
         for d in ("bin", "dev", "etc", "proc", "sys", "lib", "lib/modules"):
             cpio.directory(d)
         cpio.chardev("dev/console", 5, 1)
-        cpio.file("bin/busybox", busybox_path().read_bytes(), 0o755)
+        cpio.file("bin/busybox", (busybox or busybox_path()).read_bytes(), 0o755)
         cpio.symlink("bin/sh", "busybox")
         cpio.file("init", (GUEST_DIR / "init.sh").read_bytes(), 0o755)
         names = []
@@ -85,15 +86,28 @@ def build_initramfs(kernel: Kernel, out: Path) -> None:
         cpio.close()
 
 
-def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: int) -> List[str]:
+# Per architecture: qemu binary, machine and CPU, serial console. On arm64,
+# plain "-cpu max" is ~4x slower: TCG emulates the pointer authentication
+# cipher, pauth-impdef=on swaps it for a cheap implementation-defined one.
+QEMU = {
+    "amd64": ("qemu-system-x86_64", ["-machine", "q35", "-cpu", "max"], "ttyS0"),
+    "arm64": ("qemu-system-aarch64", ["-machine", "virt", "-cpu", "max,pauth-impdef=on"],
+              "ttyAMA0"),
+}
+
+
+def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: int,
+              root: Path = Path("/")) -> List[str]:
+    """``root``: the directory the guest mounts as its / (the host's own for amd64)."""
+    binary, machine, console = QEMU[kernel.arch]
     cmdline = " ".join([
-        "console=ttyS0", "panic=-1", "loglevel=4", "rdinit=/init",
+        f"console={console}", "panic=-1", "loglevel=4", "rdinit=/init",
         "mitigations=off", "nokaslr", "sysctl.kernel.panic_on_oops=1",
     ])
     fsdev = "local,security_model=none,multidevs=remap"
     return [
-        shutil.which("qemu-system-x86_64") or "qemu-system-x86_64",
-        "-accel", "tcg,thread=multi", "-cpu", "max", "-machine", "q35",
+        shutil.which(binary) or binary,
+        "-accel", "tcg,thread=multi", *machine,
         "-smp", str(cpus), "-m", memory,
         "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
         "-kernel", str(kernel.vmlinux), "-initrd", str(rundir / "initramfs.cpio"),
@@ -102,7 +116,7 @@ def qemu_argv(kernel: Kernel, rundir: Path, checkout: Path, memory: str, cpus: i
         "-device", "virtio-serial-pci",
         "-chardev", f"pipe,id=port,path={rundir / 'port'}",
         "-device", "virtserialport,chardev=port,name=pybpf.out",
-        "-fsdev", f"{fsdev},id=hostroot,path=/,readonly=on",
+        "-fsdev", f"{fsdev},id=hostroot,path={root},readonly=on",
         "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot",
         "-fsdev", f"{fsdev},id=checkout,path={checkout}",
         "-device", "virtio-9p-pci,fsdev=checkout,mount_tag=checkout",
@@ -138,6 +152,27 @@ def write_job(share: Path, checkout: Path, python: str, pytest_args: List[str],
     shutil.copy(GUEST_DIR / "run.sh", share / "run.sh")
 
 
+def write_checkout_install(pylib: Path, checkout: Path) -> None:
+    """What ``pip install -e`` of the checkout gives, for a guest with its own
+    userland: ``pybpf_gadgets`` (the checkout's gadgets/ under its installed
+    name) and the distribution's entry points, on the guest's PYTHONPATH."""
+    pylib.mkdir(parents=True, exist_ok=True)
+    (pylib / "pybpf_gadgets").symlink_to(checkout / "gadgets")
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11 on the host: no entry points in the guest
+        return
+    project = tomllib.loads((checkout / "pyproject.toml").read_text())["project"]
+    info = pylib / f"{project['name']}-{project['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\n"
+                                   f"Version: {project['version']}\n")
+    groups = {"console_scripts": project.get("scripts", {}), **project.get("entry-points", {})}
+    (info / "entry_points.txt").write_text("".join(
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) + "\n"
+        for group, entries in groups.items()))
+
+
 def _parse_mark(line: str) -> dict:
     out = {}
     for word in line[len(MARK):].split():
@@ -152,23 +187,33 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
          files: Optional[List[str]] = None,
          env: Optional[Dict[str, str]] = None,
          echo: Optional[Callable[[str], None]] = None,
-         abort: Optional[threading.Event] = None) -> Boot:
+         abort: Optional[threading.Event] = None,
+         root: Optional[Path] = None) -> Boot:
     """Boot ``kernel`` once, run pytest in it, and wait for its report.
 
     ``files``: the test files the host's collection selected (see
     guest_filter); None lets the guest collect everything itself. Setting
-    ``abort`` stops the VM at once (status "aborted").
+    ``abort`` stops the VM at once (status "aborted"). ``root``: a userland
+    of the guest's architecture to mount as / (see userland); None shares
+    the host's / and runs the host's ``python``.
     """
     if rundir.exists():
         shutil.rmtree(rundir)
     share = rundir / "share"
     share.mkdir(parents=True)
-    build_initramfs(kernel, rundir / "initramfs.cpio")
-    write_job(share, checkout, os.path.realpath(python), pytest_args, files, env)
+    if root is None:
+        build_initramfs(kernel, rundir / "initramfs.cpio")
+        write_job(share, checkout, os.path.realpath(python), pytest_args, files, env)
+    else:
+        build_initramfs(kernel, rundir / "initramfs.cpio", root / "bin" / "busybox")
+        write_checkout_install(share / "pylib", checkout)
+        guest_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                     "PYTHONPATH": "/run/vmtests/pylib", **(env or {})}
+        write_job(share, checkout, python, pytest_args, files, guest_env)
     for suffix in (".in", ".out"):
         os.mkfifo(rundir / f"port{suffix}")
     result = Boot(rundir=rundir)
-    argv = qemu_argv(kernel, rundir, checkout, memory, cpus)
+    argv = qemu_argv(kernel, rundir, checkout, memory, cpus, root or Path("/"))
     (rundir / "qemu.cmd").write_text(shlex.join(argv) + "\n")
     started = time.monotonic()
     booted_at: List[float] = []

@@ -255,3 +255,41 @@ def test_guest_filter_ignores_unselected_files(tmp_path, monkeypatch):
     assert ignore(tmp_path / "test_b.py", None) is True
     assert ignore(tmp_path / "conftest.py", None) is None
     assert ignore(tmp_path / "sub", None) is None
+
+
+def test_arch_names_and_per_arch_qemu(tmp_path):
+    from pathlib import Path
+    from vmtests.kernels import Kernel, arch_of
+    from vmtests.vm import qemu_argv
+    assert arch_of("x86_64") == "amd64" and arch_of("aarch64") == arch_of("arm64") == "arm64"
+    with pytest.raises(KernelError, match="unknown architecture 'mips'"):
+        arch_of("mips")
+    arm = Kernel("6.12", "6.12.118+deb13-arm64", "", tmp_path, "arm64")
+    assert arm.vmlinux == tmp_path / "Image"
+    argv = qemu_argv(arm, tmp_path, Path("/co"), "2G", 1, root=Path("/ul/root"))
+    assert argv[0].endswith("qemu-system-aarch64")
+    assert "max,pauth-impdef=on" in argv and "virt" in argv
+    assert "console=ttyAMA0" in argv[argv.index("-append") + 1]
+    assert any("path=/ul/root,readonly=on" in a for a in argv)
+    x86 = qemu_argv(Kernel("6.1", "6.1.0-1-amd64", "", tmp_path), tmp_path, Path("/co"), "2G", 1)
+    assert x86[0].endswith("qemu-system-x86_64") and any("path=/,readonly=on" in a for a in x86)
+    assert "console=ttyS0" in x86[x86.index("-append") + 1]
+
+
+def test_apt_root_is_per_arch(tmp_path):
+    from vmtests.kernels import AptRoot
+    opts = " ".join(AptRoot(tmp_path, "arm64")._options())
+    assert "APT::Architectures=arm64" in opts and "APT::Architecture=arm64" in opts
+
+
+def test_checkout_install_for_foreign_userland(tmp_path):
+    import importlib.metadata
+    from pathlib import Path
+    from vmtests.vm import write_checkout_install
+    checkout = Path(__file__).resolve().parents[2]
+    write_checkout_install(tmp_path / "pylib", checkout)
+    assert (tmp_path / "pylib" / "pybpf_gadgets").resolve() == checkout / "gadgets"
+    dists = list(importlib.metadata.distributions(path=[str(tmp_path / "pylib")]))
+    assert [d.metadata["Name"] for d in dists] == ["pybpf"]
+    groups = {e.group for e in dists[0].entry_points}
+    assert {"console_scripts", "pybpf.commands", "pybpf.gadgets"} <= groups
