@@ -26,7 +26,7 @@ from pybpf.links import attach_usdt
 from pybpf.sys import commands as cmds
 
 ROOT = Path(__file__).resolve().parents[2]
-OBJ = ROOT / "bpf" / "objects" / "links_usdt.bpf.o"
+OBJ = pybpf.arch_object(ROOT / "bpf" / "objects" / "links_usdt.bpf.o")
 DATA = Path(__file__).resolve().parent / "data"
 PYTHON = "/usr/bin/python3.11"
 SDT_H = ("/usr/include/sys/sdt.h", "/usr/include/x86_64-linux-gnu/sys/sdt.h",
