@@ -8,50 +8,28 @@ issuing the request instead.
 """
 from __future__ import annotations
 
-import argparse
-import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Dict, List
 
 from .common import probe
+from .common.formats import disk_name
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.histogram import row_text, to_json, write_rows
-from .common.maprun import MapRun, disk_name, main as map_main, session_from
-
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
+from .common.histogram import row_text, to_json, write_text
+from .common.mapsession import MapSession
+from .common.session import run_function
 
 
-GADGET = Gadget(
-    name="profile_blockio",
-    category="profile",
-    description="log2 histogram of block I/O latency (issue to completion), per disk optional",
-    object="profile_blockio",
-    hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
-    params=[
-        Param("per_disk", "one histogram per disk", bool, False, constant="per_disk"),
-        Param("milliseconds", "histogram in milliseconds (default microseconds)", bool, False,
-              constant="milliseconds"),
-    ],
-    fields=[
-        Field("disk", "disk name (per-disk histograms)", 12, True),
-        Field("histogram", "log2 buckets {unit, total, buckets}", 0),
-        Field("average", "mean latency in the unit", -10, True),
-        Field("count", "requests", -10, True),
-    ],
-    runner=_runner,
-    event_struct="hist",
-)
+def filter_at_issue(spec: Any) -> None:
+    """What kernels without block_io_start (before 6.5) run: filter on the issuing task."""
+    spec.programs.pop("blk_start", None)
+    spec.constants["filter_at_issue"] = True
 
 
-def _hook_options() -> Dict[str, Any]:
-    """Without block_io_start (before 6.5), drop its program and filter at issue."""
-    if probe.tracepoint_exists("block/block_io_start"):
-        return {}
-    return {"drop": ["blk_start"], "constants": {"filter_at_issue": True}}
+def prepare(session: MapSession, spec: Any) -> None:
+    if not probe.tracepoint_exists("block/block_io_start"):
+        filter_at_issue(spec)
 
 
-def collect(session: MapRun) -> List[Dict[str, Any]]:
+def collect(session: MapSession) -> List[Dict[str, Any]]:
     """Every histogram so far: ``{"disk", "histogram", "average", "count"}``."""
     unit = "msecs" if session.params.get("milliseconds") else "usecs"
     out = []
@@ -64,32 +42,36 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     return out
 
 
-def run(per_disk: bool = False, milliseconds: bool = False, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; ``collect(run)`` reads the histograms."""
-    return MapRun(GADGET, params={"per_disk": per_disk, "milliseconds": milliseconds},
-                  collect=collect, **_hook_options(), **options)
-
-
 def histogram_text(row: Dict[str, Any]) -> str:
     return row_text(row, f"disk = {row['disk']}\n" if row["disk"] else "", "requests")
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    pass
+def write_histograms(session: MapSession, rows: List[Dict[str, Any]], out: IO[str]) -> None:
+    """The columns output: one text histogram per disk (or for all)."""
+    write_text(rows, out, histogram_text, "no block I/O samples: the histogram is empty")
 
 
-def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts, collect=collect, **_hook_options()) as session:
-        if opts.output == "columns":
-            print("Tracing block I/O latency... Ctrl-C to end.", file=sys.stderr)
-        rows = next(session.batches())
-    write_rows(rows, opts.output, histogram_text, "no block I/O samples: the histogram is empty")
-    return 0
+GADGET = Gadget(
+    name="profile_blockio",
+    category="profile",
+    description="log2 histogram of block I/O latency (issue to completion), per disk optional",
+    object="profile_blockio",
+    hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
+    params=[
+        Param("per_disk", "one histogram per disk", default=False, constant="per_disk"),
+        Param("milliseconds", "histogram in milliseconds (default microseconds)", default=False,
+              constant="milliseconds"),
+    ],
+    fields=[
+        Field("disk", "disk name (per-disk histograms)", 12, True),
+        Field("histogram", "log2 buckets {unit, total, buckets}", 0, type=dict),
+        Field("average", "mean latency in the unit", -10, True, type=float),
+        Field("count", "requests", -10, True, type=int),
+    ],
+    event_struct="hist",
+    prepare=prepare,
+    collect=collect,
+    outputs={"columns": write_histograms},
+)
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -9,42 +9,16 @@ by each process (maps read while it runs). Output: stacks with counts
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import IO, Any, Dict, List, Optional
 
+from .common.errors import GadgetError
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.maprun import MapRun, main as map_main
+from .common.mapsession import MapSession
+from .common.options import integer
+from .common.session import run_function
 from .common.symbolize import Symbolizer, folded
 
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): the gadget's parameters as keywords of run()."""
-    return run(**(options.pop("params", None) or {}), **options)
-
-
-GADGET = Gadget(
-    name="profile_cpu",
-    category="profile",
-    description="sampled on-CPU stacks with counts, kernel and user frames symbolised; "
-                "folded output for flame graphs",
-    object="profile_cpu",
-    hooks=[Hook("perf_event", "software/cpu-clock")],
-    params=[
-        Param("frequency", "samples per second on each CPU", int, 49),
-        Param("user_only", "user stacks only", bool, False),
-        Param("kernel_only", "kernel stacks only", bool, False),
-        Param("include_idle", "count the idle task too", bool, False, constant="include_idle"),
-    ],
-    fields=[
-        Field("count", "samples of this stack", -7, True, "COUNT"),
-        Field("user_stack", "user frames, leaf first", 0),
-        Field("kernel_stack", "kernel frames, leaf first", 0),
-    ],
-    runner=_runner,
-    event_struct="sample_key",
-)
-
+MAX_FREQUENCY = 100_000  # samples per second per CPU; the kernel caps it lower still
 _U64 = 8
 
 
@@ -65,7 +39,7 @@ def _frames(raw: Any) -> List[int]:
 class Profiler:
     """Reads a profile_cpu run: remembers the processes seen, symbolises at the end."""
 
-    def __init__(self, session: MapRun, symbolizer: Optional[Symbolizer] = None) -> None:
+    def __init__(self, session: MapSession, symbolizer: Optional[Symbolizer] = None) -> None:
         self.session = session
         self.symbols = symbolizer or Symbolizer()
 
@@ -108,7 +82,7 @@ class Profiler:
         return sorted(merged.values(), key=lambda r: -r["count"])
 
 
-def profiler(session: MapRun) -> Profiler:
+def profiler(session: MapSession) -> Profiler:
     """The run's Profiler (one per run: it holds the processes' symbols)."""
     found = session.state.get("profiler")
     if found is None:
@@ -116,28 +90,25 @@ def profiler(session: MapRun) -> Profiler:
     return found
 
 
-def collect(session: MapRun) -> List[Dict[str, Any]]:
+def collect(session: MapSession) -> List[Dict[str, Any]]:
     """Every stack sampled so far, symbolised, most samples first."""
     return profiler(session).stacks()
 
 
-def _remember(session: MapRun) -> None:
+def remember_processes(session: MapSession) -> None:
+    """Read the maps of every process sampled so far (``tick``: called while they run),
+    so short-lived processes still get user symbols."""
     profiler(session).remember_processes()
 
 
-def run(frequency: int = 49, user_only: bool = False, kernel_only: bool = False,
-        include_idle: bool = False, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; ``collect(run)`` reads the stacks (call
-    ``profiler(run).remember_processes()`` now and then so short-lived processes
-    still get user symbols)."""
+def prepare(session: MapSession, spec: Any) -> None:
+    """Which stacks to take, and the sampling frequency to attach with."""
+    user_only, kernel_only = session.params["user_only"], session.params["kernel_only"]
     if user_only and kernel_only:
-        from .common.errors import GadgetError
         raise GadgetError("--user-only and --kernel-only exclude each other")
-    return MapRun(GADGET, params={"frequency": frequency, "user_only": user_only,
-                                  "kernel_only": kernel_only, "include_idle": include_idle},
-                  attach={"profile_sample": {"freq": frequency}},
-                  constants={"user_stacks": not kernel_only, "kernel_stacks": not user_only},
-                  collect=collect, tick=_remember, **options)
+    spec.constants["user_stacks"] = not kernel_only
+    spec.constants["kernel_stacks"] = not user_only
+    session.attach_options = {"profile_sample": {"freq": session.params["frequency"]}}
 
 
 def stack_text(row: Dict[str, Any]) -> List[str]:
@@ -153,40 +124,43 @@ def stack_text(row: Dict[str, Any]) -> List[str]:
     return lines
 
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    for action in parser._actions:  # -o also takes "folded" here
-        if action.dest == "output":
-            action.choices = ("columns", "json", "folded")
+def write_stacks(session: MapSession, rows: List[Dict[str, Any]], out: IO[str]) -> None:
+    """The columns output: each stack as BCC's profile prints it."""
+    for r in rows:
+        out.write("\n".join(stack_text(r)) + "\n\n")
 
 
-def _body(opts: argparse.Namespace) -> int:
-    session = run(opts.param_frequency, opts.param_user_only, opts.param_kernel_only,
-                  opts.param_include_idle, container=opts.container, host=opts.host,
-                  pid=opts.pid, tid=opts.tid, uid=opts.uid, gid=opts.gid, comm=opts.comm,
-                  filters=opts.filter, timeout=opts.timeout)
-    with session:
-        if opts.output == "columns":
-            print(f"Sampling on-CPU stacks at {opts.param_frequency} Hz... Ctrl-C to end.",
-                  file=sys.stderr)
-        rows = next(session.batches())
-    out = sys.stdout
-    if opts.output == "folded":
-        lines = folded((r["proc"]["comm"], r["user_stack"], r["kernel_stack"], r["count"])
-                       for r in rows)
-        out.write("".join(line + "\n" for line in lines))
-    elif opts.output == "json":
-        for r in rows:
-            out.write(json.dumps(r, separators=(",", ":")) + "\n")
-    else:
-        for r in rows:
-            out.write("\n".join(stack_text(r)) + "\n\n")
-    out.flush()
-    return 0
+def write_folded(session: MapSession, rows: List[Dict[str, Any]], out: IO[str]) -> None:
+    """``-o folded``: one line per stack for flame graphs."""
+    lines = folded((r["proc"]["comm"], r["user_stack"], r["kernel_stack"], r["count"])
+                   for r in rows)
+    out.write("".join(line + "\n" for line in lines))
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
+GADGET = Gadget(
+    name="profile_cpu",
+    category="profile",
+    description="sampled on-CPU stacks with counts, kernel and user frames symbolised; "
+                "folded output for flame graphs",
+    object="profile_cpu",
+    hooks=[Hook("perf_event", "software/cpu-clock")],
+    params=[
+        Param("frequency", "samples per second on each CPU",
+              integer("frequency", 1, MAX_FREQUENCY), 49),
+        Param("user_only", "user stacks only", default=False),
+        Param("kernel_only", "kernel stacks only", default=False),
+        Param("include_idle", "count the idle task too", default=False, constant="include_idle"),
+    ],
+    fields=[
+        Field("count", "samples of this stack", -7, True, "COUNT", type=int),
+        Field("user_stack", "user frames, leaf first", 0, type=list),
+        Field("kernel_stack", "kernel frames, leaf first", 0, type=list),
+    ],
+    event_struct="sample_key",
+    prepare=prepare,
+    collect=collect,
+    tick=remember_processes,
+    outputs={"columns": write_stacks, "folded": write_folded},
+)
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -21,7 +21,8 @@ _cache: Dict[str, Gadget] = {}
 _broken: Dict[str, str] = {}
 
 
-def _entries() -> Dict[str, Any]:
+def entries() -> Dict[str, Any]:
+    """The registered entry points, by gadget name (not loaded)."""
     return {ep.name: ep for ep in entry_points(GROUP)}
 
 
@@ -37,7 +38,7 @@ def _load_entry(ep: Any) -> Gadget:
 
 
 def _load_all() -> Dict[str, Gadget]:
-    for name, ep in _entries().items():
+    for name, ep in entries().items():
         if name in _cache or name in _broken:
             continue
         try:
@@ -60,10 +61,10 @@ def all_gadgets() -> List[Gadget]:
 
 def get(name: str) -> Gadget:
     """The gadget called ``name``; GadgetError naming close matches if none."""
-    entries = _entries()
-    ep = entries.get(name)
+    found = entries()
+    ep = found.get(name)
     if ep is None:
-        close = difflib.get_close_matches(name, list(entries), n=3)
+        close = difflib.get_close_matches(name, list(found), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise GadgetError(f"unknown gadget {name!r}{hint}; `pybpf list` shows them all")
     return _load_entry(ep)

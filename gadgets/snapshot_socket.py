@@ -7,14 +7,14 @@ sockets held by a matching process are shown.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List
 
-from .common.formats import endpoint
+from .common.decode import cstr
+from .common.formats import AF_INET, endpoint, ip_text
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.maprun import MapRun, ip_text, main as map_main, session_from, table_lines
+from .common.mapsession import MapSession
+from .common.options import choice
+from .common.session import run_function
 
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
               6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
@@ -22,50 +22,13 @@ TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5:
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONNECTED"}
 PROTOCOLS = {6: "TCP", 17: "UDP"}
 
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """``pybpf run`` (Gadget.runner): one batch, the snapshot."""
-    return MapRun(gadget, collect=collect, **options)
-
-
-GADGET = Gadget(
-    name="snapshot_socket",
-    category="snapshot",
-    description="every TCP/UDP socket: protocol, addresses, state, inode, netns, owning process",
-    object="snapshot_socket",
-    hooks=[Hook("iter", "tcp"), Hook("iter", "udp"), Hook("iter", "task_file")],
-    params=[Param("protocol", "only 'tcp' or 'udp'", str, "")],
-    fields=[
-        Field("protocol", "TCP or UDP", 8, True, "PROTO"),
-        Field("src", "local address:port", 24, True, "SRC"),
-        Field("dst", "remote address:port", 24, True, "DST"),
-        Field("state", "socket state (TCP states; UDP: ESTABLISHED or UNCONNECTED)", 12, True,
-              "STATE"),
-        Field("inode", "socket inode (0 for time-wait and request sockets)", -10, True, "INODE"),
-        Field("netns_id", "network namespace inode number", -11),
-        Field("owners", "every process holding the socket: [{pid, comm, fd}]", 0),
-        Field("family", "4 or 6", -3),
-        Field("saddr", "local address", 16), Field("sport", "local port", -5),
-        Field("daddr", "remote address", 16), Field("dport", "remote port", -5),
-    ],
-    runner=_runner,
-    event_struct="socket_owner",
-)
-
 _NO_PROC = {"comm": "", "pcomm": "", "pid": 0, "tid": 0, "ppid": 0, "uid": 0, "gid": 0,
             "mntns_id": 0, "cgroup_id": 0}
 
 
-def _filtered(session: MapRun) -> bool:
-    return bool(session.selected or session.comm or
-                any(v is not None for v in session.ids.values()))
-
-
-def collect(session: MapRun) -> List[Dict[str, Any]]:
+def collect(session: MapSession) -> List[Dict[str, Any]]:
     """One pass of the iterators: one row per socket, proc = its first owner."""
-    want = str(session.params.get("protocol") or "").lower()
-    if want not in ("", "tcp", "udp"):
-        from .common.errors import GadgetError
-        raise GadgetError(f"--protocol {want!r}: expected tcp or udp")
+    want = session.params.get("protocol") or ""
     owners: Dict[int, List[Dict[str, Any]]] = {}
     for rec in session.iterate("socket_owners", "socket_owner"):
         owners.setdefault(rec["ino"], []).append(rec)
@@ -76,7 +39,7 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     rows = []
     for s in sockets:
         held = owners.get(s["ino"], []) if s["ino"] else []
-        if _filtered(session) and not held:
+        if session.filtered_by_process and not held:
             continue  # the kernel kept only the owners that match the filters
         row = session.base_event(held[0]["proc"] if held else _NO_PROC)
         fam = s["family"]
@@ -88,7 +51,7 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
             "state": states.get(s["state"], str(s["state"])), "inode": s["ino"],
             "netns_id": s["netns_id"],
             "owners": [{"pid": o["proc"]["pid"], "comm": _comm(o), "fd": o["fd"]} for o in held],
-            "family": 4 if fam == 2 else 6, "saddr": saddr, "sport": s["sport"],
+            "family": 4 if fam == AF_INET else 6, "saddr": saddr, "sport": s["sport"],
             "daddr": daddr, "dport": s["dport"],
         })
         if session.keep(row):
@@ -98,39 +61,36 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
 
 
 def _comm(owner: Dict[str, Any]) -> str:
-    from .common.decode import cstr
     return cstr(owner["proc"]["comm"])
 
 
-def run(protocol: str = "", **options: Any) -> List[Dict[str, Any]]:
-    """Library form: the snapshot now (options as GadgetRun, plus ``protocol``)."""
-    with MapRun(GADGET, params={"protocol": protocol}, **options) as session:
-        return collect(session)
+DEFAULT_FIELDS = ("protocol", "src", "dst", "state", "inode", "proc.pid", "proc.comm",
+                  "container.name")
 
+GADGET = Gadget(
+    name="snapshot_socket",
+    category="snapshot",
+    description="every TCP/UDP socket: protocol, addresses, state, inode, netns, owning process",
+    object="snapshot_socket",
+    hooks=[Hook("iter", "tcp"), Hook("iter", "udp"), Hook("iter", "task_file")],
+    params=[Param("protocol", "only 'tcp' or 'udp'", choice("protocol", ("", "tcp", "udp")), "")],
+    fields=[
+        Field("protocol", "TCP or UDP", 8, True, "PROTO"),
+        Field("src", "local address:port", 24, True, "SRC"),
+        Field("dst", "remote address:port", 24, True, "DST"),
+        Field("state", "socket state (TCP states; UDP: ESTABLISHED or UNCONNECTED)", 12, True,
+              "STATE"),
+        Field("inode", "socket inode (0 for time-wait and request sockets)", -10, True, "INODE",
+              type=int),
+        Field("netns_id", "network namespace inode number", -11, type=int),
+        Field("owners", "every process holding the socket: [{pid, comm, fd}]", 0, type=list),
+        Field("family", "4 or 6", -3, type=int),
+        Field("saddr", "local address", 16), Field("sport", "local port", -5, type=int),
+        Field("daddr", "remote address", 16), Field("dport", "remote port", -5, type=int),
+    ],
+    event_struct="socket_owner",
+    collect=collect,
+    default_fields=DEFAULT_FIELDS,
+)
 
-def _options(parser: argparse.ArgumentParser) -> None:
-    pass
-
-
-DEFAULT_FIELDS = ["protocol", "src", "dst", "state", "inode", "proc.pid", "proc.comm",
-                  "container.name"]
-
-
-def _body(opts: argparse.Namespace) -> int:
-    with session_from(GADGET, opts) as session:
-        rows = collect(session)
-    if opts.output == "json":
-        sys.stdout.write("".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows))
-    else:
-        header, lines = table_lines(GADGET, opts.fields or DEFAULT_FIELDS, rows)
-        sys.stdout.write("\n".join([header, *lines]) + "\n")
-    sys.stdout.flush()
-    return 0
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return map_main(GADGET, argv, _options, _body)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -8,49 +8,29 @@ start (or issue) to completion.
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List
 
 from .common import probe
+from .common.formats import disk_name
 from .common.gadget import Field, Gadget, Hook
-from .common.maprun import MapRun, disk_name, top_main, top_params
+from .common.mapsession import MapSession, top_params
+from .common.session import run_function
 
 DEFAULT_SORT = "-read_bytes,-write_bytes"
 
 
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """The run behind ``pybpf run``, the command line and run()."""
-    return MapRun(gadget, drop=_drop(), collect=collect, **options)
+def attribute_at_issue(spec: Any) -> None:
+    """What kernels without block_io_start (before 6.5) run: the issuer owns requests."""
+    spec.programs.pop("io_start", None)
 
 
-GADGET = Gadget(
-    name="top_blockio",
-    category="top",
-    description="block I/O per (process, device) per interval: reads, writes, bytes, time",
-    object="top_blockio",
-    hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
-    params=top_params(DEFAULT_SORT),
-    fields=[
-        Field("disk", "disk name", 8, True, "DISK"),
-        Field("reads", "read requests completed in the interval", -6, True, "READS"),
-        Field("writes", "write requests completed in the interval", -6, True, "WRITES"),
-        Field("read_bytes", "bytes read", -10, True, "R_BYTES"),
-        Field("write_bytes", "bytes written", -10, True, "W_BYTES"),
-        Field("time_us", "summed request time (start to completion), microseconds", -10, True,
-              "TIME_US"),
-        Field("avg_us", "mean request time, microseconds", -8, True, "AVG_US"),
-        Field("major", "device major number", -5), Field("minor", "device minor number", -5),
-    ],
-    runner=_runner,
-    event_struct="io_stat",
-)
-
-def _drop() -> List[str]:
+def prepare(session: MapSession, spec: Any) -> None:
     """block_io_start (6.5+) attributes requests to their submitter; without it, issue does."""
-    return [] if probe.tracepoint_exists("block/block_io_start") else ["io_start"]
+    if not probe.tracepoint_exists("block/block_io_start"):
+        attribute_at_issue(spec)
 
 
-def collect(session: MapRun) -> List[Dict[str, Any]]:
+def collect(session: MapSession) -> List[Dict[str, Any]]:
     """This interval's rows (the map is emptied as it is read)."""
     rows = []
     for key, v in session.map_items("stats", delete=True):
@@ -67,14 +47,28 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     return rows
 
 
-def run(interval: float = 1.0, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return _runner(GADGET, params={"interval": interval}, **options)
+GADGET = Gadget(
+    name="top_blockio",
+    category="top",
+    description="block I/O per (process, device) per interval: reads, writes, bytes, time",
+    object="top_blockio",
+    hooks=[Hook("tp_btf", "block_rq_issue"), Hook("tp_btf", "block_rq_complete")],
+    params=top_params(DEFAULT_SORT),
+    fields=[
+        Field("disk", "disk name", 8, True, "DISK"),
+        Field("reads", "read requests completed in the interval", -6, True, "READS", type=int),
+        Field("writes", "write requests completed in the interval", -6, True, "WRITES", type=int),
+        Field("read_bytes", "bytes read", -10, True, "R_BYTES", type=int),
+        Field("write_bytes", "bytes written", -10, True, "W_BYTES", type=int),
+        Field("time_us", "summed request time (start to completion), microseconds", -10, True,
+              "TIME_US", type=int),
+        Field("avg_us", "mean request time, microseconds", -8, True, "AVG_US", type=float),
+        Field("major", "device major number", -5, type=int),
+        Field("minor", "device minor number", -5, type=int),
+    ],
+    event_struct="io_stat",
+    prepare=prepare,
+    collect=collect,
+)
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return top_main(GADGET, argv, factory=_runner)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -9,47 +9,16 @@ container filters, only programs held by a matching process are shown.
 """
 from __future__ import annotations
 
-import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
+from .common.decode import cstr
 from .common.gadget import Field, Gadget, Hook
-from .common.maprun import MapRun, top_main, top_params
+from .common.mapsession import MapSession, top_params
+from .common.session import run_function
 
 DEFAULT_SORT = "-run_time_us,-runs,id"
 
-
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """The run behind ``pybpf run``, the command line and run()."""
-    return TopBPFRun(**options)
-
-
-GADGET = Gadget(
-    name="top_bpf",
-    category="top",
-    description="BPF programs per interval: type, name, runs, run time, CPU%, map memory, "
-                "owning processes",
-    object="top_bpf",
-    hooks=[Hook("iter", "task_file")],
-    params=top_params(DEFAULT_SORT),
-    fields=[
-        Field("id", "program id", -6, True, "PROG_ID"),
-        Field("type", "program type", 14, True, "TYPE"),
-        Field("name", "program name", 16, True, "NAME"),
-        Field("runs", "runs in the interval", -9, True, "RUNS"),
-        Field("run_time_us", "time spent running in the interval, microseconds", -10, True,
-              "RUNTIME_US"),
-        Field("avg_ns", "mean run time, nanoseconds", -8, True, "AVG_NS"),
-        Field("cpu_percent", "share of one CPU over the interval", -6, True, "CPU%"),
-        Field("map_memory", "bytes of memory of the program's maps", -10, True, "MAP_MEM"),
-        Field("processes", "processes holding the program (comm(pid), through fds or links)", 0,
-              True, "PROCESSES"),
-        Field("tag", "program tag", 16),
-        Field("map_ids", "ids of the maps the program uses", 16),
-    ],
-    runner=_runner,
-    event_struct="prog_owner",
-)
 
 _NO_PROC = {"comm": "", "pcomm": "", "pid": 0, "tid": 0, "ppid": 0, "uid": 0, "gid": 0,
             "mntns_id": 0, "cgroup_id": 0}
@@ -119,7 +88,7 @@ class Collector:
             self._stats.close()
             self._stats = None
 
-    def __call__(self, session: MapRun) -> List[Dict[str, Any]]:
+    def __call__(self, session: MapSession) -> List[Dict[str, Any]]:
         self.start()
         owners: Dict[int, List[Dict[str, Any]]] = {}
         for rec in session.iterate("prog_owners", "prog_owner"):
@@ -127,8 +96,7 @@ class Collector:
         now = time.monotonic()
         elapsed = max(now - self._last_time, 1e-9)
         self._last_time = now
-        filtered = bool(session.selected or session.comm or
-                        any(v is not None for v in session.ids.values()))
+        filtered = session.filtered_by_process
         memory: Dict[int, int] = {}
         rows = []
         current: Dict[int, Tuple[int, int]] = {}
@@ -158,18 +126,17 @@ class Collector:
 
 
 def _comm(owner: Dict[str, Any]) -> str:
-    from .common.decode import cstr
     return cstr(owner["proc"]["comm"])
 
 
-class TopBPFRun(MapRun):
-    """A MapRun that keeps BPF statistics on from start to close."""
+class TopBPFSession(MapSession):
+    """A MapSession that keeps BPF statistics on from start to close."""
 
-    def __init__(self, **options: Any) -> None:
+    def __init__(self, gadget: Gadget, **options: Any) -> None:
         self.collector = Collector()
-        super().__init__(GADGET, collect=self.collector, **options)
+        super().__init__(gadget, **options)
 
-    def start(self) -> "TopBPFRun":
+    def start(self) -> "TopBPFSession":
         super().start()
         self.collector.start()
         return self
@@ -179,14 +146,33 @@ class TopBPFRun(MapRun):
         super().close()
 
 
-def run(interval: float = 1.0, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return TopBPFRun(params={"interval": interval}, **options)
+GADGET = Gadget(
+    name="top_bpf",
+    category="top",
+    description="BPF programs per interval: type, name, runs, run time, CPU%, map memory, "
+                "owning processes",
+    object="top_bpf",
+    hooks=[Hook("iter", "task_file")],
+    params=top_params(DEFAULT_SORT),
+    fields=[
+        Field("id", "program id", -6, True, "PROG_ID", type=int),
+        Field("type", "program type", 14, True, "TYPE"),
+        Field("name", "program name", 16, True, "NAME"),
+        Field("runs", "runs in the interval", -9, True, "RUNS", type=int),
+        Field("run_time_us", "time spent running in the interval, microseconds", -10, True,
+              "RUNTIME_US", type=int),
+        Field("avg_ns", "mean run time, nanoseconds", -8, True, "AVG_NS", type=int),
+        Field("cpu_percent", "share of one CPU over the interval", -6, True, "CPU%", type=float),
+        Field("map_memory", "bytes of memory of the program's maps", -10, True, "MAP_MEM",
+              type=int),
+        Field("processes", "processes holding the program (comm(pid), through fds or links)", 0,
+              True, "PROCESSES"),
+        Field("tag", "program tag", 16),
+        Field("map_ids", "ids of the maps the program uses", 16, type=list),
+    ],
+    event_struct="prog_owner",
+    session=TopBPFSession,
+    collect=lambda session: session.collector(session),
+)
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return top_main(GADGET, argv, factory=_runner)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -7,11 +7,13 @@ and emptied, so the rows are that interval's counts.
 """
 from __future__ import annotations
 
-import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List
 
+from .common.decode import cstr, join_path
+from .common.formats import file_type
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.maprun import MapRun, file_type, top_main, top_params
+from .common.mapsession import MapSession, top_params
+from .common.session import run_function
 
 SYSCALLS = ("read", "readv", "pread64", "preadv", "preadv2",
             "write", "writev", "pwrite64", "pwritev", "pwritev2")
@@ -19,41 +21,8 @@ DEFAULT_SORT = "-read_bytes,-write_bytes"
 PATH_TRUNCATED = 0x8000  # gadget/path.h GADGET_PATH_TRUNCATED
 
 
-def _runner(gadget: Gadget, **options: Any) -> MapRun:
-    """The run behind ``pybpf run``, the command line and run()."""
-    return MapRun(gadget, collect=collect, **options)
-
-
-GADGET = Gadget(
-    name="top_file",
-    category="top",
-    description="reads and writes per (process, file): counts and bytes per interval",
-    object="top_file",
-    needs=("btf", "bpf_loop"),  # gadget/path.h walks dentries in bpf_loop()
-    hooks=[Hook("tracepoint", f"syscalls/sys_{edge}_{name}")
-           for name in SYSCALLS for edge in ("enter", "exit")],
-    params=[Param("all_files", "count every file type, not only regular files", bool, False,
-                  constant="all_files")] + top_params(DEFAULT_SORT),
-    fields=[
-        Field("reads", "read calls in the interval", -6, True, "READS"),
-        Field("writes", "write calls in the interval", -6, True, "WRITES"),
-        Field("read_bytes", "bytes read in the interval", -10, True, "R_BYTES"),
-        Field("write_bytes", "bytes written in the interval", -10, True, "W_BYTES"),
-        Field("type", "file type (regular, socket, fifo, char...)", 7, True, "TYPE"),
-        Field("dev", "device of the file system (major:minor)", 7),
-        Field("ino", "inode number", -10),
-        Field("file", "file name (the last path component)", 24),
-        Field("path", "full path (\"...\" first when the walk stopped short)", 0, True, "PATH"),
-    ],
-    runner=_runner,
-    event_struct="file_stat",
-)
-
-
-def collect(session: MapRun) -> List[Dict[str, Any]]:
+def collect(session: MapSession) -> List[Dict[str, Any]]:
     """This interval's rows (the map is emptied as it is read)."""
-    from .common.decode import cstr, join_path
-
     rows = []
     for key, value in session.map_items("stats", delete=True, raw_members=("path",)):
         size = value["path_size"]
@@ -69,14 +38,29 @@ def collect(session: MapRun) -> List[Dict[str, Any]]:
     return rows
 
 
-def run(interval: float = 1.0, all_files: bool = False, **options: Any) -> MapRun:
-    """Library form: a run to use with ``with``; iterating it yields each interval's rows."""
-    return _runner(GADGET, params={"interval": interval, "all_files": all_files}, **options)
+GADGET = Gadget(
+    name="top_file",
+    category="top",
+    description="reads and writes per (process, file): counts and bytes per interval",
+    object="top_file",
+    needs=("btf", "bpf_loop"),  # gadget/path.h walks dentries in bpf_loop()
+    hooks=[Hook("tracepoint", f"syscalls/sys_{edge}_{name}")
+           for name in SYSCALLS for edge in ("enter", "exit")],
+    params=[Param("all_files", "count every file type, not only regular files", default=False,
+                  constant="all_files")] + top_params(DEFAULT_SORT),
+    fields=[
+        Field("reads", "read calls in the interval", -6, True, "READS", type=int),
+        Field("writes", "write calls in the interval", -6, True, "WRITES", type=int),
+        Field("read_bytes", "bytes read in the interval", -10, True, "R_BYTES", type=int),
+        Field("write_bytes", "bytes written in the interval", -10, True, "W_BYTES", type=int),
+        Field("type", "file type (regular, socket, fifo, char...)", 7, True, "TYPE"),
+        Field("dev", "device of the file system (major:minor)", 7),
+        Field("ino", "inode number", -10, type=int),
+        Field("file", "file name (the last path component)", 24),
+        Field("path", "full path (\"...\" first when the walk stopped short)", 0, True, "PATH"),
+    ],
+    event_struct="file_stat",
+    collect=collect,
+)
 
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    return top_main(GADGET, argv, factory=_runner)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+run = run_function(GADGET)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import socket
 from typing import Any, Dict
 
-from .common.formats import errno_name, family_name
+from .common.formats import errno_name, family_name, ip_text
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.runner import runner_for
-from .trace_tcp import address
+from .common.session import run_function
 
 OPT_REUSEADDR, OPT_REUSEPORT = 1, 2  # OPT_* in bpf/gadgets/trace_bind.bpf.c
 PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP", 136: "UDPLITE", 1: "ICMP", 58: "ICMPV6",
@@ -32,7 +31,7 @@ def present(raw: Dict[str, Any]) -> Dict[str, Any]:
         "ret": raw["ret"],
         "error": errno_name(raw["ret"]) if raw["ret"] < 0 else "",
         "family": family_name(raw["family"]),
-        "addr": address(raw["addr"], raw["family"]),
+        "addr": ip_text(raw["family"], raw["addr"]),
         "port": raw["port"],
         "protocol": PROTOCOLS.get(raw["protocol"], str(raw["protocol"])) if raw["protocol"] else "",
         "protocol_raw": raw["protocol"],
@@ -50,22 +49,22 @@ GADGET = Gadget(
     object="trace_bind",
     hooks=[Hook("tracepoint", "syscalls/sys_enter_bind"),
            Hook("tracepoint", "syscalls/sys_exit_bind")],
-    params=[Param("ignore_errors", "only successful binds", bool, False,
+    params=[Param("ignore_errors", "only successful binds", default=False,
                   constant="targ_ignore_errors")],
     fields=[
         Field("protocol", "TCP, UDP...", 8, True, "PROTO"),
-        Field("protocol_raw", "IP protocol number", -4),
+        Field("protocol_raw", "IP protocol number", -4, type=int),
         Field("family", "AF_INET or AF_INET6", 8),
         Field("addr", "address bound", 39, True, "ADDR"),
-        Field("port", "port bound (0: any)", -5, True, "PORT"),
+        Field("port", "port bound (0: any)", -5, True, "PORT", type=int),
         Field("options", "REUSEADDR|REUSEPORT", 19, True, "OPTS"),
-        Field("options_raw", "option bits", -3),
+        Field("options_raw", "option bits", -3, type=int),
         Field("device", "interface bound with SO_BINDTODEVICE", 10, True, "IF"),
-        Field("device_raw", "interface index", -4),
-        Field("ret", "return value (0 or -errno)", -4),
+        Field("device_raw", "interface index", -4, type=int),
+        Field("ret", "return value (0 or -errno)", -4, type=int),
         Field("error", "error name (EADDRINUSE...)", 12, True, "ERROR"),
     ],
     present=present,
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

@@ -7,12 +7,13 @@ from typing import Any, Dict
 
 from .common.formats import CAPABILITIES, capability_name
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
-from .common.runner import runner_for
+from .common.session import run_function
 from .common.syscalls import syscall_name
 
 
-def capability(text: str) -> int:
+def capability(value: Any) -> int:
     """--cap: a number, SYS_ADMIN or CAP_SYS_ADMIN."""
+    text = str(value)
     if text.isdigit():
         return int(text)
     name = text.upper()
@@ -47,20 +48,20 @@ GADGET = Gadget(
                 ("kprobe_cap_capable", "kretprobe_cap_capable")),
     ),
     params=[
-        Param("denied", "only denied checks", bool, False, constant="targ_denied_only"),
+        Param("denied", "only denied checks", default=False, constant="targ_denied_only"),
         Param("cap", "only this capability (CAP_SYS_ADMIN, SYS_ADMIN or 21)", capability, None,
               constant="targ_cap"),
     ],
     fields=[
         Field("cap", "capability (CAP_SYS_ADMIN...)", 22, True, "CAP"),
-        Field("cap_raw", "capability number", -3),
+        Field("cap_raw", "capability number", -3, type=int),
         Field("verdict", "allow or deny", 7, True, "VERDICT"),
-        Field("ret", "0, or -EPERM when denied", -4),
+        Field("ret", "0, or -EPERM when denied", -4, type=int),
         Field("syscall", "system call being served", 16, True, "SYSCALL"),
-        Field("syscall_raw", "system call number (-1: none)", -4),
-        Field("target_userns", "user namespace checked against (inode)", -11),
+        Field("syscall_raw", "system call number (-1: none)", -4, type=int),
+        Field("target_userns", "user namespace checked against (inode)", -11, type=int),
     ],
     present=present,
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

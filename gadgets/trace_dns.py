@@ -25,7 +25,9 @@ from .common import filters as flt
 from .common.decode import proc_fields
 from .common.errors import GadgetError
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.runner import REFRESH_INTERVAL, GadgetRun, runner_for
+from .common.formats import AF_INET, AF_INET6, endpoint
+from .common.options import integer
+from .common.session import EMPTY_CONTAINER, REFRESH_INTERVAL, EventSession, run_function
 
 ETH_P_ALL = 0x0003
 SO_TIMESTAMPNS = 35  # asm-generic/socket.h (SO_TIMESTAMPNS_OLD)
@@ -117,7 +119,8 @@ def parse_frame(frame: bytes) -> Optional[Tuple[int, str, int, str, int, bytes]]
 
 
 def _endpoint(family: int, addr: str, port: int) -> str:
-    return f"[{addr}]:{port}" if family == 6 else f"{addr}:{port}"
+    """An endpoint of parse_frame's IP version (4 or 6)."""
+    return endpoint(AF_INET6 if family == 6 else AF_INET, addr, port)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -203,8 +206,8 @@ class PacketSource:
         self.poller.close()
 
 
-class DnsRun(GadgetRun):
-    """GadgetRun whose events come from packet sockets, not a ring buffer."""
+class DnsSession(EventSession):
+    """An EventSession whose events come from packet sockets, not a ring buffer."""
 
     def _set_constants(self, spec: Any) -> None:
         super()._set_constants(spec)
@@ -280,11 +283,9 @@ class DnsRun(GadgetRun):
         else:
             sent = self._pending.pop(key, None)
             latency = stamp - sent if sent is not None else 0
-        c = None
-        if proc is not None and self._enricher is not None:
-            c = self._enricher.lookup(proc["mntns_id"])
-        container = c.to_dict() if c else self._netns_container.get(
-            netns, {"name": "", "id": "", "runtime": ""})
+        container = self.container_of(proc["mntns_id"]) if proc is not None else {}
+        if not container.get("name"):
+            container = self._netns_container.get(netns, container or dict(EMPTY_CONTAINER))
         boot_ns = stamp - self._clock.offset_ns  # the packet's stamp is wall time
         return {
             "timestamp": self._clock.iso(boot_ns),
@@ -339,25 +340,25 @@ GADGET = Gadget(
     description="DNS queries/responses: process, name, type, rcode, answers, latency, server",
     object="trace_dns",
     hooks=[Hook("socket"), Hook("tracepoint", "sock/sock_send_length")],
-    params=[Param("port", "DNS server port to watch", int, None)],
+    params=[Param("port", "DNS server port to watch", integer("port", 1, 65535), None)],
     fields=[
         Field("qr", "Q (query) or R (response)", 2, True, "QR"),
-        Field("id", "DNS message id", -5),
+        Field("id", "DNS message id", -5, type=int),
         Field("qtype", "query type (A, AAAA, ...)", 5, True, "TYPE"),
-        Field("qtype_raw", "query type number", -5),
+        Field("qtype_raw", "query type number", -5, type=int),
         Field("rcode", "response code (NOERROR, NXDOMAIN...)", 8, True, "RCODE"),
-        Field("rcode_raw", "response code number", -3),
+        Field("rcode_raw", "response code number", -3, type=int),
         Field("nameserver", "server address:port", 22, True, "SERVER"),
         Field("client", "client address:port", 22),
-        Field("latency_ns", "response time (nanoseconds)", -10),
-        Field("latency_us", "response time (microseconds)", -8, True, "LAT(us)"),
-        Field("netns", "network namespace inode number", -11),
-        Field("num_answers", "answer records", -3),
+        Field("latency_ns", "response time (nanoseconds)", -10, type=int),
+        Field("latency_us", "response time (microseconds)", -8, True, "LAT(us)", type=int),
+        Field("netns", "network namespace inode number", -11, type=int),
+        Field("num_answers", "answer records", -3, type=int),
         Field("name", "query name", 30, True, "NAME"),
-        Field("answers", "addresses and names answered", 0, True, "ANSWERS"),
+        Field("answers", "addresses and names answered", 0, True, "ANSWERS", type=list),
     ],
-    runner=DnsRun,
+    session=DnsSession,
     needs=("btf",),
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

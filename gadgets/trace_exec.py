@@ -15,7 +15,7 @@ from typing import Any, Dict
 from .common.decode import cstr, join_path, split_strings
 from .common.formats import errno_name
 from .common.gadget import Field, Gadget, Hook
-from .common.runner import runner_for
+from .common.session import run_function
 
 # flags in struct event (bpf/gadgets/trace_exec.bpf.c)
 ARGS_TRUNCATED, EXE_TRUNCATED, CWD_TRUNCATED = 1, 2, 4
@@ -48,19 +48,19 @@ GADGET = Gadget(
            Hook("tracepoint", "syscalls/sys_enter_execveat"),
            Hook("tracepoint", "syscalls/sys_exit_execveat")],
     fields=[
-        Field("proc.ppid", "parent process id", -7, True, "PPID"),
-        Field("ret", "execve return value (0, or -errno)", -4, True, "RET"),
+        Field("proc.ppid", "parent process id", -7, True, "PPID", type=int),
+        Field("ret", "execve return value (0, or -errno)", -4, True, "RET", type=int),
         Field("error", "error name when the exec failed (ENOENT...)", 8, True, "ERROR"),
         Field("file", "file name as passed to execve", 24),
         Field("exe", "path of the executable run", 32),
         Field("cwd", "working directory", 24),
-        Field("args", "argv (at most 20 arguments / 4 KiB)", 0, True, "ARGS"),
-        Field("args_count", "arguments kept", -4),
-        Field("args_truncated", "true when argv was cut", 5),
+        Field("args", "argv (at most 20 arguments / 4 KiB)", 0, True, "ARGS", type=list),
+        Field("args_count", "arguments kept", -4, type=int),
+        Field("args_truncated", "true when argv was cut", 5, type=bool),
     ],
     present=present,
     needs=("btf", "ringbuf", "bpf_loop"),
     raw_members=("args", "exe", "cwd"),
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Tuple
 from .common.decode import cstr
 from .common.formats import errno_name
 from .common.gadget import Field, Gadget, Hook
-from .common.runner import runner_for
+from .common.session import run_function
 
 # enum op in bpf/gadgets/trace_mount.bpf.c
 OPS = {1: "mount", 2: "umount", 3: "fsopen", 4: "fsconfig", 5: "fsmount", 6: "move_mount",
@@ -90,15 +90,16 @@ GADGET = Gadget(
         Field("fstype", "file system type", 10, True, "FSTYPE"),
         Field("flags", "flags, decoded (MS_BIND|MS_REC, MNT_DETACH, FSCONFIG_...)", 20, True,
               "FLAGS"),
-        Field("flags_raw", "flags as a number", -10),
-        Field("fd", "descriptor argument (-1: none)", -4),
-        Field("latency_us", "time in the system call (microseconds)", -8, True, "LAT(us)"),
-        Field("latency_ns", "time in the system call (nanoseconds)", -10),
-        Field("ret", "return value", -4),
+        Field("flags_raw", "flags as a number", -10, type=int),
+        Field("fd", "descriptor argument (-1: none)", -4, type=int),
+        Field("latency_us", "time in the system call (microseconds)", -8, True, "LAT(us)",
+              type=int),
+        Field("latency_ns", "time in the system call (nanoseconds)", -10, type=int),
+        Field("ret", "return value", -4, type=int),
         Field("error", "error name (EPERM...)", 8, True, "ERROR"),
         Field("data", "mount options, or fsconfig's key", 0, True, "DATA"),
     ],
     present=present,
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

@@ -6,7 +6,7 @@ from typing import Any, Dict
 
 from .common.decode import cstr
 from .common.gadget import Field, Gadget, Hook
-from .common.runner import runner_for
+from .common.session import run_function
 
 
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:
@@ -28,23 +28,24 @@ GADGET = Gadget(
     hooks=[Hook("tp_btf", "mark_victim")],
     fields=[
         Field("proc.comm", "command of the task that ran into the OOM", 16, True, "KCOMM"),
-        Field("proc.pid", "pid of the task that ran into the OOM", -7, True, "KPID"),
-        Field("victim.pid", "victim process id", -7, True, "VPID"),
-        Field("victim.tid", "victim thread id", -7),
+        Field("proc.pid", "pid of the task that ran into the OOM", -7, True, "KPID", type=int),
+        Field("victim.pid", "victim process id", -7, True, "VPID", type=int),
+        Field("victim.tid", "victim thread id", -7, type=int),
         Field("victim.comm", "victim command", 16, True, "VCOMM"),
-        Field("victim.uid", "victim user id", -6),
-        Field("victim.mntns_id", "victim mount namespace", -11),
+        Field("victim.uid", "victim user id", -6, type=int),
+        Field("victim.mntns_id", "victim mount namespace", -11, type=int),
         Field("victim.container.name", "victim's container", 16, True, "VCONTAINER"),
         Field("victim.container.id", "victim's container id", 16),
         Field("victim.container.runtime", "victim's container runtime", 10),
-        Field("pages.total_vm", "victim's virtual memory (pages)", -9),
-        Field("pages.rss", "victim's resident pages (anon+file+shmem)", -9, True, "PAGES"),
-        Field("pages.anon", "anonymous resident pages", -9),
-        Field("pages.file", "file-backed resident pages", -9),
-        Field("pages.shmem", "shared-memory resident pages", -9),
+        Field("pages.total_vm", "victim's virtual memory (pages)", -9, type=int),
+        Field("pages.rss", "victim's resident pages (anon+file+shmem)", -9, True, "PAGES",
+              type=int),
+        Field("pages.anon", "anonymous resident pages", -9, type=int),
+        Field("pages.file", "file-backed resident pages", -9, type=int),
+        Field("pages.shmem", "shared-memory resident pages", -9, type=int),
     ],
     present=present,
     other_processes=("victim",),
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

@@ -10,7 +10,7 @@ from typing import Any, Dict
 from .common.decode import cstr, join_path
 from .common.formats import errno_name, file_mode, open_flags
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
-from .common.runner import runner_for
+from .common.session import run_function
 
 PATH_TRUNCATED = 1  # path_flags in struct event (bpf/gadgets/trace_open.bpf.c)
 AT_FDCWD = -100
@@ -50,18 +50,18 @@ GADGET = Gadget(
     hooks=[],
     hook_sets=(_hook_set("open", "openat", "openat2"), _hook_set("openat", "openat2")),
     params=[
-        Param("paths", "resolve the full path of each file opened", bool, False,
+        Param("paths", "resolve the full path of each file opened", default=False,
               constant="targ_full_path"),
-        Param("failed", "only failed opens", bool, False, constant="targ_failed"),
+        Param("failed", "only failed opens", default=False, constant="targ_failed"),
     ],
     fields=[
-        Field("ret", "return value: fd, or -errno", -5),
-        Field("fd", "file descriptor (-1 on error)", -4, True, "FD"),
+        Field("ret", "return value: fd, or -errno", -5, type=int),
+        Field("fd", "file descriptor (-1 on error)", -4, True, "FD", type=int),
         Field("error", "error name (ENOENT...)", 8, True, "ERROR"),
         Field("flags", "open flags (O_RDONLY|O_CLOEXEC...)", 24, True, "FLAGS"),
-        Field("flags_raw", "open flags as a number", -8),
+        Field("flags_raw", "open flags as a number", -8, type=int),
         Field("mode", "creation mode (octal), when O_CREAT/O_TMPFILE", 5),
-        Field("mode_raw", "creation mode as a number", -6),
+        Field("mode_raw", "creation mode as a number", -6, type=int),
         Field("dfd", "directory descriptor the name is relative to", 8),
         Field("fname", "file name as passed", 0, True, "FILE"),
         Field("path", "full path of the file opened (--paths)", 0),
@@ -71,4 +71,4 @@ GADGET = Gadget(
     raw_members=("path",),
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

@@ -8,15 +8,16 @@ from typing import Any, Dict
 from .common.decode import cstr
 from .common.formats import errno_name, signal_name
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.runner import runner_for
+from .common.session import run_function
 
 KINDS = {1: "kill", 2: "tkill", 3: "tgkill", 4: "generated"}  # KIND_* in trace_signal.bpf.c
 # enum trace_signal_deliver (include/trace/events/signal.h)
 DELIVERY = {0: "", 1: "ignored", 2: "already pending", 3: "overflow", 4: "info lost"}
 
 
-def signal_number(text: str) -> int:
+def signal_number(value: Any) -> int:
     """--signal: a number, KILL or SIGKILL."""
+    text = str(value)
     if text.isdigit():
         return int(text)
     name = text.upper()
@@ -53,23 +54,24 @@ GADGET = Gadget(
     + [Hook("tracepoint", "signal/signal_generate")],
     params=[
         Param("generated", "also signals the kernel generates (faults, SIGCHLD, timers)",
-              bool, False, constant="targ_generated"),
+              default=False, constant="targ_generated"),
         Param("signal", "only this signal (SIGKILL, KILL or 9)", signal_number, None,
               constant="targ_signal"),
-        Param("failed", "only signals that failed", bool, False, constant="targ_failed"),
+        Param("failed", "only signals that failed", default=False, constant="targ_failed"),
     ],
     fields=[
         Field("kind", "kill, tkill, tgkill or generated", 9, True, "KIND"),
         Field("signal", "signal name (SIGKILL...)", 9, True, "SIGNAL"),
-        Field("signal_raw", "signal number", -3),
-        Field("target.pid", "target process id (kill, tgkill, generated)", -7, True, "TPID"),
-        Field("target.tid", "target thread id (tkill, tgkill)", -7),
+        Field("signal_raw", "signal number", -3, type=int),
+        Field("target.pid", "target process id (kill, tgkill, generated)", -7, True, "TPID",
+              type=int),
+        Field("target.tid", "target thread id (tkill, tgkill)", -7, type=int),
         Field("target.comm", "target command name (generated signals)", 16),
-        Field("ret", "return value (0 or -errno; delivery result when generated)", -4),
+        Field("ret", "return value (0 or -errno; delivery result when generated)", -4, type=int),
         Field("error", "error name (ESRCH, EPERM...) or delivery result", 16, True, "ERROR"),
-        Field("code", "si_code of a generated signal", -4),
+        Field("code", "si_code of a generated signal", -4, type=int),
     ],
     present=present,
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

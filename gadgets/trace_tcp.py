@@ -2,31 +2,22 @@
 IPv6), the network namespace and the error."""
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Dict
 
-from .common.formats import endpoint, errno_name, family_name
+from .common.formats import endpoint, errno_name, family_name, ip_text
 from .common.gadget import Field, Gadget, Hook
-from .common.runner import runner_for
+from .common.session import run_function
 
 # EV_* in bpf/gadgets/trace_tcp.bpf.c
 TYPES = {1: "connect", 2: "accept", 3: "close", 4: "established"}
-
-
-def address(raw: Any, family: int) -> str:
-    """16 address bytes (IPv4 in the first 4) -> text."""
-    data = bytes(raw)
-    if family == 10:
-        return str(ipaddress.IPv6Address(data[:16]))
-    return str(ipaddress.IPv4Address(data[:4]))
 
 
 def endpoints(ep: Dict[str, Any]) -> Dict[str, Any]:
     fam = ep["family"]
     return {
         "family": family_name(fam),
-        "src": {"addr": address(ep["saddr"], fam), "port": ep["sport"]},
-        "dst": {"addr": address(ep["daddr"], fam), "port": ep["dport"]},
+        "src": {"addr": ip_text(fam, ep["saddr"]), "port": ep["sport"]},
+        "dst": {"addr": ip_text(fam, ep["daddr"]), "port": ep["dport"]},
         "netns": ep["netns"],
     }
 
@@ -55,19 +46,19 @@ GADGET = Gadget(
     fields=[
         Field("type", "connect, accept, close, or established (a non-blocking connect ended)",
               11, True, "T"),
-        Field("type_raw", "event type number", -2),
+        Field("type_raw", "event type number", -2, type=int),
         Field("family", "AF_INET or AF_INET6", 8),
         Field("src.addr", "source (local) address", 39),
-        Field("src.port", "source (local) port", -5),
+        Field("src.port", "source (local) port", -5, type=int),
         Field("dst.addr", "destination (remote) address", 39),
-        Field("dst.port", "destination (remote) port", -5),
+        Field("dst.port", "destination (remote) port", -5, type=int),
         Field("src_endpoint", "source address:port", 24, True, "SRC"),
         Field("dst_endpoint", "destination address:port", 24, True, "DST"),
-        Field("netns", "network namespace inode number", -11),
+        Field("netns", "network namespace inode number", -11, type=int),
         Field("error", "error name (ECONNREFUSED...)", 12, True, "ERROR"),
-        Field("error_raw", "errno number", -4),
+        Field("error_raw", "errno number", -4, type=int),
     ],
     present=present,
 )
 
-run = runner_for(GADGET)
+run = run_function(GADGET)

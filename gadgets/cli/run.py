@@ -1,23 +1,30 @@
-"""`pybpf run GADGET [options]`: run one gadget with its full command line.
+"""`pybpf run GADGET [options]`: any gadget, from its declaration alone.
 
-A gadget module that defines ``main(argv) -> int`` owns its command line (the
-top, profile and snapshot gadgets: live tables, ``-o tree``, ``-o folded``,
-histograms); the options after the gadget's name go to it unchanged. Every
-other gadget (the trace family) runs here, a thin layer over
-gadgets.common.runner.GadgetRun: options become the run's arguments, events go
-to a JSON or column writer, Ctrl-C (or SIGTERM, or --timeout) ends the run
-cleanly. Both paths build on :func:`gadget_parser`, so the common options,
-their help and their one-line errors are the same everywhere.
+The options are the session options of every gadget (common.options), one
+per gadget parameter, and ``-o`` with the gadget's extra outputs; each value
+goes through the parser the library uses too, so a bad one is a one-line
+error before anything is loaded. The session comes from
+common.session.open_session; gadgets.cli.show prints what it yields (a
+stream of events, a live table, or rows once). Ctrl-C, SIGTERM or
+``--timeout`` end a run cleanly.
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
 
-if TYPE_CHECKING:
-    from ..common.gadget import Gadget
+from pybpf.cli import one_line
+from pybpf.errors import BPFError
+
+from .. import registry
+from ..common.gadget import Gadget
+from ..common.options import SESSION_OPTIONS, Parser
+from ..common.session import Session, open_session
+from . import show
+
+OUTPUTS = ("columns", "json")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -28,34 +35,51 @@ class _OneLineParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def gadget_parser(gadget: "Gadget") -> argparse.ArgumentParser:
+def _argument(option: str, parse: Parser) -> Callable[[str], Any]:
+    """``parse`` for argparse: its GadgetError becomes argparse's one-line error
+    (which names the option already)."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:  # GadgetError, or a gadget's own parser's
+            message = str(exc)
+            if message.startswith(option + " "):
+                message = message[len(option) + 1:]
+            raise argparse.ArgumentTypeError(message) from None
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def gadget_parser(gadget: Gadget) -> argparse.ArgumentParser:
+    """The command line of ``pybpf run GADGET``."""
     p = _OneLineParser(prog=f"pybpf run {gadget.name}", description=gadget.description)
-    p.add_argument("-o", "--output", choices=("columns", "json"), default="columns")
+    p.add_argument("-o", "--output", choices=OUTPUTS + tuple(o for o in gadget.outputs
+                                                            if o not in OUTPUTS),
+                   default="columns")
     p.add_argument("--fields", help="comma-separated fields to show (dotted: proc.comm)")
-    p.add_argument("--filter", action="append", default=[], metavar="EXPR",
-                   help="field=value, !=, <, >, <=, >=, ~regex (repeatable, all must match)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="stop after this long")
-    p.add_argument("-c", "--container", action="append", default=[], metavar="NAME",
-                   help="only this container (name, id, cgroup path or mntns id; repeatable)")
-    p.add_argument("--host", action="store_true", help="everything on the host (the default)")
-    for name in ("pid", "tid", "uid", "gid"):
-        p.add_argument(f"--{name}", type=int, help=f"only this {name} (filtered in the kernel)")
-    p.add_argument("--comm", help="only this command name (filtered in the kernel)")
-    if gadget.category == "trace":  # the others read maps, not a ring buffer
-        p.add_argument("--ring-size", type=int, metavar="BYTES",
-                       help="ring buffer size (power of two; default: the gadget's)")
-    for param in gadget.params:
-        if param.type is bool:
-            p.add_argument(param.option, dest=f"param_{param.name}", action="store_true",
-                           help=param.help)
+    for o in SESSION_OPTIONS:
+        if not o.applies_to(gadget.category):
+            continue
+        names = [o.short, o.option] if o.short else [o.option]
+        if o.switch:
+            p.add_argument(*names, dest=o.name, action="store_true", help=o.help)
+        elif o.repeat:
+            p.add_argument(*names, dest=o.name, action="append", default=[], help=o.help,
+                           metavar=o.metavar)
         else:
-            p.add_argument(param.option, dest=f"param_{param.name}", type=param.type,
-                           default=param.default, help=param.help,
-                           metavar=param.name.upper())
+            p.add_argument(*names, dest=o.name, type=_argument(o.option, o.parse), help=o.help,
+                           metavar=o.metavar or o.name.upper())
+    for param in gadget.params:
+        dest = f"param_{param.name}"
+        if param.is_switch:
+            p.add_argument(param.option, dest=dest, action="store_true", help=param.help)
+        else:
+            p.add_argument(param.option, dest=dest, type=_argument(param.option, param.parse),
+                           default=param.default, help=param.help, metavar=param.name.upper())
     return p
 
 
-def parse_fields(gadget: "Gadget", text: Any) -> List[str]:
+def parse_fields(gadget: Gadget, text: Any) -> List[str]:
     """The names of ``--fields`` (comma list); GadgetError on an unknown one."""
     if not text:
         return []
@@ -65,21 +89,17 @@ def parse_fields(gadget: "Gadget", text: Any) -> List[str]:
     return names
 
 
-def run_options(gadget: "Gadget", opts: argparse.Namespace) -> Dict[str, Any]:
-    """GadgetRun's keyword arguments from :func:`gadget_parser`'s options
-    (the gadget's parameters included)."""
-    return {"container": opts.container, "host": opts.host, "pid": opts.pid, "tid": opts.tid,
-            "uid": opts.uid, "gid": opts.gid, "comm": opts.comm, "filters": opts.filter,
-            "timeout": opts.timeout,
-            "params": {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}}
+def session_options(gadget: Gadget, opts: argparse.Namespace) -> Dict[str, Any]:
+    """open_session's keywords from :func:`gadget_parser`'s options."""
+    out = {o.name: getattr(opts, o.name) for o in SESSION_OPTIONS
+           if o.applies_to(gadget.category)}
+    out["params"] = {p.name: getattr(opts, f"param_{p.name}") for p in gadget.params}
+    return out
 
 
-def report_errors(gadget: "Gadget", body: Callable[[], int]) -> int:
+def report_errors(gadget: Gadget, body: Callable[[], int]) -> int:
     """``body()``, with the errors a user causes (bad field, filter, container,
     parameter; a refused load) as one line on stderr and exit status 1."""
-    from pybpf.cli import one_line
-    from pybpf.errors import BPFError
-
     try:
         return body()
     except BrokenPipeError:
@@ -89,48 +109,42 @@ def report_errors(gadget: "Gadget", body: Callable[[], int]) -> int:
         return 1
 
 
-def own_main(gadget: "Gadget") -> Optional[Callable[[Optional[Sequence[str]]], int]]:
-    """The ``main(argv)`` of the gadget's module (pybpf_gadgets.NAME), if it has one."""
-    module = sys.modules.get(f"{__package__.rpartition('.')[0]}.{gadget.name}")
-    if module is None or getattr(module, "GADGET", None) is not gadget:
-        return None
-    main = getattr(module, "main", None)
-    return main if callable(main) else None
+def _raise_interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> int:
-    from .. import registry
-
-    gadget = registry.get(args.gadget)
-    main = own_main(gadget)
-    if main is not None:
-        return int(main(list(args.args)))
-    opts = gadget_parser(gadget).parse_args(args.args)
-    return report_errors(gadget, lambda: _trace(gadget, opts))
-
-
-def _trace(gadget: "Gadget", opts: argparse.Namespace) -> int:
-    """Stream the events of a ring-buffer gadget until --timeout, SIGTERM or Ctrl-C."""
-    from ..common.output import ColumnWriter, JSONWriter
-    from ..common.runner import GadgetRun
-
+def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
+    """Open the session the options describe and show what it yields."""
     fields = parse_fields(gadget, opts.fields)
-    writer = (JSONWriter(fields) if opts.output == "json" else ColumnWriter(gadget, fields))
-    session = (gadget.runner or GadgetRun)(gadget, **run_options(gadget, opts),
-                                           on_lost=writer.lost, ring_size=opts.ring_size)
-    previous = signal.signal(signal.SIGTERM, lambda *_: session.stop())
+    writer = show.event_writer(gadget, opts.output, fields)
+    session: Session = open_session(gadget, **session_options(gadget, opts),
+                                    on_lost=writer.lost)
+
+    def on_sigterm(*_: Any) -> None:
+        session.stop()
+        if gadget.category != "trace":  # leave a live table's or a profile's wait
+            _raise_interrupt()
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
         with session:
-            writer.header()
-            try:
-                for batch in session.batches():
-                    writer.events(batch)
-                    writer.flush()
-            except KeyboardInterrupt:
-                session.check_lost()
+            if gadget.category == "trace":
+                show.stream(session, writer)
+            elif gadget.category == "top":
+                show.live_top(session, opts.output, fields)
+            else:
+                show.rows_once(session, opts.output, fields)
+    except KeyboardInterrupt:
+        pass
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    gadget = registry.get(args.gadget)
+    opts = gadget_parser(gadget).parse_args(args.args)
+    return report_errors(gadget, lambda: run_gadget(gadget, opts))
 
 
 class _RunHelp(argparse.Action):
@@ -142,8 +156,6 @@ class _RunHelp(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: Optional[str] = None) -> NoReturn:
-        from .. import registry
-
         parser.print_help()
         gadgets = registry.all_gadgets()
         width = max(len(g.name) for g in gadgets)
@@ -157,8 +169,8 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run", help="run a gadget (pybpf run GADGET --help for its options)", add_help=False,
         description="Run one gadget. Common options: -o, --fields, --filter, --timeout, "
-                    "-c/--container, --host, --pid, --tid, --uid, --gid, --comm; top, profile "
-                    "and snapshot gadgets add their own (intervals, sorting, -o tree/folded).")
+                    "-c/--container, --host, --pid, --tid, --uid, --gid, --comm; gadgets add "
+                    "their own (intervals, sorting, -o tree/folded).")
     p.add_argument("-h", "--help", action=_RunHelp)
     p.add_argument("gadget", help="gadget name (see pybpf list)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the gadget's options")

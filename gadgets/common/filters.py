@@ -1,18 +1,24 @@
 """User-space event filters: ``--filter 'proc.comm=bash'``.
 
-Operators: ``=`` ``!=`` ``<`` ``>`` ``<=`` ``>=`` and ``~`` (regular
-expression, searched). Numbers compare as numbers when the field holds a
-number; lists compare against their space-joined text.
+Operators: ``=`` (also ``==``, as ``ig`` users write it) ``!=`` ``<`` ``>``
+``<=`` ``>=`` and ``~`` (regular expression, searched). Numbers compare as
+numbers when the field holds a number; lists compare against their
+space-joined text. Given the gadget's fields, a filter is checked when it is
+parsed: the field must exist, and a number field (or a yes/no one) must be
+compared with a number (or true/false), so ``proc.pid<abc`` is refused
+instead of silently matching nothing.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, List, Optional
+from typing import Any, Callable, Iterable, List, Optional, Union
 
 from .errors import GadgetError
+from .gadget import Field
 
-_EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(!=|<=|>=|=|<|>|~)(.*)$", re.S)
+_EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|=|<|>|~)(.*)$", re.S)
+_BOOL_WORDS = {"true", "false", "yes", "no", "1", "0"}
 _OPS = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b, ">": lambda a, b: a > b,
@@ -80,18 +86,42 @@ def _text(v: Any) -> str:
     return str(v)
 
 
-def parse(expr: str, known: Optional[Iterable[str]] = None) -> Filter:
-    """Parse one ``field OP value``; ``known`` lists the valid field names."""
+Known = Optional[Iterable[Union[str, Field]]]
+
+
+def _check_value(expr: str, field: Field, op: str, value: str) -> None:
+    """A filter's value against what its field holds; GadgetError when they cannot match."""
+    if op == "~":
+        return
+    if field.type in (int, float):
+        if _number(value) is None:
+            raise GadgetError(f"filter {expr!r}: {field.name} is a number, not {value!r}")
+    elif field.type is bool:
+        if value.strip().lower() not in _BOOL_WORDS or op not in ("=", "!="):
+            raise GadgetError(f"filter {expr!r}: {field.name} is true or false "
+                              "(compare it with = or !=)")
+
+
+def parse(expr: str, known: Known = None) -> Filter:
+    """Parse one ``field OP value``; ``known`` lists the valid fields (Field
+    declarations, whose types check the value, or bare names)."""
     m = _EXPR.match(expr)
     if not m:
-        raise GadgetError(f"bad filter {expr!r}: expected FIELD=VALUE (or != < > <= >= ~)")
-    field, op, value = m.group(1), m.group(2), m.group(3)
-    if known is not None and field not in set(known):
-        raise GadgetError(f"filter {expr!r}: unknown field {field!r}")
-    return Filter(field, op, value)
+        raise GadgetError(f"bad filter {expr!r}: expected FIELD=VALUE (or == != < > <= >= ~)")
+    name, op, value = m.group(1), m.group(2), m.group(3)
+    if op == "==":
+        op = "="
+    if known is not None:
+        fields = {(k.name if isinstance(k, Field) else k): k for k in known}
+        if name not in fields:
+            raise GadgetError(f"filter {expr!r}: unknown field {name!r}")
+        declared = fields[name]
+        if isinstance(declared, Field):
+            _check_value(expr, declared, op, value)
+    return Filter(name, op, value)
 
 
-def parse_all(exprs: Iterable[str], known: Optional[Iterable[str]] = None) -> List[Filter]:
+def parse_all(exprs: Iterable[str], known: Known = None) -> List[Filter]:
     known_list = list(known) if known is not None else None
     return [parse(e, known_list) for e in exprs]
 

@@ -1,12 +1,16 @@
-"""Human forms of kernel values: errno names, open flags, file modes,
-signal names, capability names, address families."""
+"""Human forms of kernel values, for every gadget: errno names, open flags,
+file modes and types, signal and capability names, address families,
+addresses and endpoints, block device names."""
 from __future__ import annotations
 
 import errno
 import functools
+import ipaddress
 import os
 import signal
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
+
+AF_INET, AF_INET6 = 2, 10
 
 
 def errno_name(err: int) -> str:
@@ -82,12 +86,44 @@ def capability_name(cap: int) -> str:
 
 
 def family_name(family: int) -> str:
-    return {2: "AF_INET", 10: "AF_INET6", 1: "AF_UNIX"}.get(family, str(family))
+    return {AF_INET: "AF_INET", AF_INET6: "AF_INET6", 1: "AF_UNIX"}.get(family, str(family))
+
+
+def ip_text(family: int, raw: Any) -> str:
+    """An address from the kernel's 16-byte array (IPv4 in the first 4 bytes)
+    as text; "" for another family."""
+    data = bytes(raw) if not isinstance(raw, list) else bytes(b & 0xFF for b in raw)
+    if family == AF_INET:
+        return str(ipaddress.IPv4Address(data[:4]))
+    if family == AF_INET6:
+        return str(ipaddress.IPv6Address(data[:16]))
+    return ""
 
 
 def endpoint(family: int, addr: str, port: int) -> str:
     """``1.2.3.4:80`` or ``[::1]:80``."""
-    return f"[{addr}]:{port}" if family == 10 else f"{addr}:{port}"
+    return f"[{addr}]:{port}" if family == AF_INET6 else f"{addr}:{port}"
+
+
+_FILE_TYPES = {0o010000: "fifo", 0o020000: "char", 0o040000: "dir", 0o060000: "block",
+               0o100000: "regular", 0o120000: "symlink", 0o140000: "socket"}
+
+
+def file_type(mode: int) -> str:
+    """The type of an inode mode: regular, dir, socket, fifo, char, block, symlink."""
+    return _FILE_TYPES.get(mode & 0o170000, "other" if mode else "")
+
+
+def disk_name(major: int, minor: int) -> str:
+    """The block device name of major:minor ("vda"), or "major:minor"."""
+    try:
+        with open(f"/sys/dev/block/{major}:{minor}/uevent") as fh:
+            for line in fh:
+                if line.startswith("DEVNAME="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{major}:{minor}"
 
 
 def uid_name(uid: int) -> str:

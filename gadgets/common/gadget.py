@@ -1,14 +1,18 @@
 """The description of one gadget: what it is, which BPF object it loads,
 its parameters, the hooks it needs, its fields and how they are presented.
 
-A gadget module (gadgets/trace_exec.py, ...) defines ``GADGET = Gadget(...)``
-and a ``run(**options)`` function returning a started-on-enter GadgetRun.
+A gadget module (gadgets/trace_exec.py, ...) declares ``GADGET = Gadget(...)``
+and ``run = common.session.run_function(GADGET)`` (its library form); it
+holds no command-line code: gadgets.cli builds `pybpf run GADGET` from the
+declaration, and common.session runs every kind of gadget the same way.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from .options import Parser, flag
 
 CATEGORIES = ("trace", "top", "profile", "snapshot")
 TRACEFS = Path("/sys/kernel/tracing")
@@ -45,18 +49,24 @@ class HookSet:
 
 @dataclass(frozen=True)
 class Param:
-    """A gadget-specific option (``--paths``). ``constant`` is the .rodata
-    variable it sets before load, when the kernel side needs it."""
+    """A gadget-specific option (``--paths``): ``parse`` checks and converts
+    its value (common.options: ``flag`` for a switch, ``integer``,
+    ``duration``, ``choice``...). ``constant`` is the .rodata variable it sets
+    before load, when the kernel side needs it."""
 
     name: str
     help: str
-    type: type = bool
+    parse: Parser = flag
     default: Any = None
     constant: Optional[str] = None
 
     @property
     def option(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def is_switch(self) -> bool:
+        return self.parse is flag
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ class Field:
 
     ``width`` is the column width (negative: right-aligned), 0 for a column
     that takes the rest of the line; ``column`` says whether it is shown in
-    the default column set.
+    the default column set. ``type`` is what the field holds (str, int,
+    float, bool, list, dict): ``--filter`` values are checked against it.
     """
 
     name: str
@@ -73,6 +84,7 @@ class Field:
     width: int = 10
     column: bool = False
     header: Optional[str] = None
+    type: type = str
 
     @property
     def title(self) -> str:
@@ -82,19 +94,19 @@ class Field:
 #: Fields every event carries (filled by gadget_fill_proc and enrichment).
 COMMON_FIELDS: Tuple[Field, ...] = (
     Field("timestamp", "wall-clock time of the event (ISO 8601, UTC)", 26),
-    Field("timestamp_raw", "CLOCK_BOOTTIME nanoseconds", 20),
+    Field("timestamp_raw", "CLOCK_BOOTTIME nanoseconds", 20, type=int),
     Field("container.name", "container name (empty on the host)", 16, True, "CONTAINER"),
     Field("container.id", "container id (runtime id, or cgroup path for a bare cgroup)", 16),
     Field("container.runtime", "docker, containerd, cri-o, podman or cgroup", 10),
     Field("proc.comm", "command name", 16, True, "COMM"),
-    Field("proc.pid", "process id (thread group id)", -7, True, "PID"),
-    Field("proc.tid", "thread id", -7),
-    Field("proc.ppid", "parent process id", -7),
+    Field("proc.pid", "process id (thread group id)", -7, True, "PID", type=int),
+    Field("proc.tid", "thread id", -7, type=int),
+    Field("proc.ppid", "parent process id", -7, type=int),
     Field("proc.pcomm", "parent command name", 16),
-    Field("proc.uid", "user id", -6),
-    Field("proc.gid", "group id", -6),
-    Field("proc.mntns_id", "mount namespace inode number", -11),
-    Field("proc.cgroup_id", "cgroup v2 id", -11),
+    Field("proc.uid", "user id", -6, type=int),
+    Field("proc.gid", "group id", -6, type=int),
+    Field("proc.mntns_id", "mount namespace inode number", -11, type=int),
+    Field("proc.cgroup_id", "cgroup v2 id", -11, type=int),
 )
 
 
@@ -107,12 +119,23 @@ class Gadget:
     container). ``fields`` lists the gadget's own fields; ``all_fields``
     adds COMMON_FIELDS. ``other_processes`` names presented sub-dicts that
     describe another process with a ``mntns_id`` (trace_oomkill's
-    "victim"); each gets its own ``container`` entry. ``runner`` is the
-    GadgetRun subclass to use when events do not come from the ring buffer
-    (trace_dns); None means GadgetRun. ``needs`` names kernel features
-    checked by can_run() (probe.feature_available: "btf", "ringbuf",
-    "bpf_loop"). ``hooks`` are always needed; ``hook_sets`` are
+    "victim"); each gets its own ``container`` entry. ``needs`` names kernel
+    features checked by can_run() (probe.feature_available: "btf",
+    "ringbuf", "bpf_loop"). ``hooks`` are always needed; ``hook_sets`` are
     alternatives probed at start (probe.choose_hook_set).
+
+    How it runs (common.session): ``session`` is the Session class, when not
+    the one of its category (EventSession for trace, MapSession otherwise);
+    ``prepare(session, spec)`` changes the ObjectSpec before load (constants
+    or programs that depend on parameters or on the kernel); ``collect(session)``
+    reads the rows of a map-reading gadget (a top gadget each interval, a
+    profile at the end, a snapshot once); ``tick(session)`` is called about
+    once a second while a profile waits.
+
+    How it is shown (gadgets.cli): JSON lines and columns of ``fields`` for
+    every gadget; ``default_fields`` replaces the default column set;
+    ``outputs`` maps more ``-o`` names (or "columns", to replace the table)
+    to ``write(session, rows, stream)``.
     """
 
     name: str
@@ -127,9 +150,15 @@ class Gadget:
     ringbuf: str = "events"
     raw_members: Tuple[str, ...] = ()
     other_processes: Tuple[str, ...] = ()
-    runner: Optional[Callable[..., Any]] = None
     needs: Tuple[str, ...] = ("btf", "ringbuf")
     hook_sets: Tuple[HookSet, ...] = ()
+    session: Optional[type] = None
+    prepare: Optional[Callable[[Any, Any], None]] = None
+    collect: Optional[Callable[[Any], List[Dict[str, Any]]]] = None
+    tick: Optional[Callable[[Any], None]] = None
+    default_fields: Tuple[str, ...] = ()
+    outputs: Dict[str, Callable[[Any, List[Dict[str, Any]], Any], None]] = \
+        field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -4,14 +4,12 @@ The BPF side counts a value ``v`` into slot ``log2(v)`` (slot 0 holds 0 and 1,
 slot 1 holds 2..3, slot ``i`` holds ``2**i .. 2**(i+1)-1``); :func:`log2_slot`
 is the same rule in Python. This module turns a list of slot counts into the
 text chart the libbpf-tools print (``low -> high : count |****|``) or into a
-list of json-ready buckets, and writes the rows of the profile gadgets.
+list of json-ready buckets, and writes the rows of the profile gadgets as text.
 """
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Sequence
+from typing import IO, Any, Callable, Dict, List, Sequence
 
 BAR_WIDTH = 40
 
@@ -101,14 +99,10 @@ def row_text(row: Dict[str, Any], head: str, noun: str) -> str:
             f"\naverage = {row['average']} {h['unit']}, {noun} = {row['count']}\n")
 
 
-def write_rows(rows: List[Dict[str, Any]], output: str,
+def write_text(rows: List[Dict[str, Any]], out: IO[str],
                text: Callable[[Dict[str, Any]], str], empty: str) -> None:
-    """Print profile rows: one json line each, or ``text(row)`` (``empty`` when none)."""
-    if not rows and output == "columns":
-        sys.stdout.write(empty + "\n")
+    """Profile rows as text: ``text(row)`` each, or the line ``empty`` when there are none."""
+    if not rows:
+        out.write(empty + "\n")
     for row in rows:
-        if output == "json":
-            sys.stdout.write(json.dumps(row, separators=(",", ":")) + "\n")
-        else:
-            sys.stdout.write(text(row) + "\n")
-    sys.stdout.flush()
+        out.write(text(row) + "\n")

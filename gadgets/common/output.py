@@ -118,7 +118,8 @@ def _isatty(stream: IO[str]) -> bool:
 class ColumnWriter:
     def __init__(self, gadget: Gadget, fields: Optional[Sequence[str]] = None,
                  stream: IO[str] = sys.stdout, width: Optional[int] = None) -> None:
-        cols: List[Field] = ([gadget.field(f) for f in fields] if fields
+        names = list(fields or gadget.default_fields)
+        cols: List[Field] = ([gadget.field(f) for f in names] if names
                              else [f for f in gadget.all_fields if f.column])
         self.cols = cols
         self.stream = stream

@@ -119,12 +119,12 @@ def test_profile_tcprtt_histogram_or_empty_line():
 
 @pytest.mark.parametrize("args, says", [
     (["snapshot_process", "-o", "bogus"], "invalid choice: 'bogus'"),
-    (["top_file", "--interval", "x"], "invalid float value"),
+    (["top_file", "--interval", "x"], "argument --interval: 'x': expected a duration"),
     (["top_file", "--fields", "nope"], "unknown field 'nope'"),
     (["top_file", "--sort", "nope"], "unknown field 'nope'"),
     (["profile_cpu", "--filter", "bad"], "bad filter"),
     (["snapshot_socket", "-c", "pybpf-no-such-container"], "pybpf-no-such-container"),
-    (["profile_tcprtt", "--by", "nowhere"], "expected local or remote"),
+    (["profile_tcprtt", "--by", "nowhere"], "expected local, remote or none"),
     (["trace_exec", "--fields", "nope"], "unknown field 'nope'"),
     (["top_fil"], "unknown gadget 'top_fil'"),
 ])

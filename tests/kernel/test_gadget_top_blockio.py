@@ -3,6 +3,7 @@ known size to a file on the root disk are counted for the writing process
 and land in the latency histogram."""
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import os
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from pybpf_gadgets import profile_blockio, top_blockio
+from pybpf_gadgets.common.session import open_session
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = 64 * 1024
@@ -93,9 +95,10 @@ def test_profile_command_line_chart(target):
 
 def test_without_block_io_start_the_issuer_owns_requests(target):
     # what older kernels (no block:block_io_start) run: attribution at issue
-    from pybpf_gadgets.common.maprun import MapRun
     # (the issuer may be a kworker dispatching the queue, so count the whole disk)
-    run = MapRun(top_blockio.GADGET, drop=["io_start"], collect=top_blockio.collect)
+    older = dataclasses.replace(top_blockio.GADGET,
+                                prepare=lambda _, spec: top_blockio.attribute_at_issue(spec))
+    run = open_session(older)
     dev = os.stat(target).st_dev
     with run:
         assert "io_start" not in run.collection.programs
@@ -106,9 +109,9 @@ def test_without_block_io_start_the_issuer_owns_requests(target):
 
 
 def test_profile_without_block_io_start(target):
-    from pybpf_gadgets.common.maprun import MapRun
-    run = MapRun(profile_blockio.GADGET, drop=["blk_start"], collect=profile_blockio.collect,
-                 constants={"filter_at_issue": True})
+    older = dataclasses.replace(profile_blockio.GADGET,
+                                prepare=lambda _, spec: profile_blockio.filter_at_issue(spec))
+    run = open_session(older)
     with run:
         _direct_writes(target)
         rows = profile_blockio.collect(run)

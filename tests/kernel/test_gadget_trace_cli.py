@@ -86,13 +86,13 @@ def test_missing_hook_is_named():
     from pybpf_gadgets import trace_exec
     from pybpf_gadgets.common.errors import GadgetUnavailableError
     from pybpf_gadgets.common.gadget import Hook
-    from pybpf_gadgets.common.runner import GadgetRun
+    from pybpf_gadgets.common.session import open_session
 
     g = dataclasses.replace(trace_exec.GADGET, hooks=[Hook("tracepoint", "nosuch/tracepoint_x")])
     ok, why = g.can_run()
     assert not ok and why == "tracepoint nosuch/tracepoint_x does not exist on this kernel"
     with pytest.raises(GadgetUnavailableError, match="trace_exec: tracepoint nosuch/"):
-        GadgetRun(g).start()
+        open_session(g).start()
 
 
 def test_hook_sets_pick_the_first_usable():
@@ -101,14 +101,14 @@ def test_hook_sets_pick_the_first_usable():
     from pybpf_gadgets import trace_capabilities
     from pybpf_gadgets.common.gadget import Hook, HookSet
     from pybpf_gadgets.common.probe import choose_hook_set
-    from pybpf_gadgets.common.runner import GadgetRun
+    from pybpf_gadgets.common.session import open_session
 
     g = trace_capabilities.GADGET
     missing = HookSet((Hook("tracepoint", "nosuch/tp"),), ("kprobe_cap_capable",))
     g2 = dataclasses.replace(g, hook_sets=(missing,) + g.hook_sets)
     chosen, _ = choose_hook_set(g2)
     assert chosen in g.hook_sets
-    with GadgetRun(g2, pid=os.getpid()) as run:
+    with open_session(g2, pid=os.getpid()) as run:
         assert run.hook_set is chosen
         loaded = set(run.collection.programs)
     others = {p for s in g.hook_sets if s is not chosen for p in s.programs} - set(chosen.programs)

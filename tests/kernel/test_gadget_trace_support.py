@@ -97,7 +97,7 @@ class StandIn:
 
 def collect(run, trigger: Callable[[], None], match: Callable[[dict], bool],
             want: int = 1, timeout: float = 60.0, settle: float = 0.0) -> List[dict]:
-    """Iterate ``run`` (a started GadgetRun) in a thread, call ``trigger``
+    """Iterate ``run`` (a started gadget Session) in a thread, call ``trigger``
     repeatedly until ``want`` matching events arrived; return those events.
     With ``settle`` > 0, keep collecting that long after the last trigger."""
     seen: "queue.Queue[dict]" = queue.Queue()

@@ -3,7 +3,7 @@ import pytest
 
 from pybpf_gadgets import registry
 from pybpf_gadgets.common.errors import GadgetError
-from pybpf_gadgets.common.runner import GadgetRun
+from pybpf_gadgets.common.session import open_session
 from pybpf.cli import main
 
 TRACE = ["trace_exec", "trace_open", "trace_tcp", "trace_bind", "trace_signal"]
@@ -35,13 +35,13 @@ def test_unknown_gadget_suggests():
 def test_run_validates_before_touching_the_kernel():
     g = registry.get("trace_exec")
     with pytest.raises(GadgetError, match="unknown field"):
-        GadgetRun(g, filters=["nope=1"])
+        open_session(g, filters=["nope=1"])
     with pytest.raises(GadgetError, match="exclude each other"):
-        GadgetRun(g, container="x", host=True)
+        open_session(g, container="x", host=True)
     with pytest.raises(GadgetError, match="at most 15"):
-        GadgetRun(g, comm="x" * 16)
+        open_session(g, comm="x" * 16)
     with pytest.raises(GadgetError, match="unknown parameter"):
-        GadgetRun(g, params={"nope": 1})
+        open_session(g, params={"nope": 1})
 
 
 @pytest.mark.parametrize("argv,needle", [

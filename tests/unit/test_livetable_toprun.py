@@ -1,37 +1,47 @@
-"""The top loop (run_top) and the formats of the map gadgets, without a kernel:
-rows come from a plain collect function."""
+"""The top loop (MapSession's intervals shown by gadgets.cli.show.live_top) and
+the formats of the map gadgets, without a kernel: a session that loads
+nothing, rows from a plain collect function."""
 from __future__ import annotations
 
 import io
 import json
+import time
 
-from pybpf_gadgets.common.formats import endpoint
+from pybpf_gadgets.cli.show import live_top, table_lines
+from pybpf_gadgets.common.formats import endpoint, file_type, ip_text
 from pybpf_gadgets.common.gadget import Field, Gadget, Hook
-from pybpf_gadgets.common.maprun import file_type, ip_text, run_top, table_lines
+from pybpf_gadgets.common.mapsession import MapSession, top_params
+from pybpf_gadgets.common.session import open_session
+
+
+class NoKernel(MapSession):
+    """A MapSession that loads nothing: its rows come from the gadget's collect alone."""
+
+    def start(self):
+        self._started = time.monotonic()
+        return self
+
+    def close(self):
+        pass
+
+
+def _collect(session):
+    session.state["calls"] = session.state.get("calls", 0) + 1
+    pending = session.state["batches"]
+    return pending.pop(0) if pending else []
+
 
 GADGET = Gadget(name="top_fake", category="top", description="rows for the loop",
-                object="none", hooks=[Hook("tracepoint", "x/y")],
-                fields=[Field("n", "a number", -5, True, "N"), Field("name", "a name", 0, True)])
+                object="none", hooks=[Hook("tracepoint", "x/y")], params=top_params("n"),
+                fields=[Field("n", "a number", -5, True, "N", type=int),
+                        Field("name", "a name", 0, True)],
+                collect=_collect, session=NoKernel)
 
 
-class RowSource:
-    """Stands where a MapRun stands in run_top: collect, keep, stop and time."""
-
-    def __init__(self, batches):
-        self.gadget = GADGET
-        self.batches = list(batches)
-        self.calls = 0
-        self.stopped = False
-
-    def collect(self, _session):
-        self.calls += 1
-        return self.batches.pop(0) if self.batches else []
-
-    def keep(self, row):
-        return row["name"] != "hidden"
-
-    def time_left(self):
-        return None
+def _session(batches, **params):
+    session = open_session(GADGET, filters=["name!=hidden"], interval="20ms", count=2, **params)
+    session.state["batches"] = list(batches)
+    return session
 
 
 def _row(n, name):
@@ -39,26 +49,31 @@ def _row(n, name):
 
 
 def test_json_one_object_per_row_per_interval_sorted_and_cut():
-    src = RowSource([[_row(1, "a"), _row(5, "b"), _row(3, "c"), _row(9, "hidden")],
-                     [_row(2, "d")]])
+    session = _session([[_row(1, "a"), _row(5, "b"), _row(3, "c"), _row(9, "hidden")],
+                        [_row(2, "d")]], max_rows=2, sort="-n")
     out = io.StringIO()
-    run_top(src, interval=0, max_rows=2, sort="-n", output="json", count=2, out=out,
-            keys=io.StringIO())
+    live_top(session, "json", out=out, keys=io.StringIO())
     rows = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [(r["n"], r["name"]) for r in rows] == [(5, "b"), (3, "c"), (2, "d")]
     assert len({r["timestamp"] for r in rows[:2]}) == 1 and rows[0]["timestamp"].endswith("Z")
-    assert src.calls == 2
+    assert session.state["calls"] == 2
 
 
 def test_columns_off_a_terminal_repeat_the_table():
-    src = RowSource([[_row(1, "a")], [_row(2, "b")]])
+    session = _session([[_row(1, "a")], [_row(2, "b")]], max_rows=0)
     out = io.StringIO()
-    run_top(src, interval=0, max_rows=0, sort="n", output="columns", count=2, out=out,
-            keys=io.StringIO())
+    live_top(session, "columns", out=out, keys=io.StringIO())
     text = out.getvalue()
     assert text.count("top_fake ") == 2 and "\x1b" not in text
     tables = text.strip().split("\n\n")
     assert len(tables) == 2 and tables[0].splitlines()[1].split()[-2:] == ["N", "NAME"]
+
+
+def test_library_iteration_yields_one_list_per_interval():
+    session = _session([[_row(1, "a"), _row(9, "hidden")], [_row(2, "b")]])
+    with session:
+        batches = [[r["name"] for r in batch] for batch in session]
+    assert batches == [["a"], ["b"]]
 
 
 def test_table_lines_layout():

@@ -1,12 +1,24 @@
-"""The run loop shared by every event-stream gadget.
+"""Sessions: one run of a gadget in the kernel, the protocol every gadget
+kind (trace, top, profile, snapshot) is run through.
 
-GadgetRun takes a Gadget and the user's options, and on start: parses the
-object, sets the filter constants (pid, tid, uid, gid, comm, mntns switch and
-gadget parameters), loads it, fills ``gadget_mntns_filter_map`` with the
-selected containers' mount namespaces, attaches every program and opens the
-ring buffer. Iterating yields presented events (dicts), enriched with their
-container and passed through the user-space filters. ``close()`` (or leaving
-the ``with`` block) detaches and frees everything.
+A :class:`Session` takes a Gadget and the user's options (common.options:
+container, host, pid, tid, uid, gid, comm, filters, timeout, ring_size, and
+the gadget's parameters), checks them, and on ``start()`` (or ``with``):
+parses the object, sets the filter constants, loads it, fills
+``gadget_mntns_filter_map`` with the selected containers' mount namespaces
+and attaches the programs. ``batches()`` then yields lists of presented
+events or rows (dicts, enriched with their container and passed through the
+user-space filters) until --timeout or ``stop()``:
+
+- trace (:class:`EventSession`): events as the ring buffer hands them over;
+- top (common.mapsession.MapSession): the rows of one interval per batch;
+- profile: one batch when it ends (--timeout, stop() or Ctrl-C);
+- snapshot: one batch, now.
+
+``close()`` (or leaving the ``with`` block) detaches and frees everything.
+:func:`open_session` makes the session a gadget declares; the CLI, the
+library form of each gadget (:func:`run_function`) and other consumers
+(metrics) all go through it.
 """
 from __future__ import annotations
 
@@ -22,87 +34,95 @@ from . import filters as flt
 from .decode import Clock, EventDecoder, proc_fields
 from .errors import GadgetError, GadgetUnavailableError
 from .gadget import Gadget
+from .options import SESSION_OPTIONS
 
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
-_EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
 GATHER = 0.02  # seconds a batch may wait for more events (pybpf.readers: gather)
 REFRESH_INTERVAL = 2.0  # seconds between looks for new namespaces of the selected containers
+_OPTIONS = {o.name: o for o in SESSION_OPTIONS}
 
 
-def _int_option(name: str, value: Any, bits: int = 32) -> int:
-    try:
-        v = int(value)
-    except (TypeError, ValueError):
-        raise GadgetError(f"--{name}: expected a number, got {value!r}") from None
-    if not 0 <= v < (1 << bits) - 1:
-        raise GadgetError(f"--{name}: {v} is out of range")
-    return v
+def _checked(name: str, value: Any) -> Any:
+    """``value`` of session option ``name`` through its parser (None stays None)."""
+    if value is None:
+        return None
+    return _OPTIONS[name].parse(value)
 
 
-class GadgetRun:
-    """One run of a gadget; a context manager and an iterator of events."""
+class Session:
+    """One run of a gadget; a context manager whose ``batches()`` yield its
+    events or rows. Subclasses say where they come from (``_open_source``,
+    ``batches``); this class loads, filters and attaches."""
 
     def __init__(self, gadget: Gadget, *, container: Union[str, Sequence[str], None] = None,
                  host: bool = False, pid: Optional[int] = None, tid: Optional[int] = None,
                  uid: Optional[int] = None, gid: Optional[int] = None,
                  comm: Optional[str] = None, params: Optional[Dict[str, Any]] = None,
                  filters: Iterable[str] = (), timeout: Optional[float] = None,
-                 enrich: bool = True, on_lost: Optional[Callable[[int, int], None]] = None,
-                 check: bool = True, ring_size: Optional[int] = None) -> None:
+                 ring_size: Optional[int] = None, enrich: bool = True,
+                 on_lost: Optional[Callable[[int, int], None]] = None,
+                 check: bool = True) -> None:
         self.gadget = gadget
         if isinstance(container, str):
             container = [container]
         self.container_names = list(container or [])
         if host and self.container_names:
             raise GadgetError("--host and --container exclude each other")
-        self.ids = {"pid": pid, "tid": tid, "uid": uid, "gid": gid}
-        self.comm = comm
-        if comm is not None and len(comm.encode()) > 15:
-            raise GadgetError(f"--comm {comm!r}: a command name has at most 15 bytes")
-        known = {p.name: p for p in gadget.params}
-        self.params = dict(params or {})
-        for name in self.params:
-            if name not in known:
-                raise GadgetError(f"gadget {gadget.name}: unknown parameter {name!r}")
-        for p in gadget.params:
-            value = self.params.setdefault(p.name, p.default)
-            if isinstance(value, str) and p.type is not str:
-                try:
-                    self.params[p.name] = p.type(value)
-                except ValueError as exc:
-                    raise GadgetError(f"gadget {gadget.name}: {p.option}: {exc}") from None
-        self.filters = flt.parse_all(filters, [f.name for f in gadget.all_fields])
-        self.timeout = timeout
+        self.ids = {"pid": _checked("pid", pid), "tid": _checked("tid", tid),
+                    "uid": _checked("uid", uid), "gid": _checked("gid", gid)}
+        self.comm = _checked("comm", comm)
+        self.params = self._checked_params(params or {})
+        self.filters = flt.parse_all(filters, gadget.all_fields)
+        self.timeout = _checked("timeout", timeout)
+        self.ring_size = _checked("ring_size", ring_size)
         self.on_lost = on_lost
         self.check = check
-        if ring_size is not None and (ring_size < 4096 or ring_size & (ring_size - 1)):
-            raise GadgetError(f"--ring-size {ring_size}: a power of two of at least 4096 bytes")
-        self.ring_size = ring_size
         self.selected: List[ctr.Container] = []
         self.hook_set: Any = None  # the HookSet chosen, for gadgets with alternatives
         self.lost = 0
+        self.state: Dict[str, Any] = {}  # the gadget's scratch space for this session
         self._enrich = enrich
         self._stop = threading.Event()
         self._coll: Any = None
         self._links: Any = None
         self._reader: Any = None
-        self._decoder: Optional[EventDecoder] = None
         self._enricher: Optional[ctr.Enricher] = None
         self._clock = Clock()
         self._started = 0.0
         self._filtered: Set[int] = set()
 
+    def _checked_params(self, given: Dict[str, Any]) -> Dict[str, Any]:
+        """The gadget's parameters: every one present (its default when not
+        given), each through its parser."""
+        known = {p.name: p for p in self.gadget.params}
+        for name in given:
+            if name not in known:
+                raise GadgetError(f"gadget {self.gadget.name}: unknown parameter {name!r}")
+        out = {}
+        for p in self.gadget.params:
+            value = given.get(p.name, p.default)
+            if value is not None:
+                try:
+                    value = p.parse(value)
+                except ValueError as exc:  # GadgetError, or a gadget's own parser's
+                    text = str(exc)
+                    raise GadgetError(text if text.startswith(p.option)
+                                      else f"{p.option}: {text}") from None
+            out[p.name] = value
+        return out
+
     @property
     def collection(self) -> Any:
-        """The loaded pybpf Collection (maps, programs) of a started run."""
+        """The loaded pybpf Collection (maps, programs) of a started session."""
         if self._coll is None:
             raise GadgetError(f"gadget {self.gadget.name}: not started")
         return self._coll
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "GadgetRun":
+    def start(self) -> "Session":
         if self._coll is not None:
             return self
         spec = self._load_and_attach()
@@ -118,7 +138,7 @@ class GadgetRun:
 
     def _load_and_attach(self) -> Any:
         """Check, select containers, set constants, load, fill the mntns
-        filter map and attach every auto-attachable program; the ObjectSpec."""
+        filter map and attach the programs; the ObjectSpec."""
         if self.check:
             ok, why = self.gadget.can_run()
             if not ok:
@@ -142,12 +162,14 @@ class GadgetRun:
         return spec
 
     def _prepare_spec(self, spec: Any) -> None:
-        """Before load: filter constants, the chosen hook set, the ring size.
-        Subclasses (MapRun) add their own changes of the spec here."""
+        """Before load: filter constants, the chosen hook set, the ring size,
+        then the gadget's own ``prepare``."""
         self._set_constants(spec)
         self._drop_unused_hook_sets(spec)
         if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
             spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
+        if self.gadget.prepare is not None:
+            self.gadget.prepare(self, spec)
 
     def _attach(self) -> Any:
         """Attach the loaded programs; the LinkGroup that owns their links (closes
@@ -193,17 +215,13 @@ class GadgetRun:
         self._add_mntns(now)
 
     def _open_source(self, spec: Any) -> None:
-        """Where events come from: the ``events`` ring buffer, decoded from BTF.
-        Gadgets with another source (trace_dns: packet sockets) override this
-        and ``batches``."""
-        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
-        self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
+        """Where events or rows come from, once loaded (subclasses)."""
 
     def _set_constants(self, spec: Any) -> None:
         consts = spec.constants
         for name, value in self.ids.items():
             if value is not None:
-                consts[f"gadget_targ_{name}"] = _int_option(name, value)
+                consts[f"gadget_targ_{name}"] = value
         if self.comm:
             raw = self.comm.encode()
             consts["gadget_targ_comm"] = raw + bytes(16 - len(raw))
@@ -217,6 +235,26 @@ class GadgetRun:
         """Ask a running iteration to end (safe from another thread or a signal)."""
         self._stop.set()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True as soon as stop() is called."""
+        return self._stop.wait(seconds)
+
+    def time_left(self) -> Optional[float]:
+        """Seconds until --timeout (None without one); 0 once it passed."""
+        if self.timeout is None:
+            return None
+        return max(self._started + self.timeout - time.monotonic(), 0.0)
+
+    @property
+    def filtered_by_process(self) -> bool:
+        """Whether a container or process filter narrows what the kernel reports."""
+        return bool(self.selected or self.comm or
+                    any(v is not None for v in self.ids.values()))
+
     def close(self) -> None:
         for attr in ("_reader", "_links", "_coll"):
             obj = getattr(self, attr)
@@ -224,31 +262,62 @@ class GadgetRun:
             if obj is not None:
                 obj.close()
 
-    def __enter__(self) -> "GadgetRun":
+    def __enter__(self) -> "Session":
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # -- events ------------------------------------------------------------
+    # -- results -------------------------------------------------------------
+    def container_of(self, mntns_id: int) -> Dict[str, str]:
+        """The container (name, id, runtime) of a mount namespace; empty on the host."""
+        c = self._enricher.lookup(mntns_id) if self._enricher else None
+        return c.to_dict() if c else dict(EMPTY_CONTAINER)
+
+    def keep(self, event: Dict[str, Any]) -> bool:
+        """Whether an event passes the user-space ``--filter``s."""
+        return not self.filters or flt.matches(self.filters, event)
+
+    def check_lost(self) -> None:
+        """Report events the kernel could not hand over (sessions with a ring buffer)."""
+
+    def batches(self) -> Iterator[List[Dict[str, Any]]]:
+        """Lists of presented events or rows (see the module's docstring)."""
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Any]:
+        for batch in self.batches():
+            yield from batch
+            if self._stop.is_set():
+                break
+
+
+class EventSession(Session):
+    """A trace gadget's session: events from the ``events`` ring buffer,
+    decoded from BTF and presented by the gadget."""
+
+    _decoder: Optional[EventDecoder] = None
+
+    def _open_source(self, spec: Any) -> None:
+        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
+        self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
+
     def present(self, record: Any) -> Dict[str, Any]:
         """One raw record -> the presented, enriched event."""
         assert self._decoder is not None
         raw = self._decoder.decode(record)
         proc = proc_fields(raw["proc"])
-        c = self._enricher.lookup(proc["mntns_id"]) if self._enricher else None
         event: Dict[str, Any] = {}
         if "timestamp" in raw:
             event["timestamp"] = self._clock.iso(raw["timestamp"])
             event["timestamp_raw"] = raw["timestamp"]
-        event["container"] = c.to_dict() if c else dict(_EMPTY_CONTAINER)
+        event["container"] = self.container_of(proc["mntns_id"])
         event["proc"] = proc
         if self.gadget.present is not None:
             event.update(self.gadget.present(raw))
         for key in self.gadget.other_processes:
             other = event[key]
-            oc = self._enricher.lookup(other["mntns_id"]) if self._enricher else None
-            other["container"] = oc.to_dict() if oc else dict(_EMPTY_CONTAINER)
+            other["container"] = self.container_of(other["mntns_id"])
         return event
 
     def check_lost(self) -> None:
@@ -297,22 +366,37 @@ class GadgetRun:
             if self._coll is not None:
                 self.check_lost()
 
-    def __iter__(self) -> Iterator[Dict[str, Any]]:
-        for batch in self.batches():
-            yield from batch
-            if self._stop.is_set():
-                break
+
+def open_session(gadget: Gadget, **options: Any) -> Session:
+    """A session of ``gadget`` (not started): the class it declares, or its
+    category's. ``options`` are Session's keywords; the gadget's parameters
+    may be given by name too (``trace_open``'s ``paths=True``)."""
+    names = {p.name for p in gadget.params}
+    params = dict(options.pop("params", None) or {})
+    for key in [k for k in options if k in names]:
+        params[key] = options.pop(key)
+    cls = gadget.session
+    if cls is None:
+        if gadget.category == "trace":
+            cls = EventSession
+        else:
+            from .mapsession import MapSession
+            cls = MapSession
+    return cls(gadget, params=params, **options)
 
 
-def runner_for(gadget: Gadget) -> Callable[..., GadgetRun]:
-    """The ``run(**options)`` function of a gadget module."""
-    def run(**options: Any) -> GadgetRun:
-        params = {k: options.pop(k) for k in list(options) if k in {p.name for p in gadget.params}}
-        if params:
-            options["params"] = {**options.get("params", {}), **params}
-        return (gadget.runner or GadgetRun)(gadget, **options)
+def run_function(gadget: Gadget) -> Callable[..., Any]:
+    """The library form of a gadget, its module's ``run(**options)``: a session
+    to use with ``with`` (iterating it yields events, or a top gadget's rows
+    per interval); for a snapshot gadget, the snapshot's rows."""
+    def run(**options: Any) -> Any:
+        session = open_session(gadget, **options)
+        if gadget.category != "snapshot":
+            return session
+        with session:
+            return next(session.batches())
     run.__doc__ = (f"Run {gadget.name}: {gadget.description}\n\n"
-                   "Options as GadgetRun: container, host, pid, tid, uid, gid, comm, filters, "
-                   "timeout, and the gadget's parameters ("
+                   "Options as Session: container, host, pid, tid, uid, gid, comm, filters, "
+                   "timeout, ring_size, on_lost, and the gadget's parameters ("
                    + (", ".join(p.name for p in gadget.params) or "none") + ").")
     return run
