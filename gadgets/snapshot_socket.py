@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
-from .common.decode import cstr
+from .common.decode import NO_PROC, cstr
 from .common.formats import AF_INET, endpoint, ip_text
 from .common.gadget import Field, Gadget, Hook, Param
 from .common.mapsession import MapSession
@@ -21,10 +21,6 @@ TCP_STATES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5:
               11: "CLOSING", 12: "NEW_SYN_RECV"}
 UDP_STATES = {1: "ESTABLISHED", 7: "UNCONNECTED"}
 PROTOCOLS = {6: "TCP", 17: "UDP"}
-
-_NO_PROC = {"comm": "", "pcomm": "", "pid": 0, "tid": 0, "ppid": 0, "uid": 0, "gid": 0,
-            "mntns_id": 0, "cgroup_id": 0}
-
 
 def collect(session: MapSession) -> List[Dict[str, Any]]:
     """One pass of the iterators: one row per socket, proc = its first owner."""
@@ -41,7 +37,7 @@ def collect(session: MapSession) -> List[Dict[str, Any]]:
         held = owners.get(s["ino"], []) if s["ino"] else []
         if session.filtered_by_process and not held:
             continue  # the kernel kept only the owners that match the filters
-        row = session.base_event(held[0]["proc"] if held else _NO_PROC)
+        row = session.base_event(held[0]["proc"] if held else NO_PROC)
         fam = s["family"]
         saddr, daddr = ip_text(fam, s["saddr"]), ip_text(fam, s["daddr"])
         states = TCP_STATES if s["proto"] == 6 else UDP_STATES

@@ -12,16 +12,12 @@ from __future__ import annotations
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from .common.decode import cstr
+from .common.decode import NO_PROC, cstr
 from .common.gadget import Field, Gadget, Hook
 from .common.mapsession import MapSession, top_params
 from .common.session import run_function
 
 DEFAULT_SORT = "-run_time_us,-runs,id"
-
-
-_NO_PROC = {"comm": "", "pcomm": "", "pid": 0, "tid": 0, "ppid": 0, "uid": 0, "gid": 0,
-            "mntns_id": 0, "cgroup_id": 0}
 
 
 def _type_name(value: int) -> str:
@@ -110,7 +106,7 @@ class Collector:
             for mid in p.map_ids:
                 if mid not in memory:
                     memory[mid] = map_memory(mid)
-            row = session.base_event(held[0]["proc"] if held else _NO_PROC)
+            row = session.base_event(held[0]["proc"] if held else NO_PROC)
             procs = sorted({(o["proc"]["pid"], _comm(o)) for o in held})
             row.update({
                 "id": p.id, "type": _type_name(p.type), "name": p.name, "runs": runs,

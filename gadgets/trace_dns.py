@@ -22,7 +22,7 @@ import time
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .common import filters as flt
-from .common.decode import proc_fields
+from .common.decode import NO_PROC, proc_fields
 from .common.errors import GadgetError
 from .common.gadget import Field, Gadget, Hook, Param
 from .common.formats import AF_INET, AF_INET6, endpoint
@@ -291,8 +291,7 @@ class DnsSession(EventSession):
             "timestamp": self._clock.iso(boot_ns),
             "timestamp_raw": boot_ns,
             "container": container,
-            "proc": proc or {"comm": "", "pid": 0, "tid": 0, "ppid": 0, "pcomm": "",
-                             "uid": 0, "gid": 0, "mntns_id": 0, "cgroup_id": 0},
+            "proc": proc or dict(NO_PROC),
             "qr": dns["qr"],
             "id": dns["id"],
             "name": dns["name"],

@@ -108,6 +108,11 @@ class Clock:
         return f"{self._prefix}.{ns // 1000:06d}Z"
 
 
+#: the proc of an event or row no process is known for (a socket nobody holds)
+NO_PROC: Dict[str, Any] = {"comm": "", "pid": 0, "tid": 0, "ppid": 0, "pcomm": "", "uid": 0,
+                           "gid": 0, "mntns_id": 0, "cgroup_id": 0}
+
+
 def proc_fields(raw: Dict[str, Any]) -> Dict[str, Any]:
     """struct gadget_proc (decoded) -> the presented proc dict."""
     return {
