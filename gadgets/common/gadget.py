@@ -177,16 +177,34 @@ class Gadget:
         raise GadgetError(f"gadget {self.name}: unknown field {name!r} "
                           f"(known: {', '.join(f.name for f in self.all_fields)})")
 
-    def object_path(self) -> Path:
-        """The compiled object (this machine's build of it): bpf/objects in a
-        checkout, pybpf.objects once installed."""
+    def object_path(self) -> Any:
+        """The compiled object, this machine's build of it (pybpf.arch_object):
+        bpf/objects in a checkout, the package data of pybpf.objects once
+        installed. A Path, or inside a zip archive (the pybpf.pyz zipapp) a
+        zipfile.Path: both have ``exists()``, ``name`` and ``read_bytes()``."""
+        from importlib.resources import files
+
         from pybpf import arch_object
+
         name = f"{self.object}.bpf.o"
         here = arch_object(Path(__file__).resolve().parents[2] / "bpf" / "objects" / name)
         if here.exists():
             return here
-        import pybpf.objects
-        return arch_object(Path(pybpf.objects.__file__).resolve().parent / name)
+        package = files("pybpf.objects")
+        if isinstance(package, Path):
+            return arch_object(package / name)
+        from pybpf.arch import target_arch
+        built = package / f"{self.object}.{target_arch()}.bpf.o"
+        return built if built.exists() else package / name
+
+    def object_spec(self) -> Any:
+        """The parsed object (a pybpf.ObjectSpec)."""
+        import pybpf
+
+        path = self.object_path()
+        if isinstance(path, Path):
+            return pybpf.ObjectSpec.from_file(str(path))
+        return pybpf.ObjectSpec.from_bytes(path.read_bytes(), str(path))
 
     def can_run(self) -> Tuple[bool, str]:
         """(True, "") when this kernel and these privileges allow the gadget,

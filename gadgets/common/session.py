@@ -145,7 +145,7 @@ class Session:
                 raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
         if self.container_names:
             self.selected = ctr.select(self.container_names)
-        spec = pybpf.ObjectSpec.from_file(str(self.gadget.object_path()))
+        spec = self.gadget.object_spec()
         self._prepare_spec(spec)
         try:
             self._coll = pybpf.load(spec)
