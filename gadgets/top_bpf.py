@@ -125,6 +125,11 @@ def _comm(owner: Dict[str, Any]) -> str:
     return cstr(owner["proc"]["comm"])
 
 
+def collect(session: "TopBPFSession") -> List[Dict[str, Any]]:
+    """This interval's rows: the programs' runs and time since the last call."""
+    return session.collector(session)
+
+
 class TopBPFSession(MapSession):
     """A MapSession that keeps BPF statistics on from start to close."""
 
@@ -168,7 +173,7 @@ GADGET = Gadget(
     ],
     event_struct="prog_owner",
     session=TopBPFSession,
-    collect=lambda session: session.collector(session),
+    collect=collect,
 )
 
 run = run_function(GADGET)

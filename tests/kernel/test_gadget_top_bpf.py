@@ -23,10 +23,10 @@ def test_own_program_runs_counted_with_owner(obj_path):
     with pybpf.load(spec) as coll, attach(coll.programs["count_getppid"]):
         prog_id = coll.programs["count_getppid"].id
         with top_bpf.run(pid=os.getpid()) as run:
-            run.collect(run)
+            top_bpf.collect(run)
             for _ in range(CALLS):
                 os.getppid()
-            rows = run.collect(run)
+            rows = top_bpf.collect(run)
     mine = [r for r in rows if r["id"] == prog_id]
     assert len(mine) == 1
     row = mine[0]
