@@ -40,7 +40,7 @@ _GADGET_KEYS = {"labels", "params", "interval"} | set(_RUN_KEYS)
 
 @dataclass
 class GadgetPlan:
-    """One gadget to serve: label fields, read interval, GadgetRun options."""
+    """One gadget to serve: label fields, read interval, session options."""
 
     gadget: Gadget
     labels: Tuple[str, ...]

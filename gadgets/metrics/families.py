@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
+from ..common.formats import disk_name, ip_text
 from ..common.gadget import Gadget
-from ..common.maprun import disk_name, ip_text
 
 LABEL_ALIASES = {
     "container.name": "container", "container.id": "container_id",

@@ -124,7 +124,7 @@ class TopFeed(Feed):
 
     def _loop(self) -> None:
         while self._every_interval():
-            self.add(self.session.collect(self.session))
+            self.add(self.session.collect())
 
     def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Add one interval's rows (what the kernel counted since the last read)."""
@@ -197,10 +197,10 @@ def lost_counter(registry: Registry) -> Any:
 def feed_for(plan: Any, registry: Registry, lost: Any) -> Feed:
     """The feed of one planned gadget (config.GadgetPlan): its run is made
     here, which checks its parameters and filters, and not yet started."""
-    from ..common.runner import GadgetRun
+    from ..common.session import open_session
 
     gadget = plan.gadget
-    session = (gadget.runner or GadgetRun)(gadget, **plan.options)
+    session = open_session(gadget, **plan.options)
     if gadget.category == "trace":
         return TraceFeed(gadget, session, plan.interval, registry, plan.labels, lost)
     if gadget.category == "top":
