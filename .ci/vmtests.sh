@@ -4,7 +4,7 @@
 #
 #   .ci/vmtests.sh            # CI: kernel 6.1 (~1-2 min warm, ~2-3 min cold)
 #   .ci/vmtests.sh 5.10 6.1 6.12 7.x   # the full matrix (see vmtests/README.md)
-#   .ci/vmtests.sh --arch arm64 [6.1 6.12]   # arm64 guests (default 6.12)
+#   .ci/vmtests.sh --arch arm64 [6.1 6.12]   # arm64 guests (default 6.1)
 #
 # Installs qemu and a static busybox on a fresh machine; kernels (and the
 # arm64 guests' userland) are cached under ~/.cache/pybpf-vmtests (or
@@ -34,7 +34,7 @@ fi
 kernels=("$@")
 if [[ "$arch" == arm64 ]]; then
     # One VM may take at most 6 minutes in all (fetch excluded): CI's budget.
-    ((${#kernels[@]})) || kernels=(6.12)
+    ((${#kernels[@]})) || kernels=(6.1)
     exec python3 -m vmtests run --arch arm64 --timeout 360 "${kernels[@]}"
 fi
 
