@@ -118,7 +118,8 @@ def stack_text(row: Dict[str, Any]) -> List[str]:
         lines.append("    --")
     lines += [f"    {f}" for f in row["user_stack"]]
     p = row["proc"]
-    where = f" [{row['container']['name']}]" if row["container"]["name"] else ""
+    name = row["runtime"]["containerName"]
+    where = f" [{name}]" if name else ""
     lines.append(f"    -                {p['comm']} ({p['pid']}){where}")
     lines.append(f"        {row['count']}")
     return lines

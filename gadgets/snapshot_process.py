@@ -11,8 +11,8 @@ from .common.gadget import Gadget, Hook, Param
 from .common.mapsession import MapSession
 from .common.session import run_function
 
-# proc.* and container.* are the common fields; show a few more by default
-DEFAULT_FIELDS = ("container.name", "proc.comm", "proc.pid", "proc.tid", "proc.ppid",
+# proc.*, runtime.* and k8s.* are the common fields; show a few more by default
+DEFAULT_FIELDS = ("runtime.containerName", "proc.comm", "proc.pid", "proc.tid", "proc.ppid",
                   "proc.uid", "proc.gid", "proc.mntns_id")
 
 
@@ -44,7 +44,7 @@ def tree_lines(rows: Sequence[Dict[str, Any]]) -> List[str]:
         label = f"{p['comm']}[{p['tid'] if p['pid'] != p['tid'] else p['pid']}]"
         if p["pid"] != p["tid"]:
             label = "{" + label + "}"
-        c = r["container"]["name"]
+        c = r["runtime"]["containerName"]
         if c:
             label += f" ({c})"
         lines.append(label if top else prefix + ("└─ " if last else "├─ ") + label)

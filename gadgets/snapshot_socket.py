@@ -61,7 +61,7 @@ def _comm(owner: Dict[str, Any]) -> str:
 
 
 DEFAULT_FIELDS = ("protocol", "src", "dst", "state", "inode", "proc.pid", "proc.comm",
-                  "container.name")
+                  "runtime.containerName")
 
 GADGET = Gadget(
     name="snapshot_socket",

@@ -222,7 +222,10 @@ class DnsSession(EventSession):
         self._key_codec = Codec.for_type(spec.btf, ms.key_type_id)
         self._value_codec = Codec.for_type(spec.btf, ms.value_type_id)
         namespaces: Dict[int, Optional[str]] = {}
-        self._netns_container: Dict[int, Dict[str, str]] = {}
+        self._netns_container: Dict[int, Dict[str, Any]] = {}
+        if self.follow == "user":
+            raise GadgetError("trace_dns follows only containers running when it starts, "
+                              "named with -c (not --runtimes or --k8s-*)")
         if self.selected:
             for c in self.selected:
                 for pid in c.pids:
@@ -232,7 +235,7 @@ class DnsSession(EventSession):
                     except OSError:
                         continue
                     namespaces.setdefault(inode, path)
-                    self._netns_container.setdefault(inode, c.to_dict())
+                    self._netns_container.setdefault(inode, c.ig_fields())
             if not namespaces:
                 raise GadgetError("the selected containers have no live process")
         else:
@@ -283,14 +286,15 @@ class DnsSession(EventSession):
         else:
             sent = self._pending.pop(key, None)
             latency = stamp - sent if sent is not None else 0
-        container = self.container_of(proc["mntns_id"]) if proc is not None else {}
-        if not container.get("name"):
-            container = self._netns_container.get(netns, container or dict(EMPTY_CONTAINER))
+        container = (self.container_of(proc["mntns_id"], proc["pid"]) if proc is not None
+                     else EMPTY_CONTAINER)
+        if not container["runtime"]["containerName"]:
+            container = self._netns_container.get(netns, container)
         boot_ns = stamp - self._clock.offset_ns  # the packet's stamp is wall time
         return {
             "timestamp": self._clock.iso(boot_ns),
             "timestamp_raw": boot_ns,
-            "container": container,
+            **container,
             "proc": proc or dict(NO_PROC),
             "qr": dns["qr"],
             "id": dns["id"],

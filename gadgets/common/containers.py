@@ -73,8 +73,12 @@ class Container:
         """The 12-character id runtimes print (a bare cgroup's id is its path)."""
         return self.id[:12] if self.runtime != "cgroup" else self.id
 
-    def to_dict(self) -> Dict[str, str]:
-        return {"name": self.name, "id": self.id, "runtime": self.runtime}
+    @staticmethod
+    def empty_fields() -> Dict[str, Dict[str, Any]]:
+        """ig_fields() of no container (a host process)."""
+        return {"runtime": {"containerName": "", "containerId": "", "containerImageName": "",
+                            "runtimeName": ""},
+                "k8s": {"namespace": "", "podName": "", "containerName": "", "podLabels": {}}}
 
     def ig_fields(self) -> Dict[str, Dict[str, Any]]:
         """Enrichment in Inspektor Gadget's shape: ``runtime`` and ``k8s`` objects."""

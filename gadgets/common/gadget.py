@@ -95,9 +95,16 @@ class Field:
 COMMON_FIELDS: Tuple[Field, ...] = (
     Field("timestamp", "wall-clock time of the event (ISO 8601, UTC)", 26),
     Field("timestamp_raw", "CLOCK_BOOTTIME nanoseconds", 20, type=int),
-    Field("container.name", "container name (empty on the host)", 16, True, "CONTAINER"),
-    Field("container.id", "container id (runtime id, or cgroup path for a bare cgroup)", 16),
-    Field("container.runtime", "docker, containerd, cri-o, podman or cgroup", 10),
+    Field("runtime.containerName", "container name (empty on the host)", 16, True, "CONTAINER"),
+    Field("runtime.containerId", "container id (runtime id, or cgroup path for a bare cgroup; "
+          "columns show 12 characters)", 13, header="CONTAINERID"),
+    Field("runtime.containerImageName", "container image", 24, header="IMAGE"),
+    Field("runtime.runtimeName", "docker, containerd, cri-o, podman or cgroup", 10,
+          header="RUNTIME"),
+    Field("k8s.namespace", "Kubernetes namespace of the pod", 16, header="K8S.NAMESPACE"),
+    Field("k8s.podName", "Kubernetes pod", 20, header="K8S.PODNAME"),
+    Field("k8s.containerName", "container name in the pod spec", 16, header="K8S.CONTAINERNAME"),
+    Field("k8s.podLabels", "the pod's labels", 24, header="K8S.PODLABELS"),
     Field("proc.comm", "command name", 16, True, "COMM"),
     Field("proc.pid", "process id (thread group id)", -7, True, "PID", type=int),
     Field("proc.tid", "thread id", -7, type=int),
@@ -119,7 +126,7 @@ class Gadget:
     container). ``fields`` lists the gadget's own fields; ``all_fields``
     adds COMMON_FIELDS. ``other_processes`` names presented sub-dicts that
     describe another process with a ``mntns_id`` (trace_oomkill's
-    "victim"); each gets its own ``container`` entry. ``needs`` names kernel
+    "victim"); each gets its own ``runtime`` and ``k8s`` entries. ``needs`` names kernel
     features checked by can_run() (probe.feature_available: "btf",
     "ringbuf", "bpf_loop"). ``hooks`` are always needed; ``hook_sets`` are
     alternatives probed at start (probe.choose_hook_set).

@@ -197,9 +197,9 @@ class MapSession(Session):
 
     # -- presentation ---------------------------------------------------------
     def base_event(self, raw_proc: Mapping[str, Any]) -> Dict[str, Any]:
-        """``{"container": ..., "proc": ...}`` from a decoded struct gadget_proc."""
+        """``{"runtime": ..., "k8s": ..., "proc": ...}`` from a decoded struct gadget_proc."""
         proc = proc_fields(dict(raw_proc))
-        return {"container": self.container_of(proc["mntns_id"]), "proc": proc}
+        return {**self.container_of(proc["mntns_id"], proc["pid"]), "proc": proc}
 
 
 def _iso(seconds: float) -> str:

@@ -134,6 +134,21 @@ def ring_size(value: Any) -> int:
     return size
 
 
+def runtimes(value: Any) -> frozenset:
+    """Container runtime names, comma-separated (docker,containerd,...)."""
+    from .containers import ContainerFilter
+    words = value if isinstance(value, (list, tuple, set, frozenset)) else str(value).split(",")
+    return frozenset(ContainerFilter.parse(runtimes=",".join(words)).runtimes or ())
+
+
+def selector(value: Any) -> dict:
+    """Kubernetes label selector: key=value[,key=value] (all must match)."""
+    from .containers import ContainerFilter
+    if isinstance(value, dict):
+        value = ",".join(f"{k}={v}" for k, v in value.items())
+    return ContainerFilter.parse(selector=str(value)).selector
+
+
 @dataclass(frozen=True)
 class Option:
     """One option of every gadget session: its keyword (``pid``), help, parser
@@ -160,8 +175,16 @@ class Option:
 
 
 SESSION_OPTIONS: Tuple[Option, ...] = (
-    Option("container", "only this container (name, id, cgroup path or mntns id; repeatable)",
+    Option("container", "only this container (name, id, unique id prefix, cgroup path or mntns "
+           "id; repeatable; one not running yet is followed once it starts)",
            repeat=True, short="-c", metavar="NAME"),
+    Option("runtimes", "only containers of these runtimes (docker,containerd,cri-o,podman,cgroup)",
+           runtimes, metavar="LIST"),
+    Option("k8s_namespace", "only pods of this Kubernetes namespace", metavar="NS"),
+    Option("k8s_podname", "only this Kubernetes pod", metavar="POD"),
+    Option("k8s_containername", "only containers of this name in their pod", metavar="NAME"),
+    Option("k8s_selector", "only pods with these labels (key=value[,key=value])", selector,
+           metavar="K=V"),
     Option("host", "everything on the host (the default)", flag, False, switch=True),
     Option("pid", "only this pid (filtered in the kernel)", integer("pid", 0, ID_MAX)),
     Option("tid", "only this tid (filtered in the kernel)", integer("tid", 0, ID_MAX)),

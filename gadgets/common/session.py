@@ -35,13 +35,14 @@ from .decode import Clock, EventDecoder, proc_fields
 from .errors import GadgetError, GadgetUnavailableError
 from .gadget import Gadget
 from .options import SESSION_OPTIONS
+from .selection import Selection
 
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
-EMPTY_CONTAINER = {"name": "", "id": "", "runtime": ""}
+EMPTY_CONTAINER = ctr.Container.empty_fields()
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
 GATHER = 0.02  # seconds a batch may wait for more events (pybpf.readers: gather)
-REFRESH_INTERVAL = 2.0  # seconds between looks for new namespaces of the selected containers
+REFRESH_INTERVAL = 2.0  # seconds between looks at the selected containers (map kept in step)
 _OPTIONS = {o.name: o for o in SESSION_OPTIONS}
 
 
@@ -58,7 +59,9 @@ class Session:
     ``batches``); this class loads, filters and attaches."""
 
     def __init__(self, gadget: Gadget, *, container: Union[str, Sequence[str], None] = None,
-                 host: bool = False, pid: Optional[int] = None, tid: Optional[int] = None,
+                 runtimes: Any = None, k8s_namespace: Optional[str] = None,
+                 k8s_podname: Optional[str] = None, k8s_containername: Optional[str] = None,
+                 k8s_selector: Any = None, host: bool = False, pid: Optional[int] = None, tid: Optional[int] = None,
                  uid: Optional[int] = None, gid: Optional[int] = None,
                  comm: Optional[str] = None, params: Optional[Dict[str, Any]] = None,
                  filters: Iterable[str] = (), timeout: Optional[float] = None,
@@ -69,8 +72,14 @@ class Session:
         if isinstance(container, str):
             container = [container]
         self.container_names = list(container or [])
-        if host and self.container_names:
-            raise GadgetError("--host and --container exclude each other")
+        self.selection = Selection(self.container_names, ctr.ContainerFilter(
+            _checked("runtimes", runtimes), k8s_namespace or "", k8s_podname or "",
+            k8s_containername or "", _checked("k8s_selector", k8s_selector) or {}))
+        if host and self.selection.active:
+            raise GadgetError("--host and --container (or --runtimes, --k8s-*) exclude each other")
+        # "kernel": the mntns filter map holds the selected containers; "user":
+        # every event reaches user space and is matched here (see selection.py)
+        self.follow: Optional[str] = None
         self.ids = {"pid": _checked("pid", pid), "tid": _checked("tid", tid),
                     "uid": _checked("uid", uid), "gid": _checked("gid", gid)}
         self.comm = _checked("comm", comm)
@@ -131,7 +140,7 @@ class Session:
         except BaseException:
             self.close()
             raise
-        if self._enrich:
+        if self._enrich or self.follow == "user":
             self._enricher = ctr.Enricher()
         self._started = time.monotonic()
         return self
@@ -143,13 +152,22 @@ class Session:
             ok, why = self.gadget.can_run()
             if not ok:
                 raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
-        if self.container_names:
-            self.selected = ctr.select(self.container_names)
+        now: List[ctr.Container] = []
+        if self.selection.active:
+            now = ctr.discover()
+            self.selected, missing = self.selection.resolve(now)
+            if missing and self.gadget.category == "snapshot":   # nothing to wait for
+                raise GadgetError(f"no container {missing[0]!r} "
+                                  f"(running: {ctr.running_names(now)})")
+            self.follow = self.selection.mode(now)
+            waiting = self.selection.waiting_line(now)
+            if waiting:
+                sys.stderr.write(f"pybpf run {self.gadget.name}: {waiting}\n")
         spec = self.gadget.object_spec()
         self._prepare_spec(spec)
         try:
             self._coll = pybpf.load(spec)
-            self._add_mntns(self.selected)
+            self._sync_mntns(now)
             self._links = self._attach()
         except BaseException:
             self.close()
@@ -191,28 +209,30 @@ class Session:
                 if name not in chosen.programs:
                     spec.programs.pop(name, None)
 
-    def _add_mntns(self, containers: Sequence[ctr.Container]) -> None:
-        """Put the containers' mount namespaces in the kernel's filter map."""
-        if not containers:
+    def _sync_mntns(self, containers: List[ctr.Container]) -> None:
+        """Keep the kernel's filter map equal to the selected containers'
+        mount namespaces: new ones (a container restarted, a new process in
+        a new namespace) added, those of containers gone removed."""
+        if self.follow != "kernel":
             return
+        add, drop = self.selection.map_changes(containers, self._filtered)
         fmap = self._coll.maps[MNTNS_MAP]
         one = (1).to_bytes(fmap.value_size, sys.byteorder)
-        for c in containers:
-            for ns in c.mntns_ids - self._filtered:
-                fmap[ns.to_bytes(fmap.key_size, sys.byteorder)] = one
-                self._filtered.add(ns)
+        for ns in add:
+            fmap[ns.to_bytes(fmap.key_size, sys.byteorder)] = one
+        for ns in drop:
+            fmap.pop(ns.to_bytes(fmap.key_size, sys.byteorder), None)
+        self._filtered = (self._filtered | add) - drop
 
     def refresh_containers(self) -> None:
-        """Follow the selected containers: mount namespaces they created since
-        the start (a new process in a new namespace, a restart) join the
-        filter. Called every few seconds while iterating."""
-        if not self.selected or self._coll is None:
+        """Follow the selected containers as they come and go. Called every
+        few seconds while iterating."""
+        if self.follow != "kernel" or self._coll is None:
             return
         try:
-            now = ctr.select(self.container_names)
+            self._sync_mntns(ctr.discover())
         except GadgetError:
-            return  # the container is gone for now; keep what is in the map
-        self._add_mntns(now)
+            return  # an id prefix became ambiguous: keep what is in the map
 
     def _open_source(self, spec: Any) -> None:
         """Where events or rows come from, once loaded (subclasses)."""
@@ -225,7 +245,7 @@ class Session:
         if self.comm:
             raw = self.comm.encode()
             consts["gadget_targ_comm"] = raw + bytes(16 - len(raw))
-        if self.selected:
+        if self.follow == "kernel":
             consts["gadget_filter_by_mntns"] = True
         for p in self.gadget.params:
             if p.constant is not None and self.params.get(p.name) is not None:
@@ -252,7 +272,7 @@ class Session:
     @property
     def filtered_by_process(self) -> bool:
         """Whether a container or process filter narrows what the kernel reports."""
-        return bool(self.selected or self.comm or
+        return bool(self.follow or self.comm or
                     any(v is not None for v in self.ids.values()))
 
     def close(self) -> None:
@@ -269,13 +289,29 @@ class Session:
         self.close()
 
     # -- results -------------------------------------------------------------
-    def container_of(self, mntns_id: int) -> Dict[str, str]:
-        """The container (name, id, runtime) of a mount namespace; empty on the host."""
-        c = self._enricher.lookup(mntns_id) if self._enricher else None
-        return c.to_dict() if c else dict(EMPTY_CONTAINER)
+    def container_of(self, mntns_id: int, pid: int = 0) -> Dict[str, Any]:
+        """A mount namespace's container in ig's shape, ``{"runtime": {...},
+        "k8s": {...}}`` (empty strings on the host); ``pid``, the event's
+        process when known, guards against reused namespace numbers."""
+        c = self._enricher.lookup(mntns_id, pid) if self._enricher and self._enrich else None
+        return c.ig_fields() if c else ctr.Container.empty_fields()
+
+    def selected_ns(self, mntns_id: int, pid: int = 0) -> bool:
+        """Whether a mount namespace is one of the selected containers'
+        (user-mode following; always true without a selection)."""
+        if self.follow != "user":
+            return True
+        assert self._enricher is not None
+        c = self._enricher.lookup(mntns_id, pid)
+        return self.selection.matches(c, self._enricher.containers)
 
     def keep(self, event: Dict[str, Any]) -> bool:
-        """Whether an event passes the user-space ``--filter``s."""
+        """Whether an event passes the container selection (when followed in
+        user space) and the user-space ``--filter``s."""
+        proc = event.get("proc")
+        if self.follow == "user" and not (isinstance(proc, dict) and self.selected_ns(
+                proc.get("mntns_id", 0), proc.get("pid", 0))):
+            return False
         return not self.filters or flt.matches(self.filters, event)
 
     def check_lost(self) -> None:
@@ -311,13 +347,13 @@ class EventSession(Session):
         if "timestamp" in raw:
             event["timestamp"] = self._clock.iso(raw["timestamp"])
             event["timestamp_raw"] = raw["timestamp"]
-        event["container"] = self.container_of(proc["mntns_id"])
+        event.update(self.container_of(proc["mntns_id"], proc["pid"]))
         event["proc"] = proc
         if self.gadget.present is not None:
             event.update(self.gadget.present(raw))
         for key in self.gadget.other_processes:
             other = event[key]
-            other["container"] = self.container_of(other["mntns_id"])
+            other.update(self.container_of(other["mntns_id"]))
         return event
 
     def check_lost(self) -> None:
@@ -338,7 +374,7 @@ class EventSession(Session):
         deadline = None if self.timeout is None else self._started + self.timeout
         next_lost = time.monotonic() + 0.5
         next_refresh = time.monotonic() + REFRESH_INTERVAL
-        present, filters = self.present, self.filters
+        present, keep = self.present, self.keep
         try:
             while not self._stop.is_set():
                 wait = 0.2
@@ -350,7 +386,7 @@ class EventSession(Session):
                 out = []
                 for record in self._reader.read_batch(timeout=wait, gather=GATHER):
                     event = present(record)
-                    if not filters or flt.matches(filters, event):
+                    if keep(event):
                         out.append(event)
                         if len(out) >= BATCH_MAX:
                             yield out

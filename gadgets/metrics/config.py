@@ -6,7 +6,7 @@ Two sources, merged: a JSON file (``--config``) and the command line
 
     {"listen": "127.0.0.1:9431", "interval": 5, "max_series": 2000,
      "gadgets": {
-        "trace_exec": {"labels": ["container.name", "error"]},
+        "trace_exec": {"labels": ["runtime.containerName", "error"]},
         "top_tcp": {"labels": ["proc.comm", "dst"], "container": ["web"]},
         "profile_blockio": {"params": {"per_disk": true}}}}
 

@@ -10,7 +10,7 @@
   (``pybpf_profile_blockio_latency_seconds``), labelled by the gadget's
   grouping (``disk`` with per_disk, ``address`` with by).
 
-Label names come from field paths: ``container.name`` -> ``container``,
+Label names come from field paths: ``runtime.containerName`` -> ``container``,
 ``proc.comm`` -> ``comm``, ``k8s.podName`` -> ``pod``, others with
 dots made underscores (``dst.port`` -> ``dst_port``).
 """
@@ -23,8 +23,8 @@ from ..common.formats import disk_name, ip_text
 from ..common.gadget import Gadget
 
 LABEL_ALIASES = {
-    "container.name": "container", "container.id": "container_id",
-    "container.runtime": "runtime", "proc.comm": "comm", "proc.pid": "pid",
+    "runtime.containerName": "container", "runtime.containerId": "container_id",
+    "runtime.runtimeName": "runtime", "proc.comm": "comm", "proc.pid": "pid",
     "proc.tid": "tid", "proc.ppid": "ppid", "proc.pcomm": "pcomm", "proc.uid": "uid",
     "proc.gid": "gid", "proc.mntns_id": "mntns_id", "proc.cgroup_id": "cgroup_id",
     # Inspektor Gadget's names, which the container enrichment follows
@@ -66,12 +66,12 @@ TOP: Dict[str, TopMetrics] = {
          TopCounter("read_bytes", "read_bytes_total", "bytes read"),
          TopCounter("write_bytes", "write_bytes_total", "bytes written")),
         "active_files", "files read or written in the last interval",
-        ("container.name", "proc.comm", "type")),
+        ("runtime.containerName", "proc.comm", "type")),
     "top_tcp": TopMetrics(
         (TopCounter("sent", "sent_bytes_total", "bytes sent on TCP connections"),
          TopCounter("received", "received_bytes_total", "bytes received on TCP connections")),
         "active_connections", "TCP connections that sent or received in the last interval",
-        ("container.name", "proc.comm")),
+        ("runtime.containerName", "proc.comm")),
     "top_blockio": TopMetrics(
         (TopCounter("reads", "reads_total", "read requests completed"),
          TopCounter("writes", "writes_total", "write requests completed"),
@@ -80,7 +80,7 @@ TOP: Dict[str, TopMetrics] = {
          TopCounter("time_us", "io_time_seconds_total",
                     "time requests took, start to completion, summed", 1e-6)),
         "active_processes", "(process, disk) pairs with block I/O in the last interval",
-        ("container.name", "proc.comm", "disk")),
+        ("runtime.containerName", "proc.comm", "disk")),
     "top_bpf": TopMetrics(
         (TopCounter("runs", "runs_total", "BPF program runs"),
          TopCounter("run_time_us", "run_time_seconds_total", "time BPF programs ran", 1e-6)),
@@ -125,7 +125,7 @@ def default_labels(gadget: Gadget) -> Tuple[str, ...]:
     if gadget.category == "top":
         return TOP[gadget.name].labels
     if gadget.category == "trace":
-        return ("container.name",) + TRACE_OUTCOMES.get(gadget.name, ())
+        return ("runtime.containerName",) + TRACE_OUTCOMES.get(gadget.name, ())
     return ()
 
 

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import textwrap
 import time
 import uuid
 from pathlib import Path
@@ -201,22 +200,15 @@ class Docker(_Daemon):
         sh(self.cli, "rm", "-f", *names, check=False)
 
 
-def app_pod_yaml(pod: str, image: str) -> str:
-    """A Kubernetes Pod with labels and one looping container named ``cart``."""
-    return textwrap.dedent(f"""\
-        apiVersion: v1
-        kind: Pod
-        metadata:
-          name: {pod}
-          labels:
-            app: cart
-            tier: front
-        spec:
-          containers:
-          - name: cart
-            image: {image}
-            command: ["/bin/sh", "-c", "while true; do sleep 1; done"]
-        """)
+def app_pod_yaml(pod: str, image: str, labels: Optional[Dict[str, str]] = None,
+                 command: Sequence[str] = LOOP) -> str:
+    """A Kubernetes Pod (labels app=cart, tier=front unless given) with one
+    container named ``cart``."""
+    labels = labels or {"app": "cart", "tier": "front"}
+    lines = "".join(f"    {k}: {v}\n" for k, v in labels.items())
+    return (f"apiVersion: v1\nkind: Pod\nmetadata:\n  name: {pod}\n  labels:\n{lines}"
+            f"spec:\n  containers:\n  - name: cart\n    image: {image}\n"
+            f"    command: {json.dumps(list(command))}\n")
 
 
 def mntns(pid: int) -> int:

@@ -91,9 +91,9 @@ def test_image_traces_a_sibling_container(podman, pybpf_image):
         info = podman.inspect(sibling)
     finally:
         podman.rm(tracer, sibling)
-    assert event["container"]["name"] == info["Name"]
-    assert event["container"]["id"] == info["Id"]
-    assert event["container"]["runtime"] == "podman"
+    assert event["runtime"]["containerName"] == info["Name"]
+    assert event["runtime"]["containerId"] == info["Id"]
+    assert event["runtime"]["runtimeName"] == "podman"
 
 
 def daemonset_pod(name, image):
@@ -131,5 +131,5 @@ def test_daemonset_pod_under_kube_play(podman, pybpf_image, tmp_path):
     finally:
         podman.kube_down(yaml)
         podman.kube_down(app_yaml)
-    assert event["container"]["name"] == f"{app}-cart"
-    assert event["container"]["id"] == info["Id"]
+    assert event["runtime"]["containerName"] == f"{app}-cart"
+    assert event["runtime"]["containerId"] == info["Id"]

@@ -60,7 +60,9 @@ def test_exec_filtered_to_one_container(two_containers):
     assert events
     assert {e["args"][-1] for e in events} == {"a"}
     for e in events:
-        assert e["container"] == {"name": a.name, "id": "/" + a.name, "runtime": "cgroup"}
+        assert e["runtime"] == {"containerName": a.name, "containerId": "/" + a.name,
+                                "containerImageName": "", "runtimeName": "cgroup"}
+        assert e["k8s"] == {"namespace": "", "podName": "", "containerName": "", "podLabels": {}}
         assert e["proc"]["mntns_id"] == a.mntns
         assert e["proc"]["cgroup_id"] == os.stat(a.cgroup).st_ino
 
@@ -76,7 +78,7 @@ def test_unfiltered_run_enriches_each(two_containers):
 
     with trace_exec.run(comm="echo") as run:
         events = collect(run, trigger, lambda e: tag in e["args"], want=3)
-    names = {e["args"][-1]: e["container"]["name"] for e in events}
+    names = {e["args"][-1]: e["runtime"]["containerName"] for e in events}
     assert names == {"a": a.name, "b": b.name, "host": ""}
 
 
@@ -94,7 +96,7 @@ def test_open_filtered_by_mntns_id(two_containers, tmp_path):
     with trace_open.run(container=str(b.mntns), comm="cat") as run:
         events = collect(run, trigger, lambda e: tag in e["fname"], settle=1.0)
     assert events
-    assert {e["container"]["name"] for e in events} == {b.name}
+    assert {e["runtime"]["containerName"] for e in events} == {b.name}
     assert {e["proc"]["mntns_id"] for e in events} == {b.mntns}
 
 
@@ -109,7 +111,7 @@ def test_cli_container_json(two_containers):
         b.run([ECHO, tag, "b"], stdout=subprocess.DEVNULL)
 
     cli = CLIRun("trace_exec", "-o", "json", "--timeout", "120", "-c", b.name,
-                 "--fields", "container.name,args")
+                 "--fields", "runtime.containerName,args")
     try:
         line = cli.wait_for(trigger, lambda s: tag in s)
         rest = [cli.lines.get_nowait() for _ in range(cli.lines.qsize())]
@@ -119,7 +121,7 @@ def test_cli_container_json(two_containers):
     for text in [line] + rest:
         event = json.loads(text)
         if tag in event.get("args", []):
-            assert event == {"container": {"name": b.name}, "args": [ECHO, tag, "b"]}
+            assert event == {"runtime": {"containerName": b.name}, "args": [ECHO, tag, "b"]}
     assert rc == 0
 
 
@@ -141,7 +143,7 @@ def test_dns_filtered_to_one_container(two_containers):
     finally:
         res.close()
     assert {e["name"] for e in events} == {f"a.{name}."}
-    assert {e["container"]["name"] for e in events} == {a.name}
+    assert {e["runtime"]["containerName"] for e in events} == {a.name}
     assert {e["qr"] for e in events} == {"Q", "R"}
 
 
@@ -166,5 +168,5 @@ def test_new_namespace_in_a_selected_container_is_followed(two_containers):
         for p in procs:
             p.kill()
             p.wait()
-    assert events and events[0]["container"]["name"] == a.name
+    assert events and events[0]["runtime"]["containerName"] == a.name
     assert events[0]["proc"]["mntns_id"] != a.mntns

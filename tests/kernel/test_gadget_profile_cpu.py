@@ -127,6 +127,6 @@ def test_container_filter_and_user_symbols_inside_it(busy_binary, make_standin):
             profile_cpu.profiler(run).remember_processes()
             stacks = profile_cpu.collect(run)
     assert stacks and {s["proc"]["pid"] for s in stacks} == {pid}
-    assert {s["container"]["name"] for s in stacks} == {ctr.name}
+    assert {s["runtime"]["containerName"] for s in stacks} == {ctr.name}
     # the binary is read through /proc/PID/root: the container's view of the file system
     assert any(s["user_stack"][:1] == ["pybpf_busy_leaf"] for s in stacks)

@@ -30,7 +30,7 @@ def test_open_unique_file_found(tmp_path, unique_name):
     mine = by_fd[fd]
     assert mine["path"] == str(path)
     assert mine["type"] == "regular" and mine["ino"] == ino and mine["mode"] == "0640"
-    assert mine["proc"]["pid"] == os.getpid() and mine["container"]["name"] == ""
+    assert mine["proc"]["pid"] == os.getpid() and mine["runtime"]["containerName"] == ""
     assert by_fd[r]["type"] == "fifo" and by_fd[r]["path"] == f"pipe:[{pipe_ino}]"
     assert all(row["proc"]["pid"] == os.getpid() for row in rows)
     assert [row["fd"] for row in rows] == sorted(row["fd"] for row in rows)

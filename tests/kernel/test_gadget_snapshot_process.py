@@ -111,7 +111,7 @@ def test_process_in_container_found_with_mntns_and_container(standin):
     row = mine[0]
     assert row["proc"]["comm"] == "sleep"
     assert row["proc"]["mntns_id"] == mntns
-    assert row["container"]["name"] == name
+    assert row["runtime"]["containerName"] == name
     # the filter is in the kernel: nothing outside the container's mount namespace
     assert rows and all(r["proc"]["mntns_id"] == mntns for r in rows)
 
@@ -127,7 +127,7 @@ def test_host_snapshot_has_us_and_our_parent():
     assert me[0]["proc"]["ppid"] == os.getppid()
     assert me[0]["proc"]["uid"] == os.getuid()
     assert me[0]["proc"]["tid"] == os.getpid()  # one row per process by default
-    assert me[0]["container"]["name"] == ""
+    assert me[0]["runtime"]["containerName"] == ""
 
 
 def test_threads_and_pid_filter():
@@ -147,7 +147,7 @@ def test_threads_and_pid_filter():
 def test_tree_lines_nest_children():
     def row(pid, ppid, comm, tid=None):
         return {"proc": {"pid": pid, "tid": tid or pid, "ppid": ppid, "comm": comm},
-                "container": {"name": ""}}
+                "runtime": {"containerName": ""}}
     lines = snapshot_process.tree_lines([row(1, 0, "init"), row(10, 1, "sh"),
                                          row(11, 10, "sleep"), row(12, 1, "cron")])
     assert lines == ["init[1]", "├─ sh[10]", "│  └─ sleep[11]", "└─ cron[12]"]
@@ -161,7 +161,7 @@ def test_command_line_json_and_tree(standin):
     rows = [json.loads(line) for line in out.splitlines()]
     # the container holds sleep and the unshare that forked it, nothing else
     assert pid in [r["proc"]["pid"] for r in rows] and len(rows) <= 2
-    assert {r["container"]["name"] for r in rows} == {name}
+    assert {r["runtime"]["containerName"] for r in rows} == {name}
     tree = subprocess.run(cmd + ["-o", "tree"], cwd=ROOT, capture_output=True, text=True,
                           timeout=60, check=True).stdout
     assert f"sleep[{pid}] ({name})" in tree
@@ -178,4 +178,4 @@ def test_pybpf_run_takes_the_snapshot(standin):
                          check=True).stdout
     rows = [json.loads(line) for line in out.splitlines()]
     assert pid in [r["proc"]["pid"] for r in rows]
-    assert {r["container"]["name"] for r in rows} == {name}
+    assert {r["runtime"]["containerName"] for r in rows} == {name}

@@ -49,7 +49,7 @@ def test_counts_reads_and_writes_exactly(tmp_path, unique_name):
     assert (row["reads"], row["read_bytes"]) == (3, 500 + 3234)
     assert row["type"] == "regular" and row["path"] == str(path)
     assert row["ino"] == os.stat(path).st_ino
-    assert row["proc"]["comm"] and row["container"]["name"] == ""
+    assert row["proc"]["comm"] and row["runtime"]["containerName"] == ""
 
 
 def test_map_is_emptied_each_interval(tmp_path, unique_name):
@@ -209,7 +209,7 @@ def test_container_filter_and_enrichment(tmp_path, unique_name, make_standin):
         host.wait()
     files = {r["file"] for r in rows}  # the writer's python may still read its modules
     assert inside.name in files and outside.name not in files
-    assert {r["container"]["name"] for r in rows} == {ctr.name}
+    assert {r["runtime"]["containerName"] for r in rows} == {ctr.name}
     assert {r["proc"]["pid"] for r in rows} == {pid}
     written = sum(r["write_bytes"] for r in rows if r["file"] == inside.name)
     assert written > 0 and written % 100 == 0

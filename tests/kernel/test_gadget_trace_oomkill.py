@@ -59,7 +59,7 @@ def test_oom_kill_victim():
     e = events[0]
     assert e["victim"]["comm"].startswith("python")
     assert e["victim"]["mntns_id"] == os.stat("/proc/self/ns/mnt").st_ino
-    assert e["victim"]["container"]["name"] == ""
+    assert e["victim"]["runtime"]["containerName"] == ""
     assert e["pages"]["rss"] > (32 << 20) // 4096
     assert e["pages"]["total_vm"] >= e["pages"]["rss"]
     assert e["proc"]["pid"] in victims  # the hog itself ran into the limit

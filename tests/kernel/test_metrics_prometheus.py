@@ -34,7 +34,7 @@ def stack(tmp_path):
     container = StandIn("pybpfm")
     served = prom = None
     try:
-        served = Serve(["trace_exec:container.name,proc.comm,error", "top_file:file",
+        served = Serve(["trace_exec:runtime.containerName,proc.comm,error", "top_file:file",
                         "profile_blockio", "--interval", "0.5"])
         prom = Prometheus(tmp_path, f"127.0.0.1:{served.port}")
         prom.wait_value('up{job="pybpf"}', 1)

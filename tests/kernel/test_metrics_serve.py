@@ -60,7 +60,7 @@ def test_port_in_use(tmp_path):
      "--listen 192.0.2.1:9431: cannot listen: not an address of this host"),
     (["--listen", "127.0.0.1:99999", "trace_exec"], None, "port '99999' is not a number"),
     (["trace_exek"], None, "unknown gadget 'trace_exek' (did you mean trace_exec"),
-    (["trace_exec:container.name,nope"], None, "gadget trace_exec: unknown field 'nope'"),
+    (["trace_exec:runtime.containerName,nope"], None, "gadget trace_exec: unknown field 'nope'"),
     (["profile_cpu"], None, "gadget profile_cpu has no metrics form"),
     ([], None, "no gadget to serve"),
     ([], {"gadgets": {"top_tcp": {"params": {"family": "9"}}}}, "--family '9': expected 4 or 6"),

@@ -7,7 +7,7 @@ from pybpf_gadgets.common.output import ColumnWriter, JSONWriter, select_fields
 
 G = Gadget("demo", "trace", "demo gadget", "demo", [Hook("tracepoint", "a/b")],
            fields=[Field("n", "a number", -4, True, "N"), Field("text", "rest", 0, True)])
-EVENT = {"proc": {"comm": "bash", "pid": 7}, "container": {"name": "web"}, "n": 12,
+EVENT = {"proc": {"comm": "bash", "pid": 7}, "runtime": {"containerName": "web"}, "n": 12,
          "text": "hello world " * 20}
 
 

@@ -45,7 +45,7 @@ def _session(batches, **params):
 
 
 def _row(n, name):
-    return {"proc": {"pid": n, "comm": name}, "container": {"name": ""}, "n": n, "name": name}
+    return {"proc": {"pid": n, "comm": name}, "runtime": {"containerName": ""}, "n": n, "name": name}
 
 
 def test_json_one_object_per_row_per_interval_sorted_and_cut():

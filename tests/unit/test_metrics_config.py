@@ -12,10 +12,10 @@ def test_defaults_and_label_names():
     p = config.plan({}, "cli", ["trace_exec", "top_tcp", "profile_tcprtt"])
     assert (p.host, p.port, p.max_series) == ("127.0.0.1", 9431, 10000)
     got = {g.gadget.name: (g.labels, g.interval) for g in p.gadgets}
-    assert got == {"trace_exec": (("container.name", "error"), 5.0),
-                   "top_tcp": (("container.name", "proc.comm"), 5.0),
+    assert got == {"trace_exec": (("runtime.containerName", "error"), 5.0),
+                   "top_tcp": (("runtime.containerName", "proc.comm"), 5.0),
                    "profile_tcprtt": ((), 5.0)}
-    assert [label_name(f) for f in ("container.name", "proc.comm", "k8s.podName", "dst.port")] \
+    assert [label_name(f) for f in ("runtime.containerName", "proc.comm", "k8s.podName", "dst.port")] \
         == ["container", "comm", "pod", "dst_port"]
 
 
@@ -32,7 +32,7 @@ def test_command_line_wins_over_the_file():
     assert plans["top_file"].options == {"params": {"all_files": True}, "comm": "nginx",
                                          "container": ["db"]}
     assert plans["trace_dns"].options["container"] == "web"  # its own wins over -c
-    assert plans["trace_dns"].labels == ("container.name", "qr", "rcode")
+    assert plans["trace_dns"].labels == ("runtime.containerName", "qr", "rcode")
     assert plans["trace_open"].interval == 10
 
 
