@@ -203,7 +203,7 @@ def boot(kernel: Kernel, rundir: Path, checkout: Path, pytest_args: List[str], *
     share.mkdir(parents=True)
     if root is None:
         build_initramfs(kernel, rundir / "initramfs.cpio")
-        write_job(share, checkout, os.path.realpath(python), pytest_args, files, env)
+        write_job(share, checkout, os.path.abspath(python), pytest_args, files, env)
     else:
         build_initramfs(kernel, rundir / "initramfs.cpio", root / "bin" / "busybox")
         write_checkout_install(share / "pylib", checkout)
