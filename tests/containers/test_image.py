@@ -133,3 +133,46 @@ def test_daemonset_pod_under_kube_play(podman, pybpf_image, tmp_path):
         podman.kube_down(app_yaml)
     assert event["runtime"]["containerName"] == f"{app}-cart"
     assert event["runtime"]["containerId"] == info["Id"]
+
+
+METRICS_PORT = 9431
+
+
+def test_daemonset_annotations_point_at_the_metrics_container():
+    """prometheus.io/port and /path name what the `metrics` container serves."""
+    text = DAEMONSET.read_text()
+    assert 'prometheus.io/scrape: "true"' in text
+    assert f'prometheus.io/port: "{METRICS_PORT}"' in text
+    assert "prometheus.io/path: /metrics" in text
+    metrics = text[text.index("- name: metrics\n"):]
+    assert f'"--listen", ":{METRICS_PORT}"' in metrics
+    assert f"containerPort: {METRICS_PORT}" in metrics
+
+
+def test_daemonset_pod_serves_metrics_of_a_sibling_pod(podman, pybpf_image, tmp_path):
+    """The pod's `metrics` container (pybpf serve) counts execs in a sibling
+    pod by that container's name; /healthz answers ok."""
+    pod, app = unique("dsm"), unique("app")
+    yaml, app_yaml = tmp_path / "ds-pod.yaml", tmp_path / "app.yaml"
+    yaml.write_text(daemonset_pod(pod, pybpf_image))
+    app_yaml.write_text(app_pod_yaml(app, podman.image))
+    scrape = ("import sys, urllib.request; sys.stdout.write(urllib.request.urlopen("
+              f"'http://127.0.0.1:{METRICS_PORT}' + sys.argv[1], timeout=5).read().decode())")
+    series = f'pybpf_trace_exec_events_total{{container="{app}-cart",error=""}} '
+
+    def get(path):
+        return sh("podman", "exec", f"{pod}-metrics", "/usr/bin/python3", "-c", scrape, path,
+                  check=False).stdout
+
+    podman.kube_play(app_yaml)
+    try:
+        podman.kube_play(yaml)
+        wait_until(lambda: get("/healthz") == "ok\n", 120, "the metrics endpoint")
+
+        def counted():
+            podman.exec(f"{app}-cart", "/bin/true")
+            return series in get("/metrics")
+        wait_until(counted, 120, f"{series.strip()} on /metrics")
+    finally:
+        podman.kube_down(yaml)
+        podman.kube_down(app_yaml)
