@@ -31,6 +31,10 @@ LABEL_ALIASES = {
     "k8s.namespace": "namespace", "k8s.podName": "pod", "k8s.containerName": "k8s_container",
 }
 
+#: Where a process runs, first in every default label set: the pod's
+#: namespace and name (empty off Kubernetes, and Prometheus drops empty labels).
+K8S: Tuple[str, ...] = ("k8s.namespace", "k8s.podName")
+
 #: Default labels of trace gadgets beyond the container: what says "which
 #: kind" and "how did it end". Any other trace gadget counts by container.
 TRACE_OUTCOMES: Dict[str, Tuple[str, ...]] = {
@@ -66,12 +70,12 @@ TOP: Dict[str, TopMetrics] = {
          TopCounter("read_bytes", "read_bytes_total", "bytes read"),
          TopCounter("write_bytes", "write_bytes_total", "bytes written")),
         "active_files", "files read or written in the last interval",
-        ("runtime.containerName", "proc.comm", "type")),
+        K8S + ("runtime.containerName", "proc.comm", "type")),
     "top_tcp": TopMetrics(
         (TopCounter("sent", "sent_bytes_total", "bytes sent on TCP connections"),
          TopCounter("received", "received_bytes_total", "bytes received on TCP connections")),
         "active_connections", "TCP connections that sent or received in the last interval",
-        ("runtime.containerName", "proc.comm")),
+        K8S + ("runtime.containerName", "proc.comm")),
     "top_blockio": TopMetrics(
         (TopCounter("reads", "reads_total", "read requests completed"),
          TopCounter("writes", "writes_total", "write requests completed"),
@@ -80,7 +84,7 @@ TOP: Dict[str, TopMetrics] = {
          TopCounter("time_us", "io_time_seconds_total",
                     "time requests took, start to completion, summed", 1e-6)),
         "active_processes", "(process, disk) pairs with block I/O in the last interval",
-        ("runtime.containerName", "proc.comm", "disk")),
+        K8S + ("runtime.containerName", "proc.comm", "disk")),
     "top_bpf": TopMetrics(
         (TopCounter("runs", "runs_total", "BPF program runs"),
          TopCounter("run_time_us", "run_time_seconds_total", "time BPF programs ran", 1e-6)),
@@ -125,7 +129,7 @@ def default_labels(gadget: Gadget) -> Tuple[str, ...]:
     if gadget.category == "top":
         return TOP[gadget.name].labels
     if gadget.category == "trace":
-        return ("runtime.containerName",) + TRACE_OUTCOMES.get(gadget.name, ())
+        return K8S + ("runtime.containerName",) + TRACE_OUTCOMES.get(gadget.name, ())
     return ()
 
 

@@ -12,8 +12,9 @@ def test_defaults_and_label_names():
     p = config.plan({}, "cli", ["trace_exec", "top_tcp", "profile_tcprtt"])
     assert (p.host, p.port, p.max_series) == ("127.0.0.1", 9431, 10000)
     got = {g.gadget.name: (g.labels, g.interval) for g in p.gadgets}
-    assert got == {"trace_exec": (("runtime.containerName", "error"), 5.0),
-                   "top_tcp": (("runtime.containerName", "proc.comm"), 5.0),
+    k8s = ("k8s.namespace", "k8s.podName")
+    assert got == {"trace_exec": (k8s + ("runtime.containerName", "error"), 5.0),
+                   "top_tcp": (k8s + ("runtime.containerName", "proc.comm"), 5.0),
                    "profile_tcprtt": ((), 5.0)}
     assert [label_name(f) for f in ("runtime.containerName", "proc.comm", "k8s.podName", "dst.port")] \
         == ["container", "comm", "pod", "dst_port"]
@@ -32,7 +33,8 @@ def test_command_line_wins_over_the_file():
     assert plans["top_file"].options == {"params": {"all_files": True}, "comm": "nginx",
                                          "container": ["db"]}
     assert plans["trace_dns"].options["container"] == "web"  # its own wins over -c
-    assert plans["trace_dns"].labels == ("runtime.containerName", "qr", "rcode")
+    assert plans["trace_dns"].labels == ("k8s.namespace", "k8s.podName", "runtime.containerName",
+                                         "qr", "rcode")
     assert plans["trace_open"].interval == 10
 
 
