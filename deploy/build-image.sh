@@ -47,8 +47,13 @@ done
 "$PY" -m compileall -q -j 0 "$ROOT${STDLIB}" >/dev/null || true
 tar -C "$ROOT" -cf "$CTX/rootfs.tar" .
 
-# 2. site: pybpf and its two dependencies
-"${PIP_PYTHON:-python3}" -m pip wheel -q -w "$CTX/wheels" "$SRC"
+# 2. site: pybpf and its two dependencies. The wheel is built from a clean
+# copy of the tree: pip builds in the source directory, and a build/ left
+# there by an earlier build brings back modules that no longer exist.
+mkdir "$CTX/src"
+tar -C "$SRC" --exclude=./build --exclude=./.venv --exclude=./.git --exclude='*.egg-info' \
+    --exclude=__pycache__ -cf - . | tar -C "$CTX/src" -xf -
+"${PIP_PYTHON:-python3}" -m pip wheel -q -w "$CTX/wheels" "$CTX/src"
 ls "$CTX/wheels"
 "$PY" - "$CTX/wheels" "$CTX/site" <<'PYEOF'
 import glob, sys, zipfile
