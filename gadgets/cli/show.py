@@ -14,6 +14,7 @@ import sys
 import time
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..common import lines
 from ..common.gadget import Gadget
 from ..common.livetable import LiveTable, parse_sort, sort_rows
 from ..common.output import ColumnWriter, JSONWriter
@@ -33,9 +34,13 @@ def event_writer(gadget: Gadget, output: str, fields: Sequence[str],
 def stream(session: Session, writer: Writer) -> None:
     """Every event until the session ends; lost events reported at Ctrl-C too."""
     writer.header()
+    # lines made from the records where that gives the same text (no dict per event)
+    render = lines.for_run(session, writer)
+    batches = session.batches() if render is None else session.batches(render)
+    show = writer.events if render is None else writer.lines
     try:
-        for batch in session.batches():
-            writer.events(batch)
+        for batch in batches:
+            show(batch)
             writer.flush()
     except KeyboardInterrupt:
         session.check_lost()

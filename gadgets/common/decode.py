@@ -49,6 +49,9 @@ class EventDecoder:
         self.codec = Codec.for_type(btf, self.type_id)
         self.size = self.codec.size
         self.raw = member_spans(btf, self.type_id, raw_members)
+        # every member's offset and size (a path that slices the record itself)
+        self.spans = member_spans(btf, self.type_id,
+                                  [m.name for m in btf[self.type_id].members if m.name])
         self._zeros = bytes(self.size)
 
     def decode(self, record: Any) -> Dict[str, Any]:

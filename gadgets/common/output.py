@@ -54,11 +54,25 @@ def compact_encoder() -> Callable[[Any], str]:
     return encode if encode(probe) == encoder.encode(probe) else encoder.encode
 
 
-class JSONWriter:
+class _Writer:
+    """What both writers share: a stream, lines already made, flushing."""
+
+    stream: IO[str]
+
+    def lines(self, batch: Sequence[str]) -> None:
+        """Lines already made (gadgets.common.lines), in one write."""
+        if batch:
+            self.stream.write("\n".join(batch) + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+class JSONWriter(_Writer):
     def __init__(self, fields: Optional[Sequence[str]] = None, stream: IO[str] = sys.stdout) -> None:
         self.fields = list(fields) if fields else None
         self.stream = stream
-        self._encode = compact_encoder()
+        self.encode = compact_encoder()
 
     def header(self) -> None:
         pass
@@ -73,10 +87,7 @@ class JSONWriter:
         if self.fields:
             fields = self.fields
             batch = [select_fields(event, fields) for event in batch]
-        self.stream.write("\n".join(map(self._encode, batch)) + "\n")
-
-    def flush(self) -> None:
-        self.stream.flush()
+        self.stream.write("\n".join(map(self.encode, batch)) + "\n")
 
     def lost(self, count: int, total: int) -> None:
         self.stream.write(json.dumps({"type": "lost", "lost": count, "lost_total": total},
@@ -88,7 +99,7 @@ _CONTROL = {i: f"\\x{i:02x}" for i in range(32)}
 _CONTROL.update({9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f"})
 
 
-def _cell(value: Any) -> str:
+def cell_text(value: Any) -> str:
     """One column's text: lists space-joined, control characters escaped."""
     if value is None:
         return ""
@@ -115,7 +126,7 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
-class ColumnWriter:
+class ColumnWriter(_Writer):
     def __init__(self, gadget: Gadget, fields: Optional[Sequence[str]] = None,
                  stream: IO[str] = sys.stdout, width: Optional[int] = None) -> None:
         names = list(fields or gadget.default_fields)
@@ -130,7 +141,8 @@ class ColumnWriter:
         # the flexible column takes what a terminal has left; unlimited in a pipe
         self.rest = None if width is None else max(width - fixed, 10)
 
-        self._cells = [(_getter(c.name), self._fitter(c)) for c in cols]
+        self.fits = [self._fitter(c) for c in cols]
+        self._cells = [(_getter(c.name), fit) for c, fit in zip(cols, self.fits)]
 
     def _fitter(self, col: Field) -> Callable[[str], str]:
         """The function fitting a cell's text to ``col``'s width."""
@@ -156,17 +168,14 @@ class ColumnWriter:
     def event(self, event: Dict[str, Any]) -> None:
         self.events([event])
 
+    def row(self, event: Dict[str, Any]) -> str:
+        """An event's row (no newline)."""
+        return " ".join([fit(cell_text(get(event))) for get, fit in self._cells]).rstrip()
+
     def events(self, batch: Sequence[Dict[str, Any]]) -> None:
         """Every event of ``batch``, one row each, in one write."""
-        if not batch:
-            return
-        cells, cell = self._cells, _cell
-        self.stream.write("".join(
-            [" ".join([fit(cell(get(event))) for get, fit in cells]).rstrip() + "\n"
-             for event in batch]))
-
-    def flush(self) -> None:
-        self.stream.flush()
+        if batch:
+            self.stream.write("\n".join(map(self.row, batch)) + "\n")
 
     def lost(self, count: int, total: int) -> None:
         sys.stderr.write(f"pybpf: lost {count} events ({total} in total)\n")

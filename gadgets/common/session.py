@@ -367,14 +367,19 @@ class EventSession(Session):
             if self.on_lost is not None:
                 self.on_lost(delta, total)
 
-    def batches(self) -> Iterator[List[Dict[str, Any]]]:
+    def batches(self, render: Optional[Any] = None) -> Iterator[List[Any]]:
         """Events grouped as the ring buffer hands them over (lists of at
-        most BATCH_MAX, possibly empty): lets a writer flush once per batch."""
+        most BATCH_MAX, possibly empty): lets a writer flush once per batch.
+        ``render``: an object whose ``line(record)`` replaces presenting (the
+        CLI's lines, gadgets.common.lines, for runs without filters);
+        its ``fresh()`` is called once per batch."""
         self.start()
         deadline = None if self.timeout is None else self._started + self.timeout
         next_lost = time.monotonic() + 0.5
         next_refresh = time.monotonic() + REFRESH_INTERVAL
         present, keep = self.present, self.keep
+        if render is not None:  # lines.for_run: only where keep() passes every event
+            present, keep = render.line, (lambda line: True)
         try:
             while not self._stop.is_set():
                 wait = 0.2
@@ -384,6 +389,8 @@ class EventSession(Session):
                         break
                     wait = min(wait, deadline - now)
                 out = []
+                if render is not None:
+                    render.fresh()
                 for record in self._reader.read_batch(timeout=wait, gather=GATHER):
                     event = present(record)
                     if keep(event):

@@ -83,11 +83,11 @@ def test_json_writer_batch_is_json_dumps_of_each_event_in_one_write():
 def _reference_row(writer: ColumnWriter, event: dict) -> str:
     """A row as the writer made it one cell at a time before rows were batched."""
     from pybpf_gadgets.common.filters import get_path
-    from pybpf_gadgets.common.output import _cell
+    from pybpf_gadgets.common.output import cell_text
 
     cells = []
     for col in writer.cols:
-        text = _cell(get_path(event, col.name))
+        text = cell_text(get_path(event, col.name))
         if col.width == 0:
             text = text if writer.rest is None else text[:writer.rest]
         else:

@@ -1,0 +1,147 @@
+"""Trace events straight to output lines, for ``pybpf run GADGET``.
+
+The general path presents each record as a dict (EventSession.present) and a
+writer formats every value of it. This path writes the same text with less
+work per event: the process and container part of an event (``container``,
+``proc``) depends only on the record's raw ``struct gadget_proc`` (and on
+what the container runtimes say about its mount namespace), so it is
+presented and formatted once per distinct raw process record and kept as
+text (JSON: ``"container":{...},"proc":{...}``; columns: the cells of the
+process columns); only the time stamp and the gadget's own fields are
+formatted per event. Kept texts are dropped every ``KEEP_SECONDS`` so a
+container discovered later shows up as it would on the general path.
+
+It serves runs without ``--filter`` or containers followed in user space, with the standard EventSession and no
+nested processes (``other_processes``); JSON also without ``--fields``.
+:func:`for_run` says None otherwise.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+from .decode import proc_fields
+from .filters import get_path
+from .output import ColumnWriter, JSONWriter, cell_text
+
+KEEP_SECONDS = 1.0
+KEEP_MAX = 4096  # distinct processes kept at once
+_PROCESS = frozenset(("container", "proc"))
+_STAMPS = frozenset(("timestamp", "timestamp_raw"))
+_COMMON = _PROCESS | _STAMPS
+
+
+class _RecordLines:
+    """What both formats share: decoding, the kept process parts, fallback."""
+
+    def __init__(self, run: Any) -> None:
+        self._run = run
+        self._decoder = run._decoder
+        off, size = self._decoder.spans["proc"]
+        self._proc = slice(off, off + size)
+        self._stamped = "timestamp" in self._decoder.spans
+        self._present = run.gadget.present
+        self._iso = run._clock.iso
+        self._kept: Dict[bytes, Any] = {}
+        self._kept_since = time.monotonic()
+
+    def fresh(self) -> None:
+        """Drop the kept process parts when they are older than KEEP_SECONDS."""
+        now = time.monotonic()
+        if now - self._kept_since >= KEEP_SECONDS or len(self._kept) > KEEP_MAX:
+            self._kept.clear()
+            self._kept_since = now
+
+    def _process(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        proc = proc_fields(raw["proc"])
+        return {"container": self._run.container_of(proc["mntns_id"]), "proc": proc}
+
+    def line(self, record: Any) -> str:
+        """One record -> its line (no newline)."""
+        raw = self._decoder.decode(record)
+        key = bytes(record[self._proc])
+        kept = self._kept.get(key)
+        if kept is None:
+            kept = self._kept[key] = self._format_process(self._process(raw))
+        own = self._present(raw) if self._present is not None else {}
+        if own and not _COMMON.isdisjoint(own):  # the gadget replaces a common field
+            return self._general(self._run.present(record))
+        return self._compose(raw, kept, own)
+
+    def _format_process(self, part: Dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def _compose(self, raw: Dict[str, Any], kept: Any, own: Dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def _general(self, event: Dict[str, Any]) -> str:
+        raise NotImplementedError
+
+
+class JSONLines(_RecordLines):
+    """The JSON writer's line of an event, ``json.dumps`` of the presented dict."""
+
+    def __init__(self, run: Any, encode: Callable[[Any], str]) -> None:
+        super().__init__(run)
+        self._encode = encode
+
+    def _format_process(self, part: Dict[str, Any]) -> str:
+        return self._encode(part)[1:-1]
+
+    def _compose(self, raw: Dict[str, Any], kept: str, own: Dict[str, Any]) -> str:
+        if self._stamped:
+            stamp = raw["timestamp"]
+            kept = f'"timestamp":"{self._iso(stamp)}","timestamp_raw":{stamp},{kept}'
+        if not own:
+            return "{" + kept + "}"
+        return "{" + kept + "," + self._encode(own)[1:]
+
+    def _general(self, event: Dict[str, Any]) -> str:
+        return self._encode(event)
+
+
+class ColumnLines(_RecordLines):
+    """The column writer's row of an event: the process columns' cells kept."""
+
+    def __init__(self, run: Any, writer: ColumnWriter) -> None:
+        super().__init__(run)
+        self._writer = writer
+        self._columns = [(col.name, col.name.split(".", 1)[0], fit)
+                         for col, fit in zip(writer.cols, writer.fits)]
+
+    def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
+        return [fit(cell_text(get_path(part, name))) if top in _PROCESS else None
+                for name, top, fit in self._columns]
+
+    def _compose(self, raw: Dict[str, Any], kept: List[Optional[str]],
+                 own: Dict[str, Any]) -> str:
+        stamps: Dict[str, Any] = {}
+        if self._stamped:
+            stamp = raw["timestamp"]
+            stamps = {"timestamp": self._iso(stamp), "timestamp_raw": stamp}
+        texts = []
+        for (name, top, fit), text in zip(self._columns, kept):
+            if text is None:
+                text = fit(cell_text(get_path(stamps if top in _STAMPS else own, name)))
+            texts.append(text)
+        return " ".join(texts).rstrip()
+
+    def _general(self, event: Dict[str, Any]) -> str:
+        return self._writer.row(event)
+
+
+def for_run(run: Any, writer: Any) -> Optional[_RecordLines]:
+    """The lines of a started session for ``writer``, or None where only the
+    general path gives the same output."""
+    from .session import EventSession
+
+    decoder = getattr(run, "_decoder", None)
+    if (run.filters or getattr(run, "follow", None) == "user"
+            or type(run) is not EventSession or run.gadget.other_processes
+            or decoder is None or "proc" not in decoder.spans):
+        return None
+    if isinstance(writer, JSONWriter):
+        return None if writer.fields else JSONLines(run, writer.encode)
+    if isinstance(writer, ColumnWriter):
+        return ColumnLines(run, writer)
+    return None

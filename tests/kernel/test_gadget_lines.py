@@ -1,0 +1,90 @@
+"""The CLI's lines made from records (pybpf_gadgets.common.lines) against the
+kernel: for real records of several trace gadgets, each JSON line and each
+column row is exactly what the general path writes for the presented event."""
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from pybpf_gadgets import trace_exec, trace_open, trace_signal
+from pybpf_gadgets.common import lines
+from pybpf_gadgets.common.output import ColumnWriter, JSONWriter
+from test_gadget_trace_support import require
+
+
+def _records(run, trigger):
+    trigger()
+    time.sleep(0.2)
+    return run._reader.read_batch(timeout=2)
+
+
+def _general(run, writer, record) -> str:
+    event = run.present(record)
+    if isinstance(writer, JSONWriter):
+        return json.dumps(event, separators=(",", ":"), default=str)
+    return writer.row(event)
+
+
+def _writers(gadget):
+    return [JSONWriter(), ColumnWriter(gadget), ColumnWriter(gadget, width=70),
+            ColumnWriter(gadget, [f.name for f in gadget.all_fields])]
+
+
+def _open_many():
+    for i in range(50):
+        try:
+            os.close(os.open(f"/nonexistent/pybpf-jl-\u00e9-\x01-{i}" if i % 2 else "/proc/self/stat",
+                             os.O_RDONLY))
+        except OSError:
+            pass
+
+
+def _exec_many():
+    tag = f"pybpf-jl-{uuid.uuid4().hex[:8]}"
+    for i in range(5):
+        subprocess.run(["/bin/echo", tag, "caf\u00e9", "say \"hi\"\\", str(i)],
+                       stdout=subprocess.DEVNULL)
+
+
+def _signal_many():
+    for _ in range(5):
+        os.kill(os.getpid(), 0)
+        p = subprocess.Popen(["/bin/sleep", "5"])
+        p.kill()
+        p.wait()
+
+
+@pytest.mark.parametrize("module, options, trigger", [
+    (trace_open, {"pid": os.getpid()}, _open_many),
+    (trace_open, {"pid": os.getpid(), "paths": True}, _open_many),
+    (trace_exec, {}, _exec_many),
+    (trace_signal, {}, _signal_many),
+], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal"])
+def test_lines_equal_what_the_general_path_writes(module, options, trigger):
+    require(module.GADGET)
+    with module.run(**options) as run:
+        records = _records(run, trigger)
+        assert records
+        for writer in _writers(module.GADGET):
+            render = lines.for_run(run, writer)
+            assert render is not None
+            expected = [_general(run, writer, r) for r in records]
+            assert [render.line(r) for r in records] == expected
+            render._kept_since -= lines.KEEP_SECONDS  # dropped kept parts give the same
+            render.fresh()
+            assert not render._kept
+            assert [render.line(r) for r in records] == expected
+
+
+def test_lines_only_where_the_general_path_is_not_needed():
+    require(trace_open.GADGET)
+    with trace_open.run(pid=os.getpid(), filters=["fd>=0"]) as run:
+        assert lines.for_run(run, JSONWriter()) is None
+        assert lines.for_run(run, ColumnWriter(trace_open.GADGET)) is None
+    with trace_open.run(pid=os.getpid()) as run:
+        assert lines.for_run(run, JSONWriter(["proc.comm"])) is None
+        assert lines.for_run(run, ColumnWriter(trace_open.GADGET, ["proc.comm"])) is not None
+        assert lines.for_run(run, JSONWriter()) is not None
