@@ -2,12 +2,12 @@
 
 The general path presents each record as a dict (EventSession.present) and a
 writer formats every value of it. This path writes the same text with less
-work per event: the process and container part of an event (``container``,
-``proc``) depends only on the record's raw ``struct gadget_proc`` (and on
-what the container runtimes say about its mount namespace), so it is
-presented and formatted once per distinct raw process record and kept as
-text (JSON: ``"container":{...},"proc":{...}``; columns: the cells of the
-process columns); only the time stamp and the gadget's own fields are
+work per event: the container and process part of an event (``runtime``,
+``k8s``, ``proc``) depends only on the record's raw ``struct gadget_proc``
+(its mount namespace and pid, and what the container runtimes say about
+them), so it is presented and formatted once per distinct raw process
+record and kept as text (JSON: ``"runtime":{...},"k8s":{...},"proc":{...}``;
+columns: the cells of those columns); only the time stamp and the gadget's own fields are
 formatted per event. Kept texts are dropped every ``KEEP_SECONDS`` so a
 container discovered later shows up as it would on the general path.
 
@@ -26,9 +26,7 @@ from .output import ColumnWriter, JSONWriter, cell_text
 
 KEEP_SECONDS = 1.0
 KEEP_MAX = 4096  # distinct processes kept at once
-_PROCESS = frozenset(("container", "proc"))
 _STAMPS = frozenset(("timestamp", "timestamp_raw"))
-_COMMON = _PROCESS | _STAMPS
 
 
 class _RecordLines:
@@ -53,8 +51,11 @@ class _RecordLines:
             self._kept_since = now
 
     def _process(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        """The event's container and process keys, as EventSession.present puts them."""
         proc = proc_fields(raw["proc"])
-        return {"container": self._run.container_of(proc["mntns_id"]), "proc": proc}
+        part = dict(self._run.container_of(proc["mntns_id"], proc["pid"]))
+        part["proc"] = proc
+        return part
 
     def line(self, record: Any) -> str:
         """One record -> its line (no newline)."""
@@ -62,11 +63,12 @@ class _RecordLines:
         key = bytes(record[self._proc])
         kept = self._kept.get(key)
         if kept is None:
-            kept = self._kept[key] = self._format_process(self._process(raw))
+            part = self._process(raw)
+            kept = self._kept[key] = (self._format_process(part), _STAMPS.union(part))
         own = self._present(raw) if self._present is not None else {}
-        if own and not _COMMON.isdisjoint(own):  # the gadget replaces a common field
+        if own and not kept[1].isdisjoint(own):  # the gadget replaces a common field
             return self._general(self._run.present(record))
-        return self._compose(raw, kept, own)
+        return self._compose(raw, kept[0], own)
 
     def _format_process(self, part: Dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -110,7 +112,7 @@ class ColumnLines(_RecordLines):
                          for col, fit in zip(writer.cols, writer.fits)]
 
     def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
-        return [fit(cell_text(get_path(part, name))) if top in _PROCESS else None
+        return [fit(cell_text(get_path(part, name))) if top in part else None
                 for name, top, fit in self._columns]
 
     def _compose(self, raw: Dict[str, Any], kept: List[Optional[str]],
