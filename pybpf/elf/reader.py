@@ -27,6 +27,8 @@ from pybpf.btf.ext import parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.funclinkage import is_hidden_global, mark_static
+from pybpf.elf.structops import (StructOpsSpec, assign_program, is_struct_ops_section,
+                                 read_struct_ops, struct_ops_map)
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.elf.sections import find_sec_def
 from pybpf.elf.source import MAX_NOBITS_SIZE, mapped_object
@@ -96,6 +98,7 @@ class ObjectSpec:
         self.section_sizes: Dict[str, int] = {}
         self.symbol_offsets: Dict[str, Dict[str, int]] = {}  # section -> {symbol: offset}
         self.constants = Variables(name, self.maps, {}, None)
+        self.struct_ops: Dict[str, StructOpsSpec] = {}  # variable name -> struct_ops map
         self.variables = Variables(name, self.maps, {}, None)
 
     @classmethod
@@ -167,6 +170,7 @@ class _Reader:
         self._read_maps()
         self._read_data_sections()
         self._read_externs()
+        self._read_struct_ops()
         self._read_relocations()
         self._bind_variables()
         self._fixup_btf()
@@ -455,6 +459,28 @@ class _Reader:
                 self.section_bytes(sec)
                 for rel in sec.iter_relocations():
                     self._maps_relocation(target, rel)
+            elif 0 < target < len(self.sections) and is_struct_ops_section(
+                    self.sections[target].name):
+                self.section_bytes(sec)
+                for rel in sec.iter_relocations():
+                    self._struct_ops_relocation(self.sections[target].name, rel)
+
+    def _read_struct_ops(self) -> None:
+        for sec in self.sections:
+            if not is_struct_ops_section(sec.name):
+                continue
+            for name, ops in read_struct_ops(self.where, self.spec.btf, sec.name,
+                                             self.section_bytes(sec)).items():
+                self.spec.struct_ops[name] = ops
+                self._add_map(struct_ops_map(ops), self.sections.index(sec), ops.offset)
+
+    def _struct_ops_relocation(self, section: str, rel) -> None:
+        sym = self._symbol(rel)
+        if sym["st_info"]["type"] != "STT_FUNC" or sym.name not in self.spec.programs:
+            raise self.fail(f"{section}: relocation against {sym.name!r}, which is not a "
+                            "program")
+        assign_program(self.where, self.spec.btf, self.spec.struct_ops, section,
+                       rel["r_offset"], sym.name)
 
     def _symbol(self, rel) -> object:
         index = rel["r_info_sym"]
