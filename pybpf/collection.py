@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from types import SimpleNamespace
 from typing import Dict, List, Optional, Tuple, Union
 
 from pybpf import asm, core
@@ -22,6 +23,7 @@ from pybpf.elf.specs import PIN_BY_NAME, USDT_SPECS_MAP, MapSpec, ProgramSpec
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.features import btf_features
 from pybpf.linker import externs as ext_mod
+from pybpf.linker import struct_ops
 from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.maps import Map
 from pybpf.programs import Program
@@ -40,7 +42,6 @@ _NO_BTF_TYPES = frozenset({
 })
 
 _UNSUPPORTED = {
-    ProgType.STRUCT_OPS: "struct_ops programs are not supported by pybpf",
     ProgType.EXT: "freplace programs need the program they replace; not supported by pybpf",
 }
 
@@ -55,11 +56,31 @@ class Collection:
         self.btf_fd: Optional[FD] = None
         self.btf_error = ""  # why the object's BTF was not loaded (libbpf continues without)
         self._created_pins: List[str] = []
+        # struct_ops map name -> (value to register, through a BPF link?)
+        self._struct_ops: Dict[str, Tuple[bytes, bool]] = {}
 
     def attach_all(self):
-        """Attach every program that auto-attaches from its SEC name (see pybpf.links)."""
+        """Attach every program that auto-attaches from its SEC name (see pybpf.links) and
+        register every struct_ops map (as libbpf's skeleton attach does)."""
         from pybpf.links import attach_all
-        return attach_all(self.programs)
+        group = attach_all(self.programs)
+        try:
+            for name in self._struct_ops:
+                group.add(self.attach_struct_ops(name))
+        except BaseException:
+            group.close()
+            raise
+        return group
+
+    def attach_struct_ops(self, name: str):
+        """Register struct_ops map ``name`` (``SEC(".struct_ops[.link]")`` variable); the
+        returned Link unregisters it on close."""
+        from pybpf.links.struct_ops import attach_struct_ops
+        if name not in self._struct_ops:
+            raise LoadError(f"{self.spec.name}: no struct_ops map named {name!r} "
+                            f"(known: {', '.join(sorted(self._struct_ops)) or 'none'})")
+        value, link = self._struct_ops[name]
+        return attach_struct_ops(self.maps[name], value, link)
 
     def close(self) -> None:
         for prog in self.programs.values():
@@ -128,8 +149,10 @@ class _Loader:
 
     def run(self, names: Optional[List[str]]) -> None:
         spec = self.spec
-        if names is None:
-            names = [n for n, p in spec.programs.items() if p.autoload]
+        self.struct_ops_targets = self._struct_ops_targets()
+        if names is None:  # a struct_ops program no struct_ops map uses is not loaded (libbpf)
+            names = [n for n, p in spec.programs.items() if p.autoload and (
+                p.prog_type != ProgType.STRUCT_OPS or n in self.struct_ops_targets)]
         for name in names:
             if name not in spec.programs:
                 raise LoadError(f"{spec.name}: no program named {name!r}")
@@ -139,6 +162,7 @@ class _Loader:
         self._relocate(linked)
         self._load_btf()
         self._create_maps()
+        self._create_struct_ops_maps()
         self._type_maps()
         self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
         for name in names:
@@ -147,6 +171,7 @@ class _Loader:
             if any(ref.map == USDT_SPECS_MAP for ref in linked[name].map_refs):
                 self.coll.programs[name].usdt_spec_map = self.coll.maps[USDT_SPECS_MAP]
         self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
+        self._struct_ops_values()
 
     # -- BTF ---------------------------------------------------------------------------------
 
@@ -171,6 +196,8 @@ class _Loader:
         btf_fd = self.coll.btf_fd
         for name, mspec in self.spec.maps.items():
             where = f"{self.spec.name}: map {name!r}"
+            if mspec.type == MapType.STRUCT_OPS:
+                continue  # _create_struct_ops_maps: its value type is the kernel's
             if mspec.pinning == PIN_BY_NAME:
                 path = os.path.join(self.pin_root, name)
                 if os.path.exists(path):
@@ -229,6 +256,47 @@ class _Loader:
             key = key.to_bytes(mspec.key_size, "little")
         return key, value
 
+    # -- struct_ops --------------------------------------------------------------------------
+
+    def _struct_ops_targets(self) -> Dict[str, Tuple[int, int]]:
+        """Program -> (attach_btf_id, expected_attach_type) from the struct_ops maps using it;
+        a program serves one member of one kernel struct (libbpf's rule)."""
+        self.struct_ops_kernel = {}
+        targets: Dict[str, Tuple[int, int]] = {}
+        for name, ops in self.spec.struct_ops.items():
+            where = f"{self.spec.name}: struct_ops {name!r}"
+            kern = struct_ops.kernel_struct_ops(where, self.target_btf(), ops.type_name)
+            self.struct_ops_kernel[name] = kern
+            for prog, target in struct_ops.program_targets(where, ops, self.target_btf(),
+                                                           kern).items():
+                if targets.setdefault(prog, target) != target:
+                    raise LoadError(f"{where}: program {prog!r} is already used for another "
+                                    "member or struct_ops type")
+        return targets
+
+    def _create_struct_ops_maps(self) -> None:
+        for name in self.spec.struct_ops:
+            kern, mspec = self.struct_ops_kernel[name], self.spec.maps[name]
+            mspec = SimpleNamespace(name=mspec.kernel_name, type=mspec.type,
+                                    key_size=mspec.key_size, value_size=kern.value_size,
+                                    max_entries=mspec.max_entries, flags=mspec.flags,
+                                    btf_vmlinux_value_type_id=kern.wrapper_id)
+            try:
+                self.coll.maps[name] = Map.create(mspec, btf_fd=self.coll.btf_fd)
+            except SyscallError as exc:
+                raise LoadError(f"{self.spec.name}: struct_ops map {name!r}: {exc}") from exc
+
+    def _struct_ops_values(self) -> None:
+        fds = {name: int(p.fd) for name, p in self.coll.programs.items()}
+        for name, ops in self.spec.struct_ops.items():
+            missing = sorted(set(ops.programs.values()) - set(fds))
+            if missing:
+                continue  # its programs were not asked for (load(programs=...)): no value
+            value = struct_ops.kernel_value(f"{self.spec.name}: struct_ops {name!r}", ops,
+                                            self.spec.btf, self.target_btf(),
+                                            self.struct_ops_kernel[name], fds)
+            self.coll._struct_ops[name] = (value, ops.link)
+
     # -- programs ----------------------------------------------------------------------------
 
     def _link(self, name: str, ksyms) -> LinkedProgram:
@@ -270,6 +338,11 @@ class _Loader:
         insns = asm.encode(linked.with_map_fds(fds))
         btf_fd = self.coll.btf_fd
         attach_btf_id = self._attach_btf_id(where, prog)
+        if prog.prog_type == ProgType.STRUCT_OPS:
+            if prog.name not in self.struct_ops_targets:
+                raise LoadError(f"{where}: no struct_ops map uses this struct_ops program")
+            attach_btf_id, member = self.struct_ops_targets[prog.name]
+            prog = dataclasses.replace(prog, expected_attach_type=member)
         try:
             return self._prog_load(prog, insns, btf_fd, linked, attach_btf_id)
         except VerifierError as exc:

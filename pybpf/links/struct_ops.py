@@ -1,0 +1,36 @@
+"""struct_ops: register a struct_ops map (a TCP congestion control, a sched_ext scheduler).
+
+``attach_struct_ops(map, value, link=True)`` writes the map's value (the
+kernel's wrapper struct with program fds in its function pointers, from
+pybpf.linker.struct_ops) and registers it: through BPF_LINK_CREATE for maps
+created with BPF_F_LINK (``.struct_ops.link``, Linux 6.4+), whose Link
+unregisters when closed; otherwise the update itself registers it (Linux
+5.6+) and closing the Link deletes the element, which unregisters it.
+"""
+from __future__ import annotations
+
+from pybpf import sys as bpfsys
+from pybpf.errors import LinkError, SyscallError
+from pybpf.links.base import Link
+from pybpf.sys import commands as cmds
+from pybpf.sys.consts import AttachType
+
+_KEY = b"\0\0\0\0"
+
+
+def attach_struct_ops(m, value: bytes, link: bool = True) -> Link:
+    """Register struct_ops map ``m`` with ``value``; the returned Link unregisters it."""
+    what = f"struct_ops {m.name}"
+    try:
+        cmds.map_update_elem(m.fd, _KEY, value, detail=what)
+    except SyscallError as exc:
+        raise LinkError(f"cannot register {what}: {exc}") from None
+    if not link:
+        out = Link("struct_ops", m.name, "")
+        out.on_close(lambda: cmds.map_delete_elem(m.fd, _KEY, what))
+        return out
+    try:
+        lfd = bpfsys.link_create(m.fd, 0, AttachType.STRUCT_OPS, detail=what)
+    except SyscallError as exc:
+        raise LinkError(f"cannot register {what}: {exc}") from None
+    return Link("struct_ops", m.name, "", lfd)
