@@ -26,19 +26,24 @@ OBJECTS = ROOT / "bpf" / "objects"
 # SEC() names newer than Debian's bpftool (libbpf 1.1): it refuses objects that use them.
 NEWER_THAN_LIBBPF_1_1 = ("tcx/", "tc/ingress", "tc/egress", "uprobe.multi", "uretprobe.multi",
                          "kprobe.session", "netkit/")
+# Map sections libbpf 1.1 skips ("unrecognized data section"): struct_ops through a link.
+NEWER_MAP_SECTIONS = (".struct_ops.link",)
 
 
 def _comparable(path: Path) -> bool:
     """Whether bpftool can be the reference for this object. Not for objects with
     LIBBPF_PIN_BY_NAME maps (bpftool would pin them in /sys/fs/bpf itself, shared with every
     other run; loader_pinned is tested in test_collection), nor for SEC() names libbpf 1.1
-    does not know (links_umulti), nor for SEC("maps") (loader_legacy, tested below)."""
+    does not know (links_umulti) or map sections it skips (struct_ops_link), nor for
+    SEC("maps") (loader_legacy, tested below)."""
     try:
         spec = ObjectSpec.from_file(path)
     except BPFError:
         return True  # both must refuse it
     if any(m.pinning for m in spec.maps.values()) or any(
             m.section == "maps" for m in spec.maps.values()):
+        return False
+    if any(m.section in NEWER_MAP_SECTIONS for m in spec.maps.values()):
         return False
     return not any(p.section.lstrip("?").startswith(NEWER_THAN_LIBBPF_1_1)
                    for p in spec.programs.values())
