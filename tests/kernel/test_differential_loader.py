@@ -49,8 +49,14 @@ def _comparable(path: Path) -> bool:
                    for p in spec.programs.values())
 
 
-# Every checked-in object: the loader corpus and everyone else's (CO-RE, gadgets, links).
-OBJECT_NAMES = sorted(p.name[:-len(".bpf.o")] for p in OBJECTS.glob("*.bpf.o") if _comparable(p))
+# Every checked-in object: the loader corpus and everyone else's (CO-RE, gadgets, links), and
+# third-party objects nobody here wrote (tests/corpus: sources and licences in its MANIFEST.json).
+CORPUS = ROOT / "tests" / "corpus"
+OBJECT_PATHS = {
+    **{p.name[:-len(".bpf.o")]: p for p in OBJECTS.glob("*.bpf.o")},
+    **{f"{p.parent.name}/{p.name[:-len('.bpf.o')]}": p for p in CORPUS.glob("*/*.bpf.o")},
+}
+OBJECT_NAMES = sorted(name for name, path in OBJECT_PATHS.items() if _comparable(path))
 # The corpus is meant to cover both outcomes; these the kernel must refuse.
 REFUSED = {"loader_reject", "loader_ksym_typed", "loader_weak_unguarded"}
 # Where pybpf follows a newer libbpf than bpftool 7.1's 1.1 on purpose: a call to a missing
@@ -125,7 +131,7 @@ def pinned(path: Path) -> list:
 
 @pytest.mark.parametrize("name", OBJECT_NAMES)
 def test_same_as_bpftool_loadall(name, dirs):
-    obj = OBJECTS / f"{name}.bpf.o"
+    obj = OBJECT_PATHS[name]
     got_b = load_bpftool(obj, *dirs["b"])
     got_p = load_pybpf(obj, *dirs["p"])
     (b_progs, b_maps), (p_progs, p_maps) = dirs["b"], dirs["p"]
