@@ -265,10 +265,17 @@ def test_unsupported_and_unknown_program_types_named():
     prog.prog_type = 0  # as for an unknown SEC() name
     with pytest.raises(LoadError, match="'count_getppid': unknown section"):
         pybpf.load(s)
-    prog.prog_type = int(find_sec_def("struct_ops/x").prog_type)
+    prog.prog_type = int(find_sec_def("freplace/x").prog_type)
     before = open_fds()
-    with pytest.raises(LoadError, match="struct_ops programs are not supported"):
+    with pytest.raises(LoadError, match="freplace programs need the program they replace"):
         pybpf.load(s)
+    assert open_fds() == before
+    # a struct_ops program that no struct_ops map uses: left out (libbpf >= 1.3), or named
+    prog.prog_type = int(find_sec_def("struct_ops/x").prog_type)
+    with pybpf.load(s) as coll:
+        assert "count_getppid" not in coll.programs
+    with pytest.raises(LoadError, match="'count_getppid': no struct_ops map uses this"):
+        pybpf.load(s, programs=["count_getppid"])
     assert open_fds() == before
 
 
