@@ -42,8 +42,16 @@ def calls(coll) -> tuple:
 
 
 def transfer(algorithm: str, size: int = 2 << 20) -> str:
-    """Send ``size`` bytes over loopback TCP with ``algorithm``; the sender's algorithm."""
+    """Send ``size`` bytes over loopback TCP with ``algorithm``; the sender's algorithm.
+    Setting an unknown algorithm raises OSError before anything listens."""
+    client = socket.socket()
+    try:
+        client.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, algorithm.encode())
+    except OSError:
+        client.close()
+        raise
     server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(30)
     received = []
 
     def sink():
@@ -57,11 +65,10 @@ def transfer(algorithm: str, size: int = 2 << 20) -> str:
                 total += len(chunk)
             received.append(total)
 
-    reader = threading.Thread(target=sink)
+    reader = threading.Thread(target=sink, daemon=True)
     reader.start()
     try:
-        with socket.socket() as client:
-            client.setsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, algorithm.encode())
+        with client:
             client.connect(server.getsockname())
             used = client.getsockopt(socket.IPPROTO_TCP, TCP_CONGESTION, 16)
             client.sendall(b"\0" * size)
