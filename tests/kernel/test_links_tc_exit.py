@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from pybpf import arch_object
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import json, sys, time
@@ -31,7 +33,7 @@ if sys.argv[3] == "wait":
 
 
 def obj() -> Path:
-    return next((ROOT / "bpf" / "objects").rglob("links_kinds.bpf.o"))
+    return arch_object(ROOT / "bpf" / "objects" / "links_kinds.bpf.o")
 
 
 @pytest.fixture
