@@ -233,8 +233,8 @@ class _Loader:
             m = self.coll.maps[name]
             where = f"{self.spec.name}: map {name!r}"
             try:
-                if mspec.data is not None:
-                    m[ZERO_KEY] = bytes(mspec.data)
+                if mspec.data is not None:  # the image itself, not a copy (see section_image)
+                    cmds.map_update_elem(m.fd, ZERO_KEY, memoryview(mspec.data), detail=where)
                 for key, value in mspec.contents.items():
                     element = self._element(mspec, key, value)
                     if element is not None:

@@ -187,6 +187,21 @@ class _Reader:
             raise self.fail(f"section {sec.name!r} runs past the end of the file (truncated?)")
         return self.data[off:off + size]
 
+    def section_image(self, sec) -> Union[bytearray, memoryview]:
+        """A writable copy of a data section, the initial image of its map.
+
+        A NOBITS section (``.bss``) gets a view of anonymous memory: its pages
+        are zero until a variable is written, so a large ``.bss`` is never
+        allocated in full here (the kernel's array map holds the real thing).
+        """
+        if sec["sh_type"] != SHT_NOBITS:
+            return bytearray(self.section_bytes(sec))
+        size = sec["sh_size"]
+        if size > MAX_NOBITS_SIZE:
+            raise self.fail(f"section {sec.name!r} is {size} bytes of zeroes (NOBITS); "
+                            f"at most {MAX_NOBITS_SIZE >> 20} MiB is accepted for one")
+        return memoryview(mmap.mmap(-1, size))
+
     def section_name(self, index: int) -> str:
         if not 0 < index < len(self.sections):
             raise self.fail(f"reference to section index {index} outside the file")
@@ -375,7 +390,7 @@ class _Reader:
             spec = MapSpec(name=name, type=int(MapType.ARRAY), key_size=4,
                            value_size=sec["sh_size"], max_entries=1, flags=int(flags),
                            value_type_id=self._datasec_id(name),
-                           data=bytearray(self.section_bytes(sec)), freeze=readonly,
+                           data=self.section_image(sec), freeze=readonly,
                            section=name, kernel_name=internal_map_name(self.spec.obj_name, name))
             self._add_map(spec, index, 0)
 

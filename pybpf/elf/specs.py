@@ -6,7 +6,7 @@ the linker and the collection loader. Nothing here touches the kernel.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 from pybpf.asm import Instruction
 from pybpf.elf.sections import SecDef
@@ -76,7 +76,8 @@ class MapSpec:
 
     ``contents`` holds initial elements: for program arrays and map-in-map
     outer maps, slot index -> program or map name; otherwise key -> value
-    bytes. ``data`` is the initial image of a global-data map (one element).
+    bytes. ``data`` is the initial image of a global-data map (one element;
+    a view of anonymous memory for a NOBITS section, zero until written).
     ``kernel_name`` is the name given to the kernel (libbpf's naming of
     internal maps; at most 15 characters).
     """
@@ -94,7 +95,7 @@ class MapSpec:
     value_type_id: int = 0
     inner: Optional["MapSpec"] = None
     contents: Dict[Any, Any] = field(default_factory=dict)
-    data: Optional[bytearray] = None
+    data: Optional[Union[bytearray, memoryview]] = None
     freeze: bool = False
     section: str = ".maps"
     kernel_name: str = ""

@@ -42,6 +42,22 @@ def test_a_larger_bss_within_the_limit_is_accepted(tmp_path):
     assert ObjectSpec.from_file(path).maps[".bss"].value_size == 1 << 20
 
 
+def _rss_kib() -> int:
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+
+
+def test_a_bss_at_the_limit_is_not_allocated_until_written(tmp_path):
+    path = tmp_path / "bss_256m.bpf.o"
+    path.write_bytes(with_nobits_size(256 << 20))
+    before = _rss_kib()
+    image = ObjectSpec.from_file(path).maps[".bss"].data
+    assert len(image) == 256 << 20
+    assert _rss_kib() - before < 32 << 10  # far from the 256 MiB a zero-filled copy would take
+    image[1000:1004] = b"\x01\x02\x03\x04"  # a variable written before load
+    assert image[996:1008] == b"\0" * 4 + b"\x01\x02\x03\x04" + b"\0" * 4
+
+
 @pytest.mark.parametrize("case", ["dev_zero", "fifo", "directory", "symlink_loop", "missing"])
 def test_target_btf_file_bounded_the_same_way(case, tmp_path):
     from pybpf.core import load_btf_file
