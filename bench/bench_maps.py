@@ -26,7 +26,7 @@ import pybpf  # noqa: E402
 from pybpf.errors import VerifierError  # noqa: E402
 from pybpf.maps import Map  # noqa: E402
 from pybpf.programs import Program  # noqa: E402
-from pybpf.sys.consts import MapType, ProgType  # noqa: E402
+from pybpf.uapi import MapType, ProgType  # noqa: E402
 
 
 def median_time(fn: Callable[[], object], repeat: int) -> float:

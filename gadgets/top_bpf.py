@@ -21,7 +21,7 @@ DEFAULT_SORT = "-run_time_us,-runs,id"
 
 
 def _type_name(value: int) -> str:
-    from pybpf.sys.consts import ProgType
+    from pybpf.uapi import ProgType
     try:
         return ProgType(value).name.lower()
     except ValueError:

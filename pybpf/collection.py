@@ -28,8 +28,8 @@ from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.maps import Map
 from pybpf.programs import Program
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import MapType, ProgType
 from pybpf.sys.fd import FD
+from pybpf.uapi import MapType, ProgType
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 ZERO_KEY = b"\0\0\0\0"

@@ -17,7 +17,10 @@ from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
 from pybpf.btf.types import Kind as BTFKind
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import (
+from pybpf.sys.fd import FD
+from pybpf.sys.syscall import kernel_release
+from pybpf.sys.syscall import kernel_version_code as _version_code
+from pybpf.uapi import (
     AttachType,
     LinkType,
     MapFlags,
@@ -25,9 +28,6 @@ from pybpf.sys.consts import (
     ProgFlags,
     ProgType,
 )
-from pybpf.sys.fd import FD
-from pybpf.sys.syscall import kernel_release
-from pybpf.sys.syscall import kernel_version_code as _version_code
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 

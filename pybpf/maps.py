@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Tuple
 
 from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import (
+from pybpf.sys.cpus import num_possible_cpus
+from pybpf.sys.fd import FD
+from pybpf.sys.owner import FDOwner
+from pybpf.uapi import (
     BPF_ANY,
     FD_MAP_TYPES,
     PERCPU_MAP_TYPES,
     MapType,
 )
-from pybpf.sys.cpus import num_possible_cpus
-from pybpf.sys.fd import FD
-from pybpf.sys.owner import FDOwner
 
 if TYPE_CHECKING:
     from pybpf.sys.info import MapInfo

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Optional, Sequence, Union
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.sys import commands as cmds
 from pybpf.sys.commands import object_name
-from pybpf.sys.consts import ProgType
 from pybpf.sys.fd import FD
 from pybpf.sys.owner import FDOwner
 from pybpf.sys.syscall import kernel_version_code
+from pybpf.uapi import ProgType
 
 if TYPE_CHECKING:
     from pybpf.sys.info import ProgInfo

@@ -102,7 +102,7 @@ def feature_available(name: str) -> Tuple[bool, str]:
     "bpf_loop" (5.17, the dentry walk of gadget/path.h), "btf" (vmlinux BTF:
     CO-RE and tp_btf)."""
     from pybpf import features
-    from pybpf.sys.consts import ProgType
+    from pybpf.uapi import ProgType
 
     if name == "ringbuf":
         support = features.has_ringbuf()

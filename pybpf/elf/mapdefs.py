@@ -15,7 +15,7 @@ from typing import Optional, Tuple
 from pybpf.btf import types as bt
 from pybpf.elf.specs import PIN_BY_NAME, PIN_NONE, MapSpec
 from pybpf.errors import ELFError
-from pybpf.sys.consts import MapType
+from pybpf.uapi import MapType
 
 _INT_FIELDS = ("type", "max_entries", "map_flags", "numa_node", "key_size", "value_size",
                "pinning", "map_extra")

@@ -21,22 +21,37 @@ from elftools.elf.elffile import ELFFile
 
 from pybpf import asm
 from pybpf.asm import opcodes as op
-from pybpf.btf import types as bt
 from pybpf.btf import fixup_datasecs
+from pybpf.btf import types as bt
 from pybpf.btf.ext import parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.funclinkage import is_hidden_global, mark_static
-from pybpf.elf.structops import (StructOpsSpec, assign_program, is_struct_ops_section,
-                                 read_struct_ops, struct_ops_map)
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.elf.sections import find_sec_def
 from pybpf.elf.source import MAX_NOBITS_SIZE, mapped_object
-from pybpf.elf.specs import (RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP, Extern,
-                             FunctionSpec, MapSpec, ProgramSpec, Relocation)
+from pybpf.elf.specs import (
+    RELO_CALL,
+    RELO_DATA,
+    RELO_EXTERN,
+    RELO_FUNC,
+    RELO_MAP,
+    Extern,
+    FunctionSpec,
+    MapSpec,
+    ProgramSpec,
+    Relocation,
+)
+from pybpf.elf.structops import (
+    StructOpsSpec,
+    assign_program,
+    is_struct_ops_section,
+    read_struct_ops,
+    struct_ops_map,
+)
 from pybpf.elf.variables import DataVariable, Variables
 from pybpf.errors import BTFError, ELFError
-from pybpf.sys.consts import MapFlags, MapType
+from pybpf.uapi import MapFlags, MapType
 
 EM_BPF = 247
 R_BPF_64_64 = 1

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from pybpf.sys.consts import AttachType as A
-from pybpf.sys.consts import ProgFlags
-from pybpf.sys.consts import ProgType as P
+from pybpf.uapi import AttachType as A
+from pybpf.uapi import ProgFlags
+from pybpf.uapi import ProgType as P
 
 
 @dataclass(frozen=True)

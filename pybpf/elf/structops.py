@@ -16,7 +16,7 @@ from typing import Dict
 from pybpf.btf import types as bt
 from pybpf.elf.specs import MapSpec
 from pybpf.errors import ELFError
-from pybpf.sys.consts import MapFlags, MapType
+from pybpf.uapi import MapFlags, MapType
 
 SECTION = ".struct_ops"
 LINK_SECTION = ".struct_ops.link"

@@ -19,7 +19,7 @@ from pybpf.links import bpf_links, perf_links
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import prog_name
 from pybpf.links.uprobe_target import split_symbol
-from pybpf.sys.consts import AttachType, ProgType
+from pybpf.uapi import AttachType, ProgType
 
 AttachResult = Union[Link, LinkGroup]
 

@@ -12,8 +12,8 @@ from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
-from pybpf.sys.consts import BPF_F_ALLOW_MULTI, AttachType
 from pybpf.sys.fd import FD
+from pybpf.uapi import BPF_F_ALLOW_MULTI, AttachType
 
 
 def _section_target(prog) -> str:

@@ -10,8 +10,8 @@ from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, MissingHookError, SyscallError
 from pybpf.links.base import Link
 from pybpf.sys import perf as sysperf
-from pybpf.sys.consts import AttachType
 from pybpf.sys.fd import FD
+from pybpf.uapi import AttachType
 
 # errnos meaning "this kernel has no such hook / feature"
 _MISSING = {errno_mod.ENOENT, errno_mod.ESRCH, errno_mod.EOPNOTSUPP, errno_mod.ENOSYS, 524}

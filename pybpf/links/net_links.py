@@ -16,7 +16,7 @@ from pybpf.links import exit_cleanup
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.links.netlink import RtNetlink, TcFilter, clsact_parent, ifindex_of
-from pybpf.sys.consts import AttachType
+from pybpf.uapi import AttachType
 
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27

@@ -21,13 +21,13 @@ from pybpf.links.uprobe_target import (
     symbol_offset,
 )
 from pybpf.sys import perf as sysperf
-from pybpf.sys.consts import (
+from pybpf.sys.fd import FD
+from pybpf.uapi import (
     BPF_F_KPROBE_MULTI_RETURN,
     BPF_F_UPROBE_MULTI_RETURN,
     AttachType,
     LinkType,
 )
-from pybpf.sys.fd import FD
 
 SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "__arm64_sys_",
                   "s390x": "__s390x_sys_", "riscv64": "__riscv_sys_"}

@@ -13,7 +13,7 @@ from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.sys import commands as cmds
-from pybpf.sys.consts import AttachType
+from pybpf.uapi import AttachType
 
 _KEY = b"\0\0\0\0"
 

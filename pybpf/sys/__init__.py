@@ -6,7 +6,7 @@ pybpf.errors. perf_event_open and the perf ioctls live in pybpf.sys.perf
 and are re-exported here.
 
 The names are imported from their modules on first use, so that importing
-one module of the package (``pybpf.sys.consts``, say) does not import them all.
+one module of the package (``pybpf.sys.fd``, say) does not import them all.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ _NAMES_BY_MODULE = {
              "perf_event_ioc_set_bpf", "perf_mmap", "PerfEventSpec"),
     "syscall": ("bpf", "kernel_release", "kernel_version_code", "syscall_number"),
 }
-_SUBMODULES = frozenset(_NAMES_BY_MODULE) | {"attrs", "consts", "owner"}
+_SUBMODULES = frozenset(_NAMES_BY_MODULE) | {"attrs", "owner"}
 _EXPORTS = {name: module for module, names in _NAMES_BY_MODULE.items() for name in names}
 
 __all__ = sorted(_EXPORTS)

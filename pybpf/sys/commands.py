@@ -17,9 +17,9 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 from pybpf.errors import SyscallError, syscall_error
 from pybpf.sys import attrs as A
 from pybpf.sys import mounts
-from pybpf.sys.consts import BPF_OBJ_NAME_LEN, Cmd, StatsType
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
+from pybpf.uapi import BPF_OBJ_NAME_LEN, Cmd, StatsType
 
 FDLike = Union[FD, int]
 Buffer = Union[bytes, bytearray, memoryview, ctypes.Array]

@@ -12,11 +12,11 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
-from pybpf.sys.attrs import InfoAttr, u8, u32, u64
-from pybpf.sys.consts import Cmd, LinkType
-from pybpf.sys.fd import FD
 from pybpf.errors import syscall_error
+from pybpf.sys.attrs import InfoAttr, u8, u32, u64
+from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
+from pybpf.uapi import Cmd, LinkType
 
 FDLike = Union[FD, int]
 

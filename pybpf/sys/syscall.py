@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 
 from pybpf.errors import syscall_error
 from pybpf.sys.attrs import Attr
-from pybpf.sys.consts import Cmd
+from pybpf.uapi import Cmd
 
 # __NR_bpf by `uname -m`.
 _BPF_SYSCALL_NR = {

@@ -17,8 +17,8 @@ from pybpf.elf import ObjectSpec, find_sec_def
 from pybpf.errors import CoreRelocationError, LoadError, VerifierError
 from pybpf.linker import kernel
 from pybpf.maps import Map
-from pybpf.sys.consts import MapType, ProgType
 from pybpf.sys.syscall import kernel_version_code
+from pybpf.uapi import MapType, ProgType
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 KEY0 = b"\0\0\0\0"

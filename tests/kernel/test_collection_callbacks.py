@@ -12,7 +12,7 @@ import pytest
 import pybpf
 from pybpf import features
 from pybpf.errors import LoadError
-from pybpf.sys.consts import ProgType
+from pybpf.uapi import ProgType
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 BPF_FUNC_LOOP = 181

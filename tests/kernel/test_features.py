@@ -13,9 +13,9 @@ import os
 import pytest
 
 from pybpf import features as F
-from pybpf.sys import btf_load
 from pybpf.btf.types import Kind as BTFKind
-from pybpf.sys.consts import LinkType, MapType, ProgType
+from pybpf.sys import btf_load
+from pybpf.uapi import LinkType, MapType, ProgType
 
 pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
 

@@ -30,7 +30,7 @@ from pybpf.links import (
     attach_tracepoint,
     attach_uprobe,
 )
-from pybpf.sys.consts import AttachType, LinkType
+from pybpf.uapi import AttachType, LinkType
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 K_TRACEPOINT, K_RAW_TP, K_TP_BTF, K_UPROBE, K_URETPROBE, K_PERF_EVENT, K_CONNECT4, \

@@ -15,7 +15,7 @@ import pybpf
 from pybpf import features
 from pybpf.errors import LinkError
 from pybpf.links import attach, attach_tc
-from pybpf.sys.consts import LinkType
+from pybpf.uapi import LinkType
 
 OBJ = pybpf.arch_object(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                      "bpf", "objects", "links_kinds.bpf.o"))

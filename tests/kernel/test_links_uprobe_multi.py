@@ -10,7 +10,7 @@ import pybpf
 from pybpf import features
 from pybpf.errors import MissingHookError
 from pybpf.links import attach, attach_uprobe_multi
-from pybpf.sys.consts import LinkType
+from pybpf.uapi import LinkType
 
 OBJ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bpf", "objects",
                    "links_umulti.bpf.o")

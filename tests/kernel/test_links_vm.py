@@ -22,7 +22,7 @@ from pybpf.errors import MissingHookError
 from pybpf.links import attach, attach_kprobe, attach_kprobe_multi, attach_tracepoint
 from pybpf.links.perf_links import syscall_function
 from pybpf.readers import PerfReader, RingBufReader
-from pybpf.sys.consts import LinkType
+from pybpf.uapi import LinkType
 
 pytestmark = pytest.mark.vm
 

@@ -13,7 +13,7 @@ from pybpf.errors import ExistsError, InvalidArgumentError, NotFoundError, Permi
 from pybpf.maps import PAGE_SIZE, Map
 from pybpf.programs import Program
 from pybpf.sys import btf_load, num_possible_cpus
-from pybpf.sys.consts import BPF_EXIST, BPF_NOEXIST, MapFlags, MapType, ProgType
+from pybpf.uapi import BPF_EXIST, BPF_NOEXIST, MapFlags, MapType, ProgType
 
 
 def u32(v):

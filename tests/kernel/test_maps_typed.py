@@ -155,7 +155,7 @@ def test_pinned_map_typed_from_the_kernels_btf(loaded, pin_dir):
 
 
 def test_map_without_btf_stays_bytes(unique_name):
-    from pybpf.sys.consts import MapType
+    from pybpf.uapi import MapType
 
     with Map.new(MapType.HASH, 4, 8, 4, name=unique_name("nb")) as m:
         m[1] = 2

@@ -11,7 +11,7 @@ from pybpf import features
 from pybpf.errors import NotFoundError, VerifierError
 from pybpf.maps import Map
 from pybpf.programs import Program
-from pybpf.sys.consts import MapType, ProgType
+from pybpf.uapi import MapType, ProgType
 
 
 def ins(code, dst=0, src=0, off=0, imm=0):
@@ -155,7 +155,7 @@ def test_no_fd_leak_on_failed_loads(unique_name):
 
 
 def test_blocked_fentry_is_eperm_with_empty_log(unique_name):
-    from pybpf.sys.consts import AttachType
+    from pybpf.uapi import AttachType
     if features.has_trampolines():
         pytest.skip("this kernel allows fentry")
     func = features._vmlinux_func_id("bpf_fentry_test1")

@@ -12,7 +12,8 @@ import pytest
 from pybpf import errors as bsys_errors
 from pybpf import features as F
 from pybpf import sys as bsys
-from pybpf.sys import consts as bsys_consts
+from pybpf import uapi
+from pybpf.btf.types import Kind as BTFKind
 from pybpf.errors import (
     BadFDError,
     ExistsError,
@@ -20,8 +21,7 @@ from pybpf.errors import (
     NotSupportedError,
     PermissionDeniedError,
 )
-from pybpf.btf.types import Kind as BTFKind
-from pybpf.sys.consts import AttachType, LinkType, MapType, ProgType
+from pybpf.uapi import AttachType, LinkType, MapType, ProgType
 
 pytestmark = pytest.mark.vm  # probes and layouts differ most between kernels
 
@@ -251,10 +251,10 @@ def test_prog_attach_query_detach_on_cgroup(cgroup_dir):
         prog_id = bsys.prog_info(prog).id
         cg = os.open(cgroup_dir, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            bsys.prog_attach(cg, prog, AttachType.CGROUP_INET_EGRESS, bsys_consts.BPF_F_ALLOW_MULTI)
+            bsys.prog_attach(cg, prog, AttachType.CGROUP_INET_EGRESS, uapi.BPF_F_ALLOW_MULTI)
             q = bsys.prog_query(cg, AttachType.CGROUP_INET_EGRESS)
             assert q.prog_ids == [prog_id]
-            assert q.attach_flags == bsys_consts.BPF_F_ALLOW_MULTI
+            assert q.attach_flags == uapi.BPF_F_ALLOW_MULTI
             bsys.prog_detach(cg, AttachType.CGROUP_INET_EGRESS, prog)
             assert bsys.prog_query(cg, AttachType.CGROUP_INET_EGRESS).prog_ids == []
             with pytest.raises(NotFoundError):
@@ -289,7 +289,7 @@ def test_tcx_link_relative_and_revision_on_lo():
                 bsys.link_create(b, lo, AttachType.TCX_INGRESS, expected_revision=rev + 100)
             assert caught.value.errno == errno.ESTALE
             # "before a" relative to a's fd
-            with bsys.link_create(b, lo, AttachType.TCX_INGRESS, bsys_consts.BPF_F_BEFORE,
+            with bsys.link_create(b, lo, AttachType.TCX_INGRESS, uapi.BPF_F_BEFORE,
                                   relative_fd=int(a), expected_revision=rev) as lb:
                 ids = bsys.prog_query(lo, AttachType.TCX_INGRESS).prog_ids
                 a_id, b_id = bsys.prog_info(a).id, bsys.prog_info(b).id
@@ -299,8 +299,8 @@ def test_tcx_link_relative_and_revision_on_lo():
 
 def test_iterator_link_and_iter_create():
     require(F.has_link_type(LinkType.ITER))
-    from pybpf.core import kernel_btf
     from pybpf.btf.types import Kind
+    from pybpf.core import kernel_btf
     spec = kernel_btf()
     func = [i for i in spec.ids_by_name("bpf_iter_task") if spec.kind_of(i) == Kind.FUNC][0]
     with bsys.prog_load(ProgType.TRACING, RET0, "GPL", name="it",
@@ -369,8 +369,9 @@ def test_raw_tp_link_info_reports_cookie():
 
 def _libc_offset(symbol: str):
     """(path, file offset) of a libc function, for uprobes."""
-    from elftools.elf.elffile import ELFFile
     import ctypes.util
+
+    from elftools.elf.elffile import ELFFile
     candidates = ["/lib/x86_64-linux-gnu/libc.so.6", "/lib/aarch64-linux-gnu/libc.so.6",
                   "/lib64/libc.so.6", "/usr/lib/libc.so.6"]
     path = next((p for p in candidates if os.path.exists(p)), None)
@@ -391,7 +392,7 @@ def test_uprobe_multi_link_fires_with_its_options(retprobe):
     require(F.has_enable_stats())
     require(F.has_attach_cookie(ProgType.KPROBE))
     path, offset = _libc_offset("getpid")
-    flags = bsys_consts.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
+    flags = uapi.BPF_F_UPROBE_MULTI_RETURN if retprobe else 0
     opts = bsys.UprobeMultiOpts(path=path, offsets=[offset], cookies=[9], pid=os.getpid(),
                                 flags=flags)
     with bsys.enable_stats(), bsys.map_create(MapType.ARRAY, 4, 8, 1) as m, \

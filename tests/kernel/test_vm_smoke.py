@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pybpf import sys as bsys
-from pybpf.sys.consts import MapType
+from pybpf.uapi import MapType
 
 pytestmark = pytest.mark.vm
 

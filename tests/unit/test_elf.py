@@ -11,7 +11,7 @@ from elftools.elf.elffile import ELFFile
 from pybpf.elf import ObjectSpec, UnknownVariableError, internal_map_name, object_name
 from pybpf.elf.specs import PIN_NONE, RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP
 from pybpf.errors import BTFError, ELFError
-from pybpf.sys.consts import AttachType, MapFlags, MapType, ProgType
+from pybpf.uapi import AttachType, MapFlags, MapType, ProgType
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 

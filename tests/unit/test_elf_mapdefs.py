@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from pybpf.btf import (Array, Builder, Enum, EnumValue, FuncProto, Int, Member, Ptr, Struct,
-                       Typedef)
+from pybpf.btf import Array, Builder, Enum, EnumValue, FuncProto, Int, Member, Ptr, Struct, Typedef
 from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
 from pybpf.errors import ELFError
-from pybpf.sys.consts import MapType
+from pybpf.uapi import MapType
 
 
 class Def:

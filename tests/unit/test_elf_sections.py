@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from pybpf.elf import SECTION_DEFS, find_sec_def
-from pybpf.sys.consts import AttachType as A
-from pybpf.sys.consts import ProgFlags
-from pybpf.sys.consts import ProgType as P
+from pybpf.uapi import AttachType as A
+from pybpf.uapi import ProgFlags
+from pybpf.uapi import ProgType as P
 
 CASES = [
     # section, prog type, expected attach type, target, auto-attach method, sleepable

@@ -11,7 +11,7 @@ from pybpf.btf.types import Array, FuncProto, Int, Member, Ptr, Struct
 from pybpf.elf import ObjectSpec
 from pybpf.errors import LoadError
 from pybpf.linker import struct_ops
-from pybpf.sys.consts import MapFlags, MapType
+from pybpf.uapi import MapFlags, MapType
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 PROGS = {"ssthresh": "pybpf_ssthresh", "cong_avoid": "pybpf_cong_avoid",

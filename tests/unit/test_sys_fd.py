@@ -11,7 +11,7 @@ from pybpf.errors import BadFDError
 from pybpf.maps import Map
 from pybpf.sys import FD, object_name
 from pybpf.sys.commands import _Pins
-from pybpf.sys.consts import MapType
+from pybpf.uapi import MapType
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import errno
 
 import pytest
 
+from pybpf import uapi as C
 from pybpf.errors import NotFoundError, PermissionDeniedError
 from pybpf.sys import attrs as A
-from pybpf.sys import consts as C
 from pybpf.sys import info as I
 from pybpf.sys.cpus import parse_cpu_list
 from pybpf.sys.syscall import cmd_name

@@ -1,5 +1,7 @@
 """Numeric constants of the bpf(2) uapi: commands, object types, flags.
 
+Pure data (no kernel access): the ELF reader names program, map and attach
+types with them as the syscall layer does, so they live outside pybpf.sys.
 Values are those of include/uapi/linux/bpf.h as of Linux 6.18 (checked
 against this kernel's own BTF). Older kernels reject the newer values with
 EINVAL; pybpf.features probes which ones the running kernel knows.
