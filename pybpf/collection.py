@@ -22,6 +22,7 @@ from pybpf.elf import ObjectSpec
 from pybpf.elf.specs import PIN_BY_NAME, USDT_SPECS_MAP, MapSpec, ProgramSpec
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.features import btf_features
+from pybpf.kernel_facts import running_kernel
 from pybpf.linker import externs as ext_mod
 from pybpf.linker import struct_ops
 from pybpf.linker.link import LinkedProgram, link_program
@@ -156,8 +157,9 @@ class _Loader:
         for name in names:
             if name not in spec.programs:
                 raise LoadError(f"{spec.name}: no program named {name!r}")
-        ext_mod.fill_kconfig(spec, self.target_btf)
-        ksyms = ext_mod.resolve_ksyms(spec, self.target_btf)
+        kernel = running_kernel(self.target_btf)
+        ext_mod.fill_kconfig(spec, kernel)
+        ksyms = ext_mod.resolve_ksyms(spec, kernel)
         linked = {name: self._link(name, ksyms) for name in names}
         self._relocate(linked)
         self._load_btf()

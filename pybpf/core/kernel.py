@@ -12,7 +12,7 @@ import mmap
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 from pybpf.btf import Spec
 from pybpf.errors import BTFError, CoreRelocationError
@@ -194,3 +194,18 @@ def release_kernel_btf() -> None:
         _kernel.clear()
         _vmlinux.clear()
         _files.clear()
+
+
+def as_targets(target: Any) -> List[Spec]:
+    """A target argument as the list of specs to search (vmlinux first).
+
+    None is the running kernel (vmlinux, then modules), a str/PathLike a BTF
+    file, a TargetBTF its specs, a Spec itself, a list/tuple of Specs as given.
+    """
+    if target is None or isinstance(target, (str, os.PathLike)):
+        return kernel_targets(target).specs
+    if isinstance(target, TargetBTF):
+        return target.specs
+    if isinstance(target, (list, tuple)):
+        return list(target)
+    return [target]

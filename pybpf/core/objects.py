@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pybpf.core import cache as disk
-from pybpf.core.kernel import TargetBTF, kernel_files
+from pybpf.core.kernel import TargetBTF, as_targets, kernel_files
 from pybpf.core.patch import apply
-from pybpf.core.relocate import Session, as_targets
+from pybpf.core.relocate import Session
 from pybpf.core.result import RelocResult
 from pybpf.errors import CoreRelocationError
 

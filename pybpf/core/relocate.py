@@ -4,11 +4,11 @@ Owns the per-relocation algorithm of libbpf's bpf_core_calc_relo_insn: parse
 the local accessor, gather candidates by essential name (cached, and pruned
 per object as libbpf prunes them), match each, require every matching
 candidate to agree, poison when none matches; then patch the instructions.
-Whole objects and the on-disk cache are pybpf.core.objects' business.
+Whole objects, the on-disk cache and the running kernel's BTF are
+pybpf.core.objects' and pybpf.core.kernel's business.
 """
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from pybpf.core.kinds import RelocKind, essential_name
@@ -143,25 +143,12 @@ class Session:
         return f"no candidate matches {res.local}: {tried}"
 
 
-def as_targets(target: Any) -> List[Any]:
-    """A target argument as the list of specs to search (vmlinux first).
-
-    None is the running kernel (vmlinux, then modules), a str/PathLike a BTF
-    file, a TargetBTF its specs, a Spec itself, a list/tuple of Specs as given.
-    """
-    from pybpf.core.kernel import TargetBTF, kernel_targets
-    if target is None or isinstance(target, (str, os.PathLike)):
-        return kernel_targets(target).specs
-    if isinstance(target, TargetBTF):
-        return target.specs
-    if isinstance(target, (list, tuple)):
-        return list(target)
-    return [target]
-
-
 def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = None,
              program: str = "", session: Optional[Session] = None) -> List[RelocResult]:
-    """Apply ``relos`` to ``insns`` in place against ``target`` (see as_targets).
+    """Apply ``relos`` to ``insns`` in place against ``target``: a BTF Spec or a list of them.
+
+    The running kernel's BTF, or a BTF file by path, is the caller's to open
+    (``pybpf.core.as_targets``): this module never reads the kernel.
 
     ``relos`` are CoreRelo records whose ``insn_off`` is already a slot index
     into ``insns``. Unsatisfiable relocations are poisoned (see
@@ -170,7 +157,7 @@ def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = N
     all programs of an object to share candidate pruning as libbpf does.
     """
     if session is None:
-        session = Session(local, as_targets(target))
+        session = Session(local, list(target) if isinstance(target, (list, tuple)) else [target])
     session.prefetch(relos)
     results = [session.resolve(relo, program, i) for i, relo in enumerate(relos)]
     for res in results:

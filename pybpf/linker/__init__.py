@@ -2,7 +2,8 @@
 
 ``link_program(obj, name)`` appends subprograms and records map/extern
 references (pure); ``pybpf.linker.externs`` resolves externs against the
-running kernel (``pybpf.linker.kernel`` reads its config and kallsyms).
+kernel facts the loader passes in (``pybpf.kernel_facts`` reads the running
+kernel's config and kallsyms).
 """
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ an ld_imm64 (``bpf_ksym_exists(kfunc)``) becomes BPF_PSEUDO_BTF_ID of the
 kfunc, as libbpf >= 1.2 writes it. A missing ``__weak`` extern resolves to
 zero; a missing strong one is an error naming it.
 
+Nothing here reads the running kernel: its version, config, kallsyms and
+BTF come in a ``KernelFacts`` the loader builds (pybpf.kernel_facts for the
+running kernel), each asked only when an extern needs it.
+
 A call to a missing ``__weak`` kfunc follows libbpf >= 1.2: a helper call
 to ``POISON_KFUNC_CALL`` + the extern's index in libbpf's extern order (the
 ``.kconfig`` externs first, then the ``.ksyms`` ones by name), which the
@@ -27,17 +31,31 @@ from typing import Callable, Dict, List, Mapping, Optional
 from pybpf.asm import opcodes as op
 from pybpf.asm.instruction import set_ld_imm64_value
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.core.compat import types_are_compat
 from pybpf.elf.specs import Extern
 from pybpf.errors import LoadError
-from pybpf.linker import kernel
 from pybpf.linker.link import LinkedProgram, MapRef
-from pybpf.sys.syscall import kernel_version_code
 
 KCONFIG = ".kconfig"
 TRISTATE = {"n": 0, "y": 1, "m": 2}
 POISON_KFUNC_CALL = 2002000000  # libbpf's poison helper id for unresolved weak kfunc calls
 _POISON_REFUSED = re.compile(r"invalid func unknown#(2002\d{6})")
+
+
+@dataclass(frozen=True)
+class KernelFacts:
+    """The target kernel as externs see it; each fact is a call made only when needed.
+
+    A missing config file is an error only for an object with CONFIG_ externs,
+    and kallsyms (a few MB) is read only for typeless ksyms.
+    """
+
+    btf: Callable[[], Spec]                       # vmlinux BTF: kfuncs, typed ksyms
+    version: Callable[[], int]                    # LINUX_VERSION_CODE
+    config: Callable[[], Mapping[str, str]]       # CONFIG_X -> value text
+    has_syscall_wrapper: Callable[[], bool]
+    address_of: Callable[[str], Optional[int]]    # kallsyms address of a symbol
 
 
 @dataclass
@@ -78,13 +96,13 @@ def _kconfig_value(where: str, ext: Extern, btf, raw: str) -> bytes:
         raise LoadError(f"{where}: value {value} does not fit in {ext.size} bytes") from None
 
 
-def _virtual_kconfig(name: str, target_btf: Callable) -> Optional[str]:
+def _virtual_kconfig(name: str, kernel: KernelFacts) -> Optional[str]:
     if name == "LINUX_KERNEL_VERSION":
-        return str(kernel_version_code())
+        return str(kernel.version())
     if name == "LINUX_HAS_SYSCALL_WRAPPER":
         return "y" if kernel.has_syscall_wrapper() else "n"
     if name == "LINUX_HAS_BPF_COOKIE":
-        vmlinux = target_btf()
+        vmlinux = kernel.btf()
         for tid in vmlinux.ids_by_name("bpf_func_id"):
             t = vmlinux[tid]
             if isinstance(t, bt.Enum):
@@ -94,26 +112,23 @@ def _virtual_kconfig(name: str, target_btf: Callable) -> Optional[str]:
     return None
 
 
-def fill_kconfig(obj, target_btf: Callable, config: Optional[Mapping[str, str]] = None) -> None:
-    """Write every `.kconfig` extern's value into ``obj.maps['.kconfig'].data``.
-
-    ``config`` overrides the running kernel's config (tests pass their own);
-    ``target_btf()`` returns the kernel's BTF (asked only by LINUX_HAS_BPF_COOKIE).
-    """
+def fill_kconfig(obj, kernel: KernelFacts) -> None:
+    """Write every `.kconfig` extern's value into ``obj.maps['.kconfig'].data``."""
     kmap = obj.maps.get(KCONFIG)
     if kmap is None:
         return
+    config: Optional[Mapping[str, str]] = None
     for ext in obj.externs.values():
         if ext.section != KCONFIG:
             continue
         where = f"{obj.name}: extern {ext.name!r}"
         if ext.name.startswith("LINUX_"):
-            raw = _virtual_kconfig(ext.name, target_btf)
+            raw = _virtual_kconfig(ext.name, kernel)
             if raw is None:
                 raise LoadError(f"{where}: unknown LINUX_ virtual extern")
         else:
             if config is None:
-                config = kernel.kernel_config()
+                config = kernel.config()
             raw = config.get(ext.name)
             if raw is None:
                 if ext.weak:
@@ -122,9 +137,7 @@ def fill_kconfig(obj, target_btf: Callable, config: Optional[Mapping[str, str]] 
         kmap.data[ext.offset:ext.offset + ext.size] = _kconfig_value(where, ext, obj.btf, raw)
 
 
-def resolve_ksyms(obj, target_btf: Callable,
-                  address_of: Callable[[str], Optional[int]] = kernel.kallsyms_address
-                  ) -> Dict[str, KsymTarget]:
+def resolve_ksyms(obj, kernel: KernelFacts) -> Dict[str, KsymTarget]:
     """Find every `.ksyms` extern in kallsyms or the kernel BTF."""
     out: Dict[str, KsymTarget] = {}
     for ext in obj.externs.values():
@@ -132,12 +145,12 @@ def resolve_ksyms(obj, target_btf: Callable,
             continue
         where = f"{obj.name}: extern {ext.name!r}"
         if ext.typeless:
-            addr = address_of(ext.name)
+            addr = kernel.address_of(ext.name)
             if addr is None and not ext.weak:
                 raise LoadError(f"{where}: not in /proc/kallsyms and not __weak")
             out[ext.name] = KsymTarget(address=addr or 0)
             continue
-        vmlinux = target_btf()
+        vmlinux = kernel.btf()
         want = bt.Kind.FUNC if ext.is_func else bt.Kind.VAR
         what = "kfunc" if ext.is_func else "typed ksym variable"
         ids = [tid for tid in vmlinux.ids_by_name(ext.name) if vmlinux.kind_of(tid) == want]

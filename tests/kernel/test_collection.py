@@ -13,9 +13,9 @@ import pytest
 
 import pybpf
 from pybpf import core, features
+from pybpf import kernel_facts as kernel
 from pybpf.elf import ObjectSpec, find_sec_def
 from pybpf.errors import CoreRelocationError, LoadError, VerifierError
-from pybpf.linker import kernel
 from pybpf.maps import Map
 from pybpf.sys.syscall import kernel_version_code
 from pybpf.uapi import MapType, ProgType

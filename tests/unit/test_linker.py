@@ -13,7 +13,8 @@ from pybpf.btf import Builder, Func, FuncProto, Int, Kind, Param, Ptr, Struct, T
 from pybpf.btf.types import FUNC_GLOBAL, FUNC_STATIC
 from pybpf.elf import ObjectSpec
 from pybpf.errors import LoadError
-from pybpf.linker import externs, kernel, link_program
+from pybpf.kernel_facts import parse_config
+from pybpf.linker import externs, link_program
 
 OBJECTS = Path(__file__).resolve().parents[2] / "bpf" / "objects"
 
@@ -99,10 +100,14 @@ def test_unknown_program():
 
 # -- externs ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def kernel_facts(monkeypatch):
-    monkeypatch.setattr(externs, "kernel_version_code", lambda: 0x061244)
-    monkeypatch.setattr(kernel, "has_syscall_wrapper", lambda: True)
+def facts(vmlinux, config=None, address_of=None):
+    """A made-up kernel 6.18.68 with a syscall wrapper: what the loader would pass."""
+    def no_config():
+        raise AssertionError("the kernel config was not needed here")
+    return externs.KernelFacts(btf=lambda: vmlinux, version=lambda: 0x061244,
+                               config=(lambda: config) if config is not None else no_config,
+                               has_syscall_wrapper=lambda: True,
+                               address_of=address_of or {}.get)
 
 
 def fake_vmlinux(acquire_params: int = 1):
@@ -126,9 +131,9 @@ def kconfig_values(spec):
             for e in spec.externs.values() if e.section == ".kconfig"}
 
 
-def test_fill_kconfig(kernel_facts):
+def test_fill_kconfig():
     spec = obj("loader_externs")
-    externs.fill_kconfig(spec, fake_vmlinux, CONFIG)
+    externs.fill_kconfig(spec, facts(fake_vmlinux()[0], CONFIG))
     got = kconfig_values(spec)
     assert got["LINUX_KERNEL_VERSION"] == struct.pack("<i", 0x061244)
     assert got["LINUX_HAS_SYSCALL_WRAPPER"] == b"\1"
@@ -147,7 +152,7 @@ def test_fill_kconfig(kernel_facts):
     ({"CONFIG_BPF_JIT": "7"}, "not y/m/n"),
     ({"CONFIG_DEFAULT_HOSTNAME": "plain"}, "not a string"),
 ])
-def test_fill_kconfig_refuses(kernel_facts, change, match):
+def test_fill_kconfig_refuses(change, match):
     spec = obj("loader_externs")
     config = dict(CONFIG)
     for key, value in change.items():
@@ -156,23 +161,23 @@ def test_fill_kconfig_refuses(kernel_facts, change, match):
         else:
             config[key] = value
     with pytest.raises(LoadError, match=match):
-        externs.fill_kconfig(spec, fake_vmlinux, config)
+        externs.fill_kconfig(spec, facts(fake_vmlinux()[0], config))
 
 
-def test_tristate_module_and_long_string(kernel_facts):
+def test_tristate_module_and_long_string():
     spec = obj("loader_externs")
     config = dict(CONFIG, CONFIG_BPF_JIT="m", CONFIG_DEFAULT_HOSTNAME='"' + "h" * 40 + '"')
-    externs.fill_kconfig(spec, fake_vmlinux, config)
+    externs.fill_kconfig(spec, facts(fake_vmlinux()[0], config))
     got = kconfig_values(spec)
     assert got["CONFIG_BPF_JIT"] == struct.pack("<i", 2)  # TRI_MODULE
     assert got["CONFIG_DEFAULT_HOSTNAME"] == b"h" * 15 + b"\0"
 
 
-def test_patch_externs(kernel_facts):
+def test_patch_externs():
     spec = obj("loader_externs")
     vmlinux, ids = fake_vmlinux()
-    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux,
-                                  address_of={"bpf_task_release_dtor": 0xFFFFFFFF81524660}.get)
+    kallsyms = {"bpf_task_release_dtor": 0xFFFFFFFF81524660}
+    ksyms = externs.resolve_ksyms(spec, facts(vmlinux, address_of=kallsyms.get))
     assert ksyms["bpf_task_acquire"].btf_id == ids["bpf_task_acquire"]
     linked = link_program(spec, "kfunc_user")
     externs.patch_externs(linked, spec, ksyms)
@@ -193,16 +198,16 @@ def test_missing_ksyms():
     spec = obj("loader_externs")
     empty = Builder().to_spec()
     with pytest.raises(LoadError, match="'bpf_task_release_dtor': not in /proc/kallsyms"):
-        externs.resolve_ksyms(spec, lambda: empty, address_of={}.get)
+        externs.resolve_ksyms(spec, facts(empty, address_of={}.get))
     with pytest.raises(LoadError, match="kfunc not found in the kernel's BTF"):
-        externs.resolve_ksyms(spec, lambda: empty, address_of={"bpf_task_release_dtor": 1}.get)
+        externs.resolve_ksyms(spec, facts(empty, address_of={"bpf_task_release_dtor": 1}.get))
 
 
 def test_kfunc_prototype_must_match_the_kernel():
     spec = obj("loader_externs")
     vmlinux, _ = fake_vmlinux(acquire_params=2)
     with pytest.raises(LoadError, match="'bpf_task_acquire': kfunc type is incompatible"):
-        externs.resolve_ksyms(spec, lambda: vmlinux, address_of={"bpf_task_release_dtor": 1}.get)
+        externs.resolve_ksyms(spec, facts(vmlinux, address_of={"bpf_task_release_dtor": 1}.get))
 
 
 def test_typed_ksym_becomes_btf_id():
@@ -211,7 +216,7 @@ def test_typed_ksym_becomes_btf_id():
     stat = b.add(Typedef("irq_cpustat_t", b.add(Struct("", 16, []))))
     irq_stat = b.add(Var("irq_stat", stat))
     vmlinux = b.to_spec()
-    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux, address_of={}.get)
+    ksyms = externs.resolve_ksyms(spec, facts(vmlinux, address_of={}.get))
     linked = link_program(spec, "typed_ksym")
     externs.patch_externs(linked, spec, ksyms)
     (ref,) = linked.extern_refs
@@ -221,7 +226,7 @@ def test_typed_ksym_becomes_btf_id():
 
 def test_parse_config():
     text = "# comment\nCONFIG_A=y\nCONFIG_B=\"x y\"\n# CONFIG_C is not set\nCONFIG_D=0x10\n"
-    assert kernel.parse_config(text) == {"CONFIG_A": "y", "CONFIG_B": '"x y"', "CONFIG_C": "n",
+    assert parse_config(text) == {"CONFIG_A": "y", "CONFIG_B": '"x y"', "CONFIG_C": "n",
                                          "CONFIG_D": "0x10"}
 
 
@@ -320,7 +325,7 @@ def parity_vmlinux():
 def test_ksym_exists_loads_the_kfunc_btf_id_or_zero():
     spec = obj("loader_parity")
     vmlinux, ids = parity_vmlinux()
-    ksyms = externs.resolve_ksyms(spec, lambda: vmlinux)
+    ksyms = externs.resolve_ksyms(spec, facts(vmlinux))
     assert ksyms["bpf_pybpf_no_such_kfunc"].btf_id == 0  # __weak and missing
     linked = link_program(spec, "ksym_probe")
     externs.patch_externs(linked, spec, ksyms)
@@ -340,7 +345,7 @@ def test_missing_weak_kfunc_call_is_libbpf_poison():
     spec = obj("loader_weak_kfunc")
     assert externs.libbpf_extern_order(spec) == ["bpf_pybpf_no_such_kfunc",
                                                  "bpf_pybpf_other_missing"]
-    ksyms = externs.resolve_ksyms(spec, lambda: Builder().to_spec())
+    ksyms = externs.resolve_ksyms(spec, facts(Builder().to_spec()))
     linked = link_program(spec, "weak_call")
     externs.patch_externs(linked, spec, ksyms)
     calls = [(i.src, i.imm) for i in linked.instructions if i.is_call]

@@ -1,16 +1,20 @@
-"""Facts about the running kernel that externs ask for.
+"""Facts about the running kernel that externs ask for, handed to the linker at load time.
 
 Reads the kernel config (/proc/config.gz, else /boot/config-$(uname -r)),
 /proc/kallsyms and whether kprobes exist. These are plain files, read once per
-process and cached; no bpf() call is made here.
+process and cached; no bpf() call is made here. ``running_kernel`` bundles
+them (with the version and the target BTF) as the pure linker's KernelFacts.
 """
 from __future__ import annotations
 
 import functools
 import os
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
+from pybpf.btf.spec import Spec
 from pybpf.errors import LoadError
+from pybpf.linker.externs import KernelFacts
+from pybpf.sys.syscall import kernel_version_code
 
 CONFIG_PATHS = ("/proc/config.gz", "/boot/config-{release}")
 KALLSYMS = "/proc/kallsyms"
@@ -82,3 +86,9 @@ def has_syscall_wrapper() -> bool:
 
 def kallsyms_address(name: str) -> Optional[int]:
     return kallsyms().get(name)
+
+
+def running_kernel(btf: Callable[[], Spec]) -> KernelFacts:
+    """The running kernel's facts; ``btf()`` gives the BTF a load resolves against."""
+    return KernelFacts(btf=btf, version=kernel_version_code, config=kernel_config,
+                       has_syscall_wrapper=has_syscall_wrapper, address_of=kallsyms_address)
