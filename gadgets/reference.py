@@ -14,7 +14,7 @@ from typing import Any, List, Optional, Sequence
 
 from . import registry
 from .common.gadget import COMMON_FIELDS, Field, Gadget, Param
-from .common.options import SESSION_OPTIONS, Option
+from .common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option
 
 BEGIN = ("<!-- reference:begin (generated: "
          "python -m pybpf_gadgets.reference --write docs/GADGETS.md) -->")
@@ -55,7 +55,8 @@ def _param_rows(params: Sequence[Param]) -> List[str]:
     rows = ["| option | value | default | meaning |", "|---|---|---|---|"]
     for p in params:
         default = "" if p.default in (None, False, "") else f"`{p.default}`"
-        rows.append(f"| `{p.option}` | {_value_of(p.parse, p.is_switch)} | {default} "
+        names = ", ".join(f"`{o}`" for o in p.options)
+        rows.append(f"| {names} | {_value_of(p.parse, p.is_switch)} | {default} "
                     f"| {_cell(p.help)} |")
     return rows
 
@@ -84,9 +85,14 @@ def markdown(gadgets: Sequence[Gadget]) -> str:
         "",
         "### Options of every gadget",
         "",
-        "Besides `-o` (columns, json, and what a gadget adds) and `--fields`:",
+        "Besides `-o` (columns, json, jsonpretty, yaml, and what a gadget adds) and",
+        "`--fields` (names to show, or changes to the default: `+timestamp,-args`):",
         "",
         *_option_rows(SESSION_OPTIONS),
+        "",
+        "### How `pybpf run` shows a session",
+        "",
+        *_option_rows(DISPLAY_OPTIONS),
         "",
         "### Fields of every event or row",
         "",

@@ -13,18 +13,20 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence
+from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from pybpf.cli import one_line
 from pybpf.errors import BPFError
 
 from .. import registry
 from ..common.gadget import Gadget
-from ..common.options import SESSION_OPTIONS, Parser
+from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option, Parser
+from ..common.output import DOCUMENTS, chosen_fields
 from ..common.session import Session, open_session
+from ..common.timecolumns import clock_column, since_column
 from . import show
 
-OUTPUTS = ("columns", "json")
+OUTPUTS = ("columns",) + DOCUMENTS
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -50,43 +52,66 @@ def _argument(option: str, parse: Parser) -> Callable[[str], Any]:
     return convert
 
 
+def _add_option(p: argparse.ArgumentParser, o: Option) -> None:
+    names = [o.short, o.option] if o.short else [o.option]
+    if o.switch:
+        p.add_argument(*names, dest=o.name, action="store_true", help=o.help)
+    elif o.repeat:
+        p.add_argument(*names, dest=o.name, action="append", default=[], help=o.help,
+                       metavar=o.metavar)
+    else:
+        p.add_argument(*names, dest=o.name, type=_argument(o.option, o.parse), help=o.help,
+                       metavar=o.metavar or o.name.upper())
+
+
+def fields_help(gadget: Gadget) -> str:
+    """The field list of ``pybpf run GADGET --help``: name, type, meaning."""
+    fields = gadget.all_fields
+    width = max(len(f.name) for f in fields)
+    lines = ["fields (for --fields and --filter; * shown in columns by default):"]
+    for f in fields:
+        mark = "*" if f.column else " "
+        lines.append(f" {mark}{f.name:<{width}}  {f.type.__name__:<5}  {f.help}")
+    return "\n".join(lines)
+
+
 def gadget_parser(gadget: Gadget) -> argparse.ArgumentParser:
     """The command line of ``pybpf run GADGET``."""
-    p = _OneLineParser(prog=f"pybpf run {gadget.name}", description=gadget.description)
+    p = _OneLineParser(prog=f"pybpf run {gadget.name}", description=gadget.description,
+                       epilog=fields_help(gadget),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-o", "--output", choices=OUTPUTS + tuple(o for o in gadget.outputs
                                                             if o not in OUTPUTS),
                    default="columns")
-    p.add_argument("--fields", help="comma-separated fields to show (dotted: proc.comm)")
-    for o in SESSION_OPTIONS:
-        if not o.applies_to(gadget.category):
-            continue
-        names = [o.short, o.option] if o.short else [o.option]
-        if o.switch:
-            p.add_argument(*names, dest=o.name, action="store_true", help=o.help)
-        elif o.repeat:
-            p.add_argument(*names, dest=o.name, action="append", default=[], help=o.help,
-                           metavar=o.metavar)
-        else:
-            p.add_argument(*names, dest=o.name, type=_argument(o.option, o.parse), help=o.help,
-                           metavar=o.metavar or o.name.upper())
+    p.add_argument("--fields", help="comma-separated fields to show (dotted: proc.comm), or "
+                                    "changes to the default: +timestamp,-args")
+    for o in SESSION_OPTIONS + DISPLAY_OPTIONS:
+        if o.applies_to(gadget.category):
+            _add_option(p, o)
     for param in gadget.params:
         dest = f"param_{param.name}"
         if param.is_switch:
-            p.add_argument(param.option, dest=dest, action="store_true", help=param.help)
+            p.add_argument(*param.options, dest=dest, action="store_true", help=param.help)
         else:
-            p.add_argument(param.option, dest=dest, type=_argument(param.option, param.parse),
+            p.add_argument(*param.options, dest=dest,
+                           type=_argument(param.option, param.parse),
                            default=param.default, help=param.help, metavar=param.name.upper())
     return p
 
 
-def parse_fields(gadget: Gadget, text: Any) -> List[str]:
-    """The names of ``--fields`` (comma list); GadgetError on an unknown one."""
-    if not text:
-        return []
-    names = [f.strip() for f in text.split(",") if f.strip()]
-    for name in names:
-        gadget.field(name)  # raises on an unknown field
-    return names
+def shown_fields(gadget: Gadget, opts: argparse.Namespace) -> Tuple[Optional[List[Any]],
+                                                                    List[str]]:
+    """What ``--fields`` (and -T, -t) say to show: (columns or paths kept, or
+    None for the default; paths dropped from documents)."""
+    fields, drop = chosen_fields(gadget, opts.fields, opts.output)
+    times = [make() for wanted, make in ((getattr(opts, "time", False), clock_column),
+                                         (getattr(opts, "timestamp", False), since_column))
+             if wanted]
+    if times and opts.output == "columns":
+        base = fields or list(gadget.default_fields) or [f for f in gadget.all_fields
+                                                          if f.column]
+        fields = times + list(base)
+    return fields, drop
 
 
 def session_options(gadget: Gadget, opts: argparse.Namespace) -> Dict[str, Any]:
@@ -115,8 +140,8 @@ def _raise_interrupt(*_: Any) -> None:
 
 def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
     """Open the session the options describe and show what it yields."""
-    fields = parse_fields(gadget, opts.fields)
-    writer = show.event_writer(gadget, opts.output, fields)
+    fields, drop = shown_fields(gadget, opts)
+    writer = show.event_writer(gadget, opts.output, fields, drop=drop)
     session: Session = open_session(gadget, **session_options(gadget, opts),
                                     on_lost=writer.lost)
 
@@ -131,9 +156,10 @@ def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
             if gadget.category == "trace":
                 show.stream(session, writer)
             elif gadget.category == "top":
-                show.live_top(session, opts.output, fields)
+                show.live_top(session, opts.output, fields, drop=drop)
             else:
-                show.rows_once(session, opts.output, fields)
+                show.rows_once(session, opts.output, fields, drop=drop,
+                               max_entries=opts.max_entries)
     except KeyboardInterrupt:
         pass
     finally:
@@ -141,9 +167,21 @@ def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
     return 0
 
 
+def _joined_fields(argv: Sequence[str]) -> List[str]:
+    """``--fields -args`` as ``--fields=-args``: argparse takes a value that
+    starts with "-" for an option of its own."""
+    out: List[str] = []
+    for arg in argv:
+        if out and out[-1] == "--fields" and arg[:1] == "-" and len(arg) > 1:
+            out[-1] = f"--fields={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     gadget = registry.get(args.gadget)
-    opts = gadget_parser(gadget).parse_args(args.args)
+    opts = gadget_parser(gadget).parse_args(_joined_fields(args.args))
     return report_errors(gadget, lambda: run_gadget(gadget, opts))
 
 

@@ -1,15 +1,17 @@
 """How `pybpf run` prints what a session yields, for each kind of gadget.
 
-- :func:`stream`: a trace gadget's events as they come (JSON lines or columns).
+- :func:`stream`: a trace gadget's events as they come (columns, or
+  documents: JSON lines, indented JSON, YAML).
 - :func:`live_top`: a top gadget's rows each interval, sorted and cut to
-  ``--max-rows``, in a live table (q quits in a terminal) or as JSON lines.
+  ``--max-rows`` (``--max-entries``), in a live table (q quits in a
+  terminal) or as documents.
 - :func:`rows_once`: a profile's or snapshot's rows when the session ends,
-  as JSON lines, a table, or an output the gadget declares (``-o tree``).
+  cut to ``--max-entries``, as documents, a table, or an output the gadget
+  declares (``-o tree``).
 """
 from __future__ import annotations
 
 import io
-import json
 import sys
 import time
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
@@ -17,17 +19,18 @@ from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Unio
 from ..common import lines
 from ..common.gadget import Gadget
 from ..common.livetable import LiveTable, parse_sort, sort_rows
-from ..common.output import ColumnWriter, JSONWriter
+from ..common.output import DOCUMENTS, ColumnWriter, DocumentWriter, document_writer
 from ..common.session import Session
 
-Writer = Union[ColumnWriter, JSONWriter]
+Writer = Union[ColumnWriter, DocumentWriter]
 
 
-def event_writer(gadget: Gadget, output: str, fields: Sequence[str],
-                 stream: Optional[IO[str]] = None) -> Writer:
+def event_writer(gadget: Gadget, output: str, fields: Optional[Sequence[Any]],
+                 stream: Optional[IO[str]] = None, drop: Sequence[str] = ()) -> Writer:
+    """The writer of ``output`` (columns or one of DOCUMENTS)."""
     out = stream if stream is not None else sys.stdout
-    if output == "json":
-        return JSONWriter(fields, stream=out)
+    if output in DOCUMENTS:
+        return document_writer(output, fields, out, drop)
     return ColumnWriter(gadget, fields, stream=out)
 
 
@@ -46,11 +49,12 @@ def stream(session: Session, writer: Writer) -> None:
         session.check_lost()
 
 
-def table_lines(gadget: Gadget, fields: Sequence[str], rows: Sequence[Mapping[str, Any]],
+def table_lines(gadget: Gadget, fields: Optional[Sequence[Any]],
+                rows: Sequence[Mapping[str, Any]],
                 width: Optional[int] = None) -> Tuple[str, List[str]]:
     """Header line and row lines in the gadget's column layout."""
     buf = io.StringIO()
-    writer = ColumnWriter(gadget, list(fields) or None, stream=buf, width=width)
+    writer = ColumnWriter(gadget, list(fields or ()) or None, stream=buf, width=width)
     writer.header()
     for row in rows:
         writer.event(dict(row))
@@ -58,14 +62,15 @@ def table_lines(gadget: Gadget, fields: Sequence[str], rows: Sequence[Mapping[st
     return lines[0], lines[1:]
 
 
-def _json_lines(rows: Sequence[Dict[str, Any]], out: IO[str]) -> None:
-    out.write("".join(json.dumps(r, separators=(",", ":"), default=str) + "\n" for r in rows))
+def _documents(rows: Sequence[Dict[str, Any]], output: str, fields: Optional[Sequence[str]],
+               drop: Sequence[str], out: IO[str]) -> None:
+    document_writer(output, fields, out, drop).events(list(rows))
     out.flush()
 
 
-def live_top(session: Any, output: str, fields: Sequence[str] = (),
-             out: Optional[IO[str]] = None, keys: Any = None) -> None:
-    """A top gadget's batches, one table (or set of JSON lines) per interval."""
+def live_top(session: Any, output: str, fields: Optional[Sequence[Any]] = (),
+             out: Optional[IO[str]] = None, keys: Any = None, drop: Sequence[str] = ()) -> None:
+    """A top gadget's batches, one table (or set of documents) per interval."""
     gadget = session.gadget
     params = session.params
     sort_keys = parse_sort(str(params["sort"]), [f.name for f in gadget.all_fields])
@@ -77,8 +82,8 @@ def live_top(session: Any, output: str, fields: Sequence[str] = (),
             rows = sort_rows(batch, sort_keys)
             if max_rows > 0:
                 rows = rows[:max_rows]
-            if output == "json":
-                _json_lines(rows, out)
+            if output in DOCUMENTS:
+                _documents(rows, output, fields, drop, out)
                 continue
             width = table.size()[0] if table.interactive else None
             header, lines = table_lines(gadget, fields, rows, width=width)
@@ -87,19 +92,36 @@ def live_top(session: Any, output: str, fields: Sequence[str] = (),
                        + ("  (q to quit)" if table.interactive else ""), header, lines)
 
 
-def rows_once(session: Session, output: str, fields: Sequence[str] = (),
-              out: Optional[IO[str]] = None) -> None:
-    """A profile's rows when it ends (--timeout, Ctrl-C), or a snapshot's now."""
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def tracing_line(session: Session) -> str:
+    """What a profile says as it starts: how it ends."""
+    name = session.gadget.name
+    if session.timeout is not None:
+        return f"Tracing ({name}) for {session.timeout:g}s..."
+    return f"Tracing ({name})... Ctrl-C to end."
+
+
+def rows_once(session: Session, output: str, fields: Optional[Sequence[Any]] = (),
+              out: Optional[IO[str]] = None, drop: Sequence[str] = (),
+              max_entries: Optional[int] = None) -> None:
+    """A profile's rows when it ends (--timeout, Ctrl-C), or a snapshot's now;
+    the first ``max_entries`` of them (all for 0 or None)."""
     gadget = session.gadget
     out = out if out is not None else sys.stdout
-    if gadget.category == "profile" and output != "json":
-        print(f"Tracing ({gadget.name})... Ctrl-C or --timeout to end.", file=sys.stderr)
+    if gadget.category == "profile" and output not in DOCUMENTS:
+        _say(tracing_line(session))
+    session.progress = _say
     rows = next(session.batches())
+    if max_entries:
+        rows = rows[:max_entries]
     custom = gadget.outputs.get(output)
     if custom is not None:
         custom(session, rows, out)
-    elif output == "json":
-        _json_lines(rows, out)
+    elif output in DOCUMENTS:
+        _documents(rows, output, fields, drop, out)
     else:
         header, lines = table_lines(gadget, fields, rows)
         out.write("\n".join([header, *lines]) + "\n")

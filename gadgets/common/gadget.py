@@ -59,10 +59,18 @@ class Param:
     parse: Parser = flag
     default: Any = None
     constant: Optional[str] = None
+    #: other spellings on the command line (BCC's ``-x``, ig's ``--max-entries``)
+    aliases: Tuple[str, ...] = ()
 
     @property
     def option(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def options(self) -> Tuple[str, ...]:
+        """Every spelling, short ones first."""
+        short = tuple(a for a in self.aliases if not a.startswith("--"))
+        return short + (self.option,) + tuple(a for a in self.aliases if a.startswith("--"))
 
     @property
     def is_switch(self) -> bool:
@@ -77,6 +85,7 @@ class Field:
     that takes the rest of the line; ``column`` says whether it is shown in
     the default column set. ``type`` is what the field holds (str, int,
     float, bool, list, dict): ``--filter`` values are checked against it.
+    ``view`` turns the text into what a column shows (None: the text).
     """
 
     name: str
@@ -85,6 +94,8 @@ class Field:
     column: bool = False
     header: Optional[str] = None
     type: type = str
+    #: in columns, what the cell shows of the field's text (a time column's clock)
+    view: Optional[Callable[[str], str]] = None
 
     @property
     def title(self) -> str:
@@ -93,7 +104,7 @@ class Field:
 
 #: Fields every event carries (filled by gadget_fill_proc and enrichment).
 COMMON_FIELDS: Tuple[Field, ...] = (
-    Field("timestamp", "wall-clock time of the event (ISO 8601, UTC)", 26),
+    Field("timestamp", "wall-clock time of the event (ISO 8601, UTC)", 27),
     Field("timestamp_raw", "CLOCK_BOOTTIME nanoseconds", 20, type=int),
     Field("runtime.containerName", "container name (empty on the host)", 16, True, "CONTAINER"),
     Field("runtime.containerId", "container id (runtime id, or cgroup path for a bare cgroup; "

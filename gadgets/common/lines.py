@@ -12,7 +12,8 @@ formatted per event. Kept texts are dropped every ``KEEP_SECONDS`` so a
 container discovered later shows up as it would on the general path.
 
 It serves runs without ``--filter`` or containers followed in user space, with the standard EventSession and no
-nested processes (``other_processes``); JSON also without ``--fields``.
+nested processes (``other_processes``); JSON also without ``--fields``
+(kept or dropped).
 :func:`for_run` says None otherwise.
 """
 from __future__ import annotations
@@ -143,7 +144,7 @@ def for_run(run: Any, writer: Any) -> Optional[_RecordLines]:
             or decoder is None or "proc" not in decoder.spans):
         return None
     if isinstance(writer, JSONWriter):
-        return None if writer.fields else JSONLines(run, writer.encode)
+        return None if writer.fields or writer.drop else JSONLines(run, writer.encode)
     if isinstance(writer, ColumnWriter):
         return ColumnLines(run, writer)
     return None

@@ -28,7 +28,7 @@ def top_params(default_sort: str) -> List[Param]:
         Param("interval", "refresh every this long (seconds, or 500ms, 2s; default 1s)",
               duration("interval", minimum=0.01), 1.0),
         Param("max_rows", "show at most N rows per interval (0: all; default 20)",
-              integer("max_rows", 0, 1 << 20), 20),
+              integer("max_rows", 0, 1 << 20), 20, aliases=("--max-entries",)),
         Param("sort", f"comma list of fields, -field descending (default {default_sort})",
               text, default_sort),
         Param("count", "stop after N intervals", integer("count", 1, 1 << 31), None),
@@ -57,6 +57,8 @@ class MapSession(Session):
         #: how a top gadget waits between intervals: pause(seconds) -> False to end
         #: (the CLI's live table ends on q); by default until stop()
         self.pause: Callable[[float], bool] = lambda seconds: not self.wait(seconds)
+        #: where a gadget says what takes long (profile_cpu's symbolising); the CLI's stderr
+        self.progress: Callable[[str], None] = lambda text: None
         self.spec: Any = None
         self.links: Dict[str, Any] = {}
         self._codecs: Dict[Tuple[str, str], Any] = {}

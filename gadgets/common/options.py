@@ -198,3 +198,17 @@ SESSION_OPTIONS: Tuple[Option, ...] = (
     Option("ring_size", "ring buffer size, a power of two (bytes, or 256K, 8M; "
            "default: the gadget's)", ring_size, metavar="BYTES", categories=("trace",)),
 )
+
+#: Options of how `pybpf run` shows a session, not of the session itself:
+#: BCC's time columns for trace gadgets, ig's --max-entries for the rows a
+#: profile or snapshot prints (a top gadget's is its --max-rows parameter,
+#: which takes --max-entries too).
+DISPLAY_OPTIONS: Tuple[Option, ...] = (
+    Option("time", "a TIME column first: local time, HH:MM:SS (as BCC's -T)", flag, False,
+           switch=True, short="-T", categories=("trace",)),
+    Option("timestamp", "a TIME(s) column first: seconds since the start (as BCC's -t)", flag,
+           False, switch=True, short="-t", categories=("trace",)),
+    Option("max_entries", "print at most N rows, the first in the gadget's order (0: all)",
+           integer("max_entries", 0, 1 << 31), None, metavar="N",
+           categories=("profile", "snapshot")),
+)

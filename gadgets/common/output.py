@@ -1,7 +1,10 @@
-"""Event output: one JSON object per line, or columns fitted to the terminal.
+"""Event output: columns fitted to the terminal, or documents: one JSON object
+per line (``json``), indented JSON (``jsonpretty``) or YAML documents (``yaml``).
 
-JSON keeps the nested event (``{"proc": {"comm": ...}}``); ``--fields``
-selects dotted paths and keeps the nesting. A writer's ``events(batch)``
+Documents keep the nested event (``{"proc": {"comm": ...}}``); ``--fields``
+selects dotted paths and keeps the nesting, or, written relative to the
+default (``+timestamp,-args``, see :func:`chosen_fields`), adds columns to
+the default set and drops paths from documents. A writer's ``events(batch)``
 writes a whole batch with one ``write``: the JSON encoder is built once per
 writer (``json.dumps`` builds one per call), a column row's getters and
 widths once per column. Columns use the gadget's Field
@@ -13,10 +16,14 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from . import yamltext
+from .errors import GadgetError
 from .filters import get_path
 from .gadget import Field, Gadget
+
+DOCUMENTS = ("json", "jsonpretty", "yaml")
 
 
 def select_fields(event: Dict[str, Any], paths: Sequence[str]) -> Dict[str, Any]:
@@ -30,6 +37,49 @@ def select_fields(event: Dict[str, Any], paths: Sequence[str]) -> Dict[str, Any]
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return out
+
+
+def drop_fields(event: Dict[str, Any], paths: Sequence[str]) -> Dict[str, Any]:
+    """A copy of ``event`` without ``paths`` (dicts on the way copied, not changed)."""
+    out = dict(event)
+    for path in paths:
+        *parents, last = path.split(".")
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                break
+            node[part] = node = dict(child)
+        else:
+            node.pop(last, None)
+    return out
+
+
+def chosen_fields(gadget: Gadget, text: Optional[str], output: str
+                  ) -> Tuple[Optional[List[str]], List[str]]:
+    """``--fields`` as (paths to keep or None for the default, paths to drop).
+
+    A plain list (``proc.comm,args``) is what is kept, in that order. A list
+    where every name has a sign is relative to the default: in columns,
+    ``+name`` appends a column to the default ones and ``-name`` removes one;
+    documents show every field already, so there ``-name`` drops a path and
+    ``+name`` changes nothing. Unknown names are a GadgetError."""
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    signed = [n for n in names if n[0] in "+-"]
+    if signed and len(signed) != len(names):
+        raise GadgetError(f"--fields {text!r}: give names to show, or all with + or - "
+                          "(relative to the default), not both")
+    for name in names:
+        gadget.field(name.lstrip("+-"))  # raises on an unknown field
+    if not signed:
+        return (names or None), []
+    added = [n[1:] for n in names if n[0] == "+"]
+    removed = [n[1:] for n in names if n[0] == "-"]
+    if output in DOCUMENTS:
+        return None, removed
+    base = list(gadget.default_fields) or [f.name for f in gadget.all_fields if f.column]
+    kept = [n for n in base if n not in removed]
+    return kept + [n for n in added if n not in kept], []
 
 
 def compact_encoder() -> Callable[[Any], str]:
@@ -68,11 +118,21 @@ class _Writer:
         self.stream.flush()
 
 
-class JSONWriter(_Writer):
-    def __init__(self, fields: Optional[Sequence[str]] = None, stream: IO[str] = sys.stdout) -> None:
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str) + "\n"
+
+
+class DocumentWriter(_Writer):
+    """Each event as one document: ``jsonpretty`` (indented JSON values one
+    after another) or ``yaml`` (a YAML document each); ``fields`` kept or
+    ``drop`` removed first. A lost-events notice is a document too."""
+
+    def __init__(self, output: str = "jsonpretty", fields: Optional[Sequence[str]] = None,
+                 stream: IO[str] = sys.stdout, drop: Sequence[str] = ()) -> None:
         self.fields = list(fields) if fields else None
+        self.drop = list(drop)
         self.stream = stream
-        self.encode = compact_encoder()
+        self.document: Callable[[Any], str] = yamltext.document if output == "yaml" else _pretty
 
     def header(self) -> None:
         pass
@@ -80,19 +140,46 @@ class JSONWriter(_Writer):
     def event(self, event: Dict[str, Any]) -> None:
         self.events([event])
 
+    def chosen(self, event: Dict[str, Any]) -> Dict[str, Any]:
+        """``event`` with ``--fields`` applied."""
+        if self.fields:
+            return select_fields(event, self.fields)
+        return drop_fields(event, self.drop) if self.drop else event
+
+    def events(self, batch: Sequence[Dict[str, Any]]) -> None:
+        """Every event of ``batch``, in one write."""
+        if batch:
+            self.stream.write("".join([self.document(self.chosen(e)) for e in batch]))
+
+    def lost(self, count: int, total: int) -> None:
+        self.stream.write(self.document({"type": "lost", "lost": count, "lost_total": total}))
+        self.stream.flush()
+
+
+class JSONWriter(DocumentWriter):
+    """One compact JSON object per line (``json``)."""
+
+    def __init__(self, fields: Optional[Sequence[str]] = None, stream: IO[str] = sys.stdout,
+                 drop: Sequence[str] = ()) -> None:
+        super().__init__("json", fields, stream, drop)
+        self.encode = compact_encoder()
+        self.document = lambda value: self.encode(value) + "\n"
+
     def events(self, batch: Sequence[Dict[str, Any]]) -> None:
         """Every event of ``batch``, one line each, in one write."""
         if not batch:
             return
-        if self.fields:
-            fields = self.fields
-            batch = [select_fields(event, fields) for event in batch]
+        if self.fields or self.drop:
+            batch = [self.chosen(event) for event in batch]
         self.stream.write("\n".join(map(self.encode, batch)) + "\n")
 
-    def lost(self, count: int, total: int) -> None:
-        self.stream.write(json.dumps({"type": "lost", "lost": count, "lost_total": total},
-                                     separators=(",", ":")) + "\n")
-        self.stream.flush()
+
+def document_writer(output: str, fields: Optional[Sequence[str]] = None,
+                    stream: IO[str] = sys.stdout, drop: Sequence[str] = ()) -> DocumentWriter:
+    """The writer of one of DOCUMENTS."""
+    if output == "json":
+        return JSONWriter(fields, stream, drop)
+    return DocumentWriter(output, fields, stream, drop)
 
 
 _CONTROL = {i: f"\\x{i:02x}" for i in range(32)}
@@ -127,11 +214,15 @@ def _isatty(stream: IO[str]) -> bool:
 
 
 class ColumnWriter(_Writer):
-    def __init__(self, gadget: Gadget, fields: Optional[Sequence[str]] = None,
+    """Events as rows of columns: ``fields`` names them (or gives Field
+    objects, such as the time columns of common.timecolumns), the gadget's
+    default columns otherwise."""
+
+    def __init__(self, gadget: Gadget, fields: Optional[Sequence[Any]] = None,
                  stream: IO[str] = sys.stdout, width: Optional[int] = None) -> None:
         names = list(fields or gadget.default_fields)
-        cols: List[Field] = ([gadget.field(f) for f in names] if names
-                             else [f for f in gadget.all_fields if f.column])
+        cols: List[Field] = ([f if isinstance(f, Field) else gadget.field(f) for f in names]
+                             if names else [f for f in gadget.all_fields if f.column])
         self.cols = cols
         self.stream = stream
         if width is None and _isatty(stream):
@@ -145,10 +236,18 @@ class ColumnWriter(_Writer):
         self._cells = [(_getter(c.name), fit) for c, fit in zip(cols, self.fits)]
 
     def _fitter(self, col: Field) -> Callable[[str], str]:
-        """The function fitting a cell's text to ``col``'s width."""
+        """The function fitting a cell's text to ``col``'s width (after the
+        column's ``view``); a cut text ends in "+"."""
+        fit = self._cut(col)
+        view = col.view
+        return fit if view is None else (lambda text: fit(view(text)))
+
+    def _cut(self, col: Field) -> Callable[[str], str]:
         if col.width == 0:
             rest = self.rest
-            return (lambda text: text) if rest is None else (lambda text: text[:rest])
+            if rest is None:
+                return lambda text: text
+            return lambda text: text if len(text) <= rest else text[: rest - 1] + "+"
         w = abs(col.width)
         pad = str.rjust if col.width < 0 else str.ljust
 

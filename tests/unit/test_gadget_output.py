@@ -89,7 +89,8 @@ def _reference_row(writer: ColumnWriter, event: dict) -> str:
     for col in writer.cols:
         text = cell_text(get_path(event, col.name))
         if col.width == 0:
-            text = text if writer.rest is None else text[:writer.rest]
+            if writer.rest is not None and len(text) > writer.rest:
+                text = text[:writer.rest - 1] + "+"  # the cut is marked
         else:
             w = abs(col.width)
             if len(text) > w:
