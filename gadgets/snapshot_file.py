@@ -14,6 +14,7 @@ from .common.gadget import Field, Gadget, Hook
 from .common.mapsession import MapSession
 from .common.session import run_function
 
+
 def collect(session: MapSession) -> List[Dict[str, Any]]:
     """One pass of the iterator: presented rows, filters applied, by pid then fd."""
     rows = []

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List
 
+from .common.errors import GadgetError
 from .common.formats import AF_INET, AF_INET6, endpoint, ip_text
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.errors import GadgetError
 from .common.mapsession import MapSession, top_params
 from .common.session import run_function
 

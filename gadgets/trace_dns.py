@@ -24,8 +24,8 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 from .common import filters as flt
 from .common.decode import NO_PROC, proc_fields
 from .common.errors import GadgetError
-from .common.gadget import Field, Gadget, Hook, Param
 from .common.formats import AF_INET, AF_INET6, endpoint
+from .common.gadget import Field, Gadget, Hook, Param
 from .common.options import integer
 from .common.session import EMPTY_CONTAINER, REFRESH_INTERVAL, EventSession, run_function
 

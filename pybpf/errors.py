@@ -8,7 +8,6 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-
 # Kernel-internal errnos (include/linux/errno.h, "should never be seen by user
 # programs") that still leak out of bpf() and perf_event_open(): the C library
 # has no name or text for them ("Unknown error 524").

@@ -70,7 +70,8 @@ class MapSession(Session):
 
     def _attach(self) -> Any:
         """The programs of ``attach_options`` (all by default), each with its options."""
-        from pybpf.links import LinkGroup, attach as attach_program
+        from pybpf.links import LinkGroup
+        from pybpf.links import attach as attach_program
 
         wanted = self.attach_options
         if wanted is None:

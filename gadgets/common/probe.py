@@ -89,7 +89,9 @@ def hook_available(hook: "Hook") -> Tuple[bool, str]:
     if hook.kind in ("kprobe", "kretprobe"):
         return (True, "") if features.has_kprobes() else (False, "kprobes are not available (CONFIG_KPROBES off)")
     if hook.kind in ("fentry", "fexit"):
-        return (True, "") if features.has_trampolines() else (False, "fentry/fexit trampolines are refused by this kernel")
+        if features.has_trampolines():
+            return True, ""
+        return False, "fentry/fexit trampolines are refused by this kernel"
     return True, ""
 
 

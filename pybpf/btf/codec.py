@@ -31,7 +31,16 @@ from typing import Any, Callable, Dict, List, Tuple
 from ..errors import BTFError
 from .spec import Spec
 from .types import (
-    INT_BOOL, INT_CHAR, INT_SIGNED, Array, Datasec, Enum, Float, Int, Kind, Struct,
+    INT_BOOL,
+    INT_CHAR,
+    INT_SIGNED,
+    Array,
+    Datasec,
+    Enum,
+    Float,
+    Int,
+    Kind,
+    Struct,
 )
 
 _CACHE: "weakref.WeakKeyDictionary[Spec, Dict[int, Codec]]" = weakref.WeakKeyDictionary()

@@ -12,8 +12,25 @@ from typing import AbstractSet, Mapping
 from ..errors import BTFError
 from .spec import Spec
 from .types import (
-    FUNC_STATIC, VAR_GLOBAL_EXTERN, VAR_STATIC, Const, Datasec, Enum, Enum64, Float,
-    Func, FuncProto, EnumValue, Int, Kind, Member, Struct, Typedef, TypeTag, Union, Var,
+    FUNC_STATIC,
+    VAR_GLOBAL_EXTERN,
+    VAR_STATIC,
+    Const,
+    Datasec,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Int,
+    Kind,
+    Member,
+    Struct,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
     VarSecinfo,
 )
 

@@ -25,16 +25,31 @@ import struct
 import sys
 from array import array
 from itertools import compress
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Union as TUnion
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Union as TUnion
 
 from ..errors import BTFError
 from .types import (
-    BTF_MAGIC, BTF_MAX_NAME_OFFSET, BTF_MAX_TYPE, BTF_VERSION, Array, Kind, Type, Void,
+    BTF_MAGIC,
+    BTF_MAX_NAME_OFFSET,
+    BTF_MAX_TYPE,
+    BTF_VERSION,
     QUALIFIER_KINDS,
+    Array,
+    Kind,
+    Type,
+    Void,
 )
 from .wire import (
-    FIXED_WORDS, HEADER, HEADER_BE, HEADER_LEN, KIND_MAX, VLEN_WORDS, decode_type,
-    encode_to_bytes, words_to_bytes,
+    FIXED_WORDS,
+    HEADER,
+    HEADER_BE,
+    HEADER_LEN,
+    KIND_MAX,
+    VLEN_WORDS,
+    decode_type,
+    encode_to_bytes,
+    words_to_bytes,
 )
 
 _VOID = Void()

@@ -12,9 +12,32 @@ from typing import Callable, List, Sequence
 
 from ..errors import BTFError
 from .types import (
-    Array, Const, Datasec, DeclTag, Enum, Enum64, EnumValue, Float, Func, FuncProto, Fwd, Int,
-    Kind, Member, Param, Ptr, Restrict, Struct, Type, Typedef, TypeTag, Union, Var, VarSecinfo,
-    Volatile, BTF_MAX_VLEN,
+    BTF_MAX_VLEN,
+    Array,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    Int,
+    Kind,
+    Member,
+    Param,
+    Ptr,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+    VarSecinfo,
+    Volatile,
 )
 
 HEADER = struct.Struct("<HBBIIIII")  # magic, version, flags, hdr_len, type_off/len, str_off/len

@@ -19,7 +19,6 @@ from typing import Any, List, Optional
 
 from pybpf.errors import BPFError
 
-
 COMMANDS_GROUP = "pybpf.commands"
 
 

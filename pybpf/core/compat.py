@@ -13,8 +13,7 @@ from typing import Any
 
 from pybpf.btf.types import Kind
 from pybpf.core.kinds import essential_name
-from pybpf.core.typeinfo import (int_signed, is_any_enum, is_composite, kinds_core_compat,
-                                 skip_mods, type_name)
+from pybpf.core.typeinfo import int_signed, is_any_enum, is_composite, kinds_core_compat, skip_mods, type_name
 from pybpf.errors import CoreRelocationError
 
 MAX_DEPTH = 32

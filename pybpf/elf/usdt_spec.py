@@ -17,7 +17,7 @@ from typing import Dict, List
 
 from construct import Array, Construct, Enum, Flag, Int8sl, Int16sl, Int32ul, Int64ul, Padding, Struct
 
-from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP
+from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP  # noqa: F401 (pybpf.links.usdt names it here)
 from pybpf.errors import BPFError
 
 MAX_ARGS = 12  # BPF_USDT_MAX_ARG_CNT

@@ -30,8 +30,7 @@ from typing import Dict, List, Optional, Tuple
 
 from pybpf.asm import Instruction
 from pybpf.asm import opcodes as op
-from pybpf.elf.specs import (RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP,
-                             FunctionSpec, ProgramSpec)
+from pybpf.elf.specs import RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP, FunctionSpec, ProgramSpec
 from pybpf.errors import LoadError
 
 MAX_INSNS = 1_000_000  # the kernel's BPF_COMPLEXITY_LIMIT_INSNS

@@ -168,7 +168,7 @@ class Reader:
     def _hand_out(self, out: list) -> Iterator[memoryview]:
         index = 0
         try:
-            for index, rec in enumerate(out, 1):
+            for index, rec in enumerate(out, 1):  # noqa: B007 (index is read on GeneratorExit)
                 yield rec
         except GeneratorExit:
             self._pending = out[index:]

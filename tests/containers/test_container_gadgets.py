@@ -9,9 +9,10 @@ import threading
 import time
 import uuid
 
-from pybpf_gadgets import trace_exec
 from runtimes_support import app_pod_yaml, mntns, unique, wait_until
 from test_gadget_trace_support import ROOT, CLIRun, collect
+
+from pybpf_gadgets import trace_exec
 
 
 def _traced(run, runtime, names_and_execs, tag):

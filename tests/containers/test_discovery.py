@@ -8,13 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from runtimes_support import app_pod_yaml, mntns, unique, wait_until
+from test_gadget_trace_support import ROOT
 
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.errors import GadgetError
 from pybpf_gadgets.common.runtimes import docker as docker_state
 from pybpf_gadgets.common.runtimes.record import Problems
-from runtimes_support import app_pod_yaml, mntns, unique, wait_until
-from test_gadget_trace_support import ROOT
 
 
 def found(name):

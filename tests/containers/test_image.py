@@ -10,7 +10,6 @@ import textwrap
 import uuid
 
 import pytest
-
 from runtimes_support import app_pod_yaml, sh, unique, wait_until
 from test_gadget_trace_support import ROOT
 

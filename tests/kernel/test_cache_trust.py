@@ -23,8 +23,8 @@ from hashlib import blake2b
 from pathlib import Path
 
 import pytest
-
 from exec_watch import ECHO, exec_events
+
 from pybpf.core import cache, cachedir
 
 ROOT = Path(__file__).resolve().parents[2]

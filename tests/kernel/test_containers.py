@@ -7,11 +7,11 @@ import subprocess
 import uuid
 
 import pytest
+from test_gadget_trace_support import StandIn, collect
 
 from pybpf_gadgets import trace_exec, trace_open
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.errors import GadgetError
-from test_gadget_trace_support import StandIn, collect
 
 ECHO = shutil.which("echo") or "/bin/echo"
 
@@ -102,6 +102,7 @@ def test_open_filtered_by_mntns_id(two_containers, tmp_path):
 
 def test_cli_container_json(two_containers):
     import json
+
     from test_gadget_trace_support import CLIRun
     a, b = two_containers
     tag = f"pybpf-cli-{uuid.uuid4().hex[:8]}"
@@ -127,7 +128,9 @@ def test_cli_container_json(two_containers):
 
 def test_dns_filtered_to_one_container(two_containers):
     import sys
+
     from test_gadget_trace_dns import CLIENT, Resolver
+
     from pybpf_gadgets import trace_dns
     a, b = two_containers
     res = Resolver()

@@ -14,6 +14,7 @@ import pytest
 
 from pybpf import features as F
 from pybpf.btf.types import Kind as BTFKind
+from pybpf.errors import BPFError
 from pybpf.sys import btf_load
 from pybpf.uapi import LinkType, MapType, ProgType
 
@@ -209,7 +210,7 @@ def test_btf_features_and_kinds(btf_strings):
 def test_btf_probe_can_say_no():
     # an unknown kind (31) must be refused, or the probes above would prove nothing
     bogus = F._btf_type(0, 31, 0, 4)
-    with pytest.raises(Exception):
+    with pytest.raises(BPFError):
         btf_load(F._btf_blob(bogus, b"\0"))
 
 

@@ -8,11 +8,11 @@ import time
 import uuid
 
 import pytest
+from test_gadget_trace_support import require
 
 from pybpf_gadgets import trace_exec, trace_open, trace_signal
 from pybpf_gadgets.common import lines
 from pybpf_gadgets.common.output import ColumnWriter, JSONWriter
-from test_gadget_trace_support import require
 
 
 def _records(run, trigger):

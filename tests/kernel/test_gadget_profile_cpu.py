@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 from pybpf_gadgets import profile_cpu
-from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang-19")

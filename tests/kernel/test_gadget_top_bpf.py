@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pybpf
 from pybpf.links import attach
-
 from pybpf_gadgets import top_bpf
 
 ROOT = Path(__file__).resolve().parents[2]

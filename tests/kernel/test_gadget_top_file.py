@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 from pybpf_gadgets import top_file
-from test_gadget_snapshot_process import make_standin  # noqa: F401 (fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -159,7 +159,8 @@ def test_live_table_in_a_terminal(tmp_path, unique_name, key):
             screen = _tmux(session, "capture-pane", "-p", "-t", session)
             if path.name in screen and (not screens or screen != screens[-1]):
                 screens.append(screen)
-        assert len(screens) >= 3, (writer.poll(), path.exists() and path.stat().st_size, _tmux(session, "capture-pane", "-p", "-t", session))
+        assert len(screens) >= 3, (writer.poll(), path.exists() and path.stat().st_size,
+                                   _tmux(session, "capture-pane", "-p", "-t", session))
         for screen in screens:
             lines = screen.splitlines()
             # drawn in place: title on the first line, header on the second, rows below

@@ -44,8 +44,9 @@ def test_mount_cli(tmp_path):
 
 
 def test_capabilities_cli():
-    from pybpf_gadgets import trace_capabilities
     from test_gadget_trace_support import require
+
+    from pybpf_gadgets import trace_capabilities
     require(trace_capabilities.GADGET)
     def trigger():
         s = socket.socket()

@@ -9,8 +9,9 @@ import sys
 import threading
 import uuid
 
-from pybpf_gadgets import trace_dns
 from test_gadget_trace_support import CLIRun, collect
+
+from pybpf_gadgets import trace_dns
 
 
 class Resolver:

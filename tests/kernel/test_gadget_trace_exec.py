@@ -8,9 +8,9 @@ import sys
 import uuid
 
 import pytest
+from test_gadget_trace_support import CLIRun, collect, require
 
 from pybpf_gadgets import trace_exec
-from test_gadget_trace_support import CLIRun, collect, require
 
 ECHO = shutil.which("echo") or "/bin/echo"
 

@@ -8,10 +8,10 @@ import sys
 import uuid
 
 import pytest
+from test_gadget_trace_support import CLIRun, collect, require
 
 from pybpf_gadgets import trace_capabilities, trace_open, trace_signal
 from pybpf_gadgets.common.syscalls import syscall_name
-from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()
 

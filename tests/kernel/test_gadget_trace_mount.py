@@ -6,9 +6,9 @@ import subprocess
 import uuid
 
 import pytest
+from test_gadget_trace_support import collect
 
 from pybpf_gadgets import trace_mount
-from test_gadget_trace_support import collect
 
 libc = ctypes.CDLL(None, use_errno=True)
 NR_FSOPEN, NR_FSCONFIG, NR_FSMOUNT = 430, 431, 432  # x86_64

@@ -5,9 +5,9 @@ import os
 import socket
 
 import pytest
+from test_gadget_trace_support import CLIRun, collect, require
 
 from pybpf_gadgets import trace_bind, trace_tcp
-from test_gadget_trace_support import require, CLIRun, collect
 
 ME = os.getpid()
 

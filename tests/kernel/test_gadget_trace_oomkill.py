@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_gadget_trace_support import collect
 
 from pybpf_gadgets import trace_oomkill
-from test_gadget_trace_support import collect
 
 HOG = "import sys; b = []\nwhile True: b.append(bytearray(1 << 20))"
 

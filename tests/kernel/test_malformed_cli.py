@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from malformed import CASES
 
 ROOT = Path(__file__).resolve().parents[2]

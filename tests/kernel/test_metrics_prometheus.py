@@ -16,10 +16,10 @@ import time
 import uuid
 
 import pytest
-
-from pybpf_gadgets import profile_blockio, top_file, trace_exec
 from metrics_support import Prometheus, Serve, promtool_check
 from test_gadget_trace_support import StandIn, require
+
+from pybpf_gadgets import profile_blockio, top_file, trace_exec
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 

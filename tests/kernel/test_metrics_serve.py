@@ -14,10 +14,10 @@ import subprocess
 import time
 
 import pytest
-
-from pybpf_gadgets import top_tcp, trace_exec
 from metrics_support import SERVE, Serve, http_get
 from test_gadget_trace_support import require
+
+from pybpf_gadgets import top_tcp, trace_exec
 
 pytestmark = pytest.mark.kernel
 

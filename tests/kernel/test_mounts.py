@@ -15,9 +15,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from exec_watch import ECHO, exec_events
 
 import pybpf
-from exec_watch import ECHO, exec_events
 from pybpf.errors import LoadError
 from pybpf.sys import mounts
 

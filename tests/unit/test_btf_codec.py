@@ -7,8 +7,21 @@ import struct
 import pytest
 
 from pybpf.btf import (
-    INT_BOOL, Array, Builder, Const, Enum, EnumValue, Float, Fwd, Int, Member, Ptr, Spec, Struct,
-    Typedef, Union,
+    INT_BOOL,
+    Array,
+    Builder,
+    Const,
+    Enum,
+    EnumValue,
+    Float,
+    Fwd,
+    Int,
+    Member,
+    Ptr,
+    Spec,
+    Struct,
+    Typedef,
+    Union,
 )
 from pybpf.btf.codec import Codec, codec_for_name
 from pybpf.errors import BTFError

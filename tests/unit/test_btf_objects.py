@@ -9,10 +9,21 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from pybpf.btf import (
-    FEATURES, Builder, Const, Datasec, Enum, Int, Kind, Spec, Struct, Typedef, Union,
-    fixup_datasecs, sanitize,
+    FEATURES,
+    Builder,
+    Const,
+    Datasec,
+    Enum,
+    Int,
+    Kind,
+    Spec,
+    Struct,
+    Typedef,
+    Union,
+    fixup_datasecs,
+    sanitize,
 )
-from pybpf.btf.ext import CoreReloKind, FuncInfo, parse_ext, pack_func_info, pack_line_info
+from pybpf.btf.ext import CoreReloKind, FuncInfo, pack_func_info, pack_line_info, parse_ext
 from pybpf.errors import BTFError
 
 ROOT = Path(__file__).resolve().parents[2]

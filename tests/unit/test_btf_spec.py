@@ -6,9 +6,35 @@ import struct
 import pytest
 
 from pybpf.btf import (
-    FUNC_GLOBAL, INT_CHAR, VAR_GLOBAL_ALLOCATED, Array, Builder, Const, Datasec, DeclTag, Enum,
-    Enum64, EnumValue, Float, Func, FuncProto, Fwd, Int, Member, Param, Ptr, Restrict, Spec,
-    Struct, Typedef, TypeTag, Union, Var, VarSecinfo, Void, Volatile,
+    FUNC_GLOBAL,
+    INT_CHAR,
+    VAR_GLOBAL_ALLOCATED,
+    Array,
+    Builder,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    Enum64,
+    EnumValue,
+    Float,
+    Func,
+    FuncProto,
+    Fwd,
+    Int,
+    Member,
+    Param,
+    Ptr,
+    Restrict,
+    Spec,
+    Struct,
+    Typedef,
+    TypeTag,
+    Union,
+    Var,
+    VarSecinfo,
+    Void,
+    Volatile,
 )
 from pybpf.errors import BTFError
 

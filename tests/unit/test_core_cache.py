@@ -13,9 +13,10 @@ import pytest
 
 from pybpf.asm import Instruction
 from pybpf.btf import Builder, Int, Member, Struct
-from pybpf.core import cache, cachedir, kernel as kmod, objects
-from pybpf.core import kernel_targets, load_btf_file, relocate_object
-from pybpf.core.kinds import POISON_IMM, RelocKind as K
+from pybpf.core import cache, cachedir, kernel_targets, load_btf_file, objects, relocate_object
+from pybpf.core import kernel as kmod
+from pybpf.core.kinds import POISON_IMM
+from pybpf.core.kinds import RelocKind as K
 from pybpf.errors import CoreRelocationError
 
 LDX_DW = 0x79

@@ -7,11 +7,12 @@ import lzma
 from types import SimpleNamespace
 
 import pytest
+from test_core_foreign import DEBIAN_61_MIN_BTF, OBJECTS
 
 from pybpf.cli import main
 from pybpf.core import POISON_IMM, RelocKind, RelocResult, error_from_verifier, explain, format_explanations
 from pybpf.core.result import CandidateInfo
-from test_core_foreign import DEBIAN_61_MIN_BTF, OBJECTS
+
 
 @pytest.fixture(scope="module")
 def debian_btf(tmp_path_factory):

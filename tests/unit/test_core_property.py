@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pybpf.asm import Instruction
-from pybpf.btf import (Array, Builder, Enum, Enum64, EnumValue, Fwd, Int, Member, Ptr, Struct,
-                       Typedef, Union)
+from pybpf.btf import Array, Builder, Enum, Enum64, EnumValue, Fwd, Int, Member, Ptr, Struct, Typedef, Union
 from pybpf.core import POISON_IMM, relocate
 from pybpf.core.kinds import RelocKind as K
 from pybpf.errors import CoreRelocationError
@@ -77,7 +77,7 @@ def test_byte_offset_finds_the_field_anywhere(layout):
     names = list(reversed(local_names)) + missing
     local_id = b.add(Struct("obj", 8 * len(names), [Member(n, u64, 64 * i) for i, n in enumerate(names)]))
     insns, relos = [], []
-    for i, name in enumerate(names):
+    for i in range(len(names)):
         relos.append(SimpleNamespace(insn_off=len(insns), type_id=local_id, access_str=f"0:{i}",
                                      kind=int(K.FIELD_BYTE_OFFSET)))
         insns.append(Instruction(0x79, 1, 2, 8 * i, 0))

@@ -11,9 +11,9 @@ from types import SimpleNamespace
 import pytest
 
 from pybpf.asm import Instruction
-from pybpf.btf import (Array, Builder, Enum, Enum64, EnumValue, Fwd, Int, Member, Ptr, Struct,
-                       Typedef, Union)
-from pybpf.core.kinds import POISON_IMM, RelocKind as K, essential_name
+from pybpf.btf import Array, Builder, Enum, Enum64, EnumValue, Fwd, Int, Member, Ptr, Struct, Typedef, Union
+from pybpf.core.kinds import POISON_IMM, essential_name
+from pybpf.core.kinds import RelocKind as K
 from pybpf.core.relocate import Session, relocate
 from pybpf.errors import CoreRelocationError
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import resource
 
 import pytest
+from malformed import CASES, shipped, with_nobits_size
 
 from pybpf.elf import ObjectSpec
 from pybpf.errors import BPFError, ELFError
-from malformed import CASES, shipped, with_nobits_size
 
 
 @pytest.fixture

@@ -3,8 +3,16 @@ import errno
 import os
 
 from pybpf.cli import one_line
-from pybpf.errors import (NotFoundError, NotSupportedError, PermissionDeniedError, SyscallError,
-                          VerifierError, errno_name, errno_text, syscall_error)
+from pybpf.errors import (
+    NotFoundError,
+    NotSupportedError,
+    PermissionDeniedError,
+    SyscallError,
+    VerifierError,
+    errno_name,
+    errno_text,
+    syscall_error,
+)
 
 LOG_6X = (
     "0: R1=ctx() R10=fp0\n0: (95) exit\nR0 !read_ok\n"

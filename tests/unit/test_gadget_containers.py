@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from boltwrite import bolt_bytes
+
 from pybpf_gadgets.common import cgroups
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.errors import GadgetError
@@ -383,6 +383,7 @@ def test_docker_socket_used_when_state_unreadable(tmp_path):
     """State directory missing and a socket that is not a docker daemon:
     one problem noted, nothing invented."""
     import socket
+
     from pybpf_gadgets.common.runtimes import docker
     from pybpf_gadgets.common.runtimes.record import Problems
     root = tmp_path / "r"

@@ -15,8 +15,7 @@ from pybpf_gadgets.cli import run as cli_run
 from pybpf_gadgets.cli.show import tracing_line
 from pybpf_gadgets.common.errors import GadgetError
 from pybpf_gadgets.common.gadget import Field, Gadget
-from pybpf_gadgets.common.output import (ColumnWriter, DocumentWriter, chosen_fields,
-                                         document_writer, drop_fields)
+from pybpf_gadgets.common.output import ColumnWriter, DocumentWriter, chosen_fields, document_writer, drop_fields
 from pybpf_gadgets.common.timecolumns import clock_view, epoch, since_view
 from pybpf_gadgets.common.yamltext import document
 

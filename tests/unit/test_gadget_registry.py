@@ -1,10 +1,10 @@
 """Registry, gadget descriptions and the CLI's answers to bad input (no root needed)."""
 import pytest
 
+from pybpf.cli import main
 from pybpf_gadgets import registry
 from pybpf_gadgets.common.errors import GadgetError
 from pybpf_gadgets.common.session import open_session
-from pybpf.cli import main
 
 TRACE = ["trace_exec", "trace_open", "trace_tcp", "trace_bind", "trace_signal"]
 

@@ -1,8 +1,9 @@
 """Following a container selection as containers come and go (pure: the
 synthetic /proc and recorded state of test_gadget_containers)."""
+from test_gadget_containers import hybrid, node  # noqa: F401  (fixtures)
+
 from pybpf_gadgets.common import containers as ctr
 from pybpf_gadgets.common.selection import Selection
-from test_gadget_containers import hybrid, node  # noqa: F401  (fixtures)
 
 
 def test_selection_kernel_mode_map_changes(hybrid):

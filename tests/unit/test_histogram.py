@@ -1,10 +1,10 @@
 """Log2 histogram buckets, text chart and json form."""
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pybpf_gadgets.common.histogram import (Bucket, buckets, format_log2, log2_slot,
-                                      slot_bounds, to_json)
+from pybpf_gadgets.common.histogram import Bucket, buckets, format_log2, log2_slot, slot_bounds, to_json
 
 
 def test_slot_rule_matches_bounds():

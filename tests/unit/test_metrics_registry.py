@@ -4,7 +4,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pybpf_gadgets.metrics.monotonic import Increments
 from pybpf_gadgets.metrics.registry import DROPPED, OVERFLOW, Registry

@@ -9,8 +9,7 @@ import sys
 
 import pytest
 
-from pybpf_gadgets.common.symbolize import (ElfSymbols, KernelSymbols, ProcessSymbols, elf_symbols,
-                                      folded, parse_maps)
+from pybpf_gadgets.common.symbolize import ElfSymbols, KernelSymbols, ProcessSymbols, elf_symbols, folded, parse_maps
 
 KALLSYMS = """\
 ffffffff81000000 T _stext

@@ -6,8 +6,7 @@ import struct
 import pytest
 
 from pybpf.elf.notes import NOTE, STAPSDT_DESC, Segment, parse_notes, probes, read_probes
-from pybpf.elf.usdt_spec import (ARG_CONST, ARG_REG, ARG_REG_DEREF, SPEC, USDTArgError,
-                                 encode_spec, parse_args)
+from pybpf.elf.usdt_spec import ARG_CONST, ARG_REG, ARG_REG_DEREF, SPEC, USDTArgError, encode_spec, parse_args
 from pybpf.errors import ELFError
 from pybpf.links.usdt import split_target
 

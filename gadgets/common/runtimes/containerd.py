@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Tuple
 
 from .bolt import BoltDB, BoltError, Bucket
-from .record import (Problems, Record, list_dir, read_bytes, read_int,
-                                            read_json, str_dict)
+from .record import Problems, Record, list_dir, read_bytes, read_int, read_json, str_dict
 
 RUNTIME = "containerd"
 DOCKER = "docker"

@@ -15,8 +15,7 @@ import socket
 from pathlib import Path
 from typing import List, Tuple
 
-from .record import (JSON_LIMIT, Problems, Record, list_dir, parse_json,
-                                            read_json, str_dict)
+from .record import JSON_LIMIT, Problems, Record, list_dir, parse_json, read_json, str_dict
 
 RUNTIME = "docker"
 STATE_DIR = "var/lib/docker/containers"
