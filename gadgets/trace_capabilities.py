@@ -1,9 +1,18 @@
 """trace_capabilities: capability checks with the capability's name, the
-verdict and the system call being served. Hook: the capability:cap_capable
-tracepoint (6.14+), else a kprobe/kretprobe pair on cap_capable()."""
+verdict, whether the kernel audits it and the system call being served.
+Hook: the capability:cap_capable tracepoint (6.14+), else a kprobe/kretprobe
+pair on cap_capable().
+
+As BCC's capable, only audited checks are shown unless ``-v``/``--verbose``:
+most checks are the kernel's silent ones (every mmap asks CAP_SYS_ADMIN for
+memory accounting). cap_capable()'s audit option is not in the tracepoint,
+so the BPF program asks which function called it: user space passes the
+address ranges of the kernel's non-audit paths (NOAUDIT_CALLERS) from
+/proc/kallsyms. Without readable addresses every check counts as audited.
+"""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List, Tuple
 
 from .common.formats import CAPABILITIES, capability_name
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
@@ -24,10 +33,62 @@ def capability(value: Any) -> int:
     raise ValueError(f"unknown capability {text!r}")
 
 
+#: the kernel functions that check a capability without auditing it, within
+#: two frames of cap_capable() (security/commoncap.c, kernel/capability.c)
+NOAUDIT_CALLERS = ("security_vm_enough_memory_mm", "cap_vm_enough_memory",
+                   "ns_capable_noaudit", "has_ns_capability_noaudit", "has_capability_noaudit")
+NOAUDIT_RANGES = 6  # the size of noaudit_start/noaudit_end in the object
+NEXT_GUESS = 0x1000  # a function's length when kallsyms lists nothing after it
+
+
+def function_ranges(names: Tuple[str, ...], path: str = "/proc/kallsyms"
+                    ) -> List[Tuple[int, int]]:
+    """[start, end) of each named kernel text symbol that kallsyms lists with an
+    address (the next symbol's address is the end)."""
+    wanted = set(names)
+    ranges: List[Tuple[int, int]] = []
+    start = 0
+    try:
+        with open(path) as fh:
+            for line in fh:
+                parts = line.split(None, 3)
+                if len(parts) < 3:
+                    continue
+                addr = int(parts[0], 16)
+                if start:
+                    ranges.append((start, addr if addr > start else start + NEXT_GUESS))
+                    start = 0
+                if parts[2] in wanted and parts[1] in "tT" and addr:
+                    wanted.discard(parts[2])
+                    start = addr
+                    if len(parts) == 4:  # a module's symbol: not one of ours
+                        start = 0
+                if not wanted and not start:
+                    break
+    except OSError:
+        return []
+    if start:
+        ranges.append((start, start + NEXT_GUESS))
+    return ranges
+
+
+def _u64s(values: List[int]) -> bytes:
+    return b"".join(v.to_bytes(8, "little") for v in values)
+
+
+def prepare(session: Any, spec: Any) -> None:
+    """The non-audit callers' address ranges, for the tracepoint's program."""
+    ranges = function_ranges(NOAUDIT_CALLERS)[:NOAUDIT_RANGES]
+    pad = [(0, 0)] * (NOAUDIT_RANGES - len(ranges))
+    spec.constants["noaudit_start"] = _u64s([r[0] for r in ranges + pad])
+    spec.constants["noaudit_end"] = _u64s([r[1] for r in ranges + pad])
+
+
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:
     return {
         "cap": capability_name(raw["cap"]),
         "cap_raw": raw["cap"],
+        "audit": bool(raw["audit"]),
         "verdict": "allow" if raw["ret"] == 0 else "deny",
         "ret": raw["ret"],
         "syscall": syscall_name(raw["syscall"]),
@@ -48,6 +109,8 @@ GADGET = Gadget(
                 ("kprobe_cap_capable", "kretprobe_cap_capable")),
     ),
     params=[
+        Param("verbose", "include the checks the kernel does not audit (as BCC's capable -v)",
+              default=False, constant="targ_verbose", aliases=("-v",)),
         Param("denied", "only denied checks", default=False, constant="targ_denied_only"),
         Param("cap", "only this capability (CAP_SYS_ADMIN, SYS_ADMIN or 21)", capability, None,
               constant="targ_cap"),
@@ -55,6 +118,8 @@ GADGET = Gadget(
     fields=[
         Field("cap", "capability (CAP_SYS_ADMIN...)", 22, True, "CAP"),
         Field("cap_raw", "capability number", -3, type=int),
+        Field("audit", "whether the kernel audits the check (non-audit ones with -v)", 5, True,
+              "AUDIT", type=bool),
         Field("verdict", "allow or deny", 7, True, "VERDICT"),
         Field("ret", "0, or -EPERM when denied", -4, type=int),
         Field("syscall", "system call being served", 16, True, "SYSCALL"),
@@ -62,6 +127,9 @@ GADGET = Gadget(
         Field("target_userns", "user namespace checked against (inode)", -11, type=int),
     ],
     present=present,
+    prepare=prepare,
+    default_fields=("runtime.containerName", "proc.uid", "proc.pid", "proc.comm", "cap",
+                    "audit", "verdict", "syscall"),
 )
 
 run = run_function(GADGET)

@@ -1,6 +1,9 @@
 """trace_exec: every program execution (execve/execveat) with its full
 argument list, executable path, working directory and result.
 
+As BCC's execsnoop: failed execs are shown with ``-x``/``--fails`` only, and
+``--max-args`` bounds the arguments read (20 by default), both in the kernel.
+
 Library use::
 
     from pybpf_gadgets import trace_exec
@@ -14,11 +17,13 @@ from typing import Any, Dict
 
 from .common.decode import cstr, join_path, split_strings
 from .common.formats import errno_name
-from .common.gadget import Field, Gadget, Hook
+from .common.gadget import Field, Gadget, Hook, Param
+from .common.options import integer
 from .common.session import run_function
 
 # flags in struct event (bpf/gadgets/trace_exec.bpf.c)
 ARGS_TRUNCATED, EXE_TRUNCATED, CWD_TRUNCATED = 1, 2, 4
+MAX_ARGS = 64  # ARGS_COUNT_MAX: the most arguments the program reads
 
 
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:
@@ -47,6 +52,12 @@ GADGET = Gadget(
            Hook("tracepoint", "syscalls/sys_exit_execve"),
            Hook("tracepoint", "syscalls/sys_enter_execveat"),
            Hook("tracepoint", "syscalls/sys_exit_execveat")],
+    params=[
+        Param("fails", "include failed execs (as BCC's execsnoop -x)", default=False,
+              constant="targ_fails", aliases=("-x",)),
+        Param("max_args", f"read at most N arguments (1 to {MAX_ARGS}; default 20)",
+              integer("max_args", 1, MAX_ARGS), 20, constant="targ_max_args"),
+    ],
     fields=[
         Field("proc.ppid", "parent process id", -7, True, "PPID", type=int),
         Field("ret", "execve return value (0, or -errno)", -4, True, "RET", type=int),
@@ -54,7 +65,8 @@ GADGET = Gadget(
         Field("file", "file name as passed to execve", 24),
         Field("exe", "path of the executable run", 32),
         Field("cwd", "working directory", 24),
-        Field("args", "argv (at most 20 arguments / 4 KiB)", 0, True, "ARGS", type=list),
+        Field("args", "argv (--max-args arguments, 20 by default; 4 KiB at most)", 0, True,
+              "ARGS", type=list),
         Field("args_count", "arguments kept", -4, type=int),
         Field("args_truncated", "true when argv was cut", 5, type=bool),
     ],

@@ -10,8 +10,12 @@
 #include "gadget/path.h"
 
 #define ARGS_MAX 4096      /* bytes of argv kept */
-#define ARGS_COUNT_MAX 20  /* arguments kept */
+#define ARGS_COUNT_MAX 64  /* arguments kept at most (--max-args) */
 #define FILE_MAX 256
+
+/* Set by user space before load: BCC execsnoop's --max-args and -x. */
+const volatile __u32 targ_max_args = 20;
+const volatile bool targ_fails = false;   /* report failed execs too */
 
 #define EXEC_ARGS_TRUNCATED 1
 #define EXEC_EXE_TRUNCATED 2
@@ -80,6 +84,8 @@ static __always_inline int enter_exec(const char *filename, const char *const *a
 	bpf_probe_read_user_str(e->file, sizeof(e->file), filename);
 
 	for (i = 0; i < ARGS_COUNT_MAX; i++) {
+		if (i >= targ_max_args)
+			break;
 		if (bpf_probe_read_user(&argp, sizeof(argp), &argv[i]) || !argp)
 			break;
 		if (off >= ARGS_MAX) {
@@ -92,7 +98,7 @@ static __always_inline int enter_exec(const char *filename, const char *const *a
 		off += n;
 		e->args_count++;
 	}
-	if (i == ARGS_COUNT_MAX &&
+	if ((i == ARGS_COUNT_MAX || i >= targ_max_args) &&
 	    !bpf_probe_read_user(&argp, sizeof(argp), &argv[i]) && argp)
 		e->flags |= EXEC_ARGS_TRUNCATED;
 	if (off > ARGS_MAX) {
@@ -118,7 +124,7 @@ static __always_inline int exit_exec(long ret)
 	e = bpf_map_lookup_elem(&execs, &tgid);
 	if (!e)
 		return 0;
-	if (!gadget_comm_matches())
+	if (!gadget_comm_matches() || (ret < 0 && !targ_fails))
 		goto out;
 	e->retval = ret;
 	gadget_fill_proc(&e->proc);

@@ -124,7 +124,7 @@ def _gadget_plan(name: str, entry: Mapping[str, Any], where: str, interval: floa
     params = entry.get("params", {})
     if not isinstance(params, dict):
         raise GadgetError(f"{where}: params: expected an object of the gadget's parameters")
-    options["params"] = dict(params)
+    options["params"] = {**fam.DEFAULT_PARAMS.get(name, {}), **params}
     every = _interval(entry["interval"], where) if "interval" in entry else interval
     return GadgetPlan(gadget, tuple(labels), every, options)
 

@@ -45,6 +45,15 @@ TRACE_OUTCOMES: Dict[str, Tuple[str, ...]] = {
 }
 
 
+#: Parameters a gadget's metrics need unless the configuration says otherwise:
+#: counts by outcome include the failures and checks the CLI hides by default
+#: (trace_exec's failed execs, as BCC's execsnoop without -x; trace_capabilities'
+#: non-audit checks, as BCC's capable without -v).
+DEFAULT_PARAMS: Dict[str, Dict[str, object]] = {
+    "trace_exec": {"fails": True}, "trace_capabilities": {"verbose": True},
+}
+
+
 @dataclass(frozen=True)
 class TopCounter:
     """A count column of a top gadget exported as ``pybpf_<gadget>_<suffix>``."""

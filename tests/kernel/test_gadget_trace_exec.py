@@ -57,7 +57,7 @@ def test_failed_exec_and_truncation(tmp_path):
             pass
         subprocess.run([ECHO, tag] + [f"a{i}" for i in range(30)], stdout=subprocess.DEVNULL)
 
-    with trace_exec.run(pid=None) as run:
+    with trace_exec.run(pid=None, fails=True) as run:
         events = collect(run, trigger,
                          lambda e: tag in " ".join(e["args"]) or tag in e["file"], want=2)
     failed = [e for e in events if e["ret"] != 0]
@@ -67,6 +67,26 @@ def test_failed_exec_and_truncation(tmp_path):
     assert failed[0]["file"] == missing and failed[0]["exe"] == ""
     assert long[0]["args_truncated"] and long[0]["args_count"] == 20
     assert long[0]["args"][:2] == [ECHO, tag] and len(long[0]["args"]) == 20
+
+
+def test_failed_execs_hidden_by_default_and_max_args(tmp_path):
+    """BCC's execsnoop defaults: no failed exec without -x; --max-args in the kernel."""
+    tag = f"pybpf-{uuid.uuid4().hex[:8]}"
+    missing = str(tmp_path / tag)
+
+    def trigger():
+        try:
+            os.spawnv(os.P_WAIT, missing, [missing, "x"])
+        except OSError:
+            pass
+        subprocess.run([ECHO, tag] + [f"a{i}" for i in range(9)], stdout=subprocess.DEVNULL)
+
+    with trace_exec.run(max_args=3) as run:
+        events = collect(run, trigger,
+                         lambda e: tag in " ".join(e["args"]) or tag in e["file"], settle=0.5)
+    assert events and all(e["ret"] == 0 for e in events)
+    assert events[0]["args"] == [ECHO, tag, "a0"] and events[0]["args_count"] == 3
+    assert events[0]["args_truncated"]
 
 
 def test_cli_json(tmp_path):

@@ -137,6 +137,38 @@ def test_capabilities_bind_low_port_as_root():
     assert e["syscall"] == "bind" and e["proc"]["pid"] == ME
 
 
+def _mmap_then_bind():
+    """A private writable mapping (a non-audit CAP_SYS_ADMIN check: memory
+    accounting) and a bind to a low port (an audited CAP_NET_BIND_SERVICE check)."""
+    import mmap
+    m = mmap.mmap(-1, 1 << 16, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    m.close()
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", 83))
+    except OSError:
+        pass
+    s.close()
+
+
+def test_capabilities_audited_only_unless_verbose():
+    """As BCC's capable: the memory accounting check (not audited) shows with -v only."""
+    require(trace_capabilities.GADGET)
+    with trace_capabilities.run(pid=ME) as run:
+        quiet = collect(run, _mmap_then_bind, lambda e: e["cap"] == "CAP_NET_BIND_SERVICE",
+                        settle=0.3)
+    assert quiet and all(e["audit"] for e in quiet)
+    assert not [e for e in quiet if e["cap"] == "CAP_SYS_ADMIN" and e["syscall"] == "mmap"]
+    with trace_capabilities.run(pid=ME, verbose=True) as run:
+        loud = collect(run, _mmap_then_bind,
+                       lambda e: e["cap"] in ("CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"), want=2,
+                       settle=0.3)
+    kinds = {(e["cap"], e["syscall"], e["audit"]) for e in loud}
+    assert ("CAP_SYS_ADMIN", "mmap", False) in kinds
+    assert ("CAP_NET_BIND_SERVICE", "bind", True) in kinds
+
+
 def test_capabilities_denied_in_user_namespace():
     require(trace_capabilities.GADGET)
     # in a new user namespace, sethostname() is denied: the UTS namespace

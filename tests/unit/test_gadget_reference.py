@@ -18,7 +18,7 @@ def test_the_reference_names_every_gadget_option_and_field():
     for g in registry.all_gadgets():
         assert f"### {g.name}: options and fields ({g.category})" in text
         for p in g.params:
-            assert f"| `{p.option}`" in text
+            assert ", ".join(f"`{o}`" for o in p.options) in text
         for f in g.fields:
             assert f"| `{f.name}` | {f.type.__name__} |" in text
 
