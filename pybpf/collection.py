@@ -42,7 +42,7 @@ _NO_BTF_TYPES = frozenset({
     MapType.STACK,
 })
 
-_UNSUPPORTED = {
+_UNSUPPORTED: Dict[int, str] = {
     ProgType.EXT: "freplace programs need the program they replace; not supported by pybpf",
 }
 
@@ -279,12 +279,12 @@ class _Loader:
     def _create_struct_ops_maps(self) -> None:
         for name in self.spec.struct_ops:
             kern, mspec = self.struct_ops_kernel[name], self.spec.maps[name]
-            mspec = SimpleNamespace(name=mspec.kernel_name, type=mspec.type,
+            created = SimpleNamespace(name=mspec.kernel_name, type=mspec.type,
                                     key_size=mspec.key_size, value_size=kern.value_size,
                                     max_entries=mspec.max_entries, flags=mspec.flags,
                                     btf_vmlinux_value_type_id=kern.wrapper_id)
             try:
-                self.coll.maps[name] = Map.create(mspec, btf_fd=self.coll.btf_fd)
+                self.coll.maps[name] = Map.create(created, btf_fd=self.coll.btf_fd)
             except SyscallError as exc:
                 raise LoadError(f"{self.spec.name}: struct_ops map {name!r}: {exc}") from exc
 

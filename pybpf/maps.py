@@ -128,18 +128,20 @@ class Map(FDOwner, MutableMapping):
         _check_codec(name, value_codec, int(spec.value_size), "value")
         max_entries = effective_max_entries(mtype, int(spec.max_entries))
         flags = int(getattr(spec, "flags", 0) or 0)
-        kwargs = dict(
-            flags=flags, name=name, numa_node=int(getattr(spec, "numa_node", 0) or 0),
-            map_extra=int(getattr(spec, "map_extra", 0) or 0),
-        )
-        # struct_ops: the value type id is in vmlinux BTF and needs no btf_fd
-        kwargs["btf_vmlinux_value_type_id"] = int(
-            getattr(spec, "btf_vmlinux_value_type_id", 0) or 0)
-        btf = {} if btf_fd is None else dict(
-            btf_fd=btf_fd,
-            btf_key_type_id=int(getattr(spec, "key_type_id", 0) or 0),
-            btf_value_type_id=int(getattr(spec, "value_type_id", 0) or 0),
-        )
+        key_type_id = int(getattr(spec, "key_type_id", 0) or 0) if btf_fd is not None else 0
+        value_type_id = int(getattr(spec, "value_type_id", 0) or 0) if btf_fd is not None else 0
+
+        def map_create(inner: Optional[int], with_btf: bool) -> FD:
+            return cmds.map_create(
+                mtype, int(spec.key_size), int(spec.value_size), max_entries, flags=flags,
+                name=name, inner_map_fd=inner, numa_node=int(getattr(spec, "numa_node", 0) or 0),
+                map_extra=int(getattr(spec, "map_extra", 0) or 0),
+                # struct_ops: the value type id is in vmlinux BTF and needs no btf_fd
+                btf_vmlinux_value_type_id=int(getattr(spec, "btf_vmlinux_value_type_id", 0) or 0),
+                btf_fd=btf_fd if with_btf else None,
+                btf_key_type_id=key_type_id if with_btf else 0,
+                btf_value_type_id=value_type_id if with_btf else 0)
+
         template: Optional[Map] = None
         inner_spec = getattr(spec, "inner", None)
         if inner_map_fd is None and inner_spec is not None:
@@ -147,15 +149,13 @@ class Map(FDOwner, MutableMapping):
             inner_map_fd = template
         try:
             inner = _fd_of(inner_map_fd) if inner_map_fd is not None else None
-            args = (mtype, int(spec.key_size), int(spec.value_size), max_entries)
             try:
-                fd = cmds.map_create(*args, inner_map_fd=inner, **kwargs, **btf)
+                fd = map_create(inner, with_btf=btf_fd is not None)
             except SyscallError as exc:
-                if not btf or exc.errno == errno.EPERM or not (
-                        btf["btf_key_type_id"] or btf["btf_value_type_id"]):
+                if btf_fd is None or exc.errno == errno.EPERM or not (key_type_id or value_type_id):
                     raise
                 # some kernels/map types refuse BTF key/value info: drop it
-                fd = cmds.map_create(*args, inner_map_fd=inner, **kwargs)
+                fd = map_create(inner, with_btf=False)
         finally:
             if template is not None:
                 template.close()
@@ -359,7 +359,7 @@ class Map(FDOwner, MutableMapping):
             return None
         return self._decode_value(buf)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """``update(key, value, flags=BPF_ANY)`` writes one element; ``update(mapping)``
         or ``update(pairs)`` writes many, as dict.update does."""
         if len(args) >= 2 or "value" in kwargs:
@@ -460,10 +460,10 @@ class Map(FDOwner, MutableMapping):
             if cmds.map_lookup_elem(self.fd, raw, buf, 0, self._detail()):
                 yield self._decode_key(raw), self._decode_value(buf)
 
-    def items(self) -> "_ItemsView":  # type: ignore[override]
+    def items(self) -> "_ItemsView":
         return _ItemsView(self)
 
-    def values(self) -> "_ValuesView":  # type: ignore[override]
+    def values(self) -> "_ValuesView":
         return _ValuesView(self)
 
     def __len__(self) -> int:
@@ -573,8 +573,8 @@ class Map(FDOwner, MutableMapping):
         return f"Map({self.name!r}, {kind}, {self._fd_state()})"
 
     # identity semantics: two Map objects are equal only if they are the same object
-    __eq__ = object.__eq__  # type: ignore[assignment]
-    __hash__ = object.__hash__  # type: ignore[assignment]
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
 
 class _RawMap(Map):
@@ -626,13 +626,21 @@ class _BatchUnsupported(Exception):
 
 
 class _ItemsView(ItemsView):
+    def __init__(self, owner: Map) -> None:
+        super().__init__(owner)
+        self._owner = owner
+
     def __iter__(self) -> Iterator[Tuple[Any, Any]]:
-        return self._mapping.iter_items()
+        return self._owner.iter_items()
 
 
 class _ValuesView(ValuesView):
+    def __init__(self, owner: Map) -> None:
+        super().__init__(owner)
+        self._owner = owner
+
     def __iter__(self) -> Iterator[Any]:
-        for _, value in self._mapping.iter_items():
+        for _, value in self._owner.iter_items():
             yield value
 
 

@@ -19,6 +19,7 @@ from pybpf.sys.syscall import kernel_version_code
 from pybpf.uapi import ProgType
 
 if TYPE_CHECKING:
+    from pybpf.maps import Map
     from pybpf.sys.info import ProgInfo
 
 FDLike = Union[FD, int]
@@ -50,7 +51,7 @@ class Program(FDOwner):
         self.verifier_log = verifier_log
         self._info = info
         self.pinned: Optional[str] = None
-        self.usdt_spec_map = None
+        self.usdt_spec_map: Optional[Map] = None
 
     # ------------------------------------------------------------ creation
 

@@ -41,6 +41,7 @@ from .types import (
     Int,
     Kind,
     Struct,
+    Var,
 )
 
 _CACHE: "weakref.WeakKeyDictionary[Spec, Dict[int, Codec]]" = weakref.WeakKeyDictionary()
@@ -163,8 +164,8 @@ class _Layout:
                 self.depth -= 1
             return "{" + ", ".join(items) + "}"
         if isinstance(t, Datasec):
-            items = [f"{spec[v.type].name!r}: "  # type: ignore[attr-defined]
-                     + self.value(spec[v.type].type, off + v.offset,  # type: ignore[attr-defined]
+            items = [f"{spec[v.type].name!r}: "
+                     + self.value(_var_type(spec, v.type), off + v.offset,
                                   f"_get({acc}, {spec[v.type].name!r})")
                      for v in sorted(t.vars, key=lambda v: v.offset)]
             return "{" + ", ".join(items) + "}"
@@ -370,6 +371,14 @@ class Codec:
 
     def __repr__(self) -> str:
         return f"<Codec {self.name} size={self.size}>"
+
+
+def _var_type(spec: Spec, type_id: int) -> int:
+    """The type of variable ``type_id`` (an entry of a DATASEC)."""
+    var = spec[type_id]
+    if not isinstance(var, Var):
+        raise BTFError(f"DATASEC entry {type_id} is {var.kind.name}, not a VAR")
+    return var.type
 
 
 def _array_members(spec: Spec, struct_type: Struct) -> List[Tuple[str, int, int, int]]:

@@ -7,7 +7,7 @@ keeping type ids stable (the same substitutions libbpf makes).
 """
 from __future__ import annotations
 
-from typing import AbstractSet, Mapping
+from typing import AbstractSet, Mapping, Optional
 
 from ..errors import BTFError
 from .spec import Spec
@@ -27,6 +27,7 @@ from .types import (
     Kind,
     Member,
     Struct,
+    Type,
     Typedef,
     TypeTag,
     Union,
@@ -114,7 +115,7 @@ def sanitize(spec: Spec, features: AbstractSet[str]) -> bytes:
     for type_id in range(out.first_id, out.type_count):
         kind = out.kind_of(type_id)
         t = out[type_id]
-        new = None
+        new: Optional[Type] = None
         if kind == Kind.VAR and not has("datasec") or kind == Kind.DECL_TAG and not has(
                 "decl_tag"):
             new = Int(t.name, 1, 0, 8)
@@ -140,8 +141,7 @@ def sanitize(spec: Spec, features: AbstractSet[str]) -> bytes:
         elif kind == Kind.TYPE_TAG and not has("type_tag"):
             assert isinstance(t, TypeTag)
             new = Const(t.type)
-        elif kind == Kind.ENUM and not has("enum64") and t.signed:  # type: ignore[attr-defined]
-            assert isinstance(t, Enum)
+        elif kind == Kind.ENUM and not has("enum64") and isinstance(t, Enum) and t.signed:
             new = Enum(t.name, t.size, False, t.values)
         elif kind == Kind.ENUM64 and not has("enum64"):
             assert isinstance(t, Enum64)

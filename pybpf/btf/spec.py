@@ -89,6 +89,8 @@ BytesLike = TUnion[bytes, bytearray, memoryview, mmap.mmap]
 class Spec:
     """A BTF blob: types by id, names, sizes; re-marshal with ``to_bytes()``."""
 
+    _str_total: int  # base's string bytes + ours (set by _parse)
+
     def __init__(self, data: BytesLike, base: Optional["Spec"] = None, name: str = "",
                  index: Optional[Tuple[bytes, bytes]] = None) -> None:
         self.name = name or "BTF"
@@ -182,6 +184,7 @@ class Spec:
 
         start = hdr_len + type_off
         raw = mv[start:start + type_len]
+        words: TUnion[memoryview, array]  # a view of the blob, or a swapped copy
         if little == _NATIVE_LITTLE:
             words = raw.cast("I")
         else:

@@ -58,7 +58,9 @@ class Type:
     """Base of every BTF type class; ``kind`` is a class attribute."""
 
     kind: ClassVar[Kind]
-    name: str  # a dataclass field, or a class attribute "" for anonymous kinds
+    # A dataclass field, or a class attribute "" for anonymous kinds; mypy
+    # refuses that override, hence the ignores marked "anonymous kind" below.
+    name: str
 
     def type_ids(self) -> List[int]:
         """The ids of the types this one references, in encoding order."""
@@ -70,7 +72,7 @@ class Void(Type):
     """Type id 0: void (and the "no type" of unnamed returns)."""
 
     kind: ClassVar[Kind] = Kind.UNKN
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # type: ignore[misc]  # anonymous kind
 
 
 @dataclass(init=False)
@@ -116,7 +118,7 @@ class Ptr(Type):
     """A pointer to ``type``."""
 
     kind: ClassVar[Kind] = Kind.PTR
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # type: ignore[misc]  # anonymous kind
     type: int
 
     def type_ids(self) -> List[int]:
@@ -128,7 +130,7 @@ class Array(Type):
     """``nelems`` elements of ``type``, indexed by ``index_type`` (an Int)."""
 
     kind: ClassVar[Kind] = Kind.ARRAY
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # type: ignore[misc]  # anonymous kind
     type: int
     index_type: int
     nelems: int
@@ -226,7 +228,7 @@ class Volatile(Type):
     """``type`` qualified volatile (base of the other qualifiers)."""
 
     kind: ClassVar[Kind] = Kind.VOLATILE
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # type: ignore[misc]  # anonymous kind
     type: int
 
     def type_ids(self) -> List[int]:
@@ -286,7 +288,7 @@ class FuncProto(Type):
     """A prototype; a last param with type 0 and no name means varargs."""
 
     kind: ClassVar[Kind] = Kind.FUNC_PROTO
-    name: ClassVar[str] = ""
+    name: ClassVar[str] = ""  # type: ignore[misc]  # anonymous kind
     return_type: int
     params: List[Param] = field(default_factory=list)
 

@@ -189,8 +189,8 @@ def encode_type(t: Type, stroff: Callable[[str], int]) -> List[int]:
     if isinstance(t, Datasec):
         _check_vlen(t, len(t.vars))
         words = [stroff(t.name), info_word(k, len(t.vars)), t.size]
-        for v in t.vars:
-            words += (v.type, v.offset, v.size)
+        for vsi in t.vars:
+            words += (vsi.type, vsi.offset, vsi.size)
         return words
     if isinstance(t, Float):
         return [stroff(t.name), info_word(k), t.size]

@@ -15,7 +15,7 @@ import importlib
 import importlib.metadata
 import pkgutil
 import sys
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from pybpf.errors import BPFError
 
@@ -27,7 +27,7 @@ def entry_points(group: str) -> List[importlib.metadata.EntryPoint]:
     on sys.path wins), on Python 3.9's importlib.metadata API and later ones."""
     found: Any = importlib.metadata.entry_points()
     listed = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
-    unique = {}
+    unique: Dict[str, importlib.metadata.EntryPoint] = {}
     for ep in listed:
         unique.setdefault(ep.name, ep)
     return list(unique.values())
@@ -56,7 +56,7 @@ class _VersionAction(argparse.Action):
                  default: str = argparse.SUPPRESS, help: str = "print the version and exit"):
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:  # type: ignore[override]
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
         print(f"pybpf {version()}")
         parser.exit()
 

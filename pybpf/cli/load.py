@@ -74,11 +74,11 @@ def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") 
         row = find_sec_def(prog_type)
         if row is None:
             raise LoadError(f"{obj}: unknown program type {prog_type!r}")
-        for prog in spec.programs.values():
-            prog.sec_def = row
-            prog.prog_type = int(row.prog_type)
-            prog.expected_attach_type = row.expected_attach_type
-            prog.flags = row.prog_flags
+        for prog_spec in spec.programs.values():
+            prog_spec.sec_def = row
+            prog_spec.prog_type = int(row.prog_type)
+            prog_spec.expected_attach_type = row.expected_attach_type
+            prog_spec.flags = row.prog_flags
     pins: List[str] = []
     dirs: List[str] = []
     coll = load(spec)

@@ -151,7 +151,7 @@ def compute(kind: RelocKind, local: AccessSpec, targ: Optional[AccessSpec]) -> C
             tf = _field_value(kind, targ)
             res.orig_val, res.validate, res.orig_sz = lf.val, lf.validate, lf.size
             res.new_val, res.new_sz = tf.val, tf.size
-            if lf.size != tf.size:
+            if targ is not None and lf.size != tf.size:
                 res.fail_memsz_adjust = not _memsz_adjust_ok(local, lf, targ, tf)
         elif kind.is_type:
             res.orig_val, res.validate = _type_value(kind, local)

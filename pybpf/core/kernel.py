@@ -67,7 +67,8 @@ def load_btf_file(path: PathLike, base: Optional[Spec] = None) -> Spec:
         try:
             return Spec.from_bytes(_btf_bytes_of_elf(path, data), base=base, name=path)
         finally:
-            data.close()
+            if isinstance(data, mmap.mmap):
+                data.close()
     except CoreRelocationError as exc:  # from map_file: "PATH: why"
         why = str(exc)[len(path) + 2:] if str(exc).startswith(f"{path}: ") else str(exc)
         raise CoreRelocationError(f"{path}: cannot read target BTF: {why}") from None

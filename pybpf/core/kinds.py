@@ -6,15 +6,12 @@ The kinds themselves (numbering, families, libbpf's short names) are
 """
 from __future__ import annotations
 
-from pybpf.btf.ext import CoreReloKind
+# The uapi enum, defined once with the .BTF.ext records that carry it.
+from pybpf.btf.ext import CoreReloKind as RelocKind  # noqa: F401 (re-exported)
 
 #: The helper id that poisons an instruction ("bad relo"): the verifier says
 #: ``invalid func unknown#195896080`` when a poisoned instruction is reachable.
 POISON_IMM = 0xBAD2310
-
-
-#: The uapi enum, defined once with the .BTF.ext records that carry it.
-RelocKind = CoreReloKind
 
 
 def essential_name(name: str) -> str:

@@ -124,10 +124,11 @@ def probes(notes: Sequence[SDTNote], segments: Sequence[Segment], stapsdt_base: 
                            "loadable segment")
         sema = 0
         if note.semaphore:
-            sema = _file_offset(segments, note.semaphore)
-            if sema is None:
+            found = _file_offset(segments, note.semaphore)
+            if found is None:
                 raise ELFError(f"{where}: USDT {note.provider}:{note.name} semaphore at "
                                f"{note.semaphore:#x} is in no loadable segment")
+            sema = found
         out.append(ProbeSite(note.provider, note.name, offset, sema, note.args))
     return out
 

@@ -18,12 +18,13 @@ from typing import Dict, List, Optional, Tuple, Union
 from elftools.common.exceptions import ELFError as _PyELFError
 from elftools.common.exceptions import ELFParseError, ELFRelocationError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import Symbol
 
 from pybpf import asm
 from pybpf.asm import opcodes as op
 from pybpf.btf import fixup_datasecs
 from pybpf.btf import types as bt
-from pybpf.btf.ext import parse_ext
+from pybpf.btf.ext import BTFExt, parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.funclinkage import is_hidden_global, mark_static
@@ -107,7 +108,7 @@ class ObjectSpec:
         self.maps: Dict[str, MapSpec] = {}
         self.externs: Dict[str, Extern] = {}
         self.btf: Optional[BTFSpec] = None
-        self.btf_ext = None
+        self.btf_ext: Optional[BTFExt] = None
         self.license = ""
         self.kernel_version = 0
         self.section_sizes: Dict[str, int] = {}
@@ -152,7 +153,7 @@ class _Reader:
         self.spec = spec
         self.where = spec.name
         self.data = data
-        self.elf: ELFFile = None  # type: ignore[assignment]
+        self.elf: ELFFile = None  # opened by read()
         self.sections: List = []
         self.symbols: List = []
         self.code: Dict[int, List[asm.Instruction]] = {}   # section index -> slots
@@ -384,14 +385,30 @@ class _Reader:
     def _datasec_id(self, name: str) -> int:
         """The id of the DATASEC called ``name`` in the object's BTF (0 if none)."""
         btf = self.spec.btf
-        for tid in (btf.ids_by_name(name) if btf is not None else ()):
+        if btf is None:
+            return 0
+        for tid in btf.ids_by_name(name):
             if btf.kind_of(tid) == bt.Kind.DATASEC:
                 return tid
         return 0
 
     def _datasec(self, name: str) -> Optional[bt.Datasec]:
         tid = self._datasec_id(name)
-        return self.spec.btf[tid] if tid else None
+        t = self.spec.btf[tid] if tid and self.spec.btf is not None else None
+        return t if isinstance(t, bt.Datasec) else None
+
+    def _btf(self, why: str) -> BTFSpec:
+        """The object's BTF, which ``why`` needs."""
+        if self.spec.btf is None:
+            raise self.fail(f"{why} needs BTF (build with clang -g)")
+        return self.spec.btf
+
+    def _var_type(self, btf: BTFSpec, tid: int) -> int:
+        """The type of variable ``tid``, an entry of a DATASEC."""
+        var = btf[tid]
+        if not isinstance(var, bt.Var):
+            raise self.fail(f"BTF type {tid} listed in a DATASEC is not a variable")
+        return var.type
 
     def _read_data_sections(self) -> None:
         for index, sec in enumerate(self.sections):
@@ -418,18 +435,21 @@ class _Reader:
         if self.spec.btf is None:
             raise self.fail(f"extern {undefined[0].name!r} needs BTF to be resolved "
                             "(build with clang -g)")
+        btf = self.spec.btf
         owners: Dict[str, Tuple[str, int]] = {}
         for secname in (KCONFIG_SEC, KSYMS_SEC):
             datasec = self._datasec(secname)
             for vsi in (datasec.vars if datasec else ()):
-                owners[self.spec.btf.name_of(vsi.type)] = (secname, vsi.type)
+                owners[btf.name_of(vsi.type)] = (secname, vsi.type)
         kconfig: List[Tuple[Extern, int]] = []  # with their alignment
         for sym in undefined:
             if sym.name not in owners:
                 raise self.fail(f"extern {sym.name!r} is neither __kconfig nor __ksym "
                                 "(no BTF in .kconfig/.ksyms)")
             secname, tid = owners[sym.name]
-            target = self.spec.btf[tid]
+            target = btf[tid]
+            if not isinstance(target, (bt.Var, bt.Func)):
+                raise self.fail(f"extern {sym.name!r}: BTF type {tid} is not a variable or function")
             ext = Extern(sym.name, secname, tid, weak=sym["st_info"]["bind"] == "STB_WEAK",
                          value_type_id=target.type)
             if isinstance(target, bt.Func):
@@ -437,7 +457,7 @@ class _Reader:
                     raise self.fail(f"extern function {sym.name!r} must be a __ksym")
                 ext.is_func = True
             elif secname == KSYMS_SEC:
-                ext.typeless = self.spec.btf.resolve(target.type) == 0
+                ext.typeless = btf.resolve(target.type) == 0
             else:
                 ext.size, align = self._kconfig_layout(sym.name, target.type)
                 kconfig.append((ext, align))
@@ -446,7 +466,7 @@ class _Reader:
             self._place_kconfig(kconfig)
 
     def _kconfig_layout(self, name: str, type_id: int) -> Tuple[int, int]:
-        btf = self.spec.btf
+        btf = self._btf(f"extern {name!r}")
         t = btf[btf.resolve(type_id)]
         if isinstance(t, (bt.Int, bt.Enum)) and t.size in (1, 2, 4, 8):
             return t.size, t.size
@@ -512,7 +532,7 @@ class _Reader:
         assign_program(self.where, self.spec.btf, self.spec.struct_ops, section,
                        rel["r_offset"], sym.name)
 
-    def _symbol(self, rel) -> object:
+    def _symbol(self, rel) -> Symbol:
         index = rel["r_info_sym"]
         if not 0 < index < len(self.symbols):
             raise self.fail(f"relocation at {rel['r_offset']:#x} names symbol {index}, outside "
@@ -617,8 +637,9 @@ class _Reader:
                 continue
             types: Dict[str, int] = {}
             datasec = self._datasec(sec.name)
-            for vsi in (datasec.vars if datasec else ()):
-                types[btf.name_of(vsi.type)] = btf[vsi.type].type
+            if datasec is not None and btf is not None:
+                for vsi in datasec.vars:
+                    types[btf.name_of(vsi.type)] = self._var_type(btf, vsi.type)
             for sym in self._symbols_in(index):
                 if sym["st_info"]["type"] != "STT_OBJECT" or sym.name not in types:
                     continue

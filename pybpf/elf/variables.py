@@ -53,6 +53,13 @@ class Variables(MutableMapping):
             raise UnknownVariableError(
                 f"{self._where}: no global variable {name!r} (known: {known})") from None
 
+    def _image(self, var: DataVariable) -> Union[bytearray, memoryview]:
+        """The initial image of the data map ``var`` lives in (every data section has one)."""
+        data = self._maps[var.section].data
+        if data is None:
+            raise ELFError(f"{self._where}: section {var.section!r} has no initial image")
+        return data
+
     def _int_type(self, var: DataVariable):
         if self._btf is None or not var.type_id:
             return None
@@ -61,7 +68,7 @@ class Variables(MutableMapping):
 
     def __getitem__(self, name: str) -> Value:
         var = self.info(name)
-        raw = bytes(self._maps[var.section].data[var.offset:var.offset + var.size])
+        raw = bytes(self._image(var)[var.offset:var.offset + var.size])
         itype = self._int_type(var)
         if itype is None:
             return raw
@@ -86,7 +93,7 @@ class Variables(MutableMapping):
                                f"{' signed' if signed else ' unsigned'}") from None
         else:
             raise ELFError(f"{where}: expected int or bytes, got {type(value).__name__}")
-        self._maps[var.section].data[var.offset:var.offset + var.size] = raw
+        self._image(var)[var.offset:var.offset + var.size] = raw
 
     def __delitem__(self, name: str) -> None:
         raise ELFError(f"{self._where}: global variables cannot be deleted")

@@ -156,7 +156,9 @@ def resolve_ksyms(obj, kernel: KernelFacts) -> Dict[str, KsymTarget]:
         ids = [tid for tid in vmlinux.ids_by_name(ext.name) if vmlinux.kind_of(tid) == want]
         if not ids and not ext.weak:
             raise LoadError(f"{where}: {what} not found in the kernel's BTF")
-        local_type, kernel_type = ext.value_type_id, vmlinux[ids[0]].type if ids else 0
+        found = vmlinux[ids[0]] if ids else None
+        kernel_type = found.type if isinstance(found, (bt.Func, bt.Var)) else 0
+        local_type = ext.value_type_id
         if ids and not ext.is_func:  # variables compare past qualifiers and typedefs
             local_type, kernel_type = obj.btf.resolve(local_type), vmlinux.resolve(kernel_type)
         if ids and not types_are_compat(obj.btf, local_type, vmlinux, kernel_type):

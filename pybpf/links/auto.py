@@ -11,7 +11,7 @@ skips them, like libbpf.
 """
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
@@ -59,7 +59,7 @@ def _split_uprobe_target(target: str) -> Tuple[str, str]:
     return binary, func
 
 
-def _need(opts: dict, key: str, prog) -> object:
+def _need(opts: Dict[str, Any], key: str, prog) -> Any:  # Any: the caller's option value
     if key not in opts:
         raise LinkError(f"program {prog_name(prog)!r}: SEC({getattr(prog, 'section', '')!r}) "
                         f"needs {key}= to attach")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-from typing import Optional
+from typing import Dict, List, Optional
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
@@ -33,7 +33,7 @@ def attach_raw_tracepoint(prog, name: Optional[str] = None) -> Link:
     return Link("raw_tp", name, prog_name(prog), fd)
 
 
-_TRACING_KIND = {
+_TRACING_KIND: Dict[int, str] = {
     AttachType.TRACE_RAW_TP: "tp_btf",
     AttachType.TRACE_FENTRY: "fentry",
     AttachType.TRACE_FEXIT: "fexit",
@@ -72,7 +72,7 @@ class IterLink(Link):
 
     def read(self, chunk: int = 1 << 16) -> bytes:
         """Run one full pass and return everything the program wrote."""
-        parts = []
+        parts: List[bytes] = []
         with self.open() as fd:
             while True:
                 try:

@@ -16,15 +16,20 @@ import atexit
 import os
 import signal
 import threading
-from typing import Dict
+from typing import Dict, Protocol
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
 
 _lock = threading.RLock()  # the SIGTERM handler may run while the main thread holds it
-_open: Dict[int, object] = {}  # id(link) -> link, this process's only (see _owner)
+_open: Dict[int, Closable] = {}  # id(link) -> link, this process's only (see _owner)
 _owner = os.getpid()
 _hooked = False
 
 
-def register(link) -> None:
+def register(link: Closable) -> None:
     """Remove ``link`` (something with close()) if still open when the process ends."""
     global _hooked, _owner
     with _lock:
@@ -38,7 +43,7 @@ def register(link) -> None:
             _hooked = True
 
 
-def unregister(link) -> None:
+def unregister(link: Closable) -> None:
     with _lock:
         _open.pop(id(link), None)
 

@@ -108,9 +108,12 @@ class RtNetlink:
         return self._seq
 
     def _replies(self, seq: int) -> Iterator[Tuple[int, bytes, int]]:
-        """(type, buffer, payload offset) of each message answering ``seq``, as received."""
+        """(type, buffer, payload offset) of each message answering ``seq``, as received;
+        ends only if the socket is closed under it."""
         while True:
             data = self._sock.recv(65536)
+            if not data:
+                return
             pos = 0
             while pos + _NLMSGHDR.size <= len(data):
                 length, rtype, _, rseq, _ = _NLMSGHDR.unpack_from(data, pos)
@@ -128,6 +131,7 @@ class RtNetlink:
                 if err:
                     raise syscall_error(what, -err)
                 return
+        raise syscall_error(what, errno.ECONNRESET, "netlink socket closed before the answer")
 
     def count_filters(self, ifindex: int, parent: int) -> int:
         """How many filter messages a dump of ``parent`` on ``ifindex`` returns."""
@@ -140,6 +144,7 @@ class RtNetlink:
                 raise syscall_error("RTM_GETTFILTER", -_ERRNO(data, payload)[0])
             if rtype == RTM_NEWTFILTER:
                 found += 1
+        raise syscall_error("RTM_GETTFILTER", errno.ECONNRESET, "netlink socket closed before the answer")
 
     def add_clsact(self, ifindex: int) -> bool:
         """Create the clsact qdisc; False if the device already had one."""

@@ -27,7 +27,10 @@ def attach_struct_ops(m, value: bytes, link: bool = True) -> Link:
         raise LinkError(f"cannot register {what}: {exc}") from None
     if not link:
         out = Link("struct_ops", m.name, "")
-        out.on_close(lambda: cmds.map_delete_elem(m.fd, _KEY, what))
+        def unregister() -> None:
+            cmds.map_delete_elem(m.fd, _KEY, what)
+
+        out.on_close(unregister)
         return out
     try:
         lfd = bpfsys.link_create(m.fd, 0, AttachType.STRUCT_OPS, detail=what)

@@ -26,7 +26,7 @@ import mmap
 import select
 import struct
 import time
-from typing import Any, AsyncIterator, Callable, Iterator, List, Optional, Union
+from typing import Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, Union
 
 Record = Union[bytes, memoryview]
 Decoder = Union[Callable[[Any, int], Any], struct.Struct]
@@ -165,7 +165,7 @@ class Reader:
                 continue
             yield from self._hand_out(out)
 
-    def _hand_out(self, out: list) -> Iterator[memoryview]:
+    def _hand_out(self, out: list) -> Generator[memoryview, None, None]:
         index = 0
         try:
             for index, rec in enumerate(out, 1):  # noqa: B007 (index is read on GeneratorExit)

@@ -19,7 +19,7 @@ from pybpf import sys as bpfsys
 from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
 from pybpf.readers.bulk import first_mismatch, record_struct
-from pybpf.readers.source import map_source
+from pybpf.readers.source import MapLike, map_source
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
 
@@ -57,7 +57,7 @@ class PerfReader(Reader):
     ``lost`` counts samples the kernel dropped because a ring was full.
     """
 
-    def __init__(self, map_or_fd: Union[object, int], pages: int = 8, watermark: int = 1,
+    def __init__(self, map_or_fd: Union[MapLike, int], pages: int = 8, watermark: int = 1,
                  *, wakeup_bytes: Optional[int] = None,
                  cpus: Optional[Iterable[int]] = None) -> None:
         super().__init__()

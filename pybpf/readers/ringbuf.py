@@ -18,7 +18,7 @@ from typing import Union
 from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Reader
 from pybpf.readers.bulk import first_mismatch, record_struct
-from pybpf.readers.source import map_source
+from pybpf.readers.source import MapLike, map_source
 
 BPF_MAP_TYPE_RINGBUF = 27
 BUSY_BIT = 1 << 31
@@ -35,7 +35,7 @@ class RingBufReader(Reader):
     inside the BPF program, which is where drops must be counted.
     """
 
-    def __init__(self, map_or_fd: Union[object, int]) -> None:
+    def __init__(self, map_or_fd: Union[MapLike, int]) -> None:
         super().__init__()
         try:
             src = map_source(map_or_fd)

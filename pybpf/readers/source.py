@@ -3,7 +3,7 @@ number) into the fd, type, size and name of the map behind it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Any, Protocol, Union
 
 from pybpf import sys as bpfsys
 
@@ -16,9 +16,17 @@ class MapSource:
     name: str
 
 
-def map_source(map_or_fd: Union[object, int]) -> MapSource:
+class MapLike(Protocol):
+    """What a reader needs of a Map (pybpf.maps.Map, or anything with these)."""
+
+    fd: Any
+    type: int
+    max_entries: int
+
+
+def map_source(map_or_fd: Union[MapLike, int]) -> MapSource:
     """A Map gives its own attributes; a bare fd is asked through BPF_OBJ_GET_INFO_BY_FD."""
-    if hasattr(map_or_fd, "max_entries") and hasattr(map_or_fd, "fd"):
+    if not isinstance(map_or_fd, int):
         return MapSource(int(map_or_fd.fd), int(map_or_fd.type), int(map_or_fd.max_entries),
                          str(getattr(map_or_fd, "name", "")))
     fd = int(map_or_fd)

@@ -51,7 +51,7 @@ class _Pins:
             return ctypes.cast(ptr, ctypes.c_void_p).value or 0
         return self.rw(data)
 
-    def rw(self, data: Optional[Union[bytearray, memoryview, ctypes.Array]]) -> int:
+    def rw(self, data: Optional[Buffer]) -> int:
         """Address of writable output ``data`` (0 for None or empty)."""
         if data is None:
             return 0
@@ -139,7 +139,7 @@ def map_update_elem(fd: FDLike, key: Optional[Buffer], value: Buffer, flags: int
     _elem(Cmd.MAP_UPDATE_ELEM, fd, key, value, flags, False, detail)
 
 
-def map_delete_elem(fd: FDLike, key: Buffer, detail: str = "") -> bool:
+def map_delete_elem(fd: FDLike, key: Optional[Buffer], detail: str = "") -> bool:
     """Delete ``key``; False when it was absent (ENOENT)."""
     try:
         _elem(Cmd.MAP_DELETE_ELEM, fd, key, None, 0, False, detail)
