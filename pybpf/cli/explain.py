@@ -1,4 +1,5 @@
-"""`pybpf explain OBJ [--btf PATH] [-o json]`: what CO-RE does to an object.
+"""`pybpf explain OBJ [--btf PATH] [-o json]`: what CO-RE does to an object
+(a file, or an installed gadget's: `pybpf explain trace_exec`).
 
 Prints one row per CO-RE relocation: program, instruction, kind, the local
 accessor spelled out, the candidates considered, the chosen target and the
@@ -13,7 +14,7 @@ import json
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("explain", help="show how CO-RE relocates an object",
                               description=__doc__.splitlines()[0])
-    p.add_argument("obj", help="BPF object file (.bpf.o)")
+    p.add_argument("obj", help="BPF object file (.bpf.o), or a gadget name (trace_exec)")
     p.add_argument("--btf", help="target BTF (raw BTF or ELF with .BTF); default: this kernel")
     p.add_argument("-o", "--output", choices=("table", "json"), default="table")
     p.add_argument("-v", "--verbose", action="store_true",
@@ -23,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from pybpf.core import explain, format_explanations
-    results = explain(args.obj, btf=args.btf)
+
+    from .objects import object_spec
+    results = explain(object_spec(args.obj), btf=args.btf)
     if args.output == "json":
         print(json.dumps([r.to_dict() for r in results], indent=2))
     elif results:

@@ -1,5 +1,6 @@
 """`pybpf load OBJ PINDIR`: load every program of an object and pin it, as
-`bpftool prog loadall` does.
+`bpftool prog loadall` does. OBJ is a file, or an installed gadget's name
+(`pybpf load trace_exec /sys/fs/bpf/x`: its object for this architecture).
 
 Programs are pinned at PINDIR/<function name>, maps (with --pinmaps DIR)
 at DIR/<map name> (see pin_name). ``--type NAME`` forces every program's type as if its
@@ -64,12 +65,14 @@ def pin_name(mspec) -> str:
 def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") -> List[str]:
     """Load ``obj`` and pin its programs (and maps); returns the pins made."""
     from pybpf.collection import load
-    from pybpf.elf import ObjectSpec, find_sec_def
+    from pybpf.elf import find_sec_def
+
+    from .objects import object_spec
 
     for path in (pindir, pinmaps):
         if path:
             check_pin_dir(path, obj)
-    spec = ObjectSpec.from_file(obj)
+    spec = object_spec(obj)
     if prog_type:
         row = find_sec_def(prog_type)
         if row is None:
@@ -125,7 +128,8 @@ def run(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("load", help="load an object's programs and pin them "
                                            "(as bpftool prog loadall)")
-    p.add_argument("object", metavar="OBJ", help="BPF ELF object (clang -target bpf)")
+    p.add_argument("object", metavar="OBJ", help="BPF ELF object (clang -target bpf), or a "
+                                                 "gadget name (trace_exec)")
     p.add_argument("pindir", metavar="PINDIR", help="bpffs directory for the programs' pins")
     p.add_argument("--pinmaps", metavar="DIR", help="also pin every map under DIR")
     p.add_argument("--type", metavar="NAME", help="program type for every program, named as a "

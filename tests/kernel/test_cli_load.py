@@ -2,6 +2,7 @@
 the file, a non-zero exit and nothing left in the kernel or under PINDIR."""
 from __future__ import annotations
 
+import json
 import shutil
 import struct
 import subprocess
@@ -91,3 +92,28 @@ def test_pin_failure_rolls_back(pin_dir):
     assert sorted(p.name for p in (pin_dir / "progs").iterdir()) == ["second_prog"]
     assert not (pin_dir / "maps").exists()
     (pin_dir / "progs" / "second_prog").rmdir()
+
+
+def test_load_takes_a_gadget_name(pin_dir):
+    """`pybpf load GADGET PINDIR`: the gadget's object for this architecture,
+    found through the pybpf.gadgets entry points."""
+    got = run("trace_capabilities", pin_dir / "caps")
+    assert got.returncode == 0, got.stderr
+    assert "trace_cap_capable" in {p.name for p in (pin_dir / "caps").iterdir()}
+
+
+def test_explain_takes_a_gadget_name():
+    got = subprocess.run([sys.executable, "-m", "pybpf", "explain", "trace_exec", "-o", "json"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert got.returncode == 0, got.stderr
+    assert {r["program"] for r in json.loads(got.stdout)} >= {"trace_execve_enter"}
+
+
+@pytest.mark.parametrize("command", [["load", "no_such_gadget", "/sys/fs/bpf/x"],
+                                     ["explain", "no_such_gadget"]])
+def test_neither_file_nor_gadget_is_one_line(command):
+    got = subprocess.run([sys.executable, "-m", "pybpf", *command], capture_output=True,
+                         text=True, cwd=ROOT)
+    assert got.returncode == 1 and got.stdout == ""
+    assert got.stderr == (f"pybpf {command[0]}: no_such_gadget: no such file, and no installed "
+                          "gadget of that name (pybpf list shows the gadgets)\n")
