@@ -13,7 +13,7 @@ from typing import IO, Any, Dict, List
 from .common import probe
 from .common.formats import disk_name
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.histogram import row_text, to_json, write_text
+from .common.histogram import empty_row, row_text, to_json, write_text
 from .common.mapsession import MapSession
 from .common.session import run_function
 
@@ -39,7 +39,7 @@ def collect(session: MapSession) -> List[Dict[str, Any]]:
         out.append({"disk": disk, "histogram": to_json(h["slots"], unit),
                     "average": round(h["total"] / count, 1) if count else 0, "count": count})
     out.sort(key=lambda r: -r["count"])
-    return out
+    return out or [empty_row('disk', unit)]
 
 
 def histogram_text(row: Dict[str, Any]) -> str:

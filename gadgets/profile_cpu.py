@@ -65,7 +65,9 @@ class Profiler:
         here (per thread): their counts are summed.
         """
         merged: Dict[tuple, Dict[str, Any]] = {}
-        for key, count in self.session.map_items("counts"):
+        counted = self.session.map_items("counts")
+        self.session.progress(f"Symbolising {len(counted)} stacks...")
+        for key, count in counted:
             pid = key["proc"]["pid"]
             row = self.session.base_event(key["proc"])
             user = [self.symbols.user(pid, ip) for ip in self._stack(key["user_stack_id"])]

@@ -14,7 +14,7 @@ from typing import IO, Any, Dict, List
 
 from .common.formats import ip_text
 from .common.gadget import Field, Gadget, Hook, Param
-from .common.histogram import row_text, to_json, write_text
+from .common.histogram import empty_row, row_text, to_json, write_text
 from .common.mapsession import MapSession
 from .common.options import choice, integer
 from .common.session import run_function
@@ -39,7 +39,7 @@ def collect(session: MapSession) -> List[Dict[str, Any]]:
             "count": count,
         })
     out.sort(key=lambda r: -r["count"])
-    return out
+    return out or [empty_row('address', unit)]
 
 
 def histogram_text(row: Dict[str, Any], label: str) -> str:

@@ -172,6 +172,7 @@ GADGET = Gadget(
         Field("map_ids", "ids of the maps the program uses", 16, type=list),
     ],
     event_struct="prog_owner",
+    needs=("btf", "cap_sys_admin"),
     session=TopBPFSession,
     collect=collect,
 )

@@ -99,10 +99,19 @@ def row_text(row: Dict[str, Any], head: str, noun: str) -> str:
             f"\naverage = {row['average']} {h['unit']}, {noun} = {row['count']}\n")
 
 
+def empty_row(key: str, unit: str) -> Dict[str, Any]:
+    """The row of a histogram profile that sampled nothing: one histogram for
+    everything (``key`` empty) with no buckets, so every output shows a
+    result (``-o json`` one object with ``"count": 0``, not nothing)."""
+    return {key: "", "histogram": to_json([], unit), "average": 0, "count": 0}
+
+
 def write_text(rows: List[Dict[str, Any]], out: IO[str],
                text: Callable[[Dict[str, Any]], str], empty: str) -> None:
-    """Profile rows as text: ``text(row)`` each, or the line ``empty`` when there are none."""
-    if not rows:
+    """Profile rows as text: ``text(row)`` each, or the line ``empty`` when
+    nothing was sampled."""
+    if not any(row["count"] for row in rows):
         out.write(empty + "\n")
+        return
     for row in rows:
         out.write(text(row) + "\n")

@@ -102,10 +102,14 @@ BPF_FUNC_LOOP = 181  # uapi enum bpf_func_id
 def feature_available(name: str) -> Tuple[bool, str]:
     """A kernel feature a gadget's object relies on: "ringbuf" (5.8),
     "bpf_loop" (5.17, the dentry walk of gadget/path.h), "btf" (vmlinux BTF:
-    CO-RE and tp_btf)."""
+    CO-RE and tp_btf); or a privilege beyond tracing: "cap_sys_admin"."""
     from pybpf import features
     from pybpf.uapi import ProgType
 
+    if name == "cap_sys_admin":
+        ok = bool(_cap_eff() & (1 << CAP_SYS_ADMIN))
+        return ok, "" if ok else ("needs CAP_SYS_ADMIN (to list every BPF program and "
+                                  "switch on their run-time statistics)")
     if name == "ringbuf":
         support = features.has_ringbuf()
     elif name == "bpf_loop":
