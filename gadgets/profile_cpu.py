@@ -4,11 +4,15 @@ A BPF program runs on every tick of a software CPU-clock perf event on each
 CPU (``--frequency`` Hz) and counts (process, user stack, kernel stack).
 At the end (--timeout or Ctrl-C) the stacks are symbolised: kernel frames
 from /proc/kallsyms, user frames from the ELF symbols of the binaries mapped
-by each process (maps read while it runs). Output: stacks with counts
+by each process. A process's maps are read while it runs: the BPF program
+names each process on its first user stack (ring buffer ``new_tgids``) and a
+thread reads its maps and keeps its root open then, so the frames of a
+process that has exited by the end resolve too. Output: stacks with counts
 (columns), one json object per stack, or ``-o folded`` for flame graphs.
 """
 from __future__ import annotations
 
+import threading
 from typing import IO, Any, Dict, List, Optional
 
 from .common.errors import GadgetError
@@ -42,11 +46,42 @@ class Profiler:
     def __init__(self, session: MapSession, symbolizer: Optional[Symbolizer] = None) -> None:
         self.session = session
         self.symbols = symbolizer or Symbolizer()
+        self._lock = threading.Lock()  # the symbols, shared with the following thread
+        self._done = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._reader: Any = None
 
     def remember_processes(self) -> None:
         """Read the maps of every process sampled so far (call while they run)."""
         for key, _ in self.session.map_items("counts"):
-            self.symbols.remember(key["proc"]["pid"])
+            with self._lock:
+                self.symbols.remember(key["proc"]["pid"])
+
+    def follow(self) -> None:
+        """Read each process's maps as the BPF program first names it (a thread)."""
+        import pybpf
+
+        self._reader = pybpf.RingBufReader(self.session.collection.maps["new_tgids"])
+        self._thread = threading.Thread(target=self._remember_named, daemon=True,
+                                        name="profile_cpu maps")
+        self._thread.start()
+
+    def _remember_named(self) -> None:
+        while not self._done.is_set():
+            for record in self._reader.read_batch(timeout=0.1):
+                with self._lock:
+                    self.symbols.remember(int.from_bytes(bytes(record[:4]), "little"))
+
+    def close(self) -> None:
+        """Stop following, let go of the processes' roots."""
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self.symbols.close()
 
     def _stack(self, stack_id: int) -> List[int]:
         if stack_id < 0:
@@ -64,9 +99,13 @@ class Profiler:
         Samples at different addresses of the same functions are one stack
         here (per thread): their counts are summed.
         """
-        merged: Dict[tuple, Dict[str, Any]] = {}
         counted = self.session.map_items("counts")
         self.session.progress(f"Symbolising {len(counted)} stacks...")
+        with self._lock:
+            return self._symbolised(counted)
+
+    def _symbolised(self, counted: List[Any]) -> List[Dict[str, Any]]:
+        merged: Dict[tuple, Dict[str, Any]] = {}
         for key, count in counted:
             pid = key["proc"]["pid"]
             row = self.session.base_event(key["proc"])
@@ -101,6 +140,23 @@ def remember_processes(session: MapSession) -> None:
     """Read the maps of every process sampled so far (``tick``: called while they run),
     so short-lived processes still get user symbols."""
     profiler(session).remember_processes()
+
+
+class ProfileSession(MapSession):
+    """A MapSession whose Profiler follows new processes from start to close."""
+
+    def start(self) -> "ProfileSession":
+        started = self._coll is None
+        super().start()
+        if started:
+            profiler(self).follow()
+        return self
+
+    def close(self) -> None:
+        found = self.state.pop("profiler", None)
+        if found is not None:
+            found.close()
+        super().close()
 
 
 def prepare(session: MapSession, spec: Any) -> None:
@@ -160,6 +216,7 @@ GADGET = Gadget(
         Field("kernel_stack", "kernel frames, leaf first", 0, type=list),
     ],
     event_struct="sample_key",
+    session=ProfileSession,
     prepare=prepare,
     collect=collect,
     tick=remember_processes,

@@ -7,8 +7,10 @@
   build-id (or per path, size and mtime when the file has none).
 - :class:`ProcessSymbols` maps a process's addresses through
   ``/proc/PID/maps`` to a file offset, then to the file's virtual address, and
-  resolves it in that file's symbols. Files are opened through
-  ``/proc/PID/root`` so processes in other mount namespaces resolve too.
+  resolves it in that file's symbols. Files are opened through the
+  process's root (:class:`Roots`: a directory descriptor taken while it
+  runs), so processes in other mount namespaces resolve too, and so do
+  processes that exited since their maps were read.
 - :func:`folded` writes stacks in the folded form flame graph tools read.
 """
 from __future__ import annotations
@@ -219,6 +221,33 @@ def parse_maps(text: str) -> List[Mapping]:
     return out
 
 
+class Roots:
+    """Open root directories of processes (O_PATH descriptors), one per
+    distinct root: a process's files stay reachable through its root after
+    it exits, as long as this holds the directory. ``close()`` lets them go."""
+
+    def __init__(self) -> None:
+        self._fds: Dict[Tuple[int, int], int] = {}
+
+    def of(self, pid: int) -> str:
+        """A path naming ``pid``'s root directory for as long as this is open
+        (raises OSError when the process is gone)."""
+        fd = os.open(f"/proc/{pid}/root", os.O_PATH | os.O_DIRECTORY)
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        kept = self._fds.get(key)
+        if kept is None:
+            self._fds[key] = kept = fd
+        else:
+            os.close(fd)
+        return f"/proc/self/fd/{kept}"
+
+    def close(self) -> None:
+        for fd in self._fds.values():
+            os.close(fd)
+        self._fds.clear()
+
+
 class ProcessSymbols:
     """User-space symbols of one process, from its maps and its binaries' ELF symbols."""
 
@@ -230,11 +259,14 @@ class ProcessSymbols:
         self._files: Dict[str, Optional[ElfSymbols]] = {}
 
     @classmethod
-    def for_pid(cls, pid: int) -> "ProcessSymbols":
-        """Read /proc/PID/maps now (raises OSError when the process is gone)."""
+    def for_pid(cls, pid: int, roots: Optional[Roots] = None) -> "ProcessSymbols":
+        """Read /proc/PID/maps now (raises OSError when the process is gone);
+        files are opened through ``roots`` (held open) when given, else
+        through /proc/PID/root (while the process lives)."""
+        root = roots.of(pid) if roots is not None else f"/proc/{pid}/root"
         with open(f"/proc/{pid}/maps") as fh:
             maps = parse_maps(fh.read())
-        return cls(pid, maps, f"/proc/{pid}/root")
+        return cls(pid, maps, root)
 
     def _symbols(self, path: str) -> Optional[ElfSymbols]:
         if path not in self._files:
@@ -261,12 +293,18 @@ class ProcessSymbols:
 
 
 class Symbolizer:
-    """Kernel and per-process symbols together, loaded on first use."""
+    """Kernel and per-process symbols together, loaded on first use; it holds
+    the roots of the processes remembered until ``close()``."""
 
     def __init__(self, kallsyms: str = "/proc/kallsyms") -> None:
         self._kallsyms = kallsyms
         self._kernel: Optional[KernelSymbols] = None
         self._procs: Dict[int, Optional[ProcessSymbols]] = {}
+        self._roots = Roots()
+
+    def close(self) -> None:
+        """Let go of the processes' roots (their symbols read so far stay)."""
+        self._roots.close()
 
     def kernel(self, addr: int) -> str:
         if self._kernel is None:
@@ -278,7 +316,7 @@ class Symbolizer:
         """Read a process's maps now, while it still runs (later lookups reuse them)."""
         if pid not in self._procs:
             try:
-                self._procs[pid] = ProcessSymbols.for_pid(pid)
+                self._procs[pid] = ProcessSymbols.for_pid(pid, self._roots)
             except OSError:
                 self._procs[pid] = None
 

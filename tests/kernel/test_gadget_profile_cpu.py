@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CC = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang-19")
 
 BUSY_C = r"""
+#include <stdlib.h>
 #include <time.h>
 volatile unsigned long sink;
 
@@ -36,9 +37,9 @@ __attribute__((noinline)) void pybpf_busy_caller(double seconds)
 	} while ((now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9 < seconds);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	pybpf_busy_caller(20.0);
+	pybpf_busy_caller(argc > 1 ? atof(argv[1]) : 20.0);
 	return 0;
 }
 """
@@ -55,6 +56,20 @@ def busy_binary(tmp_path_factory):
     subprocess.run([CC, "-O0", "-g", "-fno-omit-frame-pointer", "-o", str(exe), str(src)],
                    check=True)
     return exe
+
+
+def test_frames_of_a_process_that_exited_are_symbolised(busy_binary):
+    """Its maps were read when it was first sampled, its root kept open: its
+    frames resolve at the end though it is gone (no tick ran in between)."""
+    with profile_cpu.run(frequency=199, comm=busy_binary.name) as run:
+        child = subprocess.Popen([str(busy_binary), "0.6"])
+        child.wait()
+        time.sleep(0.2)
+        assert not Path(f"/proc/{child.pid}").exists()
+        stacks = [s for s in profile_cpu.collect(run) if s["proc"]["pid"] == child.pid]
+    assert stacks, "the short-lived process was not sampled"
+    leaves = {s["user_stack"][0] for s in stacks if s["user_stack"]}
+    assert "pybpf_busy_leaf" in leaves, leaves
 
 
 def test_busy_function_in_symbolised_user_stacks(busy_binary):
