@@ -314,6 +314,8 @@ class _Loader:
                     if lp.core_relos}
         if not programs:
             return
+        if self.spec.btf is None:
+            raise LoadError(f"{self.spec.name}: CO-RE relocations but no .BTF section")
         self.core_results = core.relocate_object(programs, self.spec.btf, self._btf_arg)
 
     def _bind_rodata(self, prog: Program) -> None:

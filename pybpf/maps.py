@@ -18,7 +18,7 @@ import errno
 import os
 import sys
 from collections.abc import ItemsView, MutableMapping, ValuesView
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Protocol, Tuple, Union
 
 from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
@@ -33,6 +33,7 @@ from pybpf.uapi import (
 )
 
 if TYPE_CHECKING:
+    from pybpf.btf import Spec
     from pybpf.sys.info import MapInfo
 
 FDLike = Union[FD, int]
@@ -64,13 +65,28 @@ def effective_max_entries(map_type: int, max_entries: int) -> int:
     return max_entries
 
 
-def _check_codec(name: str, codec: Any, size: int, what: str) -> None:
-    if codec is not None and getattr(codec, "size", size) != size:
-        raise ValueError(f"map {name!r}: {what} codec is {codec.size} bytes, "
+class ValueCodec(Protocol):
+    """What turns keys or values into bytes and back: a ``pybpf.btf.codec.Codec``, or
+    any object with these two methods (and a ``size``, checked when it has one).
+    Keys and values are ``Any`` throughout this module: their Python type is the
+    codec's choice (bytes without one)."""
+
+    def encode(self, value: Any) -> bytes: ...
+
+    def decode(self, buf: Any) -> Any: ...
+
+
+Codec = Optional[ValueCodec]
+
+
+def _check_codec(name: str, codec: Codec, size: int, what: str) -> None:
+    codec_size = getattr(codec, "size", size)
+    if codec_size != size:
+        raise ValueError(f"map {name!r}: {what} codec is {codec_size} bytes, "
                          f"the map's {what} is {size}")
 
 
-def _fd_of(obj: Any) -> Optional[int]:
+def _fd_of(obj: object) -> Optional[int]:
     if isinstance(obj, int) and not isinstance(obj, bool):
         return obj
     if isinstance(obj, FD):
@@ -83,8 +99,8 @@ class Map(FDOwner, MutableMapping):
     """A kernel map. Owns ``fd``; ``close()`` or ``with`` releases it."""
 
     def __init__(self, fd: FD, name: str, type: int, key_size: int, value_size: int,
-                 max_entries: int, flags: int = 0, key_codec: Any = None,
-                 value_codec: Any = None, info: Optional[MapInfo] = None) -> None:
+                 max_entries: int, flags: int = 0, key_codec: Codec = None,
+                 value_codec: Codec = None, info: Optional[MapInfo] = None) -> None:
         self.fd = fd
         self.name = name
         self.type = type
@@ -94,7 +110,7 @@ class Map(FDOwner, MutableMapping):
         self.flags = flags
         self._key_codec = key_codec
         self._value_codec = value_codec
-        self._types: Optional[Tuple[Any, int, int]] = None  # BTF types, until codecs are built
+        self._types: Optional[Tuple[Union[Spec, _KernelBTF], int, int]] = None  # until codecs are built
         self._raw: Optional[Map] = None
         self.pinned: Optional[str] = None
         self._info = info
@@ -112,9 +128,10 @@ class Map(FDOwner, MutableMapping):
 
     @classmethod
     def create(cls, spec: Any, btf_fd: Optional[FDLike] = None,
-               inner_map_fd: Optional[Any] = None, key_codec: Any = None,
-               value_codec: Any = None) -> "Map":
-        """Create a map from a MapSpec-like object.
+               inner_map_fd: Optional[object] = None, key_codec: Codec = None,
+               value_codec: Codec = None) -> "Map":
+        """Create a map from a MapSpec-like object (``Any``: read by attribute, optional ones
+        with getattr, so a MapSpec, a SimpleNamespace or a record of one's own all do).
 
         ``spec`` needs name, type, key_size, value_size, max_entries and may have
         flags, numa_node, map_extra, key_type_id, value_type_id,
@@ -164,9 +181,9 @@ class Map(FDOwner, MutableMapping):
 
     @classmethod
     def new(cls, type: int, key_size: int, value_size: int, max_entries: int, *,
-            name: str = "", flags: int = 0, inner_map_fd: Optional[Any] = None,
-            numa_node: int = 0, map_extra: int = 0, key_codec: Any = None,
-            value_codec: Any = None) -> "Map":
+            name: str = "", flags: int = 0, inner_map_fd: Optional[object] = None,
+            numa_node: int = 0, map_extra: int = 0, key_codec: Codec = None,
+            value_codec: Codec = None) -> "Map":
         """Create a map from keyword arguments (no BTF)."""
         spec = _Spec(name=name, type=type, key_size=key_size, value_size=value_size,
                      max_entries=max_entries, flags=flags, numa_node=numa_node,
@@ -175,7 +192,7 @@ class Map(FDOwner, MutableMapping):
                           value_codec=value_codec)
 
     @classmethod
-    def from_fd(cls, fd: FDLike, key_codec: Any = None, value_codec: Any = None) -> "Map":
+    def from_fd(cls, fd: FDLike, key_codec: Codec = None, value_codec: Codec = None) -> "Map":
         """Take ownership of a map fd; shape and name come from map_info, key and
         value types from the BTF the map was created with (if any)."""
         from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
@@ -192,15 +209,15 @@ class Map(FDOwner, MutableMapping):
         return m
 
     @classmethod
-    def from_pin(cls, path: Union[str, os.PathLike], flags: int = 0, key_codec: Any = None,
-                 value_codec: Any = None) -> "Map":
+    def from_pin(cls, path: Union[str, os.PathLike], flags: int = 0, key_codec: Codec = None,
+                 value_codec: Codec = None) -> "Map":
         """Open the map pinned at ``path`` (flags BPF_F_RDONLY / BPF_F_WRONLY)."""
         m = cls.from_fd(cmds.obj_get(path, flags), key_codec, value_codec)
         m.pinned = os.fspath(path)
         return m
 
     @classmethod
-    def from_id(cls, map_id: int, key_codec: Any = None, value_codec: Any = None) -> "Map":
+    def from_id(cls, map_id: int, key_codec: Codec = None, value_codec: Codec = None) -> "Map":
         """Open the map with kernel id ``map_id``."""
         return cls.from_fd(cmds.map_get_fd_by_id(map_id), key_codec, value_codec)
 
@@ -220,7 +237,7 @@ class Map(FDOwner, MutableMapping):
 
     # ------------------------------------------------------------ types
 
-    def set_btf(self, btf: Any, key_type_id: int, value_type_id: int) -> None:
+    def set_btf(self, btf: Union[Spec, _KernelBTF], key_type_id: int, value_type_id: int) -> None:
         """Type keys and values as ``btf`` (a ``pybpf.btf.Spec``) types these ids
         (0: leave that side as it is). Codecs are built on first use; a type whose
         size differs from the map's, that the codec cannot lay out, or the value
@@ -232,38 +249,39 @@ class Map(FDOwner, MutableMapping):
             self._types = (btf, key_type_id, value_type_id)
 
     def _build_codecs(self) -> None:
-        btf, key_type_id, value_type_id = self._types  # type: ignore[misc]
+        if self._types is None:
+            return
+        source, key_type_id, value_type_id = self._types
         self._types = None
-        if isinstance(btf, _KernelBTF):
-            btf = btf.spec()
-            if btf is None:
-                return
+        btf = source.spec() if isinstance(source, _KernelBTF) else source
+        if btf is None:
+            return
         if self._key_codec is None:
             self._key_codec = _btf_codec(btf, key_type_id, self.key_size)
         if self._value_codec is None:
             self._value_codec = _btf_codec(btf, value_type_id, self.value_size)
 
     @property
-    def key_codec(self) -> Any:
+    def key_codec(self) -> Codec:
         """What decodes and encodes keys (None: bytes)."""
         if self._types is not None:
             self._build_codecs()
         return self._key_codec
 
     @key_codec.setter
-    def key_codec(self, codec: Any) -> None:
+    def key_codec(self, codec: Codec) -> None:
         _check_codec(self.name, codec, self.key_size, "key")
         self._key_codec = codec
 
     @property
-    def value_codec(self) -> Any:
+    def value_codec(self) -> Codec:
         """What decodes and encodes values, one CPU's for per-CPU maps (None: bytes)."""
         if self._types is not None:
             self._build_codecs()
         return self._value_codec
 
     @value_codec.setter
-    def value_codec(self, codec: Any) -> None:
+    def value_codec(self, codec: Codec) -> None:
         _check_codec(self.name, codec, self.value_size, "value")
         self._value_codec = codec
 
@@ -293,7 +311,7 @@ class Map(FDOwner, MutableMapping):
 
     # ------------------------------------------------------------ encoding
 
-    def _encode(self, obj: Any, size: int, codec: Any, what: str) -> bytes:
+    def _encode(self, obj: Any, size: int, codec: Codec, what: str) -> bytes:
         if isinstance(obj, _BYTES):
             raw = bytes(obj)
         elif codec is not None:
@@ -304,8 +322,8 @@ class Map(FDOwner, MutableMapping):
             except OverflowError:
                 raise ValueError(f"map {self.name!r}: {what} {obj} does not fit in "
                                  f"{size} bytes") from None
-        elif self.type in FD_MAP_TYPES and _fd_of(obj) is not None and size in (4, 8):
-            raw = _fd_of(obj).to_bytes(size, sys.byteorder)  # type: ignore[union-attr]
+        elif self.type in FD_MAP_TYPES and size in (4, 8) and (fd := _fd_of(obj)) is not None:
+            raw = fd.to_bytes(size, sys.byteorder)
         else:
             raise TypeError(f"map {self.name!r}: cannot use {type(obj).__name__} as a {what} "
                             f"of {size} bytes (give bytes, or an int for 4/8-byte {what}s)")
@@ -593,7 +611,7 @@ class _KernelBTF:
     def __init__(self, btf_id: int) -> None:
         self.btf_id = btf_id
 
-    def spec(self) -> Any:
+    def spec(self) -> Optional[Spec]:
         """The parsed BTF; None when it cannot be read or parsed (the map stays bytes)."""
         from pybpf.btf import Spec
         from pybpf.errors import BPFError
@@ -607,7 +625,7 @@ class _KernelBTF:
             return None
 
 
-def _btf_codec(btf: Any, type_id: int, size: int) -> Any:
+def _btf_codec(btf: Spec, type_id: int, size: int) -> Codec:
     """The codec of ``type_id`` if it lays out ``size`` bytes; None otherwise."""
     if not type_id:
         return None

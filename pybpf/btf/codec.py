@@ -13,7 +13,8 @@ float; ``char[N]`` -> str up to the first NUL; other byte arrays (``__u8[N]``)
 -> bytes; other arrays -> list; structs/unions -> dict by member name, the
 members of anonymous struct/union members merged into the parent; a data
 section (``.bss``, ``.data``, ``.rodata``) -> dict by variable name. Encoding
-takes the same shapes; missing dict keys encode as zero.
+takes the same shapes; missing dict keys encode as zero. (Hence ``Any`` for
+values here: their Python type is decided by the BTF type at run time.)
 
 A buffer shorter than the type (a ring or perf record with a variable-length
 tail) decodes as if zero-padded to the type's size, except that each array

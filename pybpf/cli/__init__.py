@@ -25,7 +25,7 @@ COMMANDS_GROUP = "pybpf.commands"
 def entry_points(group: str) -> List[importlib.metadata.EntryPoint]:
     """The installed entry points of ``group``, one per name (the first found
     on sys.path wins), on Python 3.9's importlib.metadata API and later ones."""
-    found: Any = importlib.metadata.entry_points()
+    found: Any = importlib.metadata.entry_points()  # a dict on 3.9, EntryPoints from 3.10
     listed = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
     unique: Dict[str, importlib.metadata.EntryPoint] = {}
     for ep in listed:

@@ -9,11 +9,12 @@ bpf_core_parse_spec; target specs are built by pybpf.core.match.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import List, Optional
 
-from pybpf.btf.types import Kind
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import Array, Kind
 from pybpf.core.kinds import RelocKind
-from pybpf.core.typeinfo import is_any_enum, is_composite, resolve_size, skip_mods, spell
+from pybpf.core.typeinfo import is_any_enum, is_composite, members, resolve_size, skip_mods, spell
 
 MAX_SPEC_LEN = 64  # BPF_CORE_SPEC_MAX_LEN
 
@@ -40,7 +41,7 @@ class Accessor:
 class AccessSpec:
     """A relocation's path resolved in one BTF."""
 
-    btf: Any
+    btf: Spec
     root_type_id: int
     kind: RelocKind
     raw: List[int] = field(default_factory=list)
@@ -89,14 +90,14 @@ def parse_access_string(text: str) -> List[int]:
     return out
 
 
-def is_flex_array(spec: Any, parent: Accessor, arr: Any) -> bool:
+def is_flex_array(spec: Spec, parent: Accessor, arr: Array) -> bool:
     """A zero-length array that is the last member of the struct holding it."""
     if parent.name is None or arr.nelems > 0:
         return False
-    return parent.idx == len(spec[parent.type_id].members) - 1
+    return parent.idx == len(members(spec, parent.type_id)) - 1
 
 
-def parse_local(spec: Any, type_id: int, access: str, kind: RelocKind) -> AccessSpec:
+def parse_local(spec: Spec, type_id: int, access: str, kind: RelocKind) -> AccessSpec:
     """Walk ``access`` through local type ``type_id`` (libbpf's bpf_core_parse_spec)."""
     out = AccessSpec(spec, type_id, kind)
     if kind.is_type:

@@ -10,12 +10,12 @@ CoreRelocationError.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Optional, Tuple, Union
 
-from pybpf.btf.types import Kind
+from pybpf.btf.types import Enum, Enum64, Kind
 from pybpf.core.access import AccessSpec
 from pybpf.core.kinds import RelocKind
-from pybpf.core.typeinfo import int_signed, is_any_enum, resolve_size, skip_mods
+from pybpf.core.typeinfo import int_signed, is_any_enum, members, resolve_size, skip_mods
 from pybpf.errors import CoreRelocationError
 
 MASK64 = (1 << 64) - 1
@@ -62,7 +62,7 @@ def _field_value(kind: RelocKind, spec: Optional[AccessSpec]) -> _Field:
             return _Field(resolve_size(spec.btf, acc.type_id))
         raise CoreRelocationError(f"relocation {kind.name} cannot be applied to an array "
                                   "element access")
-    member = spec.btf[acc.type_id].members[acc.idx]
+    member = members(spec.btf, acc.type_id)[acc.idx]
     field_id, mt = skip_mods(spec.btf, member.type)
     bit_off = spec.bit_offset
     bit_sz = member.bitfield_size or 0
@@ -112,7 +112,7 @@ def _type_value(kind: RelocKind, spec: Optional[AccessSpec]) -> Tuple[int, bool]
     raise CoreRelocationError(f"unexpected type relocation {kind.name}")
 
 
-def enum_value(t: Any, idx: int) -> int:
+def enum_value(t: Union[Enum, Enum64], idx: int) -> int:
     """An enumerator's value as the 64-bit pattern libbpf compares and patches.
 
     32-bit enumerators are stored as s32 and widen with their sign; 64-bit
@@ -130,7 +130,11 @@ def _enumval_value(kind: RelocKind, spec: Optional[AccessSpec]) -> int:
     if spec is None:
         raise PoisonRequest()
     acc = spec.accessors[0]
-    return enum_value(spec.btf[acc.type_id], acc.idx)
+    t = spec.btf[acc.type_id]
+    if not isinstance(t, (Enum, Enum64)):
+        raise CoreRelocationError(f"enumerator relocation against BTF type [{acc.type_id}], "
+                                  "not an enum")
+    return enum_value(t, acc.idx)
 
 
 def _memsz_adjust_ok(local: AccessSpec, lf: _Field, targ: AccessSpec, tf: _Field) -> bool:

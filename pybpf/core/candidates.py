@@ -11,6 +11,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence, Tuple
 
+from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind
 from pybpf.core.kinds import essential_name
 
@@ -21,7 +22,7 @@ _ENUMS = (Kind.ENUM, Kind.ENUM64)
 class Candidate:
     """One target type: the spec holding it, its id, and a label for messages."""
 
-    btf: Any
+    btf: Spec
     type_id: int
     source: str
 
@@ -48,7 +49,7 @@ def _names_with_separator(strs: bytes) -> List[str]:
 class _NameIndex:
     """Essential name -> ids of one target spec (its own types only)."""
 
-    def __init__(self, spec: Any) -> None:
+    def __init__(self, spec: Spec) -> None:
         # weak: _INDEXES is keyed weakly by this very spec, and a strong reference
         # here would keep every target spec (kernel BTF mmap included) alive forever
         self._spec = weakref.ref(spec)
@@ -113,20 +114,20 @@ class _NameIndex:
 _INDEXES: "weakref.WeakKeyDictionary[Any, _NameIndex]" = weakref.WeakKeyDictionary()
 
 
-def _index(spec: Any) -> _NameIndex:
+def _index(spec: Spec) -> _NameIndex:
     idx = _INDEXES.get(spec)
     if idx is None:
         idx = _INDEXES[spec] = _NameIndex(spec)
     return idx
 
 
-def source_name(spec: Any, position: int) -> str:
+def source_name(spec: Spec, position: int) -> str:
     """How candidates from the spec at ``position`` of the target list are labelled."""
     name = getattr(spec, "name", "") or ""
     return name.rstrip("/").rsplit("/", 1)[-1] or f"target#{position}"
 
 
-def prefetch(local: Any, local_ids: Sequence[int], targets: Sequence[Any]) -> None:
+def prefetch(local: Spec, local_ids: Sequence[int], targets: Sequence[Spec]) -> None:
     """Warm the name lookups ``find_candidates`` will make in the first target (vmlinux)
     for these local types, in one pass; ids that cannot be named are left to fail later."""
     if not targets:
@@ -143,7 +144,7 @@ def prefetch(local: Any, local_ids: Sequence[int], targets: Sequence[Any]) -> No
         _index(targets[0]).prefetch(essentials)
 
 
-def find_candidates(local: Any, local_id: int, targets: Sequence[Any]) -> List[Candidate]:
+def find_candidates(local: Spec, local_id: int, targets: Sequence[Spec]) -> List[Candidate]:
     """Target types for ``local_id``: vmlinux first, modules only if vmlinux has none.
 
     The local type itself (typedef, struct, enum...) decides the kind looked

@@ -9,9 +9,11 @@ Three relations with libbpf's meaning:
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Union
 
-from pybpf.btf.types import Kind
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import Enum, Enum64, Kind, Struct
+from pybpf.btf.types import Union as BTFUnion
 from pybpf.core.kinds import essential_name
 from pybpf.core.typeinfo import int_signed, is_any_enum, is_composite, kinds_core_compat, skip_mods, type_name
 from pybpf.errors import CoreRelocationError
@@ -30,7 +32,7 @@ def _names_essentially_equal(a: str, b: str) -> bool:
     return essential_name(a) == essential_name(b)
 
 
-def fields_are_compat(local: Any, local_id: int, targ: Any, targ_id: int) -> bool:
+def fields_are_compat(local: Spec, local_id: int, targ: Spec, targ_id: int) -> bool:
     """Can a local field of type ``local_id`` be relocated to a target field of ``targ_id``."""
     for _ in range(MAX_DEPTH):
         local_id, lt = skip_mods(local, local_id)
@@ -53,7 +55,7 @@ def fields_are_compat(local: Any, local_id: int, targ: Any, targ_id: int) -> boo
     raise _too_deep(local_id, targ_id)
 
 
-def types_are_compat(local: Any, local_id: int, targ: Any, targ_id: int,
+def types_are_compat(local: Spec, local_id: int, targ: Spec, targ_id: int,
                      level: int = MAX_DEPTH) -> bool:
     """libbpf's bpf_core_types_are_compat (names of the roots already matched)."""
     if not kinds_core_compat(local[local_id], targ[targ_id]):
@@ -93,15 +95,15 @@ def _name_matches(local_name: str, targ_name: str) -> bool:
     return _names_essentially_equal(local_name, targ_name)
 
 
-def _enums_match(lt: Any, tt: Any) -> bool:
+def _enums_match(lt: Union[Enum, Enum64], tt: Union[Enum, Enum64]) -> bool:
     if lt.size != tt.size or len(lt.values) > len(tt.values):
         return False
     targ_names = [v.name for v in tt.values]
     return all(any(_name_matches(lv.name, tn) for tn in targ_names) for lv in lt.values)
 
 
-def _composites_match(local: Any, lt: Any, targ: Any, tt: Any, behind_ptr: bool,
-                      level: int) -> bool:
+def _composites_match(local: Spec, lt: Union[Struct, BTFUnion], targ: Spec,
+                      tt: Union[Struct, BTFUnion], behind_ptr: bool, level: int) -> bool:
     if len(lt.members) > len(tt.members):
         return False
     for lm in lt.members:
@@ -112,7 +114,7 @@ def _composites_match(local: Any, lt: Any, targ: Any, tt: Any, behind_ptr: bool,
     return True
 
 
-def types_match(local: Any, local_id: int, targ: Any, targ_id: int,
+def types_match(local: Spec, local_id: int, targ: Spec, targ_id: int,
                 behind_ptr: bool = False, level: int = MAX_DEPTH) -> bool:
     """libbpf's __bpf_core_types_match (the TYPE_MATCHES relation)."""
     if level <= 0:

@@ -8,16 +8,23 @@ and source line).
 """
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence, Union
 
 from pybpf.core.kinds import POISON_IMM, RelocKind
-from pybpf.core.objects import function_relos, target_source
+from pybpf.core.objects import FunctionRelo, function_relos, target_source
 from pybpf.core.patch import apply
 from pybpf.core.relocate import Session
 from pybpf.core.result import RelocResult
 from pybpf.core.typeinfo import spell
 from pybpf.errors import BPFError, CoreRelocationError
+
+if TYPE_CHECKING:
+    from pybpf.btf.ext import LineInfo
+    from pybpf.btf.spec import Spec
+    from pybpf.core.kernel import Target
+    from pybpf.elf.reader import ObjectSpec
 
 #: The record explain() returns: a RelocResult (``error`` set when it failed).
 Explanation = RelocResult
@@ -27,14 +34,14 @@ _POISON_CALL = r"^(\d+): \(85\) call unknown#%d\b" % POISON_IMM
 _INVALID_FUNC = f"invalid func unknown#{POISON_IMM}"
 
 
-def _open(obj: Any) -> Any:
-    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+def _open(obj: Union[ObjectSpec, str, "os.PathLike[str]"]) -> ObjectSpec:
+    if isinstance(obj, (str, os.PathLike)):
         from pybpf.elf import ObjectSpec
         return ObjectSpec.from_file(obj)
     return obj
 
 
-def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
+def explain(obj: Union[ObjectSpec, str, "os.PathLike[str]"], btf: Target = None) -> List[RelocResult]:
     """Resolve every CO-RE relocation of ``obj`` (ObjectSpec or path) against ``btf``.
 
     ``btf``: None for the running kernel, a path, or Spec(s). Each result is
@@ -74,7 +81,7 @@ def explain(obj: Any, btf: Any = None) -> List[RelocResult]:
     return out
 
 
-def _local_text(local: Any, relo: Any) -> str:
+def _local_text(local: Spec, relo: FunctionRelo) -> str:
     try:
         return f"{spell(local, relo.type_id)} ({relo.access_str})"
     except (KeyError, IndexError, ValueError, BPFError):
@@ -119,7 +126,7 @@ def format_explanations(results: Sequence[RelocResult], verbose: bool = False) -
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _source_line(line_info: Optional[Sequence[Any]], insn: int) -> str:
+def _source_line(line_info: Optional[Sequence[LineInfo]], insn: int) -> str:
     best = None
     for li in line_info or ():
         if li.insn_off // 8 <= insn and (best is None or li.insn_off >= best.insn_off):
@@ -131,7 +138,7 @@ def _source_line(line_info: Optional[Sequence[Any]], insn: int) -> str:
 
 
 def error_from_verifier(program: str, log: str, results: Sequence[RelocResult],
-                        line_info: Optional[Sequence[Any]] = None
+                        line_info: Optional[Sequence[LineInfo]] = None
                         ) -> Optional[CoreRelocationError]:
     """A CoreRelocationError for a verifier log that ran into a poisoned instruction.
 

@@ -12,7 +12,7 @@ import mmap
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from pybpf.btf import Spec
 from pybpf.errors import BTFError, CoreRelocationError
@@ -197,7 +197,12 @@ def release_kernel_btf() -> None:
         _files.clear()
 
 
-def as_targets(target: Any) -> List[Spec]:
+#: Where CO-RE looks for target types: None (the running kernel), a BTF or ELF
+#: file path, a TargetBTF, a Spec, or Specs (vmlinux first).
+Target = Union[None, str, "os.PathLike[str]", TargetBTF, Spec, Sequence[Spec]]
+
+
+def as_targets(target: Target) -> List[Spec]:
     """A target argument as the list of specs to search (vmlinux first).
 
     None is the running kernel (vmlinux, then modules), a str/PathLike a BTF
@@ -207,6 +212,6 @@ def as_targets(target: Any) -> List[Spec]:
         return kernel_targets(target).specs
     if isinstance(target, TargetBTF):
         return target.specs
-    if isinstance(target, (list, tuple)):
-        return list(target)
-    return [target]
+    if isinstance(target, Spec):
+        return [target]
+    return list(target)

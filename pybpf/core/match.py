@@ -8,13 +8,14 @@ the type compatibility/match relations.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import List, Optional
 
+from pybpf.btf.spec import Spec
 from pybpf.btf.types import Kind
 from pybpf.core.access import MAX_SPEC_LEN, Accessor, AccessSpec, is_flex_array
 from pybpf.core.compat import fields_are_compat, types_are_compat, types_match
 from pybpf.core.kinds import RelocKind, essential_name
-from pybpf.core.typeinfo import is_any_enum, is_composite, resolve_size, skip_mods, spell
+from pybpf.core.typeinfo import is_any_enum, is_composite, members, resolve_size, skip_mods, spell
 from pybpf.errors import CoreRelocationError
 
 
@@ -22,7 +23,7 @@ def _too_deep() -> CoreRelocationError:
     return CoreRelocationError(f"target path nests deeper than {MAX_SPEC_LEN} levels")
 
 
-def _match_member(local: AccessSpec, acc: Accessor, targ: Any, targ_id: int,
+def _match_member(local: AccessSpec, acc: Accessor, targ: Spec, targ_id: int,
                   out: AccessSpec, why: List[str]) -> Optional[int]:
     """Find local member ``acc`` in target composite ``targ_id``.
 
@@ -33,7 +34,7 @@ def _match_member(local: AccessSpec, acc: Accessor, targ: Any, targ_id: int,
     targ_id, tt = skip_mods(targ, targ_id)
     if not is_composite(tt):
         return None
-    local_member = local.btf[acc.type_id].members[acc.idx]
+    local_member = members(local.btf, acc.type_id)[acc.idx]
     for i, member in enumerate(tt.members):
         if len(out.raw) == MAX_SPEC_LEN:
             raise _too_deep()
@@ -56,7 +57,7 @@ def _match_member(local: AccessSpec, acc: Accessor, targ: Any, targ_id: int,
     return None
 
 
-def match_spec(local: AccessSpec, targ: Any, targ_id: int,
+def match_spec(local: AccessSpec, targ: Spec, targ_id: int,
                why: Optional[List[str]] = None) -> Optional[AccessSpec]:
     """The target spec for ``local`` in candidate ``targ_id`` of ``targ``, or None.
 

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from pybpf.btf.spec import Spec
 from pybpf.core import cache as disk
-from pybpf.core.kernel import TargetBTF, as_targets, kernel_files
+from pybpf.core.kernel import Target, TargetBTF, as_targets, kernel_files
 from pybpf.core.patch import apply
 from pybpf.core.relocate import Session
 from pybpf.core.result import RelocResult
 from pybpf.errors import CoreRelocationError
+
+if TYPE_CHECKING:
+    from pybpf.elf.reader import ObjectSpec
+    from pybpf.elf.specs import FunctionSpec
 
 Programs = Mapping[str, Tuple[List[Any], Sequence[Any]]]
 
@@ -32,7 +37,7 @@ class FunctionRelo:
     kind: int
 
 
-def function_relos(obj: Any) -> List[Tuple[Any, List[FunctionRelo]]]:
+def function_relos(obj: ObjectSpec) -> List[Tuple[FunctionSpec, List[FunctionRelo]]]:
     """(FunctionSpec, its relocations) for every function of ``obj`` that has any.
 
     The .BTF.ext stores byte offsets from the start of the ELF section; each
@@ -41,10 +46,10 @@ def function_relos(obj: Any) -> List[Tuple[Any, List[FunctionRelo]]]:
     ext = getattr(obj, "btf_ext", None)
     if ext is None or not ext.core_relos:
         return []
-    by_section: Dict[str, List[Any]] = {}
-    for (section, _), fn in obj.functions.items():
-        by_section.setdefault(section, []).append(fn)
-    out: Dict[int, Tuple[Any, List[FunctionRelo]]] = {}
+    by_section: Dict[str, List[FunctionSpec]] = {}
+    for (section, _), func in obj.functions.items():
+        by_section.setdefault(section, []).append(func)
+    out: Dict[int, Tuple[FunctionSpec, List[FunctionRelo]]] = {}
     for section, relos in ext.core_relos.items():
         fns = by_section.get(section, [])
         for r in relos:
@@ -59,7 +64,7 @@ def function_relos(obj: Any) -> List[Tuple[Any, List[FunctionRelo]]]:
     return list(out.values())
 
 
-def target_source(target: Any) -> Tuple[Optional[List[str]], Callable[[], List[Any]]]:
+def target_source(target: Target) -> Tuple[Optional[List[str]], Callable[[], List[Spec]]]:
     """(files that identify the target, or None; how to get its specs when needed)."""
     files: Optional[List[str]] = None
     if target is None:
@@ -71,7 +76,7 @@ def target_source(target: Any) -> Tuple[Optional[List[str]], Callable[[], List[A
     return files, lambda: as_targets(target)
 
 
-def resolve_object(programs: Mapping[str, Sequence[Any]], local: Any, target: Any = None,
+def resolve_object(programs: Mapping[str, Sequence[Any]], local: Spec, target: Target = None,
                    *, cache: bool = True) -> Dict[str, List[RelocResult]]:
     """Compute (not apply) every program's relocations with one shared Session."""
     files, specs = target_source(target)
@@ -90,7 +95,7 @@ def resolve_object(programs: Mapping[str, Sequence[Any]], local: Any, target: An
     return results
 
 
-def relocate_object(programs: Programs, local: Any, target: Any = None,
+def relocate_object(programs: Programs, local: Spec, target: Target = None,
                     *, cache: bool = True) -> Dict[str, List[RelocResult]]:
     """Relocate several programs (name -> (insns, relos)) of one object in place.
 
@@ -107,7 +112,8 @@ def relocate_object(programs: Programs, local: Any, target: Any = None,
     return results
 
 
-def relocate_spec(obj: Any, target: Any = None, *, cache: bool = True) -> Dict[str, List[RelocResult]]:
+def relocate_spec(obj: ObjectSpec, target: Target = None, *,
+                  cache: bool = True) -> Dict[str, List[RelocResult]]:
     """Relocate every function of an ObjectSpec in place; results by function name."""
     pairs = function_relos(obj)
     if not pairs:

@@ -9,8 +9,9 @@ pybpf.core.objects' and pybpf.core.kernel's business.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Protocol, Sequence, Union
 
+from pybpf.btf.spec import Spec
 from pybpf.core.kinds import RelocKind, essential_name
 from pybpf.core.patch import apply
 from pybpf.core.result import CandidateInfo, RelocResult
@@ -18,8 +19,19 @@ from pybpf.core.typeinfo import kind_word, spell
 from pybpf.errors import BTFError, CoreRelocationError
 
 if TYPE_CHECKING:
+    from pybpf.asm.instruction import Instruction
     from pybpf.core.access import AccessSpec
+    from pybpf.core.calc import Computed
     from pybpf.core.candidates import Candidate
+
+
+class Relo(Protocol):
+    """A CO-RE record: .BTF.ext's CoreRelo or core.objects' FunctionRelo (insn_off a slot)."""
+
+    insn_off: int
+    type_id: int
+    access_str: str
+    kind: int
 
 
 class Session:
@@ -30,12 +42,12 @@ class Session:
     did match; one Session per object reproduces that.
     """
 
-    def __init__(self, local: Any, targets: Sequence[Any]) -> None:
+    def __init__(self, local: Spec, targets: Sequence[Spec]) -> None:
         self.local = local
         self.targets = list(targets)
         self._cands: Dict[int, List[Candidate]] = {}
 
-    def prefetch(self, relos: Sequence[Any]) -> None:
+    def prefetch(self, relos: Sequence[Relo]) -> None:
         """Batch the target name lookups of ``relos`` (an optimisation only)."""
         # deferred: loads with a warm CO-RE cache never relocate (import cost)
         from pybpf.core.candidates import prefetch
@@ -50,7 +62,7 @@ class Session:
             cands = self._cands[local_id] = find_candidates(self.local, local_id, self.targets)
         return cands
 
-    def resolve(self, relo: Any, program: str, index: int) -> RelocResult:
+    def resolve(self, relo: Relo, program: str, index: int) -> RelocResult:
         """Compute (not apply) relocation ``relo`` (``insn_off`` is a slot index)."""
         # deferred: loads with a warm CO-RE cache never relocate (import cost)
         from pybpf.core.access import SpecError, parse_local
@@ -127,7 +139,7 @@ class Session:
             res.reason = self._no_match_reason(res, local_name)
 
     @staticmethod
-    def _take(res: RelocResult, values: Any) -> None:
+    def _take(res: RelocResult, values: Computed) -> None:
         res.orig_val, res.new_val = values.orig_val, values.new_val
         res.poison, res.validate = values.poison, values.validate
         res.orig_sz, res.new_sz = values.orig_sz, values.new_sz
@@ -143,7 +155,8 @@ class Session:
         return f"no candidate matches {res.local}: {tried}"
 
 
-def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = None,
+def relocate(insns: List[Instruction], relos: Sequence[Relo], local: Spec,
+             target: Union[Spec, Sequence[Spec]],
              program: str = "", session: Optional[Session] = None) -> List[RelocResult]:
     """Apply ``relos`` to ``insns`` in place against ``target``: a BTF Spec or a list of them.
 
@@ -157,7 +170,7 @@ def relocate(insns: List[Any], relos: Sequence[Any], local: Any, target: Any = N
     all programs of an object to share candidate pruning as libbpf does.
     """
     if session is None:
-        session = Session(local, list(target) if isinstance(target, (list, tuple)) else [target])
+        session = Session(local, [target] if isinstance(target, Spec) else list(target))
     session.prefetch(relos)
     results = [session.resolve(relo, program, i) for i, relo in enumerate(relos)]
     for res in results:

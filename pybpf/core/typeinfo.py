@@ -6,10 +6,17 @@ type for messages. Decodes only the types it is asked about.
 """
 from __future__ import annotations
 
-from typing import Any, Tuple
+from typing import Any, List, Tuple
 
-from pybpf.btf.types import INT_SIGNED, Kind
+from pybpf.btf.spec import Spec
+from pybpf.btf.types import INT_SIGNED, Kind, Member, Struct, Type, Union
 from pybpf.errors import CoreRelocationError
+
+#: A BTF type that the engine reads by its ``kind`` (checked before any
+#: kind-specific attribute such as ``.type`` or ``.members``), as libbpf's C
+#: does. This is the engine's one deliberate Any: narrowing each access with
+#: isinstance would add checks to the relocation loop and change no behaviour.
+KindTyped = Any
 
 _MODS = frozenset((Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.TYPE_TAG))
 _SIZED = frozenset((Kind.INT, Kind.STRUCT, Kind.UNION, Kind.ENUM, Kind.ENUM64, Kind.FLOAT,
@@ -20,9 +27,9 @@ _MAX_CHAIN = 64
 PTR_SIZE = 8
 
 
-def skip_mods(spec: Any, type_id: int) -> Tuple[int, Any]:
+def skip_mods(spec: Spec, type_id: int) -> Tuple[int, KindTyped]:
     """Follow typedefs and qualifiers from ``type_id``: (id, type) reached."""
-    t = spec[type_id]
+    t: KindTyped = spec[type_id]
     for _ in range(_MAX_CHAIN):
         if t.kind not in _MODS:
             return type_id, t
@@ -31,24 +38,32 @@ def skip_mods(spec: Any, type_id: int) -> Tuple[int, Any]:
     raise CoreRelocationError(f"BTF type [{type_id}]: typedef/modifier chain too long")
 
 
-def is_composite(t: Any) -> bool:
+def members(spec: Spec, type_id: int) -> List[Member]:
+    """The members of struct/union ``type_id`` (an accessor's parent)."""
+    t = spec[type_id]
+    if not isinstance(t, (Struct, Union)):
+        raise CoreRelocationError(f"BTF type [{type_id}] {kind_word(t)} has no members")
+    return t.members
+
+
+def is_composite(t: Type) -> bool:
     return t.kind in _COMPOSITES
 
 
-def is_any_enum(t: Any) -> bool:
+def is_any_enum(t: Type) -> bool:
     return t.kind in _ENUMS
 
 
-def kinds_core_compat(a: Any, b: Any) -> bool:
+def kinds_core_compat(a: Type, b: Type) -> bool:
     """Same BTF kind, with ENUM and ENUM64 counted as one (libbpf's rule)."""
     return a.kind == b.kind or (a.kind in _ENUMS and b.kind in _ENUMS)
 
 
-def int_signed(t: Any) -> bool:
+def int_signed(t: KindTyped) -> bool:
     return bool(t.encoding & INT_SIGNED)
 
 
-def resolve_size(spec: Any, type_id: int) -> int:
+def resolve_size(spec: Spec, type_id: int) -> int:
     """Byte size of ``type_id`` as btf__resolve_size computes it.
 
     Arrays multiply through, pointers are 8 bytes; void, functions and forward
@@ -56,7 +71,7 @@ def resolve_size(spec: Any, type_id: int) -> int:
     """
     nelems = 1
     for _ in range(_MAX_CHAIN):
-        t = spec[type_id]
+        t: KindTyped = spec[type_id]
         if t.kind in _SIZED:
             return nelems * t.size
         if t.kind == Kind.PTR:
@@ -72,18 +87,18 @@ def resolve_size(spec: Any, type_id: int) -> int:
     raise CoreRelocationError(f"BTF type [{type_id}]: type chain too long to size")
 
 
-def kind_word(t: Any) -> str:
+def kind_word(t: Type) -> str:
     """libbpf's lower-case kind name: ``struct``, ``enum64``, ``typedef``..."""
     return "void" if t.kind == Kind.UNKN else t.kind.name.lower()
 
 
-def type_name(t: Any) -> str:
+def type_name(t: Type) -> str:
     return getattr(t, "name", "") or ""
 
 
-def spell(spec: Any, type_id: int) -> str:
+def spell(spec: Spec, type_id: int) -> str:
     """C-like spelling for messages: ``struct task_struct``, ``enum <anon>``, ``u32``."""
-    t = spec[type_id]
+    t: KindTyped = spec[type_id]
     name = type_name(t) or "<anon>"
     if is_composite(t):
         return f"{kind_word(t)} {name}"

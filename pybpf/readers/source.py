@@ -3,7 +3,7 @@ number) into the fd, type, size and name of the map behind it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol, Union
+from typing import Protocol, SupportsInt, Union
 
 from pybpf import sys as bpfsys
 
@@ -19,7 +19,7 @@ class MapSource:
 class MapLike(Protocol):
     """What a reader needs of a Map (pybpf.maps.Map, or anything with these)."""
 
-    fd: Any
+    fd: SupportsInt
     type: int
     max_entries: int
 
