@@ -232,23 +232,36 @@ class ColumnWriter(_Writer):
         # the flexible column takes what a terminal has left; unlimited in a pipe
         self.rest = None if width is None else max(width - fixed, 10)
 
-        self.fits = [self._fitter(c) for c in cols]
+        self.fits = self._fitters(cols, width)
         self._cells = [(_getter(c.name), fit) for c, fit in zip(cols, self.fits)]
 
-    def _fitter(self, col: Field) -> Callable[[str], str]:
-        """The function fitting a cell's text to ``col``'s width (after the
-        column's ``view``); a cut text ends in "+"."""
-        fit = self._cut(col)
-        view = col.view
-        return fit if view is None else (lambda text: fit(view(text)))
+    def _fitters(self, cols: List[Field], width: Optional[int]) -> List[Callable[[str], str]]:
+        """Each column's fitter (its ``view`` first). On a terminal no line is
+        wider than it: the column the edge falls in is cut there (marked
+        "+"), the columns past it stay empty."""
+        out = []
+        at = 0
+        for col in cols:
+            size = abs(col.width) if col.width else self.rest
+            room = None if width is None else width - at
+            fit = self._cut(col, room)
+            view = col.view
+            out.append(fit if view is None else (lambda text, fit=fit, view=view:
+                                                 fit(view(text))))
+            at += (size or 0) + 1
+        return out
 
-    def _cut(self, col: Field) -> Callable[[str], str]:
+    def _cut(self, col: Field, room: Optional[int]) -> Callable[[str], str]:
+        """A cell's text cut (marked "+") and padded to the column's width, or
+        to ``room``, what is left of the line, when that is less."""
+        if room is not None and room <= 0:
+            return lambda text: ""
         if col.width == 0:
-            rest = self.rest
+            rest = self.rest if room is None or self.rest is None else min(self.rest, room)
             if rest is None:
                 return lambda text: text
             return lambda text: text if len(text) <= rest else text[: rest - 1] + "+"
-        w = abs(col.width)
+        w = abs(col.width) if room is None else min(abs(col.width), room)
         pad = str.rjust if col.width < 0 else str.ljust
 
         def fit(text: str) -> str:

@@ -156,3 +156,14 @@ def test_a_profile_says_how_it_ends():
     assert tracing_line(_Session(5.0)) == "Tracing (profile_x) for 5s..."
     assert "Ctrl-C" not in tracing_line(_Session(0.5))
     assert tracing_line(_Session(None)) == "Tracing (profile_x)... Ctrl-C to end."
+
+
+def test_fixed_columns_wider_than_the_terminal_are_cut_at_its_edge():
+    wide = Gadget(name="w", category="trace", description="d", object="none", hooks=[],
+                  fields=[Field(f"c{i}", "c", 12, True, type=str) for i in range(6)])
+    out = io.StringIO()
+    writer = ColumnWriter(wide, [f"c{i}" for i in range(6)], stream=out, width=40)
+    writer.header()
+    writer.events([{f"c{i}": "v" * 12 for i in range(6)}])
+    header, row = out.getvalue().splitlines()
+    assert len(header) <= 40 and len(row) == 40 and row.endswith("+")

@@ -86,18 +86,27 @@ def _reference_row(writer: ColumnWriter, event: dict) -> str:
     from pybpf_gadgets.common.output import cell_text
 
     cells = []
+    at = 0
     for col in writer.cols:
         text = cell_text(get_path(event, col.name))
-        if col.width == 0:
-            if writer.rest is not None and len(text) > writer.rest:
-                text = text[:writer.rest - 1] + "+"  # the cut is marked
+        size = abs(col.width) if col.width else writer.rest
+        room = None if writer.width is None else writer.width - at  # left of the line
+        at += (size or 0) + 1
+        if room is not None and room <= 0:
+            text = ""  # past the terminal's edge
+        elif col.width == 0:
+            rest = writer.rest if room is None else min(writer.rest, room)
+            if rest is not None and len(text) > rest:
+                text = text[:rest - 1] + "+"  # the cut is marked
         else:
-            w = abs(col.width)
+            w = abs(col.width) if room is None else min(abs(col.width), room)
             if len(text) > w:
                 text = text[:w - 1] + "+" if w > 1 else text[:w]
             text = text.rjust(w) if col.width < 0 else text.ljust(w)
         cells.append(text)
-    return " ".join(cells).rstrip() + "\n"
+    line = " ".join(cells).rstrip()
+    assert writer.width is None or len(line) <= writer.width
+    return line + "\n"
 
 
 def test_column_writer_batch_is_the_rows_in_one_write():
