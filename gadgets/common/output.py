@@ -266,7 +266,8 @@ class ColumnWriter(_Writer):
 
         def fit(text: str) -> str:
             if len(text) > w:
-                text = text[: w - 1] + "+" if w > 1 else text[:w]
+                # a one-wide cut shows the mark where the edge took the rest
+                text = text[: w - 1] + "+" if w > 1 or w < abs(col.width) else text[:w]
             return pad(text, w)
         return fit
 

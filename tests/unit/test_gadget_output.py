@@ -101,7 +101,7 @@ def _reference_row(writer: ColumnWriter, event: dict) -> str:
         else:
             w = abs(col.width) if room is None else min(abs(col.width), room)
             if len(text) > w:
-                text = text[:w - 1] + "+" if w > 1 else text[:w]
+                text = text[:w - 1] + "+" if w > 1 or w < abs(col.width) else text[:w]
             text = text.rjust(w) if col.width < 0 else text.ljust(w)
         cells.append(text)
     line = " ".join(cells).rstrip()
