@@ -1,4 +1,4 @@
-"""Map definitions: BTF-defined `.maps` structs and legacy `struct bpf_map_def`.
+"""Map definitions: BTF-defined `.maps` structs (legacy ones: pybpf.elf.legacymaps).
 
 A BTF map definition is a struct whose members encode each attribute:
 ``__uint(name, v)`` is ``int (*name)[v]`` (the value is the array length),
@@ -9,7 +9,6 @@ template for map-in-map, or program slots for a program array) and
 """
 from __future__ import annotations
 
-import struct
 from typing import Optional, Tuple
 
 from pybpf.btf import types as bt
@@ -134,19 +133,3 @@ def check_map_def(spec: MapSpec, where: str) -> None:
         raise ELFError(f"{where}: value size {spec.value_size} is absurd")
     if spec.pinning not in (PIN_NONE, PIN_BY_NAME):
         raise ELFError(f"{where}: unsupported pinning {spec.pinning}")
-
-
-_LEGACY = struct.Struct("<5I")
-
-
-def parse_legacy_map(name: str, raw: bytes, where: str) -> MapSpec:
-    """Decode a legacy ``struct bpf_map_def`` (fields past its 20 bytes must be 0)."""
-    where = f"{where}: map '{name}'"
-    head = raw[:_LEGACY.size].ljust(_LEGACY.size, b"\0")
-    if any(raw[_LEGACY.size:]):
-        raise ELFError(f"{where}: unknown non-zero fields past struct bpf_map_def")
-    map_type, key_size, value_size, max_entries, flags = _LEGACY.unpack(head)
-    spec = MapSpec(name=name, type=map_type, key_size=key_size, value_size=value_size,
-                   max_entries=max_entries, flags=flags, section="maps")
-    check_map_def(spec, where)
-    return spec

@@ -28,7 +28,7 @@ from pybpf.btf.ext import BTFExt, parse_ext
 from pybpf.btf.spec import Spec as BTFSpec
 from pybpf.elf.externbtf import rewrite_extern_datasecs
 from pybpf.elf.funclinkage import is_hidden_global, mark_static
-from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
+from pybpf.elf.mapdefs import parse_btf_map
 from pybpf.elf.sections import find_sec_def
 from pybpf.elf.source import MAX_NOBITS_SIZE, mapped_object
 from pybpf.elf.specs import (
@@ -366,6 +366,8 @@ class _Reader:
             self._add_map(spec, index, off)
 
     def _read_legacy_maps(self, index: int, sec) -> None:
+        # deferred: a rarely used path, and its module imports construct (about 30 ms)
+        from pybpf.elf.legacymaps import parse_legacy_map
         raw = self.section_bytes(sec)
         syms = self._symbols_in(index)
         if not syms:

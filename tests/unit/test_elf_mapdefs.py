@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from pybpf.btf import Array, Builder, Enum, EnumValue, FuncProto, Int, Member, Ptr, Struct, Typedef
-from pybpf.elf.mapdefs import parse_btf_map, parse_legacy_map
+from pybpf.elf.legacymaps import parse_legacy_map
+from pybpf.elf.mapdefs import parse_btf_map
 from pybpf.errors import ELFError
 from pybpf.uapi import MapType
 
