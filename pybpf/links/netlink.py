@@ -3,16 +3,20 @@ qdisc and add/remove a direct-action ``bpf`` filter on it.
 
 Message layout (linux/rtnetlink.h, linux/pkt_sched.h, linux/pkt_cls.h):
 ``nlmsghdr`` + ``tcmsg`` + attributes (``TCA_KIND``, nested
-``TCA_OPTIONS`` with ``TCA_BPF_FD``, ``TCA_BPF_NAME``, ``TCA_BPF_FLAGS``).
-Each request asks for an ACK and raises the typed SyscallError on failure.
+``TCA_OPTIONS`` with ``TCA_BPF_FD``, ``TCA_BPF_NAME``, ``TCA_BPF_FLAGS``),
+each declared below as a construct layout in host byte order. Each request
+asks for an ACK and raises the typed SyscallError on failure. Only the network
+attachments (tc, and XDP by device name) import this module, so its construct
+import is paid there alone.
 """
 from __future__ import annotations
 
 import errno
 import socket
-import struct
 from dataclasses import dataclass
 from typing import Iterator, Tuple
+
+from construct import Aligned, Bytes, Construct, Int8un, Int16un, Int32sn, Int32un, Padding, Rebuild, Struct, this
 
 from pybpf.errors import MissingHookError, syscall_error
 
@@ -44,9 +48,32 @@ TC_H_MIN_INGRESS = 0xFFF2
 TC_H_MIN_EGRESS = 0xFFF3
 ETH_P_ALL = 0x0003
 
-_NLMSGHDR = struct.Struct("=IHHII")
-_TCMSG = struct.Struct("=BxxxiIII")
-_ERRNO = struct.Struct("=i").unpack_from
+NLMSGHDR: Construct = Struct(
+    "len" / Int32un,
+    "type" / Int16un,
+    "flags" / Int16un,
+    "seq" / Int32un,
+    "pid" / Int32un,
+)
+NLMSGHDR_LEN = NLMSGHDR.sizeof()
+
+TCMSG: Construct = Struct(
+    "family" / Int8un,
+    Padding(3),
+    "ifindex" / Int32sn,
+    "handle" / Int32un,
+    "parent" / Int32un,
+    "info" / Int32un,
+)
+
+# struct nlattr and its payload, padded to 4 bytes; ``len`` counts the header, not the padding.
+NLATTR: Construct = Aligned(4, Struct(
+    "len" / Rebuild(Int16un, lambda ctx: 4 + len(ctx.payload)),
+    "type" / Int16un,
+    "payload" / Bytes(this.len - 4),
+))
+
+NLMSGERR_ERROR = Int32sn  # struct nlmsgerr begins with the request's negated errno (0: ACK)
 
 
 def tc_h_make(major: int, minor: int) -> int:
@@ -68,12 +95,16 @@ def _align(n: int) -> int:
 
 def attr(kind: int, payload: bytes) -> bytes:
     """One netlink attribute, padded to 4 bytes."""
-    length = 4 + len(payload)
-    return struct.pack("=HH", length, kind) + payload + b"\0" * (_align(length) - length)
+    return NLATTR.build(dict(type=kind, payload=payload))
+
+
+def u32_attr(kind: int, value: int) -> bytes:
+    return attr(kind, Int32un.build(value))
 
 
 def tcmsg(ifindex: int, handle: int, parent: int, info: int) -> bytes:
-    return _TCMSG.pack(socket.AF_UNSPEC, ifindex, handle, parent, info)
+    return TCMSG.build(dict(family=socket.AF_UNSPEC, ifindex=ifindex, handle=handle,
+                            parent=parent, info=info))
 
 
 @dataclass
@@ -102,8 +133,8 @@ class RtNetlink:
     def _send(self, msg_type: int, flags: int, body: bytes) -> int:
         """Send one request; returns its sequence number."""
         self._seq += 1
-        header = _NLMSGHDR.pack(_NLMSGHDR.size + len(body), msg_type, flags | NLM_F_REQUEST,
-                                self._seq, 0)
+        header = NLMSGHDR.build(dict(len=NLMSGHDR_LEN + len(body), type=msg_type,
+                                     flags=flags | NLM_F_REQUEST, seq=self._seq, pid=0))
         self._sock.send(header + body)
         return self._seq
 
@@ -115,19 +146,19 @@ class RtNetlink:
             if not data:
                 return
             pos = 0
-            while pos + _NLMSGHDR.size <= len(data):
-                length, rtype, _, rseq, _ = _NLMSGHDR.unpack_from(data, pos)
-                if length < _NLMSGHDR.size:
+            while pos + NLMSGHDR_LEN <= len(data):
+                hdr = NLMSGHDR.parse(data[pos:pos + NLMSGHDR_LEN])
+                if hdr.len < NLMSGHDR_LEN:
                     break
-                if rseq == seq:
-                    yield rtype, data, pos + _NLMSGHDR.size
-                pos += _align(length)
+                if hdr.seq == seq:
+                    yield hdr.type, data, pos + NLMSGHDR_LEN
+                pos += _align(hdr.len)
 
     def request(self, msg_type: int, flags: int, body: bytes, what: str) -> None:
         """Send a request and wait for its ACK."""
         for rtype, data, payload in self._replies(self._send(msg_type, flags | NLM_F_ACK, body)):
             if rtype == NLMSG_ERROR:
-                err = _ERRNO(data, payload)[0]
+                err = NLMSGERR_ERROR.parse(data[payload:payload + 4])
                 if err:
                     raise syscall_error(what, -err)
                 return
@@ -141,7 +172,7 @@ class RtNetlink:
             if rtype == NLMSG_DONE:
                 return found
             if rtype == NLMSG_ERROR:
-                raise syscall_error("RTM_GETTFILTER", -_ERRNO(data, payload)[0])
+                raise syscall_error("RTM_GETTFILTER", -NLMSGERR_ERROR.parse(data[payload:payload + 4]))
             if rtype == RTM_NEWTFILTER:
                 found += 1
         raise syscall_error("RTM_GETTFILTER", errno.ECONNRESET, "netlink socket closed before the answer")
@@ -164,9 +195,9 @@ class RtNetlink:
         self.request(RTM_DELQDISC, 0, body, "RTM_DELQDISC clsact")
 
     def add_bpf_filter(self, flt: TcFilter, prog_fd: int, name: str) -> None:
-        options = (attr(TCA_BPF_FD, struct.pack("=I", prog_fd))
+        options = (u32_attr(TCA_BPF_FD, prog_fd)
                    + attr(TCA_BPF_NAME, name.encode() + b"\0")
-                   + attr(TCA_BPF_FLAGS, struct.pack("=I", TCA_BPF_FLAG_ACT_DIRECT)))
+                   + u32_attr(TCA_BPF_FLAGS, TCA_BPF_FLAG_ACT_DIRECT))
         body = tcmsg(flt.ifindex, flt.handle, flt.parent, flt.info)
         body += attr(TCA_KIND, b"bpf\0") + attr(TCA_OPTIONS | NLA_F_NESTED, options)
         self.request(RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL, body, "RTM_NEWTFILTER bpf")

@@ -16,11 +16,15 @@ from pybpf.links import can_auto_attach
 from pybpf.links.auto import attach
 from pybpf.links.netlink import (
     NLA_F_NESTED,
+    NLATTR,
+    NLMSGERR_ERROR,
+    NLMSGHDR,
     TCA_OPTIONS,
     TcFilter,
     attr,
     clsact_parent,
     tcmsg,
+    u32_attr,
 )
 from pybpf.links.uprobe_target import (
     function_offsets,
@@ -38,6 +42,21 @@ def test_netlink_attribute_is_padded_to_four_bytes():
     assert struct.unpack_from("=HH", encoded) == (7, 7) and len(encoded) == 8
     nested = attr(TCA_OPTIONS | NLA_F_NESTED, attr(6, struct.pack("=I", 9)))
     assert struct.unpack_from("=HH", nested) == (12, TCA_OPTIONS | NLA_F_NESTED)
+
+
+def test_netlink_layouts_read_kernel_bytes():
+    # an NLMSG_ERROR answer to request 7 as the kernel writes it: nlmsghdr, then
+    # struct nlmsgerr (negated errno, then the request's header)
+    reply = struct.pack("=IHHII", 36, 2, 0x100, 7, 4242) + struct.pack("=i", -17) + bytes(16)
+    hdr = NLMSGHDR.parse(reply)
+    assert (hdr.len, hdr.type, hdr.flags, hdr.seq, hdr.pid) == (36, 2, 0x100, 7, 4242)
+    assert NLMSGERR_ERROR.parse(reply[16:20]) == -17
+    # attributes: length without padding, payload cut at it, parse(build) round trip
+    raw = struct.pack("=HH", 7, 7) + b"ab\0" + b"\0"
+    parsed = NLATTR.parse(raw)
+    assert (parsed.len, parsed.type, parsed.payload) == (7, 7, b"ab\0")
+    assert attr(7, b"ab\0") == raw
+    assert u32_attr(6, 9) == struct.pack("=HHI", 8, 6, 9)
 
 
 def test_tcmsg_and_clsact_handles():
