@@ -1,7 +1,7 @@
 """On-disk caches of CO-RE: relocation results, and the index of kernel BTF.
 
 Owns the entries' keys and formats; where they live and when they are trusted
-is pybpf.core.cachedir's business (ownership, permissions, no symlinks, a
+is pybpf.cachedir's business (ownership, permissions, no symlinks, a
 keyed MAC, bounds, pruning). The key: a hash of the target BTF files'
 contents, of the object's local BTF and of its relocation records; a file's
 content hash is remembered by its identity (path, inode, size, mtime, boot
@@ -30,8 +30,8 @@ except ImportError:  # pragma: no cover - Pythons built without it
     from hashlib import blake2b
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from pybpf.core import cachedir
-from pybpf.core.cachedir import DISABLE_ENV, enabled  # noqa: F401 (the switch callers test)
+from pybpf import cachedir
+from pybpf.cachedir import DISABLE_ENV, enabled  # noqa: F401 (the switch callers test)
 from pybpf.core.result import RelocResult
 
 FORMAT = 2  # bump when the algorithm or the record changes meaning
@@ -40,7 +40,6 @@ _BYTE_ORDER = 1 if sys.byteorder == "little" else 2
 
 _lock = threading.Lock()
 _file_digests: Dict[str, str] = {}
-_boot: Optional[str] = None
 
 
 RESULTS_MAGIC = b"PYBPFCR2"
@@ -51,27 +50,6 @@ MAX_RESULTS = 16 << 20  # bytes of one results entry
 MAX_INDEX = 64 << 20  # bytes of one BTF index (vmlinux: about 1 MiB)
 MAX_MEMO = 1 << 20
 _UNUSABLE = (ValueError, KeyError, TypeError, AttributeError, RecursionError, struct.error)
-
-
-def _boot_id() -> str:
-    """This boot's id ('' if unknown), read once per process: it cannot change under us."""
-    global _boot
-    if _boot is None:
-        try:
-            with open("/proc/sys/kernel/random/boot_id") as fh:
-                _boot = fh.read().strip()
-        except OSError:
-            _boot = ""
-    return _boot
-
-
-def _identity(path: str) -> str:
-    """What must stay equal for a file's digest to still hold: path, inode, size, mtime, boot.
-
-    The boot id covers sysfs files (kernel BTF), whose content changes only across boots.
-    """
-    st = os.stat(path)
-    return f"{os.path.abspath(path)}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{_boot_id()}"
 
 
 def _read_memo(d: "cachedir.CacheDir") -> Dict[str, str]:
@@ -91,7 +69,7 @@ def file_digest(path: str) -> str:
     The running kernel's BTF (under /sys/kernel/btf, with a known boot id) is
     keyed by its identity instead: it is fixed for the life of a boot.
     """
-    ident = _identity(path)
+    ident = cachedir.file_identity(path)
     with _lock:
         hit = _file_digests.get(ident)
     if hit is not None:

@@ -13,7 +13,8 @@ import pytest
 
 from pybpf.asm import Instruction
 from pybpf.btf import Builder, Int, Member, Struct
-from pybpf.core import cache, cachedir, kernel_targets, load_btf_file, objects, relocate_object
+from pybpf import cachedir
+from pybpf.core import cache, kernel_targets, load_btf_file, objects, relocate_object
 from pybpf.core import kernel as kmod
 from pybpf.core.kinds import POISON_IMM
 from pybpf.core.kinds import RelocKind as K

@@ -6,6 +6,7 @@ from hashlib import blake2b
 
 import pytest
 
+from pybpf import cachedir
 from pybpf.core import cache
 
 
@@ -29,20 +30,20 @@ def test_kernel_btf_digest_does_not_read_the_file(fake_kernel_dir, monkeypatch):
         return real_open(file, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "open", no_read)
-    monkeypatch.setattr(cache, "_boot_id", lambda: "boot-1")
+    monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-1")
     first = cache.file_digest(str(path))
     assert not (fake_kernel_dir.parent / "cache" / "pybpf" / "digests.json").exists()
     monkeypatch.setattr(cache, "_file_digests", {})
     assert cache.file_digest(str(path)) == first  # same boot, same identity
     monkeypatch.setattr(cache, "_file_digests", {})
-    monkeypatch.setattr(cache, "_boot_id", lambda: "boot-2")
+    monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-2")
     assert cache.file_digest(str(path)) != first  # a reboot is a new kernel
 
 
 def test_without_a_boot_id_kernel_files_are_hashed(fake_kernel_dir, monkeypatch):
     path = fake_kernel_dir / "vmlinux"
     path.write_bytes(b"kernel btf bytes")
-    monkeypatch.setattr(cache, "_boot_id", lambda: "")
+    monkeypatch.setattr(cachedir, "boot_id", lambda: "")
     assert cache.file_digest(str(path)) == blake2b(b"kernel btf bytes", digest_size=20).hexdigest()
 
 
@@ -63,7 +64,7 @@ def _targets(root):
 
 
 def test_kernel_btf_index_saved_then_adopted(fake_kernel_dir, monkeypatch):
-    monkeypatch.setattr(cache, "_boot_id", lambda: "boot-1")
+    monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-1")
     monkeypatch.delenv(cache.DISABLE_ENV, raising=False)
     (fake_kernel_dir / "vmlinux").write_bytes(_vmlinux_bytes(3))
     first = _targets(fake_kernel_dir).vmlinux
@@ -91,7 +92,7 @@ def test_an_index_that_does_not_fit_the_file_is_ignored():
 
 
 def test_index_cache_off_with_the_result_cache(fake_kernel_dir, monkeypatch):
-    monkeypatch.setattr(cache, "_boot_id", lambda: "boot-1")
+    monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-1")
     monkeypatch.setenv(cache.DISABLE_ENV, "1")
     (fake_kernel_dir / "vmlinux").write_bytes(_vmlinux_bytes())
     _targets(fake_kernel_dir)

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from pybpf.core import cache, cachedir
+from pybpf import cachedir
+from pybpf.core import cache
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """The on-disk cache directory and its trust model: what pybpf reads back only if safe.
 
 Owns choosing, opening and checking the cache directory, reading and writing
-its files, sealing them with a key, and pruning. What is relied on:
+its files, sealing them with a key, and pruning, for every cache pybpf keeps
+(CO-RE results and the kernel BTF index, pybpf.core.cache; prepared objects,
+pybpf.prepared); and the identity of a file whose content a key stands for.
+What is relied on:
 
 1. Ownership and permissions (the protection): the directory is used only if
    it is owned by the effective user and not writable by group or others,
@@ -18,8 +21,8 @@ its files, sealing them with a key, and pruning. What is relied on:
    another user's, or planted while the checks above were somehow bypassed)
    is detected before anything in it is parsed. It adds nothing against the
    owner of the cache, who can read the key: that is the user pybpf runs as.
-3. Validation of the content itself (pybpf.core.cache): whatever fails any
-   check is discarded and rebuilt, never fatal.
+3. Validation of the content itself (by the cache that reads it): whatever
+   fails any check is discarded and rebuilt, never fatal.
 
 A root process whose usual directory ($XDG_CACHE_HOME/pybpf, else
 ~/.cache/pybpf) fails the checks falls back to /var/cache/pybpf, then
@@ -56,6 +59,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _lock = threading.Lock()
 _told: set = set()
 _tmp_serial = itertools.count()
+_boot: Optional[str] = None
 
 
 class Untrusted(Exception):
@@ -69,6 +73,26 @@ def preferred_dir() -> str:
 
 def enabled() -> bool:
     return not os.environ.get(DISABLE_ENV)
+
+
+def boot_id() -> str:
+    """This boot's id ('' if unknown), read once per process: it cannot change under us."""
+    global _boot
+    if _boot is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id") as fh:
+                _boot = fh.read().strip()
+        except OSError:
+            _boot = ""
+    return _boot
+
+
+def file_identity(path: str) -> str:
+    """What must stay equal for a file's content to be taken as unchanged: path, inode,
+    size, mtime, boot. The boot id covers sysfs files (kernel BTF), whose content
+    changes only across boots."""
+    st = os.stat(path)
+    return f"{os.path.abspath(path)}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{boot_id()}"
 
 
 def _check_ancestor(fd: int, path: str) -> None:
