@@ -1,36 +1,30 @@
-"""Load an ObjectSpec into the kernel: BTF, maps, global data, programs.
+"""Load an object into the kernel: BTF, maps, global data, programs.
 
-``load(spec_or_path)`` runs libbpf's sequence: externs resolved against the
-running kernel, the object's BTF loaded (DATASECs fixed up at parse time,
-sanitized for this kernel), maps created or reused from their pins, global
-data written and `.rodata`/`.kconfig` frozen, map-in-map slots filled, then
-each program linked, CO-RE-relocated and loaded, and program-array slots
-filled. Any failure closes everything made so far and removes the pins it
-created. A Collection owns the resulting maps and programs.
+``load(obj)`` takes a PreparedObject (pybpf.prepared: linked, relocated and
+sanitized for this kernel), a path (prepared first, through the prepared
+cache) or an ObjectSpec (prepared cold). It runs the kernel half of libbpf's
+sequence with the syscall layer alone: the object's BTF loaded, maps created
+or reused from their pins, global data written and `.rodata`/`.kconfig`
+frozen, map-in-map slots filled, each program loaded with its maps' fds,
+program-array slots filled, struct_ops values built. Any failure closes
+everything made so far and removes the pins it created; a prepared object
+read from the cache that fails to load is prepared cold and loaded again, so
+a refusal is explained as a cold load explains it. A Collection owns the
+resulting maps and programs.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
-from types import SimpleNamespace
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from pybpf import asm, core
-from pybpf.btf import Kind, sanitize
-from pybpf.btf.ext import pack_func_info, pack_line_info
-from pybpf.elf import ObjectSpec
-from pybpf.elf.specs import PIN_BY_NAME, USDT_SPECS_MAP, MapSpec, ProgramSpec
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
-from pybpf.features import btf_features
-from pybpf.kernel_facts import running_kernel
-from pybpf.linker import externs as ext_mod
-from pybpf.linker import struct_ops
-from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.maps import Map
+from pybpf.prepared import PreparedMap, PreparedObject, PreparedProgram, prepare
 from pybpf.programs import Program
 from pybpf.sys import commands as cmds
+from pybpf.uapi import MapType
 from pybpf.sys.fd import FD
-from pybpf.uapi import MapType, ProgType
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 ZERO_KEY = b"\0\0\0\0"
@@ -42,15 +36,13 @@ _NO_BTF_TYPES = frozenset({
     MapType.STACK,
 })
 
-_UNSUPPORTED: Dict[int, str] = {
-    ProgType.EXT: "freplace programs need the program they replace; not supported by pybpf",
-}
-
+PIN_BY_NAME = 1  # LIBBPF_PIN_BY_NAME
+USDT_SPECS_MAP = "__bpf_usdt_specs"  # pybpf.elf.specs names it too (pybpf.links.usdt)
 
 class Collection:
     """The maps and programs of one loaded object; ``close()`` releases them all."""
 
-    def __init__(self, spec: ObjectSpec) -> None:
+    def __init__(self, spec: PreparedObject) -> None:
         self.spec = spec
         self.maps: Dict[str, Map] = {}
         self.programs: Dict[str, Program] = {}
@@ -110,79 +102,79 @@ class Collection:
         return f"Collection({self.spec.name!r}, maps={sorted(self.maps)}, programs={sorted(self.programs)})"
 
 
-def load(spec_or_path: Union[ObjectSpec, str, os.PathLike], *, btf=None,
+def load(obj: Union[PreparedObject, Any, str, os.PathLike], *, btf=None,
          pin_root: Optional[Union[str, os.PathLike]] = None, log_level: int = 0,
          programs: Optional[List[str]] = None) -> Collection:
-    """Load an object (ObjectSpec or path) and return its Collection.
+    """Load an object (PreparedObject, ObjectSpec or path) and return its Collection.
 
     ``btf`` is the target BTF for CO-RE and kernel BTF lookups: a btf.Spec, a
     path to a BTF/ELF file, or None for the running kernel's. ``pin_root`` is the directory of LIBBPF_PIN_BY_NAME
     maps (default /sys/fs/bpf). ``programs`` limits which programs load
     (default: every program not marked SEC("?...")).
     """
-    spec = spec_or_path if isinstance(spec_or_path, ObjectSpec) else ObjectSpec.from_file(spec_or_path)
-    loader = _Loader(spec, btf, os.fspath(pin_root) if pin_root else DEFAULT_PIN_ROOT, log_level)
-    coll = loader.coll
+    if isinstance(obj, PreparedObject):
+        prepared = obj
+        if programs is not None:
+            missing = [n for n in programs if n not in obj.programs]
+            if missing:
+                raise LoadError(f"{obj.name}: no program named {missing[0]!r}")
+            prepared = dataclasses.replace(obj, programs={n: obj.programs[n] for n in programs})
+    elif isinstance(obj, (str, os.PathLike)):
+        prepared = prepare(obj, programs=programs, btf=btf)
+    else:  # an ObjectSpec, maybe edited by the caller: prepared cold, not cached
+        from pybpf.preparer import prepare_spec  # the cold path (ELF, BTF, CO-RE)
+        prepared = prepare_spec(obj, btf, programs)
+    pin_root = os.fspath(pin_root) if pin_root else DEFAULT_PIN_ROOT
     try:
-        loader.run(programs)
+        return _load(prepared, pin_root, log_level)
+    except BPFError:
+        if prepared.rebuild is None:
+            raise
+    return _load(prepared.rebuild(), pin_root, log_level)  # a cached entry that failed
+
+
+def _load(prepared: PreparedObject, pin_root: str, log_level: int) -> Collection:
+    loader = _Loader(prepared, pin_root, log_level)
+    try:
+        loader.run()
     except BaseException:
-        coll._abort()
+        loader.coll._abort()
         raise
-    return coll
+    return loader.coll
 
 
 class _Loader:
-    def __init__(self, spec: ObjectSpec, btf, pin_root: str, log_level: int) -> None:
-        self.spec = spec
-        self.coll = Collection(spec)
-        self._btf_arg = btf  # as given: None (the running kernel) or a path keeps CO-RE cached
-        self._target_btf = btf
+    def __init__(self, prepared: PreparedObject, pin_root: str, log_level: int) -> None:
+        self.obj = prepared
+        self.coll = Collection(prepared)
         self.pin_root = pin_root
         self.log_level = log_level
         self.reused: set = set()
-        self.core_results: Dict[str, list] = {}
 
-    def target_btf(self):
-        """The BTF that CO-RE, kfuncs and attach targets resolve against (loaded once)."""
-        if self._target_btf is None or isinstance(self._target_btf, (str, os.PathLike)):
-            self._target_btf = core.kernel_btf(self._target_btf)
-        return self._target_btf
-
-    def run(self, names: Optional[List[str]]) -> None:
-        spec = self.spec
-        self.struct_ops_targets = self._struct_ops_targets()
-        if names is None:  # a struct_ops program no struct_ops map uses is not loaded (libbpf)
-            names = [n for n, p in spec.programs.items() if p.autoload and (
-                p.prog_type != ProgType.STRUCT_OPS or n in self.struct_ops_targets)]
-        for name in names:
-            if name not in spec.programs:
-                raise LoadError(f"{spec.name}: no program named {name!r}")
-        kernel = running_kernel(self.target_btf)
-        ext_mod.fill_kconfig(spec, kernel)
-        ksyms = ext_mod.resolve_ksyms(spec, kernel)
-        linked = {name: self._link(name, ksyms) for name in names}
-        self._relocate(linked)
+    def run(self) -> None:
+        obj, coll = self.obj, self.coll
         self._load_btf()
         self._create_maps()
-        self._create_struct_ops_maps()
         self._type_maps()
         self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
-        for name in names:
-            self.coll.programs[name] = self._load_program(linked[name])
-            self._bind_rodata(self.coll.programs[name])
-            if any(ref.map == USDT_SPECS_MAP for ref in linked[name].map_refs):
-                self.coll.programs[name].usdt_spec_map = self.coll.maps[USDT_SPECS_MAP]
+        for name, prog in obj.programs.items():
+            coll.programs[name] = self._load_program(prog)
+            self._bind_rodata(coll.programs[name])
+            if prog.uses_usdt_specs:
+                coll.programs[name].usdt_spec_map = coll.maps[USDT_SPECS_MAP]
         self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
-        self._struct_ops_values()
+        if obj.origin is not None and obj.origin.needs_origin:
+            coll._struct_ops = obj.origin.struct_ops_values(
+                {name: int(p.fd) for name, p in coll.programs.items()})
 
     # -- BTF ---------------------------------------------------------------------------------
 
     def _load_btf(self) -> None:
-        if self.spec.btf is None:
+        data = self.obj.btf_load
+        if data is None:
             return
-        data = sanitize(self.spec.btf, btf_features())
         try:
-            self.coll.btf_fd = cmds.btf_load(data, detail=f"{self.spec.name}: .BTF")
+            self.coll.btf_fd = cmds.btf_load(data, detail=f"{self.obj.name}: .BTF")
         except SyscallError as exc:
             log = cmds.LogBuffer(1 << 20, 1)
             try:
@@ -196,10 +188,8 @@ class _Loader:
 
     def _create_maps(self) -> None:
         btf_fd = self.coll.btf_fd
-        for name, mspec in self.spec.maps.items():
-            where = f"{self.spec.name}: map {name!r}"
-            if mspec.type == MapType.STRUCT_OPS:
-                continue  # _create_struct_ops_maps: its value type is the kernel's
+        for name, mspec in self.obj.maps.items():
+            where = f"{self.obj.name}: map {name!r}"
             if mspec.pinning == PIN_BY_NAME:
                 path = os.path.join(self.pin_root, name)
                 if os.path.exists(path):
@@ -210,7 +200,8 @@ class _Loader:
             try:
                 m = Map.create(kspec, btf_fd=btf_fd if kspec.type not in _NO_BTF_TYPES else None)
             except SyscallError as exc:
-                raise LoadError(f"{where}: {exc}") from exc
+                kind = "struct_ops map" if mspec.type == MapType.STRUCT_OPS else "map"
+                raise LoadError(f"{self.obj.name}: {kind} {name!r}: {exc}") from exc
             self.coll.maps[name] = m
             if mspec.pinning == PIN_BY_NAME:
                 path = os.path.join(self.pin_root, name)
@@ -221,19 +212,19 @@ class _Loader:
                 self.coll._created_pins.append(path)
 
     def _type_maps(self) -> None:
-        """Keys and values typed by the object's BTF (decoded and encoded on use)."""
-        if self.spec.btf is None:
+        """Keys and values typed by the object's BTF (parsed and decoded on first use)."""
+        if self.obj.btf_bytes is None:
             return
         for name, m in self.coll.maps.items():
-            mspec = self.spec.maps[name]
-            m.set_btf(self.spec.btf, mspec.key_type_id, mspec.value_type_id)
+            mspec = self.obj.maps[name]
+            m.set_btf(_ObjectBTF(self.obj), mspec.key_type_id, mspec.value_type_id)
 
     def _fill_maps(self, which) -> None:
-        for name, mspec in self.spec.maps.items():
+        for name, mspec in self.obj.maps.items():
             if name in self.reused or not which(mspec):
                 continue
             m = self.coll.maps[name]
-            where = f"{self.spec.name}: map {name!r}"
+            where = f"{self.obj.name}: map {name!r}"
             try:
                 if mspec.data is not None:  # the image itself, not a copy (see section_image)
                     cmds.map_update_elem(m.fd, ZERO_KEY, memoryview(mspec.data), detail=where)
@@ -246,7 +237,7 @@ class _Loader:
             except SyscallError as exc:
                 raise LoadError(f"{where}: initialising: {exc}") from exc
 
-    def _element(self, mspec: MapSpec, key, value) -> Optional[Tuple[bytes, bytes]]:
+    def _element(self, mspec: PreparedMap, key, value) -> Optional[Tuple[bytes, bytes]]:
         """Key and value bytes of an initial element; None for a program slot whose
         program was not asked for (``load(programs=...)``)."""
         if isinstance(value, str):  # a slot naming a program or a map
@@ -256,159 +247,60 @@ class _Loader:
             value = int(pool[value].fd).to_bytes(4, "little")
         if isinstance(key, int):
             key = key.to_bytes(mspec.key_size, "little")
-        return key, value
-
-    # -- struct_ops --------------------------------------------------------------------------
-
-    def _struct_ops_targets(self) -> Dict[str, Tuple[int, int]]:
-        """Program -> (attach_btf_id, expected_attach_type) from the struct_ops maps using it;
-        a program serves one member of one kernel struct (libbpf's rule)."""
-        self.struct_ops_kernel = {}
-        targets: Dict[str, Tuple[int, int]] = {}
-        for name, ops in self.spec.struct_ops.items():
-            where = f"{self.spec.name}: struct_ops {name!r}"
-            kern = struct_ops.kernel_struct_ops(where, self.target_btf(), ops.type_name)
-            self.struct_ops_kernel[name] = kern
-            for prog, target in struct_ops.program_targets(where, ops, self.target_btf(),
-                                                           kern).items():
-                if targets.setdefault(prog, target) != target:
-                    raise LoadError(f"{where}: program {prog!r} is already used for another "
-                                    "member or struct_ops type")
-        return targets
-
-    def _create_struct_ops_maps(self) -> None:
-        for name in self.spec.struct_ops:
-            kern, mspec = self.struct_ops_kernel[name], self.spec.maps[name]
-            created = SimpleNamespace(name=mspec.kernel_name, type=mspec.type,
-                                    key_size=mspec.key_size, value_size=kern.value_size,
-                                    max_entries=mspec.max_entries, flags=mspec.flags,
-                                    btf_vmlinux_value_type_id=kern.wrapper_id)
-            try:
-                self.coll.maps[name] = Map.create(created, btf_fd=self.coll.btf_fd)
-            except SyscallError as exc:
-                raise LoadError(f"{self.spec.name}: struct_ops map {name!r}: {exc}") from exc
-
-    def _struct_ops_values(self) -> None:
-        fds = {name: int(p.fd) for name, p in self.coll.programs.items()}
-        for name, ops in self.spec.struct_ops.items():
-            missing = sorted(set(ops.programs.values()) - set(fds))
-            if missing:
-                continue  # its programs were not asked for (load(programs=...)): no value
-            value = struct_ops.kernel_value(f"{self.spec.name}: struct_ops {name!r}", ops,
-                                            self.spec.btf, self.target_btf(),
-                                            self.struct_ops_kernel[name], fds)
-            self.coll._struct_ops[name] = (value, ops.link)
+        return key, bytes(value)
 
     # -- programs ----------------------------------------------------------------------------
-
-    def _link(self, name: str, ksyms) -> LinkedProgram:
-        linked = link_program(self.spec, name)
-        ext_mod.patch_externs(linked, self.spec, ksyms)
-        return linked
-
-    def _relocate(self, linked: Dict[str, LinkedProgram]) -> None:
-        """CO-RE for every program at once: one session (libbpf's shared candidate pruning)
-        and, against the kernel or a BTF file, results cached on disk so a warm load never
-        parses the target BTF."""
-        programs = {name: (lp.instructions, lp.core_relos) for name, lp in linked.items()
-                    if lp.core_relos}
-        if not programs:
-            return
-        if self.spec.btf is None:
-            raise LoadError(f"{self.spec.name}: CO-RE relocations but no .BTF section")
-        self.core_results = core.relocate_object(programs, self.spec.btf, self._btf_arg)
 
     def _bind_rodata(self, prog: Program) -> None:
         """Bind every `.rodata*` map to the program, as libbpf does, whether the program reads
         it or not: tools find `bpf_metadata_*` constants through the program's maps. Best
         effort, as in libbpf: a kernel without BPF_PROG_BIND_MAP (before 5.10) says EINVAL and
         the program keeps only the maps it references."""
-        for name, mspec in self.spec.maps.items():
+        for name, mspec in self.obj.maps.items():
             if mspec.section == ".rodata" or mspec.section.startswith(".rodata."):
                 try:
                     cmds.prog_bind_map(prog.fd, self.coll.maps[name].fd)
                 except SyscallError:
                     return
 
-    def _load_program(self, linked: LinkedProgram) -> Program:
-        prog: ProgramSpec = linked.program
-        where = f"{self.spec.name}: program {prog.name!r}"
-        if not prog.prog_type:
-            raise LoadError(f"{where}: unknown section {prog.section!r}, cannot tell the "
-                            "program type")
-        if prog.prog_type in _UNSUPPORTED:
-            raise LoadError(f"{where}: {_UNSUPPORTED[prog.prog_type]} (SEC {prog.section!r})")
+    def _load_program(self, prog: PreparedProgram) -> Program:
         fds = {name: int(m.fd) for name, m in self.coll.maps.items()}
-        insns = asm.encode(linked.with_map_fds(fds))
+        missing = [m for _, m in prog.map_slots if m not in fds]
+        if missing:
+            raise LoadError(f"program {prog.name!r}: map {missing[0]!r} was not created")
         btf_fd = self.coll.btf_fd
-        attach_btf_id = self._attach_btf_id(where, prog)
-        if prog.prog_type == ProgType.STRUCT_OPS:
-            if prog.name not in self.struct_ops_targets:
-                raise LoadError(f"{where}: no struct_ops map uses this struct_ops program")
-            attach_btf_id, member = self.struct_ops_targets[prog.name]
-            prog = dataclasses.replace(prog, expected_attach_type=member)
         try:
-            return self._prog_load(prog, insns, btf_fd, linked, attach_btf_id)
+            return Program.load(
+                prog.name, prog.prog_type, bytes(prog.image(fds)), prog.license,
+                expected_attach_type=prog.expected_attach_type,
+                kernel_version=prog.kernel_version, flags=prog.flags, btf_fd=btf_fd,
+                func_info=bytes(prog.func_info) if btf_fd else b"", func_info_rec_size=8,
+                line_info=bytes(prog.line_info) if btf_fd else b"", line_info_rec_size=16,
+                attach_btf_id=prog.attach_btf_id, log_level=self.log_level,
+                section=prog.section, attach_to=prog.attach_to)
         except VerifierError as exc:
-            if linked.callbacks and _SUBPROG_MISMATCH in exc.log:
-                raise LoadError(_callbacks_unsupported(where, linked)) from exc
-            kfunc = ext_mod.kfunc_of_poison(self.spec, exc.log)
-            if kfunc is not None:
-                raise LoadError(f"{where}: calls kfunc {kfunc!r}, which this kernel does not "
-                                "have (__weak), on a path not guarded by "
-                                "bpf_ksym_exists()") from exc
-            core_error = core.error_from_verifier(prog.name, exc.log,
-                                                  self.core_results.get(prog.name, []),
-                                                  linked.line_info)
-            if core_error is None:
+            better = None if self.obj.origin is None else self.obj.origin.refusal(prog.name, exc)
+            if better is None:
                 raise
-            raise core_error from exc
-
-    def _prog_load(self, prog: ProgramSpec, insns: bytes, btf_fd, linked: LinkedProgram,
-                   attach_btf_id: int) -> Program:
-        return Program.load(
-            prog.name, prog.prog_type, insns, prog.license or self.spec.license,
-            expected_attach_type=prog.expected_attach_type,
-            kernel_version=prog.kernel_version, flags=prog.flags, btf_fd=btf_fd,
-            func_info=pack_func_info(linked.func_info) if btf_fd and linked.func_info else b"",
-            func_info_rec_size=8,
-            line_info=pack_line_info(linked.line_info) if btf_fd and linked.line_info else b"",
-            line_info_rec_size=16, attach_btf_id=attach_btf_id, log_level=self.log_level,
-            section=prog.section, attach_to=prog.attach_to)
-
-    def _attach_btf_id(self, where: str, prog: ProgramSpec) -> int:
-        sec_def = prog.sec_def
-        target = sec_def.btf_target(prog.attach_to) if sec_def is not None else None
-        if target is None:
-            return 0
-        name, kind = target
-        vmlinux = self.target_btf()
-        want = Kind.TYPEDEF if kind == "typedef" else Kind.FUNC
-        for tid in vmlinux.ids_by_name(name):
-            if vmlinux.kind_of(tid) == want:
-                return tid
-        raise LoadError(f"{where}: attach target {name!r} not found in the kernel's BTF")
+            raise better from exc
 
 
-_SUBPROG_MISMATCH = "number of funcs in func_info doesn't match number of subprogs"
+class _ObjectBTF:
+    """A prepared object's BTF for typing its maps: parsed when a map first decodes."""
+
+    def __init__(self, obj: PreparedObject) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Any:
+        return self.obj.btf
 
 
-def _callbacks_unsupported(where: str, linked: LinkedProgram) -> str:
-    """Why a kernel refused func_info that matches the linked functions one to one:
-    it did not count the callback targets as subprograms (BPF_PSEUDO_FUNC came
-    in Linux 5.13, with bpf_for_each_map_elem; bpf_loop in 5.17)."""
-    names = ", ".join(sorted({name for _, name in linked.callbacks}))
-    return (f"{where}: passes {names} as a callback (BPF_PSEUDO_FUNC, as for bpf_loop), "
-            "which this kernel does not support (Linux 5.13+); it counts fewer subprograms "
-            "than the program has")
-
-
-def _kernel_spec(mspec: MapSpec) -> MapSpec:
+def _kernel_spec(mspec: PreparedMap) -> PreparedMap:
     """The spec as Map.create sees it: named as the kernel knows it."""
     return dataclasses.replace(mspec, name=mspec.kernel_name)
 
 
-def _reuse_pinned(where: str, mspec: MapSpec, path: str) -> Map:
+def _reuse_pinned(where: str, mspec: PreparedMap, path: str) -> Map:
     try:
         m = Map.from_pin(path)
     except BPFError as exc:

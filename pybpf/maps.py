@@ -18,7 +18,7 @@ import errno
 import os
 import sys
 from collections.abc import ItemsView, MutableMapping, ValuesView
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Protocol, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Optional, Protocol, Tuple, Union
 
 from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
@@ -110,7 +110,7 @@ class Map(FDOwner, MutableMapping):
         self.flags = flags
         self._key_codec = key_codec
         self._value_codec = value_codec
-        self._types: Optional[Tuple[Union[Spec, _KernelBTF], int, int]] = None  # until codecs are built
+        self._types: Optional[Tuple[Union[Spec, Callable[[], Optional[Spec]]], int, int]] = None  # until codecs are built
         self._raw: Optional[Map] = None
         self.pinned: Optional[str] = None
         self._info = info
@@ -237,8 +237,10 @@ class Map(FDOwner, MutableMapping):
 
     # ------------------------------------------------------------ types
 
-    def set_btf(self, btf: Union[Spec, _KernelBTF], key_type_id: int, value_type_id: int) -> None:
-        """Type keys and values as ``btf`` (a ``pybpf.btf.Spec``) types these ids
+    def set_btf(self, btf: Union[Spec, Callable[[], Optional[Spec]]], key_type_id: int,
+                value_type_id: int) -> None:
+        """Type keys and values as ``btf`` (a ``pybpf.btf.Spec``, or a function returning
+        one or None, called on first use) types these ids
         (0: leave that side as it is). Codecs are built on first use; a type whose
         size differs from the map's, that the codec cannot lay out, or the value
         of an fd-valued map stays bytes. Explicit codecs are kept. Replaces the
@@ -253,7 +255,7 @@ class Map(FDOwner, MutableMapping):
             return
         source, key_type_id, value_type_id = self._types
         self._types = None
-        btf = source.spec() if isinstance(source, _KernelBTF) else source
+        btf = source() if callable(source) else source  # a function: parsed on first use
         if btf is None:
             return
         if self._key_codec is None:
@@ -611,7 +613,7 @@ class _KernelBTF:
     def __init__(self, btf_id: int) -> None:
         self.btf_id = btf_id
 
-    def spec(self) -> Optional[Spec]:
+    def __call__(self) -> Optional[Spec]:
         """The parsed BTF; None when it cannot be read or parsed (the map stays bytes)."""
         from pybpf.btf import Spec
         from pybpf.errors import BPFError

@@ -25,6 +25,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
 import pybpf
@@ -147,7 +149,8 @@ class Session:
 
     def _load_and_attach(self) -> Any:
         """Check, select containers, set constants, load, fill the mntns
-        filter map and attach the programs; the ObjectSpec."""
+        filter map and attach the programs; the prepared object (or the ObjectSpec of
+        a gadget that edits it), whose ``btf`` and ``maps`` describe what is read."""
         if self.check:
             ok, why = self.gadget.can_run()
             if not ok:
@@ -163,8 +166,11 @@ class Session:
             waiting = self.selection.waiting_line(now)
             if waiting:
                 sys.stderr.write(f"pybpf run {self.gadget.name}: {waiting}\n")
-        spec = self.gadget.object_spec()
-        self._prepare_spec(spec)
+        if self.gadget.prepare is None:
+            spec = self._prepared()
+        else:  # the gadget edits the ObjectSpec itself: prepared cold
+            spec = self.gadget.object_spec()
+            self._prepare_spec(spec)
         try:
             self._coll = pybpf.load(spec)
             self._sync_mntns(now)
@@ -179,35 +185,48 @@ class Session:
             release_kernel_btf()
         return spec
 
+    def _prepared(self) -> Any:
+        """The object prepared for this kernel with the filter constants, the chosen
+        hook set and the ring size (pybpf.prepare: from its cache when warm, so a
+        start parses no ELF)."""
+        edits = SimpleNamespace(constants={})
+        self._set_constants(edits)
+        sizes = {}
+        if self.ring_size is not None and self.gadget.category == "trace" \
+                and self.gadget.session is None:  # the default session reads the ring
+            sizes[self.gadget.ringbuf] = self.ring_size
+        path = self.gadget.object_path()
+        source = path if isinstance(path, Path) else path.read_bytes()
+        return pybpf.prepare(source, name=str(path), constants=edits.constants,
+                             max_entries=sizes, exclude=self._unused_programs())
+
     def _prepare_spec(self, spec: Any) -> None:
-        """Before load: filter constants, the chosen hook set, the ring size,
-        then the gadget's own ``prepare``."""
+        """Before a cold load of a gadget with its own ``prepare``: filter constants,
+        the chosen hook set, the ring size, then the gadget's ``prepare``."""
         self._set_constants(spec)
-        self._drop_unused_hook_sets(spec)
+        for name in self._unused_programs():
+            spec.programs.pop(name, None)
         if self.ring_size is not None and self.gadget.ringbuf in spec.maps:
             spec.maps[self.gadget.ringbuf].max_entries = self.ring_size
-        if self.gadget.prepare is not None:
-            self.gadget.prepare(self, spec)
+        self.gadget.prepare(self, spec)
 
     def _attach(self) -> Any:
         """Attach the loaded programs; the LinkGroup that owns their links (closes
         what it made if one fails). Every auto-attachable program by default."""
         return self._coll.attach_all()
 
-    def _drop_unused_hook_sets(self, spec: Any) -> None:
-        """Keep the programs of the hook set chosen for this kernel only."""
+    def _unused_programs(self) -> List[str]:
+        """The programs of the hook sets not chosen for this kernel (left out of the load)."""
         if not self.gadget.hook_sets:
-            return
+            return []
         from .probe import choose_hook_set
 
         chosen, why = choose_hook_set(self.gadget)
         if chosen is None:
             raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
         self.hook_set = chosen
-        for other in self.gadget.hook_sets:
-            for name in other.programs:
-                if name not in chosen.programs:
-                    spec.programs.pop(name, None)
+        return sorted({name for other in self.gadget.hook_sets for name in other.programs
+                       if name not in chosen.programs})
 
     def _sync_mntns(self, containers: List[ctr.Container]) -> None:
         """Keep the kernel's filter map equal to the selected containers'

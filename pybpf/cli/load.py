@@ -65,23 +65,18 @@ def pin_name(mspec) -> str:
 def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") -> List[str]:
     """Load ``obj`` and pin its programs (and maps); returns the pins made."""
     from pybpf.collection import load
-    from pybpf.elf import find_sec_def
+    from pybpf.prepared import prepare
 
-    from .objects import object_spec
+    from .objects import object_source, object_spec
 
     for path in (pindir, pinmaps):
         if path:
             check_pin_dir(path, obj)
-    spec = object_spec(obj)
     if prog_type:
-        row = find_sec_def(prog_type)
-        if row is None:
-            raise LoadError(f"{obj}: unknown program type {prog_type!r}")
-        for prog_spec in spec.programs.values():
-            prog_spec.sec_def = row
-            prog_spec.prog_type = int(row.prog_type)
-            prog_spec.expected_attach_type = row.expected_attach_type
-            prog_spec.flags = row.prog_flags
+        spec: Any = _retyped(object_spec(obj), obj, prog_type)
+    else:  # through the prepared cache
+        source, label = object_source(obj)
+        spec = prepare(source, name=label)
     pins: List[str] = []
     dirs: List[str] = []
     coll = load(spec)
@@ -106,6 +101,21 @@ def load_and_pin(obj: str, pindir: str, pinmaps: str = "", prog_type: str = "") 
     finally:
         coll.close()
     return pins
+
+
+def _retyped(spec: Any, obj: str, prog_type: str) -> Any:
+    """``spec`` with every program's type forced (``--type``)."""
+    from pybpf.elf import find_sec_def  # only here: the object is edited, so parsed cold
+
+    row = find_sec_def(prog_type)
+    if row is None:
+        raise LoadError(f"{obj}: unknown program type {prog_type!r}")
+    for prog_spec in spec.programs.values():
+        prog_spec.sec_def = row
+        prog_spec.prog_type = int(row.prog_type)
+        prog_spec.expected_attach_type = row.expected_attach_type
+        prog_spec.flags = row.prog_flags
+    return spec
 
 
 def _remove(path: str, how) -> None:

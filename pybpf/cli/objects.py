@@ -10,7 +10,7 @@ member of a zip archive, read as bytes). A file of that name wins.
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Optional, Tuple, Union
 
 from pybpf.errors import LoadError
 
@@ -32,13 +32,12 @@ def gadget_object(name: str) -> Optional[Any]:
     return None
 
 
-def object_spec(name: str) -> Any:
-    """The parsed object (ObjectSpec) of a file, or of the gadget called ``name``;
-    LoadError in one line when it is neither."""
-    from pybpf.elf import ObjectSpec
-
+def object_source(name: str) -> Tuple[Union[str, bytes], str]:
+    """The object a file or the gadget called ``name`` names: (its path, or its bytes
+    when it is a member of an archive; the name to show); LoadError in one line when
+    it is neither."""
     if os.path.exists(name):
-        return ObjectSpec.from_file(name)
+        return name, name
     path = gadget_object(name) if os.sep not in name else None
     if path is None:
         raise LoadError(f"{name}: no such file, and no installed gadget of that name "
@@ -46,5 +45,15 @@ def object_spec(name: str) -> Any:
     if not path.exists():
         raise LoadError(f"{name}: the gadget's object {path} is missing")
     if isinstance(path, os.PathLike):
-        return ObjectSpec.from_file(path)
-    return ObjectSpec.from_bytes(path.read_bytes(), str(path))
+        return os.fspath(path), str(path)
+    return path.read_bytes(), str(path)
+
+
+def object_spec(name: str) -> Any:
+    """The parsed object (ObjectSpec) of a file, or of the gadget called ``name``."""
+    from pybpf.elf import ObjectSpec
+
+    source, label = object_source(name)
+    if isinstance(source, bytes):
+        return ObjectSpec.from_bytes(source, label)
+    return ObjectSpec.from_file(source)

@@ -13,12 +13,7 @@ import io
 import mmap
 import os
 import struct
-from typing import Dict, List, Optional, Tuple, Union
-
-from elftools.common.exceptions import ELFError as _PyELFError
-from elftools.common.exceptions import ELFParseError, ELFRelocationError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import Symbol
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
 
 from pybpf import asm
 from pybpf.asm import opcodes as op
@@ -54,6 +49,10 @@ from pybpf.elf.variables import DataVariable, Variables
 from pybpf.errors import BTFError, ELFError
 from pybpf.uapi import MapFlags, MapType
 
+if TYPE_CHECKING:  # pyelftools is imported where an object is parsed (see _malformed)
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import Symbol
+
 EM_BPF = 247
 R_BPF_64_64 = 1
 R_BPF_64_ABS64 = 2
@@ -67,9 +66,18 @@ KCONFIG_SEC = ".kconfig"
 KSYMS_SEC = ".ksyms"
 OBJ_NAME_LEN = 16
 
-_MALFORMED = (_PyELFError, ELFParseError, ELFRelocationError, struct.error, ValueError,
-              IndexError, KeyError, UnicodeDecodeError, OverflowError, EOFError, TypeError,
-              AttributeError, AssertionError)
+_MALFORMED = (struct.error, ValueError, IndexError, KeyError, UnicodeDecodeError,
+              OverflowError, EOFError, TypeError, AttributeError, AssertionError)
+
+
+def _malformed() -> tuple:
+    """What a malformed object raises while it is parsed: ours and pyelftools' errors.
+
+    pyelftools is imported where an object is parsed, not with this module: a
+    start from a prepared object (pybpf.prepared) parses no ELF and never pays for it."""
+    from elftools.common.exceptions import ELFError as PyELFError
+    from elftools.common.exceptions import ELFParseError, ELFRelocationError
+    return (PyELFError, ELFParseError, ELFRelocationError) + _MALFORMED
 
 
 def is_data_section(name: str) -> bool:
@@ -134,7 +142,7 @@ class ObjectSpec:
             raise
         except RecursionError:
             raise ELFError(f"{name}: malformed BPF object: type graph too deep") from None
-        except _MALFORMED as exc:
+        except _malformed() as exc:
             raise ELFError(f"{name}: malformed ELF: {exc or type(exc).__name__}") from None
         return spec
 
@@ -168,6 +176,8 @@ class _Reader:
     # -- top level ---------------------------------------------------------------------------
 
     def read(self) -> None:
+        from elftools.elf.elffile import ELFFile  # see _malformed: parsing only
+
         if self.data[:4] != b"\x7fELF":
             raise self.fail("not an ELF file")
         self.elf = ELFFile(self.data if isinstance(self.data, mmap.mmap)

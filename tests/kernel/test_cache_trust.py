@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from exec_watch import ECHO, exec_events
 
-from pybpf.core import cache, cachedir
+from pybpf import cachedir, prepared
+from pybpf.core import cache
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -105,6 +106,7 @@ def genuine(obj_path_module, tmp_path_factory):
     entries = {p.name: p.read_bytes() for p in (home / "pybpf").iterdir()}
     assert any(n.startswith("core-") for n in entries)
     assert any(n.startswith("btfindex-") for n in entries)
+    assert any(n.startswith("prepared-") for n in entries)
     return obj, reference, entries
 
 
@@ -120,11 +122,15 @@ def plans(entries, attack):
     key = os.urandom(32)
     core = next(n for n in entries if n.startswith("core-"))
     index = next(n for n in entries if n.startswith("btfindex-"))
+    ready = next(n for n in entries if n.startswith("prepared-"))
     if attack == "forged":
+        body = entries[ready][HEAD:]
         return {"key": key,
                 core: seal(key, core, cache.RESULTS_MAGIC, forged_results(entries[core])),
-                index: seal(key, index, cache.INDEX_MAGIC, forged_index(entries[index]))}
-    return {core: seal(key, core, cache.RESULTS_MAGIC, b"[" * 200_000), index: None}
+                index: seal(key, index, cache.INDEX_MAGIC, forged_index(entries[index])),
+                ready: seal(key, ready, prepared.MAGIC, body[:-1] + bytes([body[-1] ^ 1]))}
+    return {core: seal(key, core, cache.RESULTS_MAGIC, b"[" * 200_000), index: None,
+            ready: seal(key, ready, prepared.MAGIC, b"[" * 200_000)}
 
 
 def plant_as_nobody(where: Path, files) -> None:
@@ -181,7 +187,7 @@ def test_bad_entries_in_roots_own_cache_are_discarded_and_rebuilt(genuine, tmp_p
     key = (mine / "key").read_bytes()
     if attack == "owned-by-nobody":  # sealed with root's own key, but not root's file
         planted = {n: seal(key, n, d[:8], d[HEAD:]) for n, d in entries.items()
-                   if n.startswith(("core-", "btfindex-"))}
+                   if n.startswith(("core-", "btfindex-", "prepared-"))}
     else:
         planted = {n: d for n, d in plans(entries, attack).items() if n != "key"}
     for name, data in planted.items():

@@ -33,7 +33,7 @@ def available() -> list:
 
 
 def calls(coll) -> tuple:
-    spec = coll.spec
+    spec = pybpf.ObjectSpec.from_file(os.path.join(OBJECTS, coll.spec.name))
     var = spec.variables.info("calls")
     m = coll.maps[var.section]
     buf = ctypes.create_string_buffer(m.value_size)

@@ -1,0 +1,114 @@
+"""The prepared-object cache against the real kernel: a warm load is the cold load
+(same programs as the kernel translated them), an entry that is not trustworthy is
+ignored and rebuilt, and a warm start parses no ELF (no pyelftools imported)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pybpf import cachedir
+
+ROOT = Path(__file__).resolve().parents[2]
+# each program's tag and its translated code with map ids masked (they differ per load)
+LOAD = """
+import json, re, subprocess, sys, pybpf
+with pybpf.load(sys.argv[1]) as coll:
+    out = {}
+    for name, prog in sorted(coll.programs.items()):
+        text = subprocess.run(["bpftool", "prog", "dump", "xlated", "id", str(prog.id)],
+                              capture_output=True, text=True, check=True).stdout
+        out[name] = [prog.tag, re.sub(r"map\\[id:\\d+\\]", "map[id:N]", text)]
+print(json.dumps({"progs": out, "elftools": "elftools.elf.elffile" in sys.modules}))
+"""
+
+
+def obj_path(name: str) -> Path:
+    return next((ROOT / "bpf" / "objects").rglob(f"{name}.bpf.o"))
+
+
+def run_load(obj: Path, home) -> dict:
+    env = dict(os.environ)
+    env.pop(cachedir.DISABLE_ENV, None)
+    if home is None:
+        env[cachedir.DISABLE_ENV] = "1"
+    else:
+        env["XDG_CACHE_HOME"] = str(home)
+    got = subprocess.run([sys.executable, "-c", LOAD, str(obj)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0 and got.stderr == "", got.stderr
+    return json.loads(got.stdout)
+
+
+def entries(home: Path):
+    return sorted((home / "pybpf").glob("prepared-*.bin"))
+
+
+pytestmark = pytest.mark.skipif(shutil.which("bpftool") is None, reason="needs bpftool")
+
+
+@pytest.mark.parametrize("name", ["trace_exec", "trace_open"])
+def test_warm_load_is_the_cold_load(name, tmp_path):
+    obj = obj_path(name)
+    uncached = run_load(obj, None)
+    cold = run_load(obj, tmp_path)
+    assert len(entries(tmp_path)) == 1
+    warm = run_load(obj, tmp_path)
+    assert uncached["progs"] and warm["progs"] == cold["progs"] == uncached["progs"]
+    assert uncached["elftools"] and cold["elftools"]
+    assert not warm["elftools"]  # a warm start parses no ELF
+
+
+def _tamper(entry: Path) -> None:
+    data = bytearray(entry.read_bytes())
+    data[-1] ^= 1
+    entry.write_bytes(bytes(data))
+
+
+def _foreign(entry: Path) -> None:
+    os.chown(entry, 65534, 65534)
+
+
+def _symlinked(entry: Path) -> None:
+    moved = entry.with_name("elsewhere")
+    entry.rename(moved)
+    entry.symlink_to(moved.name)
+
+
+@pytest.mark.parametrize("spoil", [_tamper, _foreign, _symlinked],
+                         ids=["tampered", "foreign-owned", "symlinked"])
+def test_an_untrustworthy_entry_is_ignored_and_rebuilt(spoil, tmp_path):
+    obj = obj_path("trace_exec")
+    cold = run_load(obj, tmp_path)
+    (entry,) = entries(tmp_path)
+    genuine = entry.read_bytes()
+    spoil(entry)
+    again = run_load(obj, tmp_path)
+    assert again["progs"] == cold["progs"]
+    assert again["elftools"]  # not used: prepared cold
+    st = entry.lstat()
+    assert not entry.is_symlink() and st.st_uid == os.geteuid()
+    assert entry.read_bytes() == genuine  # rewritten as it was
+    assert not run_load(obj, tmp_path)["elftools"]
+
+
+def test_overrides_are_part_of_the_key(tmp_path, monkeypatch):
+    """A gadget's constants and ring size select their own entry, each loading as asked."""
+    import pybpf
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv(cachedir.DISABLE_ENV, raising=False)
+    obj = obj_path("trace_exec")
+    for size in (1 << 16, 1 << 17, 1 << 16):
+        prepared = pybpf.prepare(obj, max_entries={"events": size},
+                                 constants={"gadget_targ_pid": 1})
+        with pybpf.load(prepared) as coll:
+            assert coll.maps["events"].max_entries == size
+    assert len(entries(tmp_path)) == 2
+    with pytest.raises(pybpf.BPFError, match="no map named 'nope'"):
+        pybpf.prepare(obj, max_entries={"nope": 1})

@@ -1,0 +1,130 @@
+"""The prepared-object record's wire format: what is stored comes back equal, and an
+entry that is off in any way is refused whole (pybpf.prepared)."""
+from __future__ import annotations
+
+import json
+import struct
+
+import pytest
+
+from pybpf import prepared as pp
+
+
+def sample() -> pp.PreparedObject:
+    inner = pp.PreparedMap("inner", 1, 4, 8, 16)
+    maps = {
+        "events": pp.PreparedMap("events", 27, max_entries=1 << 16),
+        ".rodata": pp.PreparedMap(".rodata", 2, 4, 12, 1, data=b"\1\2\3" + bytes(9),
+                                  freeze=True, section=".rodata", kernel_name="x.rodata"),
+        ".bss": pp.PreparedMap(".bss", 2, 4, 1 << 16, 1, data=memoryview(bytes(1 << 16)),
+                               section=".bss"),
+        "outer": pp.PreparedMap("outer", 12, 4, 4, 2, inner=inner, contents={0: "inner"}),
+        "jmp": pp.PreparedMap("jmp", 3, 4, 4, 2, contents={1: "prog"}),
+        "h": pp.PreparedMap("h", 1, 4, 4, 2, contents={b"\0\0\0\1": b"\2\0\0\0"}),
+    }
+    insns = bytes(range(8)) * 3 + b"\x95" + bytes(7)
+    progs = {"prog": pp.PreparedProgram("prog", "tracepoint/a/b", 5, insns,
+                                        map_slots=[(0, "events"), (2, ".rodata")],
+                                        license="GPL", func_info=b"f" * 8, line_info=b"l" * 16)}
+    return pp.PreparedObject("obj.bpf.o", "GPL", maps, progs, b"btf", b"btf")
+
+
+def roundtrip(obj: pp.PreparedObject) -> pp.PreparedObject:
+    return pp.decode(memoryview(pp.encode(obj)))
+
+
+def as_plain(obj: pp.PreparedObject):
+    def plain(v):
+        if isinstance(v, (bytes, bytearray, memoryview)):
+            return bytes(v)
+        if isinstance(v, dict):
+            return {plain(k): plain(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, (pp.PreparedMap, pp.PreparedProgram)):
+            return {k: plain(x) for k, x in vars(v).items()}
+        return v
+    return (obj.name, obj.license, plain(obj.maps), plain(obj.programs), obj.btf_bytes,
+            obj.btf_load)
+
+
+def test_roundtrip_is_equal():
+    obj = sample()
+    assert as_plain(roundtrip(obj)) == as_plain(obj)
+
+
+def test_zero_image_is_not_stored_but_mapped():
+    body = pp.encode(sample())
+    assert len(body) < 4096  # the 64 KiB .bss is a size, not bytes
+    back = pp.decode(memoryview(body)).maps[".bss"].data
+    assert back.nbytes == 1 << 16 and not any(back[:64]) and not any(back[-64:])
+
+
+def test_sanitized_btf_kept_apart_when_it_differs():
+    obj = sample()
+    obj.btf_load = b"other"
+    back = roundtrip(obj)
+    assert (back.btf_bytes, back.btf_load) == (b"btf", b"other")
+
+
+def test_map_fds_go_into_the_immediates():
+    prog = sample().programs["prog"]
+    image = prog.image({"events": 7, ".rodata": -1})
+    assert struct.unpack_from("<i", image, 4)[0] == 7
+    assert struct.unpack_from("<i", image, 20)[0] == -1
+    assert image[8:16] == prog.insns[8:16]
+
+
+def _edit(body: bytes, change) -> memoryview:
+    (n,) = struct.unpack_from("<I", body)
+    head = json.loads(body[4:4 + n])
+    change(head)
+    text = json.dumps(head).encode()
+    return memoryview(struct.pack("<I", len(text)) + text + body[4 + n:])
+
+
+def _set_prog(field, value):
+    return lambda h: h["programs"][0].__setitem__(field, value)
+
+
+@pytest.mark.parametrize("change", [
+    lambda h: h.__setitem__("format", pp.FORMAT + 1),
+    lambda h: h["maps"][0].__setitem__("type", "27"),
+    lambda h: h["maps"][0].__setitem__("max_entries", True),
+    lambda h: h["maps"][0].pop("flags"),
+    lambda h: h["maps"][0].__setitem__("surprise", 1),
+    _set_prog("map_slots", [[99, "events"]]),
+    _set_prog("map_slots", [[0, "nowhere"]]),
+    _set_prog("insns", {"$b": 999}),
+    _set_prog("insns", "text"),
+    lambda h: h["blobs"].__setitem__(0, h["blobs"][0] + 1),
+    lambda h: h.__setitem__("maps", {}),
+    lambda h: h["maps"][3].__setitem__("contents", {"$d": [[0, 5]]}),
+])
+def test_an_entry_off_in_any_way_is_refused(change):
+    body = pp.encode(sample())
+    with pytest.raises(pp._Unusable):
+        pp.decode(_edit(body, change))
+
+
+@pytest.mark.parametrize("cut", [0, 3, 10, -1])
+def test_truncated_entries_are_refused(cut):
+    body = pp.encode(sample())
+    with pytest.raises(pp._Unusable):
+        pp.decode(memoryview(body[:cut]))
+
+
+def test_key_covers_every_override(monkeypatch, tmp_path):
+    btf = tmp_path / "vmlinux"
+    btf.write_bytes(b"x")
+    monkeypatch.setattr(pp, "KERNEL_BTF", str(btf))
+    base = dict(constants={"a": 1}, max_entries={"m": 8}, programs=None, exclude=())
+    key = pp.entry_key(b"obj", "o", **base)
+    for changed in (dict(base, constants={"a": 2}), dict(base, constants={"a": b"\1"}),
+                    dict(base, max_entries={"m": 16}), dict(base, programs=["p"]),
+                    dict(base, exclude=["p"])):
+        assert pp.entry_key(b"obj", "o", **changed) != key
+    assert pp.entry_key(b"obj2", "o", **base) != key
+    assert pp.entry_key(b"obj", "other", **base) != key
+    btf.write_bytes(b"yy")  # another kernel BTF (size, mtime)
+    assert pp.entry_key(b"obj", "o", **base) != key
