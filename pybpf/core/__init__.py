@@ -21,7 +21,6 @@ the on-disk cache.
 """
 from __future__ import annotations
 
-from pybpf._lazy import lazy_namespace
 from pybpf.core.explain import Explanation, error_from_verifier, explain, format_explanations
 from pybpf.core.kernel import (
     TargetBTF,
@@ -42,8 +41,3 @@ __all__ = ["POISON_IMM", "CandidateInfo", "Explanation", "FunctionRelo", "RelocK
            "load_btf_file", "release_kernel_btf", "relocate", "relocate_object", "relocate_spec",
            "shifted"]
 
-# The relocation engine's modules, imported by a Session only when it first resolves.
-_ENGINE_MODULES = frozenset({"access", "calc", "candidates", "compat", "match"})
-
-
-__getattr__, __dir__ = lazy_namespace(globals(), {}, _ENGINE_MODULES)

@@ -5,26 +5,18 @@
 ``LinkGroup``. Each ``attach_*`` returns a ``Link`` (or a ``LinkGroup`` for
 per-CPU perf events) that owns the attachment: ``close()`` or ``with``
 undoes it. A hook the kernel lacks raises ``MissingHookError`` naming it.
-
-The names below are imported on first use, so that attaching a tracepoint
-does not import the netlink and socket code of the network attachments.
 """
 from __future__ import annotations
 
-from pybpf._lazy import lazy_namespace
-
-_EXPORTS = {
-    "attach": "auto", "attach_all": "auto", "can_auto_attach": "auto",
-    "Link": "base", "LinkGroup": "base",
-    "IterLink": "bpf_links", "attach_cgroup": "bpf_links", "attach_iter": "bpf_links",
-    "attach_raw_tracepoint": "bpf_links", "attach_tracing": "bpf_links", "attach_xdp": "bpf_links",
-    "attach_socket": "net_links", "attach_tc": "net_links",
-    "attach_kprobe": "perf_links", "attach_kprobe_multi": "perf_links",
-    "attach_ksyscall": "perf_links", "attach_perf_event": "perf_links",
-    "attach_tracepoint": "perf_links", "attach_uprobe": "perf_links",
-    "attach_uprobe_multi": "perf_links", "attach_usdt": "usdt",
-}
-_SUBMODULES = frozenset(_EXPORTS.values()) | {"common", "netlink", "tracefs", "uprobe_target"}
+from pybpf.links.auto import attach, attach_all, can_auto_attach
+from pybpf.links.base import Link, LinkGroup
+from pybpf.links.bpf_links import (IterLink, attach_cgroup, attach_iter, attach_raw_tracepoint,
+                                   attach_tracing, attach_xdp)
+from pybpf.links.net_links import attach_socket, attach_tc
+from pybpf.links.perf_links import (attach_kprobe, attach_kprobe_multi, attach_ksyscall,
+                                    attach_perf_event, attach_tracepoint, attach_uprobe,
+                                    attach_uprobe_multi)
+from pybpf.links.usdt import attach_usdt
 
 __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
@@ -33,6 +25,3 @@ __all__ = [
     "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_usdt", "attach_xdp",
     "can_auto_attach",
 ]
-
-
-__getattr__, __dir__ = lazy_namespace(globals(), _EXPORTS, _SUBMODULES)
