@@ -25,8 +25,9 @@ __version__ = "0.1.0"
 
 _ELF_NAMES = ("MapSpec", "ObjectSpec", "ProgramSpec")
 
-__all__ = sorted(["BPFError", "Collection", "Link", "Map", "PerfReader", "PreparedObject",
-                  "Program", "RingBufReader", "arch_object", "load", "prepare", *_ELF_NAMES])
+__all__ = ["BPFError", "Collection", "Link", "Map", "MapSpec", "ObjectSpec", "PerfReader",
+           "PreparedObject", "Program", "ProgramSpec", "RingBufReader", "arch_object", "load",
+           "prepare"]
 
 
 def __getattr__(name: str) -> Any:

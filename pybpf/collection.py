@@ -23,8 +23,8 @@ from pybpf.maps import Map
 from pybpf.prepared import PreparedMap, PreparedObject, PreparedProgram, prepare
 from pybpf.programs import Program
 from pybpf.sys import commands as cmds
-from pybpf.uapi import MapType
 from pybpf.sys.fd import FD
+from pybpf.uapi import MapType
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 ZERO_KEY = b"\0\0\0\0"

@@ -110,7 +110,8 @@ class Map(FDOwner, MutableMapping):
         self.flags = flags
         self._key_codec = key_codec
         self._value_codec = value_codec
-        self._types: Optional[Tuple[Union[Spec, Callable[[], Optional[Spec]]], int, int]] = None  # until codecs are built
+        # (BTF, key type id, value type id) until codecs are built
+        self._types: Optional[Tuple[Union[Spec, Callable[[], Optional[Spec]]], int, int]] = None
         self._raw: Optional[Map] = None
         self.pinned: Optional[str] = None
         self._info = info

@@ -282,11 +282,11 @@ def _is_int(v: Any) -> bool:
 
 
 _BUF = (bytes, memoryview)
-_MAP_TYPES = {"name": str, "type": int, "key_size": int, "value_size": int, "max_entries": int,
+_MAP_TYPES: Dict[str, Any] = {"name": str, "type": int, "key_size": int, "value_size": int, "max_entries": int,
               "flags": int, "numa_node": int, "pinning": int, "map_extra": int,
               "key_type_id": int, "value_type_id": int, "btf_vmlinux_value_type_id": int,
               "contents": dict, "freeze": bool, "section": str, "kernel_name": str}
-_PROG_TYPES = {"name": str, "section": str, "prog_type": int, "insns": _BUF, "map_slots": list,
+_PROG_TYPES: Dict[str, Any] = {"name": str, "section": str, "prog_type": int, "insns": _BUF, "map_slots": list,
                "expected_attach_type": int, "attach_to": str, "attach_btf_id": int,
                "license": str, "kernel_version": int, "flags": int, "func_info": _BUF,
                "line_info": _BUF, "uses_usdt_specs": bool}
@@ -381,8 +381,9 @@ def _read_object(path: str) -> bytes:
     try:
         st = os.fstat(fd) if fd >= 0 else None
         if st is None or not stat.S_ISREG(st.st_mode) or st.st_size > MAX_OBJECT_SIZE:
-            from pybpf.elf.source import map_file
-            map_file(path).close()  # raises the one error naming the file and the problem
+            from pybpf.elf.source import mapped_object
+            with mapped_object(path):  # raises the one error naming the file and the problem
+                pass
             raise ELFError(f"{path}: cannot read")  # pragma: no cover - it raised above
         with os.fdopen(os.dup(fd), "rb") as fh:
             return fh.read(st.st_size + 1)

@@ -36,9 +36,9 @@ def object_source(name: str) -> Tuple[Union[str, bytes], str]:
     """The object a file or the gadget called ``name`` names: (its path, or its bytes
     when it is a member of an archive; the name to show); LoadError in one line when
     it is neither."""
-    if os.path.exists(name):
+    if os.path.exists(name) or os.sep in name:  # a path: reading it says what is wrong
         return name, name
-    path = gadget_object(name) if os.sep not in name else None
+    path = gadget_object(name)
     if path is None:
         raise LoadError(f"{name}: no such file, and no installed gadget of that name "
                         "(pybpf list shows the gadgets)")

@@ -19,7 +19,6 @@ every load.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import sys
 import threading

@@ -13,7 +13,7 @@ import io
 import mmap
 import os
 import struct
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
 
 from pybpf import asm
 from pybpf.asm import opcodes as op

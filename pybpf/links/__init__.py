@@ -10,12 +10,24 @@ from __future__ import annotations
 
 from pybpf.links.auto import attach, attach_all, can_auto_attach
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.bpf_links import (IterLink, attach_cgroup, attach_iter, attach_raw_tracepoint,
-                                   attach_tracing, attach_xdp)
+from pybpf.links.bpf_links import (
+                                   IterLink,
+                                   attach_cgroup,
+                                   attach_iter,
+                                   attach_raw_tracepoint,
+                                   attach_tracing,
+                                   attach_xdp,
+)
 from pybpf.links.net_links import attach_socket, attach_tc
-from pybpf.links.perf_links import (attach_kprobe, attach_kprobe_multi, attach_ksyscall,
-                                    attach_perf_event, attach_tracepoint, attach_uprobe,
-                                    attach_uprobe_multi)
+from pybpf.links.perf_links import (
+                                   attach_kprobe,
+                                   attach_kprobe_multi,
+                                   attach_ksyscall,
+                                   attach_perf_event,
+                                   attach_tracepoint,
+                                   attach_uprobe,
+                                   attach_uprobe_multi,
+)
 from pybpf.links.usdt import attach_usdt
 
 __all__ = [

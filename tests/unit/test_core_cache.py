@@ -11,9 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from pybpf import cachedir
 from pybpf.asm import Instruction
 from pybpf.btf import Builder, Int, Member, Struct
-from pybpf import cachedir
 from pybpf.core import cache, kernel_targets, load_btf_file, objects, relocate_object
 from pybpf.core import kernel as kmod
 from pybpf.core.kinds import POISON_IMM
