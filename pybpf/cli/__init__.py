@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import pkgutil
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
+from pybpf.entrypoints import entry_points
 from pybpf.errors import BPFError
 
 COMMANDS_GROUP = "pybpf.commands"
-
-
-def entry_points(group: str) -> List[importlib.metadata.EntryPoint]:
-    """The installed entry points of ``group``, one per name (the first found
-    on sys.path wins), on Python 3.9's importlib.metadata API and later ones."""
-    found: Any = importlib.metadata.entry_points()  # a dict on 3.9, EntryPoints from 3.10
-    listed = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
-    unique: Dict[str, importlib.metadata.EntryPoint] = {}
-    for ep in listed:
-        unique.setdefault(ep.name, ep)
-    return list(unique.values())
 
 
 def _unavailable(name: str, exc: Exception) -> Any:
@@ -42,6 +31,8 @@ def _unavailable(name: str, exc: Exception) -> Any:
 
 def version() -> str:
     """The installed distribution's version; ``pybpf.__version__`` when not installed."""
+    import importlib.metadata  # only for --version
+
     try:
         return importlib.metadata.version("pybpf")
     except importlib.metadata.PackageNotFoundError:
@@ -61,17 +52,31 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The parser of every command; with ``command``, of that one alone when it can
+    be found without the others (a built-in module of that name, else the entry
+    point of that name), so a run imports only the command it runs."""
+    if command is not None:
+        parser = _parser(command)
+        if command in _choices(parser):
+            return parser
+    return _parser(None)
+
+
+def _parser(only: Optional[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pybpf", description="pure-Python eBPF loader and gadgets")
     parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        register = getattr(module, "register", None)
+    builtin = sorted(info.name for info in pkgutil.iter_modules(__path__))
+    for name in builtin:
+        if only is not None and name != only:
+            continue
+        register = getattr(importlib.import_module(f"{__name__}.{name}"), "register", None)
         if register is not None:
             register(subparsers)
     for ep in sorted(entry_points(COMMANDS_GROUP), key=lambda e: e.name):
-        if ep.name in subparsers.choices:
+        if ep.name in subparsers.choices or (only is not None and (
+                ep.name != only or only in builtin)):
             continue  # a built-in command keeps its name
         try:
             ep.load()(subparsers)
@@ -82,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _choices(parser: argparse.ArgumentParser) -> Any:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices
+    return {}
+
+
 def one_line(exc: BaseException) -> str:
     """The first line of an error's text (the CLI never prints tracebacks)."""
     summary = getattr(exc, "summary", None)
@@ -90,7 +102,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and not argv[0].startswith("-") else None
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
