@@ -179,10 +179,12 @@ class Session:
             self.close()
             raise
         finally:
-            # the kernel BTF (mmap, type index) served CO-RE and attach targets;
-            # a gadget loads once, so it need not stay resident while events flow
-            from pybpf.core import release_kernel_btf
-            release_kernel_btf()
+            # the kernel BTF (mmap, type index) served a cold prepare's CO-RE and attach
+            # targets; a gadget loads once, so it need not stay resident while events
+            # flow. A warm start never imported the CO-RE package: nothing to release.
+            core = sys.modules.get("pybpf.core")
+            if core is not None:
+                core.release_kernel_btf()
         return spec
 
     def _prepared(self) -> Any:

@@ -5,8 +5,14 @@
 ``LinkGroup``. Each ``attach_*`` returns a ``Link`` (or a ``LinkGroup`` for
 per-CPU perf events) that owns the attachment: ``close()`` or ``with``
 undoes it. A hook the kernel lacks raises ``MissingHookError`` naming it.
+
+Network attachments (socket, tc: netlink and its construct message formats)
+and USDT (probe notes read from ELF) are imported when first used: tracing
+gadgets never attach them, and importing them costs more than the rest.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from pybpf.links.auto import attach, attach_all, can_auto_attach
 from pybpf.links.base import Link, LinkGroup
@@ -18,7 +24,6 @@ from pybpf.links.bpf_links import (
                                    attach_tracing,
                                    attach_xdp,
 )
-from pybpf.links.net_links import attach_socket, attach_tc
 from pybpf.links.perf_links import (
                                    attach_kprobe,
                                    attach_kprobe_multi,
@@ -28,7 +33,6 @@ from pybpf.links.perf_links import (
                                    attach_uprobe,
                                    attach_uprobe_multi,
 )
-from pybpf.links.usdt import attach_usdt
 
 __all__ = [
     "IterLink", "Link", "LinkGroup", "attach", "attach_all", "attach_cgroup", "attach_iter",
@@ -37,3 +41,12 @@ __all__ = [
     "attach_tracing", "attach_uprobe", "attach_uprobe_multi", "attach_usdt", "attach_xdp",
     "can_auto_attach",
 ]
+
+_DEFERRED = {"attach_socket": "net_links", "attach_tc": "net_links", "attach_usdt": "usdt"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEFERRED:  # deferred: rare paths (see the module docstring)
+        import importlib
+        return getattr(importlib.import_module(f"{__name__}.{_DEFERRED[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
