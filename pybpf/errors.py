@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+from typing import List
 
 # Kernel-internal errnos (include/linux/errno.h, "should never be seen by user
 # programs") that still leak out of bpf() and perf_event_open(): the C library
@@ -130,7 +131,7 @@ class BadFDError(SyscallError):
 _LOG_APPENDICES = ("Causal path:", "Suggestion:")
 
 
-def _refusal_part(log: str) -> list:
+def _refusal_part(log: str) -> List[str]:
     """The verifier log's lines up to any trailing explanatory section."""
     lines = log.rstrip().splitlines()
     for i, line in enumerate(lines):

@@ -41,6 +41,7 @@ from .types import (
     Float,
     Int,
     Kind,
+    Member,
     Struct,
     Var,
 )
@@ -246,7 +247,7 @@ class _Layout:
                 continue  # an unnamed non-aggregate is padding
             items.append(f"{m.name!r}: " + self.value(m.type, moff, f"_get({acc}, {m.name!r})"))
 
-    def _bitfields(self, members: list, off: int, acc: str, items: List[str]) -> None:
+    def _bitfields(self, members: List[Member], off: int, acc: str, items: List[str]) -> None:
         spec = self.spec
         start = min(m.bit_offset for m in members) // 8
         end = (max(m.bit_offset + m.bitfield_size for m in members) + 7) // 8

@@ -203,7 +203,7 @@ def _parse_block(body: memoryview, hdr_len: int, end: str, what: str, off: int, 
     if length < 4:
         raise BTFError(f".BTF.ext: {what} block of {length} bytes has no record size")
     block = body[off:off + length]
-    rec_size = struct.unpack_from(end + "I", block)[0]
+    rec_size: int = struct.unpack_from(end + "I", block)[0]
     if rec_size < min_size or rec_size % 4:
         raise BTFError(f".BTF.ext: {what} record size {rec_size} at offset {hdr_len + off} "
                        f"(minimum {min_size}, multiple of 4)")

@@ -25,7 +25,8 @@ import struct
 import sys
 from array import array
 from itertools import compress
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, Iterable, Iterator, List, Optional, Tuple, TypeVar
+from typing import Type as TType
 from typing import Union as TUnion
 
 from ..errors import BTFError
@@ -52,10 +53,13 @@ from .wire import (
     words_to_bytes,
 )
 
+T = TypeVar("T", bound=Type)
+Words = TUnion[memoryview, "array[int]"]  # the type section as u32 words: a view, or a swapped copy
+
 _VOID = Void()
 
 
-def _step_tables():
+def _step_tables() -> Tuple[bytes, Tuple[int, ...]]:
     """Indexed by a type's top info byte (kind_flag and kind): the words of a whole record
     of a fixed-size kind (as a bytes.translate table), the words per vlen entry of the
     other kinds; 0 in both for kind 0 (UNKN) and unknown kinds."""
@@ -100,7 +104,7 @@ class Spec:
         self._overrides: Dict[int, Type] = {}
         self._appended: List[Type] = []
         self._name_offs = b""  # packed u32 name_off of each own type (filled by the index)
-        self._name_set: Optional[frozenset] = None  # the distinct name offsets
+        self._name_set: Optional[FrozenSet[int]] = None  # the distinct name offsets
         self._by_name: Dict[str, List[int]] = {}
         self.index_adopted = False  # True when ``index`` was taken instead of a pass
         self._parse(memoryview(data).cast("B"), index)
@@ -116,7 +120,7 @@ class Spec:
         return cls(data, base, name, index)
 
     @classmethod
-    def load_file(cls, path: TUnion[str, os.PathLike], base: Optional["Spec"] = None,
+    def load_file(cls, path: TUnion[str, "os.PathLike[str]"], base: Optional["Spec"] = None,
                   index: Optional[Tuple[bytes, bytes]] = None) -> "Spec":
         """Map a raw BTF file (``/sys/kernel/btf/vmlinux``) privately and parse it.
 
@@ -184,7 +188,7 @@ class Spec:
 
         start = hdr_len + type_off
         raw = mv[start:start + type_len]
-        words: TUnion[memoryview, array]  # a view of the blob, or a swapped copy
+        words: Words  # a view of the blob, or a swapped copy
         if little == _NATIVE_LITTLE:
             words = raw.cast("I")
         else:
@@ -194,12 +198,12 @@ class Spec:
         self._type_start = start
         adopted = self._adopt_index(words, index) if index is not None else None
         self.index_adopted = adopted is not None
-        self._offsets = adopted if adopted is not None else self._index(words)
+        self._offsets: "array[int]" = adopted if adopted is not None else self._index(words)
         if self._first_id + len(self._offsets) - 1 > BTF_MAX_TYPE:
             raise self._fail(f"{len(self._offsets)} types exceed the maximum type id "
                              f"{BTF_MAX_TYPE}")
 
-    def _index(self, words) -> array:
+    def _index(self, words: Words) -> "array[int]":
         """Word position of every type record: one pass, a few operations per record.
 
         The kind byte of every word (the top byte of the word after it) is
@@ -244,7 +248,7 @@ class Spec:
         self._name_offs = names.tobytes()
         return offsets
 
-    def _adopt_index(self, words, index: Tuple[bytes, bytes]) -> Optional[array]:
+    def _adopt_index(self, words: Words, index: Tuple[bytes, bytes]) -> "Optional[array[int]]":
         """The offsets of a saved index if it plausibly belongs to ``words``, else None.
 
         The caller vouches for the whole index (pybpf.core.cache keys it by the file's
@@ -276,7 +280,7 @@ class Spec:
         ``load_file(..., index=...)`` of the same file."""
         return self._offsets.tobytes(), self._name_offs
 
-    def _kind_bytes(self, words) -> bytes:
+    def _kind_bytes(self, words: Words) -> bytes:
         """Byte i: the top byte (kind_flag and kind) of word i + 1, 0 past the end."""
         if isinstance(words, memoryview) and _NATIVE_LITTLE:
             data = self._keep
@@ -333,6 +337,14 @@ class Spec:
             raise self._fail(f"type id {type_id} out of range (largest is "
                              f"{self.type_count - 1})")
         return type_id
+
+    def get_as(self, type_id: int, cls: TType[T]) -> T:
+        """Type ``type_id``, which must be a ``cls`` (a BTFError names it if it is not)."""
+        t = self[type_id]
+        if not isinstance(t, cls):
+            kind = "void" if t.kind == Kind.UNKN else t.kind.name
+            raise self._fail(f"type id {type_id} is {kind}, not {cls.__name__}")
+        return t
 
     def __getitem__(self, type_id: int) -> Type:
         t = self._cache.get(type_id)
@@ -424,7 +436,7 @@ class Spec:
                 type_id = t.type
             else:
                 raise self._fail(f"type id {type_id} ({kind.name}) has no size")
-        total = nelems * size
+        total: int = nelems * size
         if total > 0xFFFFFFFF:
             raise self._fail(f"type id {start} is larger than 4 GiB")
         return total
@@ -621,7 +633,7 @@ def _find_all(data: bytes, needle: bytes) -> List[int]:
     return found
 
 
-def _words_bytes(words, start: int, end: int) -> bytes:
+def _words_bytes(words: Words, start: int, end: int) -> bytes:
     if start >= end:
         return b""
     part = words[start:end]

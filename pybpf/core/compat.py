@@ -47,7 +47,7 @@ def fields_are_compat(local: Spec, local_id: int, targ: Spec, targ_id: int) -> b
             ln, tn = essential_name(type_name(lt)), essential_name(type_name(tt))
             return not ln or not tn or ln == tn
         if lt.kind == Kind.INT:
-            return lt.offset == 0 and tt.offset == 0
+            return bool(lt.offset == 0 and tt.offset == 0)
         if lt.kind == Kind.ARRAY:
             local_id, targ_id = lt.type, tt.type
             continue
@@ -68,7 +68,7 @@ def types_are_compat(local: Spec, local_id: int, targ: Spec, targ_id: int,
         if lt.kind in _COMPAT_LEAVES:
             return True
         if lt.kind == Kind.INT:
-            return lt.offset == 0 and tt.offset == 0
+            return bool(lt.offset == 0 and tt.offset == 0)
         if lt.kind in (Kind.PTR, Kind.ARRAY):
             local_id, targ_id = lt.type, tt.type
             continue
@@ -125,10 +125,10 @@ def types_match(local: Spec, local_id: int, targ: Spec, targ_id: int,
         if not _name_matches(type_name(lt), type_name(tt)):
             return False
         if lt.kind == Kind.UNKN:
-            return tt.kind == Kind.UNKN
+            return bool(tt.kind == Kind.UNKN)
         if lt.kind == Kind.FWD:
             if behind_ptr and tt.kind != Kind.FWD:
-                return tt.kind == (Kind.UNION if lt.union else Kind.STRUCT)
+                return bool(tt.kind == (Kind.UNION if lt.union else Kind.STRUCT))
             return tt.kind == Kind.FWD and bool(lt.union) == bool(tt.union)
         if is_any_enum(lt):
             return is_any_enum(tt) and _enums_match(lt, tt)
@@ -136,7 +136,7 @@ def types_match(local: Spec, local_id: int, targ: Spec, targ_id: int,
             if behind_ptr:
                 if lt.kind == tt.kind:
                     return True
-                return tt.kind == Kind.FWD and bool(tt.union) == (lt.kind == Kind.UNION)
+                return bool(tt.kind == Kind.FWD and bool(tt.union) == (lt.kind == Kind.UNION))
             return lt.kind == tt.kind and _composites_match(local, lt, targ, tt, behind_ptr,
                                                               level)
         if lt.kind == Kind.INT:

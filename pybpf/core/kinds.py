@@ -7,7 +7,9 @@ The kinds themselves (numbering, families, libbpf's short names) are
 from __future__ import annotations
 
 # The uapi enum, defined once with the .BTF.ext records that carry it.
-from pybpf.btf.ext import CoreReloKind as RelocKind  # noqa: F401 (re-exported)
+from pybpf.btf.ext import CoreReloKind as RelocKind
+
+__all__ = ["POISON_IMM", "RelocKind", "essential_name"]
 
 #: The helper id that poisons an instruction ("bad relo"): the verifier says
 #: ``invalid func unknown#195896080`` when a poisoned instruction is reachable.

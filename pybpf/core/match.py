@@ -51,7 +51,7 @@ def _match_member(local: AccessSpec, acc: Accessor, targ: Spec, targ_id: int,
                 out.raw.pop()
                 return None
             out.accessors.append(Accessor(targ_id, i, member.name))
-            return member.type
+            return int(member.type)
         out.bit_offset -= member.bit_offset
         out.raw.pop()
     return None

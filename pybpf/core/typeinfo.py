@@ -73,7 +73,7 @@ def resolve_size(spec: Spec, type_id: int) -> int:
     for _ in range(_MAX_CHAIN):
         t: KindTyped = spec[type_id]
         if t.kind in _SIZED:
-            return nelems * t.size
+            return nelems * int(t.size)
         if t.kind == Kind.PTR:
             return nelems * PTR_SIZE
         if t.kind in _MODS or t.kind == Kind.VAR:

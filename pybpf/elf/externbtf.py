@@ -12,27 +12,28 @@ from __future__ import annotations
 from typing import Dict
 
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.elf.specs import Extern
 from pybpf.errors import BTFError
 
 DUMMY_KSYM = "dummy_ksym"
 
 
-def _int_id(btf) -> int:
+def _int_id(btf: Spec) -> int:
     for tid in btf.iter_ids():
         if btf.kind_of(tid) == bt.Kind.INT:
-            t = btf[tid]
+            t = btf.get_as(tid, bt.Int)
             if t.size == 4 and t.bits == 32 and t.offset == 0:
                 return tid
     return btf.add(bt.Int("int", 4, signed=True))
 
 
-def rewrite_extern_datasecs(btf, externs: Dict[str, Extern], kconfig_size: int) -> None:
+def rewrite_extern_datasecs(btf: Spec, externs: Dict[str, Extern], kconfig_size: int) -> None:
     """Apply the rewrite in place on ``btf`` (the object's own Spec)."""
     for tid in range(btf.first_id, btf.type_count):
         if btf.kind_of(tid) != bt.Kind.DATASEC:
             continue
-        sec = btf[tid]
+        sec = btf.get_as(tid, bt.Datasec)
         if sec.name == ".kconfig":
             new_vars = []
             for vsi in sec.vars:

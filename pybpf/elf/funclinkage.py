@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from elftools.elf.sections import Symbol
+
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 
 HIDDEN_VISIBILITIES = ("STV_HIDDEN", "STV_INTERNAL")
 
 
-def is_hidden_global(sym) -> bool:
+def is_hidden_global(sym: Symbol) -> bool:
     """Whether an ELF function symbol is global (or weak) with hidden/internal visibility."""
     return (sym["st_info"]["bind"] != "STB_LOCAL"
             and sym["st_other"]["visibility"] in HIDDEN_VISIBILITIES)
 
 
-def mark_static(btf, names: Iterable[str]) -> None:
+def mark_static(btf: Spec, names: Iterable[str]) -> None:
     """Turn the first global FUNC named after each of ``names`` into a static one."""
     wanted = set(names)
     if not wanted:
@@ -30,7 +33,7 @@ def mark_static(btf, names: Iterable[str]) -> None:
     for tid in range(btf.first_id, btf.type_count):
         if btf.kind_of(tid) != bt.Kind.FUNC:
             continue
-        t = btf[tid]
+        t = btf.get_as(tid, bt.Func)
         if t.linkage == bt.FUNC_GLOBAL and t.name in wanted:
             btf.set_type(tid, bt.Func(t.name, t.type, bt.FUNC_STATIC))
             wanted.discard(t.name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.elf.specs import PIN_BY_NAME, PIN_NONE, MapSpec
 from pybpf.errors import ELFError
 from pybpf.uapi import MapType
@@ -25,7 +26,7 @@ MAX_VALUE_SIZE = 1 << 30
 MAX_MAP_TYPE = 255
 
 
-def _field_int(btf, member: bt.Member, where: str) -> int:
+def _field_int(btf: Spec, member: bt.Member, where: str) -> int:
     tid = btf.resolve(member.type)
     t = btf[tid]
     if isinstance(t, bt.Ptr):
@@ -37,7 +38,7 @@ def _field_int(btf, member: bt.Member, where: str) -> int:
     raise ELFError(f"{where}: field '{member.name}' is not an __uint/__ulong attribute")
 
 
-def _field_type(btf, member: bt.Member, where: str) -> Tuple[int, int]:
+def _field_type(btf: Spec, member: bt.Member, where: str) -> Tuple[int, int]:
     t = btf[btf.resolve(member.type)]
     if not isinstance(t, bt.Ptr):
         raise ELFError(f"{where}: field '{member.name}' is not a __type(...) pointer")
@@ -48,7 +49,8 @@ def _field_type(btf, member: bt.Member, where: str) -> Tuple[int, int]:
     return t.type, size
 
 
-def parse_btf_map(btf, name: str, type_id: int, where: str, *, inner: bool = False) -> Tuple[MapSpec, Optional[int]]:
+def parse_btf_map(btf: Spec, name: str, type_id: int, where: str, *,
+                  inner: bool = False) -> Tuple[MapSpec, Optional[int]]:
     """Decode the definition struct ``type_id`` of map ``name``.
 
     Returns the MapSpec and the byte offset of its ``values`` member (None

@@ -13,7 +13,7 @@ import io
 import mmap
 import os
 import struct
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple, Type, Union
 
 from pybpf import asm
 from pybpf.asm import opcodes as op
@@ -51,7 +51,8 @@ from pybpf.uapi import MapFlags, MapType
 
 if TYPE_CHECKING:  # pyelftools is imported where an object is parsed (see _malformed)
     from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import Symbol
+    from elftools.elf.relocation import Relocation as ELFRelocation
+from elftools.elf.sections import Section, Symbol
 
 EM_BPF = 247
 R_BPF_64_64 = 1
@@ -70,7 +71,7 @@ _MALFORMED = (struct.error, ValueError, IndexError, KeyError, UnicodeDecodeError
               OverflowError, EOFError, TypeError, AttributeError, AssertionError)
 
 
-def _malformed() -> tuple:
+def _malformed() -> Tuple[Type[BaseException], ...]:
     """What a malformed object raises while it is parsed: ours and pyelftools' errors.
 
     pyelftools is imported where an object is parsed, not with this module: a
@@ -126,7 +127,7 @@ class ObjectSpec:
         self.variables = Variables(name, self.maps, {}, None)
 
     @classmethod
-    def from_file(cls, path: Union[str, os.PathLike]) -> "ObjectSpec":
+    def from_file(cls, path: Union[str, "os.PathLike[str]"]) -> "ObjectSpec":
         """Parse the object file at ``path`` (a regular file, bounded; see pybpf.elf.source)."""
         path = os.fspath(path)
         with mapped_object(path) as data:
@@ -162,8 +163,8 @@ class _Reader:
         self.where = spec.name
         self.data = data
         self.elf: ELFFile = None  # opened by read()
-        self.sections: List = []
-        self.symbols: List = []
+        self.sections: List[Section] = []
+        self.symbols: List[Symbol] = []
         self.code: Dict[int, List[asm.Instruction]] = {}   # section index -> slots
         self.func_starts: Dict[str, List[int]] = {}        # section -> sorted first slots
         self.map_offsets: Dict[Tuple[int, int], str] = {}  # (section index, offset) -> map
@@ -201,7 +202,7 @@ class _Reader:
         self._bind_variables()
         self._fixup_btf()
 
-    def section_bytes(self, sec) -> bytes:
+    def section_bytes(self, sec: Section) -> bytes:
         size = sec["sh_size"]
         if sec["sh_type"] == SHT_NOBITS:
             if size > MAX_NOBITS_SIZE:
@@ -213,7 +214,7 @@ class _Reader:
             raise self.fail(f"section {sec.name!r} runs past the end of the file (truncated?)")
         return self.data[off:off + size]
 
-    def section_image(self, sec) -> Union[bytearray, memoryview]:
+    def section_image(self, sec: Section) -> Union[bytearray, memoryview]:
         """A writable copy of a data section, the initial image of its map.
 
         A NOBITS section (``.bss``) gets a view of anonymous memory: its pages
@@ -231,7 +232,8 @@ class _Reader:
     def section_name(self, index: int) -> str:
         if not 0 < index < len(self.sections):
             raise self.fail(f"reference to section index {index} outside the file")
-        return self.sections[index].name
+        name: str = self.sections[index].name
+        return name
 
     # -- symbols, BTF, license ---------------------------------------------------------------
 
@@ -278,7 +280,7 @@ class _Reader:
     # -- code --------------------------------------------------------------------------------
 
     def _read_code(self) -> None:
-        funcs_by_sec: Dict[int, list] = {}
+        funcs_by_sec: Dict[int, List[Symbol]] = {}
         for sym in self.symbols:
             if sym["st_info"]["type"] == "STT_FUNC" and isinstance(sym["st_shndx"], int):
                 funcs_by_sec.setdefault(sym["st_shndx"], []).append(sym)
@@ -305,7 +307,7 @@ class _Reader:
                 self._add_function(sec.name, sym, insns[start // 8:end // 8])
             self.func_starts[sec.name] = [s["st_value"] // 8 for s in syms]
 
-    def _add_function(self, section: str, sym, insns: List[asm.Instruction]) -> None:
+    def _add_function(self, section: str, sym: Symbol, insns: List[asm.Instruction]) -> None:
         name = sym.name
         bind = sym["st_info"]["bind"]
         slot = sym["st_value"] // 8
@@ -335,7 +337,7 @@ class _Reader:
 
     # -- maps --------------------------------------------------------------------------------
 
-    def _symbols_in(self, index: int) -> list:
+    def _symbols_in(self, index: int) -> List[Symbol]:
         return [s for s in self.symbols if s["st_shndx"] == index and s.name
                 and s["st_info"]["type"] != "STT_SECTION"]
 
@@ -352,7 +354,7 @@ class _Reader:
             elif sec.name == LEGACY_MAPS_SEC:
                 self._read_legacy_maps(index, sec)
 
-    def _read_btf_maps(self, index: int, sec) -> None:
+    def _read_btf_maps(self, index: int, sec: Section) -> None:
         btf = self.spec.btf
         if btf is None:
             raise self.fail("'.maps' section without BTF (build with clang -g)")
@@ -375,7 +377,7 @@ class _Reader:
                 self.values_offsets[var.name] = values_off
             self._add_map(spec, index, off)
 
-    def _read_legacy_maps(self, index: int, sec) -> None:
+    def _read_legacy_maps(self, index: int, sec: Section) -> None:
         # deferred: a rarely used path, and its module imports construct (about 30 ms)
         from pybpf.elf.legacymaps import parse_legacy_map
         raw = self.section_bytes(sec)
@@ -536,7 +538,7 @@ class _Reader:
                 self.spec.struct_ops[name] = ops
                 self._add_map(struct_ops_map(ops), self.sections.index(sec), ops.offset)
 
-    def _struct_ops_relocation(self, section: str, rel) -> None:
+    def _struct_ops_relocation(self, section: str, rel: ELFRelocation) -> None:
         sym = self._symbol(rel)
         if sym["st_info"]["type"] != "STT_FUNC" or sym.name not in self.spec.programs:
             raise self.fail(f"{section}: relocation against {sym.name!r}, which is not a "
@@ -544,14 +546,14 @@ class _Reader:
         assign_program(self.where, self.spec.btf, self.spec.struct_ops, section,
                        rel["r_offset"], sym.name)
 
-    def _symbol(self, rel) -> Symbol:
+    def _symbol(self, rel: ELFRelocation) -> Symbol:
         index = rel["r_info_sym"]
         if not 0 < index < len(self.symbols):
             raise self.fail(f"relocation at {rel['r_offset']:#x} names symbol {index}, outside "
                             "the symbol table")
         return self.symbols[index]
 
-    def _code_relocation(self, index: int, rel) -> None:
+    def _code_relocation(self, index: int, rel: ELFRelocation) -> None:
         secname = self.sections[index].name
         insns = self.code[index]
         off = rel["r_offset"]
@@ -600,7 +602,7 @@ class _Reader:
             raise self.fail(f"relocation at insn {slot} of {section!r} is outside every function")
         return fn
 
-    def _maps_relocation(self, index: int, rel) -> None:
+    def _maps_relocation(self, index: int, rel: ELFRelocation) -> None:
         off = rel["r_offset"]
         sym = self._symbol(rel)
         owner = None

@@ -11,9 +11,10 @@ the sections and relocations the ELF reader hands over.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict
+from typing import Dict, Optional
 
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.elf.specs import MapSpec
 from pybpf.errors import ELFError
 from pybpf.uapi import MapFlags, MapType
@@ -53,7 +54,7 @@ def struct_ops_map(ops: StructOpsSpec) -> MapSpec:
                    section=ops.section)
 
 
-def read_struct_ops(where: str, btf, section: str, data: bytes) -> Dict[str, StructOpsSpec]:
+def read_struct_ops(where: str, btf: Optional[Spec], section: str, data: bytes) -> Dict[str, StructOpsSpec]:
     """The variables of one struct_ops section, from its BTF DATASEC."""
     if btf is None:
         raise ELFError(f"{where}: {section} needs the object's BTF")
@@ -61,8 +62,8 @@ def read_struct_ops(where: str, btf, section: str, data: bytes) -> Dict[str, Str
     for tid in btf.ids_by_name(section):
         if btf.kind_of(tid) != bt.Kind.DATASEC:
             continue
-        for vsi in btf[tid].vars:
-            var = btf[vsi.type]
+        for vsi in btf.get_as(tid, bt.Datasec).vars:
+            var = btf.get_as(vsi.type, bt.Var)
             struct_id = btf.resolve(var.type)
             struct = btf[struct_id]
             if not isinstance(struct, bt.Struct) or not struct.name:
@@ -76,14 +77,16 @@ def read_struct_ops(where: str, btf, section: str, data: bytes) -> Dict[str, Str
     return out
 
 
-def assign_program(where: str, btf, specs: Dict[str, StructOpsSpec], section: str,
+def assign_program(where: str, btf: Optional[Spec], specs: Dict[str, StructOpsSpec], section: str,
                    rel_offset: int, program: str) -> None:
     """Record that the function pointer at byte ``rel_offset`` of ``section`` points at
     ``program``."""
     for spec in specs.values():
         if spec.section != section or not spec.offset <= rel_offset < spec.offset + len(spec.data):
             continue
-        for m in btf[spec.type_id].members:
+        if btf is None:
+            raise ELFError(f"{where}: {section} needs the object's BTF")
+        for m in btf.get_as(spec.type_id, bt.Struct).members:
             if m.bit_offset == 8 * (rel_offset - spec.offset) and not m.bitfield_size:
                 spec.programs[m.name] = program
                 return

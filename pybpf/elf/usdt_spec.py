@@ -17,7 +17,6 @@ from typing import Dict, List
 
 from construct import Array, Construct, Enum, Flag, Int8sl, Int16sl, Int32ul, Int64ul, Padding, Struct
 
-from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP  # noqa: F401 (pybpf.links.usdt names it here)
 from pybpf.errors import BPFError
 
 MAX_ARGS = 12  # BPF_USDT_MAX_ARG_CNT
@@ -149,5 +148,5 @@ def encode_spec(args: List[ArgSpec], cookie: int = 0) -> bytes:
                    arg_signed=a.signed, arg_bitshift=a.bitshift) for a in args]
     packed += [dict(val_off=0, arg_type=0, reg_off=0, arg_signed=False, arg_bitshift=0)] * (
         MAX_ARGS - len(args))
-    return SPEC.build(dict(args=packed, usdt_cookie=cookie & 0xFFFFFFFFFFFFFFFF,
-                           arg_cnt=len(args)))
+    return bytes(SPEC.build(dict(args=packed, usdt_cookie=cookie & 0xFFFFFFFFFFFFFFFF,
+                                 arg_cnt=len(args))))

@@ -8,9 +8,10 @@ against the variable's BTF type and size.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Iterator, MutableMapping, Union
+from typing import Dict, Iterator, MutableMapping, Optional, Union
 
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.elf.specs import MapSpec
 from pybpf.errors import ELFError
 
@@ -36,10 +37,11 @@ class DataVariable:
 Value = Union[int, bytes]
 
 
-class Variables(MutableMapping):
+class Variables(MutableMapping[str, "Value"]):
     """Mapping of variable name -> value over the initial images of data maps."""
 
-    def __init__(self, where: str, maps: Dict[str, MapSpec], variables: Dict[str, DataVariable], btf) -> None:
+    def __init__(self, where: str, maps: Dict[str, MapSpec], variables: Dict[str, DataVariable],
+                 btf: Optional[Spec]) -> None:
         self._where = where
         self._maps = maps
         self._vars = variables
@@ -60,7 +62,7 @@ class Variables(MutableMapping):
             raise ELFError(f"{self._where}: section {var.section!r} has no initial image")
         return data
 
-    def _int_type(self, var: DataVariable):
+    def _int_type(self, var: DataVariable) -> Optional[Union[bt.Int, bt.Enum]]:
         if self._btf is None or not var.type_id:
             return None
         t = self._btf[self._btf.resolve(var.type_id)]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional
 
 from pybpf.asm import opcodes as op
 from pybpf.asm.instruction import set_ld_imm64_value
@@ -36,6 +36,9 @@ from pybpf.core.compat import types_are_compat
 from pybpf.elf.specs import Extern
 from pybpf.errors import LoadError
 from pybpf.linker.link import LinkedProgram, MapRef
+
+if TYPE_CHECKING:
+    from pybpf.elf.reader import ObjectSpec
 
 KCONFIG = ".kconfig"
 TRISTATE = {"n": 0, "y": 1, "m": 2}
@@ -66,8 +69,8 @@ class KsymTarget:
     btf_id: int = 0
 
 
-def _kconfig_value(where: str, ext: Extern, btf, raw: str) -> bytes:
-    t = btf[btf.resolve(btf[ext.type_id].type)]
+def _kconfig_value(where: str, ext: Extern, btf: Spec, raw: str) -> bytes:
+    t = btf[btf.resolve(btf.get_as(ext.type_id, bt.Var).type)]
     if isinstance(t, bt.Array):
         if not (raw.startswith('"') and raw.endswith('"') and len(raw) >= 2):
             raise LoadError(f"{where}: value {raw!r} is not a string")
@@ -112,11 +115,14 @@ def _virtual_kconfig(name: str, kernel: KernelFacts) -> Optional[str]:
     return None
 
 
-def fill_kconfig(obj, kernel: KernelFacts) -> None:
+def fill_kconfig(obj: ObjectSpec, kernel: KernelFacts) -> None:
     """Write every `.kconfig` extern's value into ``obj.maps['.kconfig'].data``."""
     kmap = obj.maps.get(KCONFIG)
     if kmap is None:
         return
+    btf, image = _object_btf(obj), kmap.data
+    if image is None:
+        raise LoadError(f"{obj.name}: map {KCONFIG!r} has no image to write extern values in")
     config: Optional[Mapping[str, str]] = None
     for ext in obj.externs.values():
         if ext.section != KCONFIG:
@@ -134,10 +140,16 @@ def fill_kconfig(obj, kernel: KernelFacts) -> None:
                 if ext.weak:
                     continue
                 raise LoadError(f"{where}: not in the kernel config and not __weak")
-        kmap.data[ext.offset:ext.offset + ext.size] = _kconfig_value(where, ext, obj.btf, raw)
+        image[ext.offset:ext.offset + ext.size] = _kconfig_value(where, ext, btf, raw)
 
 
-def resolve_ksyms(obj, kernel: KernelFacts) -> Dict[str, KsymTarget]:
+def _object_btf(obj: ObjectSpec) -> Spec:
+    if obj.btf is None:  # the reader refuses externs without BTF: a hand-made spec
+        raise LoadError(f"{obj.name}: externs need the object's BTF")
+    return obj.btf
+
+
+def resolve_ksyms(obj: ObjectSpec, kernel: KernelFacts) -> Dict[str, KsymTarget]:
     """Find every `.ksyms` extern in kallsyms or the kernel BTF."""
     out: Dict[str, KsymTarget] = {}
     for ext in obj.externs.values():
@@ -159,16 +171,17 @@ def resolve_ksyms(obj, kernel: KernelFacts) -> Dict[str, KsymTarget]:
         found = vmlinux[ids[0]] if ids else None
         kernel_type = found.type if isinstance(found, (bt.Func, bt.Var)) else 0
         local_type = ext.value_type_id
+        btf = _object_btf(obj)
         if ids and not ext.is_func:  # variables compare past qualifiers and typedefs
-            local_type, kernel_type = obj.btf.resolve(local_type), vmlinux.resolve(kernel_type)
-        if ids and not types_are_compat(obj.btf, local_type, vmlinux, kernel_type):
+            local_type, kernel_type = btf.resolve(local_type), vmlinux.resolve(kernel_type)
+        if ids and not types_are_compat(btf, local_type, vmlinux, kernel_type):
             raise LoadError(f"{where}: {what} type is incompatible with the kernel's "
                             f"(kernel BTF id {ids[0]})")
         out[ext.name] = KsymTarget(btf_id=ids[0] if ids else 0)
     return out
 
 
-def libbpf_extern_order(obj) -> List[str]:
+def libbpf_extern_order(obj: ObjectSpec) -> List[str]:
     """Extern names in the order libbpf indexes them (its obj->externs after sorting):
     `.kconfig` ones as laid out in their map (the reader placed them in libbpf's order:
     descending alignment, then size, then name), then the `.ksyms` ones by name."""
@@ -179,7 +192,7 @@ def libbpf_extern_order(obj) -> List[str]:
     return [e.name for e in kconfig + ksyms]
 
 
-def kfunc_of_poison(obj, verifier_log: str) -> Optional[str]:
+def kfunc_of_poison(obj: ObjectSpec, verifier_log: str) -> Optional[str]:
     """The missing kfunc whose poisoned call the verifier refused, if that is what it did."""
     found = _POISON_REFUSED.search(verifier_log)
     if found is None:
@@ -189,7 +202,7 @@ def kfunc_of_poison(obj, verifier_log: str) -> Optional[str]:
     return names[index] if 0 <= index < len(names) else None
 
 
-def patch_externs(linked: LinkedProgram, obj, ksyms: Mapping[str, KsymTarget]) -> None:
+def patch_externs(linked: LinkedProgram, obj: ObjectSpec, ksyms: Mapping[str, KsymTarget]) -> None:
     """Rewrite the instructions of ``linked`` that use externs."""
     insns = linked.instructions
     order: List[str] = []

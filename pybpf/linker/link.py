@@ -26,12 +26,27 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple, TypeVar, Union
 
 from pybpf.asm import Instruction
 from pybpf.asm import opcodes as op
-from pybpf.elf.specs import RELO_CALL, RELO_DATA, RELO_EXTERN, RELO_FUNC, RELO_MAP, FunctionSpec, ProgramSpec
+from pybpf.btf.ext import CoreRelo, FuncInfo, LineInfo
+from pybpf.elf.specs import (
+    RELO_CALL,
+    RELO_DATA,
+    RELO_EXTERN,
+    RELO_FUNC,
+    RELO_MAP,
+    FunctionSpec,
+    ProgramSpec,
+    Relocation,
+)
 from pybpf.errors import LoadError
+
+if TYPE_CHECKING:
+    from pybpf.elf.reader import ObjectSpec
+
+R = TypeVar("R", bound=Union[FuncInfo, LineInfo, CoreRelo])  # a .BTF.ext record
 
 MAX_INSNS = 1_000_000  # the kernel's BPF_COMPLEXITY_LIMIT_INSNS
 
@@ -67,9 +82,9 @@ class LinkedProgram:
     functions: List[Tuple[int, FunctionSpec]] = field(default_factory=list)  # (start, fn)
     map_refs: List[MapRef] = field(default_factory=list)
     extern_refs: List[ExternRef] = field(default_factory=list)
-    func_info: list = field(default_factory=list)
-    line_info: list = field(default_factory=list)
-    core_relos: list = field(default_factory=list)
+    func_info: List[FuncInfo] = field(default_factory=list)
+    line_info: List[LineInfo] = field(default_factory=list)
+    core_relos: List[CoreRelo] = field(default_factory=list)  # insn_off: a slot index
     callbacks: List[Tuple[int, str]] = field(default_factory=list)  # (ld_imm64 slot, function)
 
     @property
@@ -110,7 +125,7 @@ class _Layout:
         return start, True
 
 
-def link_program(obj, name: str) -> LinkedProgram:
+def link_program(obj: ObjectSpec, name: str) -> LinkedProgram:
     """Link program ``name`` of ObjectSpec ``obj`` (pure: no kernel access)."""
     try:
         prog = obj.programs[name]
@@ -120,7 +135,8 @@ def link_program(obj, name: str) -> LinkedProgram:
     layout = _Layout(linked)
     # One frame per function being relocated; a callee appended by slot i is
     # relocated whole before slot i + 1 of its caller (libbpf's recursion).
-    stack = [(prog, layout.place(prog)[0], iter(range(len(prog.instructions))))]
+    stack: List[Tuple[FunctionSpec, int, Iterator[int]]] = [
+        (prog, layout.place(prog)[0], iter(range(len(prog.instructions))))]
     while stack:
         fn, base, slots = stack[-1]
         for i in slots:
@@ -135,7 +151,7 @@ def link_program(obj, name: str) -> LinkedProgram:
     return linked
 
 
-def _callee(obj, name: str, fn: FunctionSpec, i: int, section: str, slot: int) -> FunctionSpec:
+def _callee(obj: ObjectSpec, name: str, fn: FunctionSpec, i: int, section: str, slot: int) -> FunctionSpec:
     target = obj.function_at(section, slot)
     if target is None:
         raise LoadError(f"program {name!r}: instruction {i} of function {fn.name!r} refers to "
@@ -143,7 +159,7 @@ def _callee(obj, name: str, fn: FunctionSpec, i: int, section: str, slot: int) -
     return target
 
 
-def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec, i: int,
+def _relocate_slot(obj: ObjectSpec, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec, i: int,
                    base: int) -> Optional[Tuple[FunctionSpec, int]]:
     """Relocate slot ``i`` of ``fn``; returns (callee, start) when this appended a callee."""
     insns = linked.instructions
@@ -171,7 +187,8 @@ def _relocate_slot(obj, linked: LinkedProgram, layout: _Layout, fn: FunctionSpec
     return (target, start) if appended else None
 
 
-def _relocate_data(obj, linked: LinkedProgram, relo, fn: FunctionSpec, i: int, slot: int) -> None:
+def _relocate_data(obj: ObjectSpec, linked: LinkedProgram, relo: Relocation, fn: FunctionSpec,
+                   i: int, slot: int) -> None:
     insns = linked.instructions
     insn = insns[slot]
     if relo.kind == RELO_MAP:
@@ -193,31 +210,32 @@ def _relocate_data(obj, linked: LinkedProgram, relo, fn: FunctionSpec, i: int, s
         linked.extern_refs.append(ExternRef(slot, relo.target))
 
 
-def _records_of(fn: FunctionSpec, records: Optional[list]) -> list:
+def _records_of(fn: FunctionSpec, records: Optional[List[R]]) -> List[R]:
     if not records:
         return []
     lo, hi = fn.insn_offset * 8, fn.insn_end * 8
     return [r for r in records if lo <= r.insn_off < hi]
 
 
-def _attach_ext_info(obj, linked: LinkedProgram) -> None:
+def _attach_ext_info(obj: ObjectSpec, linked: LinkedProgram) -> None:
     ext = obj.btf_ext
     if ext is None:
         return
-    func_info = []
+    func_info: List[List[FuncInfo]] = []
     for start, fn in linked.functions:
         delta = start * 8 - fn.insn_offset * 8
         func_info.append([dataclasses.replace(rec, insn_off=rec.insn_off + delta)
                           for rec in _records_of(fn, ext.func_info.get(fn.section))])
-        for rec in _records_of(fn, ext.line_info.get(fn.section)):
-            linked.line_info.append(dataclasses.replace(rec, insn_off=rec.insn_off + delta))
-        for rec in _records_of(fn, ext.core_relos.get(fn.section)):
+        for line in _records_of(fn, ext.line_info.get(fn.section)):
+            linked.line_info.append(dataclasses.replace(line, insn_off=line.insn_off + delta))
+        for relo in _records_of(fn, ext.core_relos.get(fn.section)):
             linked.core_relos.append(
-                dataclasses.replace(rec, insn_off=(rec.insn_off + delta) // 8))
+                dataclasses.replace(relo, insn_off=(relo.insn_off + delta) // 8))
     linked.func_info = _one_record_per_function(linked, func_info)
 
 
-def _one_record_per_function(linked: LinkedProgram, per_fn: List[list]) -> list:
+def _one_record_per_function(linked: LinkedProgram,
+                             per_fn: List[List[FuncInfo]]) -> List[FuncInfo]:
     """func_info as the kernel checks it: one record at each function's start.
 
     No record for the program's own function means the object carries no

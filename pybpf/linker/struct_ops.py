@@ -12,9 +12,10 @@ a member the kernel lacks must be zero in the object. Pure: BTF and bytes in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Mapping, Tuple
+from typing import Dict, Mapping, Optional, Tuple
 
 from pybpf.btf import types as bt
+from pybpf.btf.spec import Spec
 from pybpf.elf.structops import StructOpsSpec
 from pybpf.errors import LoadError
 
@@ -31,20 +32,20 @@ class KernelStructOps:
     data_offset: int      # of the struct inside the wrapper
 
 
-def _named(btf, name: str, kind: bt.Kind) -> int:
+def _named(btf: Spec, name: str, kind: bt.Kind) -> int:
     for tid in btf.ids_by_name(name):
         if btf.kind_of(tid) == kind:
             return tid
     return 0
 
 
-def kernel_struct_ops(where: str, vmlinux, type_name: str) -> KernelStructOps:
+def kernel_struct_ops(where: str, vmlinux: Spec, type_name: str) -> KernelStructOps:
     struct_id = _named(vmlinux, type_name, bt.Kind.STRUCT)
     wrapper_id = _named(vmlinux, WRAPPER_PREFIX + type_name, bt.Kind.STRUCT)
     if not struct_id or not wrapper_id:
         raise LoadError(f"{where}: struct {type_name!r} is not a struct_ops type of this kernel "
                         f"(no {WRAPPER_PREFIX}{type_name} in its BTF)")
-    wrapper = vmlinux[wrapper_id]
+    wrapper = vmlinux.get_as(wrapper_id, bt.Struct)
     try:
         data = wrapper.member("data")
     except KeyError:
@@ -52,15 +53,15 @@ def kernel_struct_ops(where: str, vmlinux, type_name: str) -> KernelStructOps:
     return KernelStructOps(struct_id, wrapper_id, wrapper.size, data.bit_offset // 8)
 
 
-def _is_func_ptr(btf, type_id: int) -> bool:
+def _is_func_ptr(btf: Spec, type_id: int) -> bool:
     t = btf[btf.resolve(type_id)]
     return isinstance(t, bt.Ptr) and isinstance(btf[btf.resolve(t.type)], bt.FuncProto)
 
 
-def program_targets(where: str, spec: StructOpsSpec, vmlinux,
+def program_targets(where: str, spec: StructOpsSpec, vmlinux: Spec,
                     kern: KernelStructOps) -> Dict[str, Tuple[int, int]]:
     """Program name -> (attach_btf_id, expected_attach_type) for the programs of ``spec``."""
-    members = vmlinux[kern.struct_id].members
+    members = vmlinux.get_as(kern.struct_id, bt.Struct).members
     index = {m.name: i for i, m in enumerate(members)}
     out = {}
     for member, prog in spec.programs.items():
@@ -71,12 +72,14 @@ def program_targets(where: str, spec: StructOpsSpec, vmlinux,
     return out
 
 
-def kernel_value(where: str, spec: StructOpsSpec, local_btf, vmlinux, kern: KernelStructOps,
-                 prog_fds: Mapping[str, int]) -> bytes:
+def kernel_value(where: str, spec: StructOpsSpec, local_btf: Optional[Spec], vmlinux: Spec,
+                 kern: KernelStructOps, prog_fds: Mapping[str, int]) -> bytes:
     """The map value (the wrapper) for ``spec`` with its programs' fds filled in."""
+    if local_btf is None:
+        raise LoadError(f"{where}: struct_ops needs the object's BTF")
     value = bytearray(kern.value_size)
-    kernel_members = {m.name: m for m in vmlinux[kern.struct_id].members}
-    for m in local_btf[spec.type_id].members:
+    kernel_members = {m.name: m for m in vmlinux.get_as(kern.struct_id, bt.Struct).members}
+    for m in local_btf.get_as(spec.type_id, bt.Struct).members:
         where_m = f"{where}: struct_ops {spec.name!r}: member {m.name!r}"
         if m.bitfield_size:
             raise LoadError(f"{where_m}: bitfields are not supported")

@@ -17,7 +17,8 @@ import threading
 from typing import Dict, Optional, Set, Tuple
 
 from pybpf.elf.notes import ProbeSite, read_probes
-from pybpf.elf.usdt_spec import SPECS_MAP, encode_spec, parse_args
+from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP
+from pybpf.elf.usdt_spec import encode_spec, parse_args
 from pybpf.errors import BPFError, LinkError, MissingHookError, SyscallError
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import attach_perf_fd, link_error, prog_name
