@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import bisect
 import os
+import struct
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from elftools.common.exceptions import ELFError as _PyELFError
 from elftools.elf.elffile import ELFFile
@@ -115,16 +116,37 @@ def _read_elf(path: str, segments_too: bool) -> Tuple[List[Tuple[int, int, int]]
                 if not isinstance(section, SymbolTableSection):
                     continue  # absent, or SHT_NOBITS in a separate debug file
                 has_symtab = has_symtab or name == ".symtab"
-                for sym in section.iter_symbols():
-                    kind = sym["st_info"]["type"]
-                    if kind not in ("STT_FUNC", "STT_GNU_IFUNC") or not sym.name:
-                        continue
-                    if sym["st_shndx"] == "SHN_UNDEF" or sym["st_value"] == 0:
-                        continue
-                    entries.setdefault((sym["st_value"], sym.name), sym["st_size"])
+                for value, size, sym_name in _functions(elf, section):
+                    entries.setdefault((value, sym_name), size)
             return segments, entries, _build_id(elf), has_symtab
     except _PyELFError as exc:
         raise ELFError(f"{path}: not a readable ELF file: {exc}") from exc
+
+
+_ELF64_SYM = struct.Struct("<IBBHQQ")  # st_name, st_info, st_other, st_shndx, st_value, st_size
+_FUNCTION_TYPES = (2, 10)  # STT_FUNC, STT_GNU_IFUNC
+
+
+def _functions(elf: ELFFile, section: SymbolTableSection) -> Iterator[Tuple[int, int, str]]:
+    """(address, size, name) of the defined functions of a symbol table. A
+    64-bit little-endian table is read with one struct pass (pyelftools takes
+    seconds over the tens of thousands of symbols of a large binary)."""
+    if not (elf.elfclass == 64 and elf.little_endian
+            and section["sh_entsize"] == _ELF64_SYM.size):
+        for sym in section.iter_symbols():
+            if (sym["st_info"]["type"] in ("STT_FUNC", "STT_GNU_IFUNC") and sym.name
+                    and sym["st_shndx"] != "SHN_UNDEF" and sym["st_value"]):
+                yield sym["st_value"], sym["st_size"], sym.name
+        return
+    data = section.data()
+    names = elf.get_section(section["sh_link"]).data()
+    usable = len(data) - len(data) % _ELF64_SYM.size
+    for st_name, info, _, shndx, value, size in _ELF64_SYM.iter_unpack(data[:usable]):
+        if info & 0xF not in _FUNCTION_TYPES or not shndx or not value or not st_name:
+            continue
+        end = names.find(b"\0", st_name)
+        yield value, size, names[st_name: end if end >= 0 else len(names)].decode(
+            "utf-8", "replace")
 
 
 def _build_id(elf: ELFFile) -> Optional[str]:
