@@ -19,7 +19,7 @@ from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Unio
 from ..common import lines
 from ..common.gadget import Gadget
 from ..common.livetable import LiveTable, parse_sort, sort_rows
-from ..common.output import DOCUMENTS, ColumnWriter, DocumentWriter, document_writer
+from ..common.output import DOCUMENTS, ColumnWriter, DocumentWriter, document_writer, terminal_width
 from ..common.session import Session
 
 Writer = Union[ColumnWriter, DocumentWriter]
@@ -123,6 +123,6 @@ def rows_once(session: Session, output: str, fields: Optional[Sequence[Any]] = (
     elif output in DOCUMENTS:
         _documents(rows, output, fields, drop, out)
     else:
-        header, lines = table_lines(gadget, fields, rows)
+        header, lines = table_lines(gadget, fields, rows, width=terminal_width(out))
         out.write("\n".join([header, *lines]) + "\n")
     out.flush()

@@ -213,6 +213,11 @@ def _isatty(stream: IO[str]) -> bool:
         return False
 
 
+def terminal_width(stream: IO[str]) -> Optional[int]:
+    """The columns of the terminal ``stream`` writes to; None when it is no terminal."""
+    return shutil.get_terminal_size((160, 24)).columns if _isatty(stream) else None
+
+
 class ColumnWriter(_Writer):
     """Events as rows of columns: ``fields`` names them (or gives Field
     objects, such as the time columns of common.timecolumns), the gadget's
@@ -225,8 +230,8 @@ class ColumnWriter(_Writer):
                              if names else [f for f in gadget.all_fields if f.column])
         self.cols = cols
         self.stream = stream
-        if width is None and _isatty(stream):
-            width = shutil.get_terminal_size((160, 24)).columns
+        if width is None:
+            width = terminal_width(stream)
         self.width = width
         fixed = sum(abs(c.width) + 1 for c in cols if c.width)
         # the flexible column takes what a terminal has left; unlimited in a pipe
