@@ -167,3 +167,28 @@ def test_fixed_columns_wider_than_the_terminal_are_cut_at_its_edge():
     writer.events([{f"c{i}": "v" * 12 for i in range(6)}])
     header, row = out.getvalue().splitlines()
     assert len(header) <= 40 and len(row) == 40 and row.endswith("+")
+
+
+@pytest.mark.parametrize("name,argv,dest,value", [
+    ("trace_exec", ["-x"], "param_fails", True),
+    ("trace_exec", ["--max-args", "5"], "param_max_args", 5),
+    ("trace_capabilities", ["-v"], "param_verbose", True),
+    ("top_file", ["--max-entries", "3"], "param_max_rows", 3),
+    ("top_file", ["--max-rows", "4"], "param_max_rows", 4),
+    ("snapshot_process", ["--max-entries", "2"], "max_entries", 2),
+    ("trace_open", ["-T", "-t"], "timestamp", True),
+])
+def test_bcc_and_ig_spellings_parse(name, argv, dest, value):
+    from pybpf_gadgets import registry
+    opts = cli_run.gadget_parser(registry.get(name)).parse_args(argv)
+    assert getattr(opts, dest) == value
+
+
+def test_every_gadget_lists_its_fields_in_help(capsys):
+    from pybpf_gadgets import registry
+    for gadget in registry.all_gadgets():
+        with pytest.raises(SystemExit):
+            cli_run.gadget_parser(gadget).parse_args(["--help"])
+        out = capsys.readouterr().out
+        for field in gadget.all_fields:
+            assert field.name in out and field.help[:30] in out.replace("\n", " ")
