@@ -11,8 +11,9 @@ import errno
 import os
 import struct
 from dataclasses import dataclass
+from enum import IntEnum
 from functools import lru_cache
-from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
 from pybpf.btf.types import Kind as BTFKind
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
@@ -61,7 +62,7 @@ def _errname(err: int) -> str:
     return errno_name(err)
 
 
-def _name(enum_cls: type, value: int) -> str:
+def _name(enum_cls: Type[IntEnum], value: int) -> str:
     try:
         return enum_cls(value).name
     except ValueError:
@@ -103,7 +104,7 @@ def _vmlinux_func_id(name: str) -> Optional[int]:
 # ---------------------------------------------------------------- program types
 
 # What a minimal program of each type needs besides its type.
-_PROG_NEEDS: Dict[int, dict] = {
+_PROG_NEEDS: Dict[int, Dict[str, Any]] = {  # keyword arguments of prog_load
     ProgType.CGROUP_SOCK_ADDR: dict(expected_attach_type=AttachType.CGROUP_INET4_CONNECT),
     ProgType.SK_LOOKUP: dict(expected_attach_type=AttachType.SK_LOOKUP),
     ProgType.CGROUP_SOCKOPT: dict(expected_attach_type=AttachType.CGROUP_GETSOCKOPT),
@@ -138,7 +139,7 @@ def has_prog_type(prog_type: int) -> Support:
     return Support(True, f"{name} is known; the probe load said {_errname(err)}")
 
 
-def _helper_probe_needs(prog_type: int) -> Optional[dict]:
+def _helper_probe_needs(prog_type: int) -> Optional[Dict[str, Any]]:
     """Load attributes for a helper probe of ``prog_type``; None when it cannot be probed."""
     if prog_type == ProgType.TRACING:
         # tp_btf on sched_switch: a tracing program that loads even without trampolines
@@ -219,7 +220,7 @@ def has_map_type(map_type: int) -> Support:
         return Support(prog.ok, "inferred from program type STRUCT_OPS")
     key, value, entries, flags = _MAP_SHAPES.get(map_type, (4, 4, 1, 0))
     extra: List[FD] = []
-    kwargs: dict = {}
+    kwargs: Dict[str, Any] = {}
     try:
         if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
             extra.append(cmds.map_create(MapType.ARRAY, 4, 4, 1))

@@ -95,7 +95,7 @@ def _fd_of(obj: object) -> Optional[int]:
     return fileno() if callable(fileno) else None
 
 
-class Map(FDOwner, MutableMapping):
+class Map(FDOwner, MutableMapping[Any, Any]):  # keys and values: the codecs' types
     """A kernel map. Owns ``fd``; ``close()`` or ``with`` releases it."""
 
     def __init__(self, fd: FD, name: str, type: int, key_size: int, value_size: int,
@@ -210,7 +210,7 @@ class Map(FDOwner, MutableMapping):
         return m
 
     @classmethod
-    def from_pin(cls, path: Union[str, os.PathLike], flags: int = 0, key_codec: Codec = None,
+    def from_pin(cls, path: Union[str, "os.PathLike[str]"], flags: int = 0, key_codec: Codec = None,
                  value_codec: Codec = None) -> "Map":
         """Open the map pinned at ``path`` (flags BPF_F_RDONLY / BPF_F_WRONLY)."""
         m = cls.from_fd(cmds.obj_get(path, flags), key_codec, value_codec)
@@ -550,7 +550,7 @@ class Map(FDOwner, MutableMapping):
                 out.append((self._decode_key(raw), value))
         return out
 
-    def update_batch(self, items: Union[Iterable[Tuple[Any, Any]], "MutableMapping"],
+    def update_batch(self, items: Union[Iterable[Tuple[Any, Any]], "MutableMapping[Any, Any]"],
                      flags: int = BPF_ANY) -> int:
         """Write many elements with one BPF_MAP_UPDATE_BATCH; returns how many."""
         pairs = list(items.items() if hasattr(items, "items") else items)
@@ -646,7 +646,7 @@ class _BatchUnsupported(Exception):
     """The kernel has no batch lookup for this map type (raised before any element)."""
 
 
-class _ItemsView(ItemsView):
+class _ItemsView(ItemsView[Any, Any]):
     def __init__(self, owner: Map) -> None:
         super().__init__(owner)
         self._owner = owner
@@ -655,7 +655,7 @@ class _ItemsView(ItemsView):
         return self._owner.iter_items()
 
 
-class _ValuesView(ValuesView):
+class _ValuesView(ValuesView[Any]):
     def __init__(self, owner: Map) -> None:
         super().__init__(owner)
         self._owner = owner

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Union
 
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.sys import commands as cmds
@@ -119,7 +119,7 @@ class Program(FDOwner):
         return cls(fd, info.name, info.type, 0, section, attach_to, info=info)
 
     @classmethod
-    def from_pin(cls, path: Union[str, os.PathLike]) -> "Program":
+    def from_pin(cls, path: Union[str, "os.PathLike[str]"]) -> "Program":
         """Open the program pinned at ``path``."""
         prog = cls.from_fd(cmds.obj_get(path))
         prog.pinned = os.fspath(path)
@@ -170,7 +170,7 @@ class Program(FDOwner):
 
 
 def _load_retrying(prog_type: int, insns: bytes, license: str,
-                   log: Optional[cmds.LogBuffer], kwargs: dict) -> FD:
+                   log: Optional[cmds.LogBuffer], kwargs: Dict[str, Any]) -> FD:
     """prog_load, retrying EAGAIN (the verifier gives up under memory pressure)."""
     for attempt in range(_EAGAIN_RETRIES):
         try:

@@ -30,7 +30,6 @@ except ImportError:  # pragma: no cover - Pythons built without it
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pybpf import cachedir
-from pybpf.cachedir import DISABLE_ENV, enabled  # noqa: F401 (the switch callers test)
 from pybpf.core.result import RelocResult
 
 FORMAT = 2  # bump when the algorithm or the record changes meaning

@@ -36,7 +36,7 @@ _INVALID_FUNC = f"invalid func unknown#{POISON_IMM}"
 
 def _open(obj: Union[ObjectSpec, str, "os.PathLike[str]"]) -> ObjectSpec:
     if isinstance(obj, (str, os.PathLike)):
-        from pybpf.elf import ObjectSpec
+        from pybpf.elf.reader import ObjectSpec
         return ObjectSpec.from_file(obj)
     return obj
 

@@ -50,7 +50,7 @@ def _btf_bytes_of_elf(path: str, data: Union[bytes, mmap.mmap]) -> bytes:
         sec = elf.get_section_by_name(".BTF")
         if sec is None:
             raise CoreRelocationError(f"{path}: ELF file has no .BTF section to relocate against")
-        return sec.data()
+        return bytes(sec.data())
     except _PyELFError as exc:
         raise CoreRelocationError(f"{path}: malformed ELF: {exc}") from None
 
@@ -100,10 +100,11 @@ def _kernel_spec(path: str, base: Optional[Spec] = None) -> Spec:
     Kernel BTF is keyed by identity and boot id, so finding the index costs no
     read of the file; any cache problem just means one pass over the types.
     """
+    from pybpf import cachedir
     from pybpf.core import cache as disk
     key = None
     index = None
-    if disk.enabled():
+    if cachedir.enabled():
         try:
             key = disk.file_digest(path)
             index = disk.load_index(key)

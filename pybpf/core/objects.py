@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from pybpf import cachedir
 from pybpf.btf.spec import Spec
 from pybpf.core import cache as disk
 from pybpf.core.kernel import Target, TargetBTF, as_targets, kernel_files
@@ -81,7 +82,7 @@ def resolve_object(programs: Mapping[str, Sequence[Any]], local: Spec, target: T
     """Compute (not apply) every program's relocations with one shared Session."""
     files, specs = target_source(target)
     key = None
-    if cache and files is not None and disk.enabled():
+    if cache and files is not None and cachedir.enabled():
         key = disk.object_key(files, local.to_bytes(), programs)
         hit = disk.load(key, programs)
         if hit is not None:

@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Iterator, List, Optional, Union
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.sys.fd import FD
+from pybpf.sys.info import LinkInfo
 
 
 class Link:
@@ -43,7 +44,7 @@ class Link:
         return self._fd is not None and not self._fd.closed
 
     @property
-    def info(self):
+    def info(self) -> LinkInfo:
         """``pybpf.sys.link_info`` of the BPF link (id, type, prog_id, details)."""
         return bpfsys.link_info(self.fd)
 

@@ -16,7 +16,8 @@ import atexit
 import os
 import signal
 import threading
-from typing import Dict, Protocol
+from types import FrameType
+from typing import Dict, Optional, Protocol
 
 
 class Closable(Protocol):
@@ -60,7 +61,7 @@ def close_all() -> None:
             pass
 
 
-def _on_sigterm(signum, frame) -> None:
+def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
     close_all()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import socket
 from dataclasses import dataclass
-from typing import Iterator, Tuple
+from typing import Iterator, Tuple, Union
 
 from construct import Aligned, Bytes, Construct, Int8un, Int16un, Int32sn, Int32un, Padding, Rebuild, Struct, this
 
@@ -95,7 +95,7 @@ def _align(n: int) -> int:
 
 def attr(kind: int, payload: bytes) -> bytes:
     """One netlink attribute, padded to 4 bytes."""
-    return NLATTR.build(dict(type=kind, payload=payload))
+    return bytes(NLATTR.build(dict(type=kind, payload=payload)))
 
 
 def u32_attr(kind: int, value: int) -> bytes:
@@ -103,8 +103,8 @@ def u32_attr(kind: int, value: int) -> bytes:
 
 
 def tcmsg(ifindex: int, handle: int, parent: int, info: int) -> bytes:
-    return TCMSG.build(dict(family=socket.AF_UNSPEC, ifindex=ifindex, handle=handle,
-                            parent=parent, info=info))
+    return bytes(TCMSG.build(dict(family=socket.AF_UNSPEC, ifindex=ifindex, handle=handle,
+                                  parent=parent, info=info)))
 
 
 @dataclass
@@ -217,7 +217,7 @@ class RtNetlink:
         self.close()
 
 
-def ifindex_of(dev) -> int:
+def ifindex_of(dev: Union[int, str]) -> int:
     """An interface index from an index or a name."""
     if isinstance(dev, int):
         return dev

@@ -9,16 +9,21 @@ unregisters when closed; otherwise the update itself registers it (Linux
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.sys import commands as cmds
 from pybpf.uapi import AttachType
 
+if TYPE_CHECKING:
+    from pybpf.maps import Map
+
 _KEY = b"\0\0\0\0"
 
 
-def attach_struct_ops(m, value: bytes, link: bool = True) -> Link:
+def attach_struct_ops(m: Map, value: bytes, link: bool = True) -> Link:
     """Register struct_ops map ``m`` with ``value``; the returned Link unregisters it."""
     what = f"struct_ops {m.name}"
     try:

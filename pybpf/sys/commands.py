@@ -22,7 +22,7 @@ from pybpf.sys.syscall import bpf
 from pybpf.uapi import BPF_OBJ_NAME_LEN, Cmd, StatsType
 
 FDLike = Union[FD, int]
-Buffer = Union[bytes, bytearray, memoryview, ctypes.Array]
+Buffer = Union[bytes, bytearray, memoryview, "ctypes.Array[Any]"]
 
 
 class _Pins:
@@ -385,7 +385,7 @@ def prog_bind_map(prog_fd: FDLike, map_fd: FDLike) -> None:
 
 # ---------------------------------------------------------------- objects
 
-def obj_pin(fd: FDLike, path: Union[str, os.PathLike]) -> None:
+def obj_pin(fd: FDLike, path: Union[str, "os.PathLike[str]"]) -> None:
     """Pin the object behind ``fd`` at ``path`` on bpffs (under /sys/fs/bpf, bpffs is
     mounted first if it is missing and this process is root: pybpf.sys.mounts)."""
     if os.path.abspath(path).startswith(mounts.BPFFS_DIR + "/"):
@@ -397,7 +397,7 @@ def obj_pin(fd: FDLike, path: Union[str, os.PathLike]) -> None:
     bpf(Cmd.OBJ_PIN, attr, os.fsdecode(path))
 
 
-def obj_get(path: Union[str, os.PathLike], flags: int = 0) -> FD:
+def obj_get(path: Union[str, "os.PathLike[str]"], flags: int = 0) -> FD:
     """Open the object pinned at ``path`` (flags BPF_F_RDONLY / BPF_F_WRONLY)."""
     pins = _Pins()
     attr = A.ObjAttr()
@@ -438,7 +438,7 @@ def _get_next_id(cmd: int, start: int) -> Optional[int]:
         if exc.errno == errno.ENOENT:
             return None
         raise
-    return attr.next_id
+    return int(attr.next_id)
 
 
 def prog_get_next_id(start: int = 0) -> Optional[int]:

@@ -36,7 +36,7 @@ class FDOwner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def pin(self, path: Union[str, os.PathLike]) -> None:
+    def pin(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Pin on bpffs so the object outlives this process."""
         obj_pin(self.fd, path)
         self.pinned = os.fspath(path)

@@ -30,7 +30,7 @@ def relo(insn, type_id, access, kind):
 @pytest.fixture
 def cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv(cache.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(cachedir.DISABLE_ENV, raising=False)
     return tmp_path / "cache" / "pybpf"
 
 
@@ -182,7 +182,7 @@ def test_corrupt_or_stale_cache_is_ignored_and_rewritten(tmp_path, cache_home, d
 def test_cache_disabled(tmp_path, cache_home, monkeypatch):
     path = tmp_path / "k.btf"
     path.write_bytes(_kernel().to_bytes())
-    monkeypatch.setenv(cache.DISABLE_ENV, "1")
+    monkeypatch.setenv(cachedir.DISABLE_ENV, "1")
     _run(str(path))
     _run(str(path), cache_on=False)
     assert not cache_home.exists() or not list(cache_home.glob("core-*.bin"))

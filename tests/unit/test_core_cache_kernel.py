@@ -65,7 +65,7 @@ def _targets(root):
 
 def test_kernel_btf_index_saved_then_adopted(fake_kernel_dir, monkeypatch):
     monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-1")
-    monkeypatch.delenv(cache.DISABLE_ENV, raising=False)
+    monkeypatch.delenv(cachedir.DISABLE_ENV, raising=False)
     (fake_kernel_dir / "vmlinux").write_bytes(_vmlinux_bytes(3))
     first = _targets(fake_kernel_dir).vmlinux
     assert not first.index_adopted
@@ -93,7 +93,7 @@ def test_an_index_that_does_not_fit_the_file_is_ignored():
 
 def test_index_cache_off_with_the_result_cache(fake_kernel_dir, monkeypatch):
     monkeypatch.setattr(cachedir, "boot_id", lambda: "boot-1")
-    monkeypatch.setenv(cache.DISABLE_ENV, "1")
+    monkeypatch.setenv(cachedir.DISABLE_ENV, "1")
     (fake_kernel_dir / "vmlinux").write_bytes(_vmlinux_bytes())
     _targets(fake_kernel_dir)
     assert not list((fake_kernel_dir.parent / "cache").glob("**/btfindex-*"))
