@@ -76,14 +76,20 @@ def _nested(value: Any) -> bool:
     return isinstance(value, (dict, list, tuple)) and bool(value)
 
 
+def _entry(lead: str, item: Any, indent: int, out: List[str]) -> None:
+    """``lead`` (``key:`` or ``-``) then the item: a scalar on the same line,
+    a nested block on the lines below, indented once more."""
+    if _nested(item):
+        out.append(lead + "\n")
+        _block(item, indent + 2, out)
+    else:
+        out.append(f"{lead} {scalar(item)}\n")
+
+
 def _mapping(value: dict, indent: int, out: List[str]) -> None:
     pad = " " * indent
     for key, item in value.items():
-        if _nested(item):
-            out.append(f"{pad}{_key(key)}:\n")
-            _block(item, indent + 2, out)
-        else:
-            out.append(f"{pad}{_key(key)}: {scalar(item)}\n")
+        _entry(f"{pad}{_key(key)}:", item, indent, out)
 
 
 def _sequence(value: Any, indent: int, out: List[str]) -> None:
@@ -94,11 +100,8 @@ def _sequence(value: Any, indent: int, out: List[str]) -> None:
             _mapping(item, indent + 2, inner)
             inner[0] = pad + "- " + inner[0][indent + 2:]  # the first key on the dash's line
             out.extend(inner)
-        elif _nested(item):
-            out.append(f"{pad}-\n")
-            _block(item, indent + 2, out)
         else:
-            out.append(f"{pad}- {scalar(item)}\n")
+            _entry(f"{pad}-", item, indent, out)
 
 
 def _block(value: Any, indent: int, out: List[str]) -> None:

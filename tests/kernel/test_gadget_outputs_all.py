@@ -31,6 +31,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 import yaml_rules
+from test_gadget_trace_misc import bind_low_port
 
 from pybpf_gadgets import registry
 
@@ -106,15 +107,6 @@ class Activity:
             os.fsync(fh.fileno())
         path.read_bytes()
 
-    def _privileged_bind(self) -> None:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", 84))
-        except OSError:
-            pass
-        s.close()
-
     def _mount(self) -> None:
         subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c",
                         f"mount -t tmpfs pybpfall {self.work}"], check=False)
@@ -122,7 +114,8 @@ class Activity:
     def _loop(self) -> None:
         while not self.stop.is_set():
             subprocess.run(["/bin/true", "pybpf-all-outputs"], check=False)
-            for step in (self._files, self._tcp, self._dns, self._privileged_bind, self._mount):
+            for step in (self._files, self._tcp, self._dns, lambda: bind_low_port(84),
+                         self._mount):
                 try:
                     step()
                 except OSError:

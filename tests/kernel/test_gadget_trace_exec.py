@@ -46,7 +46,9 @@ def test_library_exec_fields(tmp_path):
     assert e["timestamp"].endswith("Z")
 
 
-def test_failed_exec_and_truncation(tmp_path):
+def _failed_then_echo(tmp_path, arguments: int):
+    """(tag, missing path, a trigger): an exec of a missing file, then echo
+    with the tag and ``arguments`` more arguments."""
     tag = f"pybpf-{uuid.uuid4().hex[:8]}"
     missing = str(tmp_path / tag)
 
@@ -55,8 +57,13 @@ def test_failed_exec_and_truncation(tmp_path):
             os.spawnv(os.P_WAIT, missing, [missing, "x"])
         except OSError:
             pass
-        subprocess.run([ECHO, tag] + [f"a{i}" for i in range(30)], stdout=subprocess.DEVNULL)
+        subprocess.run([ECHO, tag] + [f"a{i}" for i in range(arguments)],
+                       stdout=subprocess.DEVNULL)
+    return tag, missing, trigger
 
+
+def test_failed_exec_and_truncation(tmp_path):
+    tag, missing, trigger = _failed_then_echo(tmp_path, 30)
     with trace_exec.run(pid=None, fails=True) as run:
         events = collect(run, trigger,
                          lambda e: tag in " ".join(e["args"]) or tag in e["file"], want=2)
@@ -71,16 +78,7 @@ def test_failed_exec_and_truncation(tmp_path):
 
 def test_failed_execs_hidden_by_default_and_max_args(tmp_path):
     """BCC's execsnoop defaults: no failed exec without -x; --max-args in the kernel."""
-    tag = f"pybpf-{uuid.uuid4().hex[:8]}"
-    missing = str(tmp_path / tag)
-
-    def trigger():
-        try:
-            os.spawnv(os.P_WAIT, missing, [missing, "x"])
-        except OSError:
-            pass
-        subprocess.run([ECHO, tag] + [f"a{i}" for i in range(9)], stdout=subprocess.DEVNULL)
-
+    tag, _, trigger = _failed_then_echo(tmp_path, 9)
     with trace_exec.run(max_args=3) as run:
         events = collect(run, trigger,
                          lambda e: tag in " ".join(e["args"]) or tag in e["file"], settle=0.5)

@@ -117,20 +117,22 @@ def test_signal_tgkill_cli_filter_by_signal():
     assert rc == 0
 
 
+def bind_low_port(port: int = 81) -> None:
+    """A bind to a port below 1024: an audited CAP_NET_BIND_SERVICE check."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        pass
+    s.close()
+
+
 @pytest.mark.vm  # the kprobe fallback, arm64's build and syscall table where no tracepoint
 def test_capabilities_bind_low_port_as_root():
     require(trace_capabilities.GADGET)
-    def trigger():
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", 81))
-        except OSError:
-            pass
-        s.close()
-
     with trace_capabilities.run(pid=ME, cap="NET_BIND_SERVICE") as run:
-        events = collect(run, trigger, lambda e: True)
+        events = collect(run, bind_low_port, lambda e: True)
     e = events[0]
     assert e["cap"] == "CAP_NET_BIND_SERVICE" and e["cap_raw"] == 10
     assert e["verdict"] == "allow" and e["ret"] == 0
@@ -143,13 +145,7 @@ def _mmap_then_bind():
     import mmap
     m = mmap.mmap(-1, 1 << 16, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
     m.close()
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", 83))
-    except OSError:
-        pass
-    s.close()
+    bind_low_port(83)
 
 
 def test_capabilities_audited_only_unless_verbose():
