@@ -17,7 +17,7 @@ from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
 from pybpf.links import bpf_links, perf_links
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import prog_name
+from pybpf.links.common import ProgLike, prog_name
 from pybpf.links.uprobe_target import split_symbol
 from pybpf.uapi import AttachType, ProgType
 
@@ -27,7 +27,7 @@ AttachResult = Union[Link, LinkGroup]
 _NEEDS_OPTIONS = {"socket", "tcx", "xdp", "perf_event", "cgroup"}
 
 
-def _sec_def(prog) -> Tuple[Optional[SecDef], str]:
+def _sec_def(prog: ProgLike) -> Tuple[Optional[SecDef], str]:
     section = str(getattr(prog, "section", "") or "")
     row = find_sec_def(section) if section else None
     target = str(getattr(prog, "attach_to", "") or "")
@@ -36,7 +36,7 @@ def _sec_def(prog) -> Tuple[Optional[SecDef], str]:
     return row, target
 
 
-def can_auto_attach(prog) -> bool:
+def can_auto_attach(prog: ProgLike) -> bool:
     """Whether ``attach(prog)`` works without options (what attach_all attaches)."""
     row, target = _sec_def(prog)
     if row is None or row.attach is None or row.attach in _NEEDS_OPTIONS:
@@ -59,14 +59,14 @@ def _split_uprobe_target(target: str) -> Tuple[str, str]:
     return binary, func
 
 
-def _need(opts: Dict[str, Any], key: str, prog) -> Any:  # Any: the caller's option value
+def _need(opts: Dict[str, Any], key: str, prog: ProgLike) -> Any:  # Any: the caller's option value
     if key not in opts:
         raise LinkError(f"program {prog_name(prog)!r}: SEC({getattr(prog, 'section', '')!r}) "
                         f"needs {key}= to attach")
     return opts.pop(key)
 
 
-def attach(prog, **opts) -> AttachResult:
+def attach(prog: ProgLike, **opts: Any) -> AttachResult:
     """Attach ``prog`` by its SEC kind. ``opts`` fill in or override what the
     SEC name does not say (see the module docstring and each attach_*)."""
     row, target = _sec_def(prog)
@@ -140,7 +140,7 @@ def attach(prog, **opts) -> AttachResult:
                     f"(SEC {getattr(prog, 'section', '')!r}) is not supported by pybpf")
 
 
-def attach_all(programs: Union[Iterable, Mapping]) -> LinkGroup:
+def attach_all(programs: Union[Iterable[ProgLike], Mapping[str, ProgLike]]) -> LinkGroup:
     """Attach every program that can auto-attach; skip the others (as libbpf's
     skeleton attach). On failure, closes the links made so far and raises."""
     progs = programs.values() if isinstance(programs, Mapping) else programs

@@ -6,22 +6,25 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-from typing import Dict, List, Optional
+from typing import TYPE_CHECKING, Dict, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
-from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
+from pybpf.links.common import NO_LINK_ERRNOS, ProgLike, link_error, prog_fd, prog_name
 from pybpf.sys.fd import FD
 from pybpf.uapi import BPF_F_ALLOW_MULTI, AttachType
 
+if TYPE_CHECKING:
+    from pybpf.maps import Map
 
-def _section_target(prog) -> str:
+
+def _section_target(prog: ProgLike) -> str:
     section = str(getattr(prog, "section", "") or "")
     return section.split("/", 1)[1] if "/" in section else section
 
 
-def attach_raw_tracepoint(prog, name: Optional[str] = None) -> Link:
+def attach_raw_tracepoint(prog: ProgLike, name: Optional[str] = None) -> Link:
     """Attach a raw_tp program to raw tracepoint ``name`` (default: from its SEC name)."""
     name = name or _section_target(prog)
     if not name:
@@ -42,7 +45,7 @@ _TRACING_KIND: Dict[int, str] = {
 }
 
 
-def attach_tracing(prog, *, cookie: Optional[int] = None) -> Link:
+def attach_tracing(prog: ProgLike, *, cookie: Optional[int] = None) -> Link:
     """Attach a program loaded with an attach_btf_id (tp_btf, fentry, fexit,
     fmod_ret, lsm): its target was fixed at load time."""
     attach_type = int(getattr(prog, "expected_attach_type", 0) or 0)
@@ -85,14 +88,14 @@ class IterLink(Link):
                 parts.append(data)
 
 
-def attach_iter(prog, *, map=None, task_pid: int = 0, task_tid: int = 0,
+def attach_iter(prog: ProgLike, *, map: Optional[Union[Map, FD, int]] = None, task_pid: int = 0, task_tid: int = 0,
                 cgroup_fd: int = 0, cgroup_order: int = 0) -> IterLink:
     """Create an iterator link (BPF_TRACE_ITER). ``map`` for map-element
     iterators; ``task_pid``/``task_tid`` restrict task iterators;
     ``cgroup_fd``/``cgroup_order`` for cgroup iterators."""
     info: Optional[bytes] = None
     if map is not None:
-        info = struct.pack("<I", int(getattr(map, "fd", map)))
+        info = struct.pack("<I", int(map if isinstance(map, (int, FD)) else map.fd))
     elif cgroup_fd:
         info = struct.pack("<IIQ", cgroup_order, cgroup_fd, 0)
     elif task_pid or task_tid:
@@ -106,7 +109,7 @@ def attach_iter(prog, *, map=None, task_pid: int = 0, task_tid: int = 0,
     return IterLink("iter", target, prog_name(prog), fd)
 
 
-def attach_cgroup(prog, cgroup_path: str, attach_type: Optional[int] = None,
+def attach_cgroup(prog: ProgLike, cgroup_path: str, attach_type: Optional[int] = None,
                   flags: int = 0) -> Link:
     """Attach to the cgroup v2 directory ``cgroup_path`` (default attach type:
     the program's expected_attach_type). Uses a BPF link; kernels without
@@ -134,7 +137,7 @@ def attach_cgroup(prog, cgroup_path: str, attach_type: Optional[int] = None,
     return Link("cgroup", target, prog_name(prog), lfd)
 
 
-def _prog_attach_cgroup(prog, cgroup: FD, attach_type: int, flags: int, target: str) -> Link:
+def _prog_attach_cgroup(prog: ProgLike, cgroup: FD, attach_type: int, flags: int, target: str) -> Link:
     # the detach on close needs the program: keep our own reference to it
     prog_dup = FD(fcntl.fcntl(prog_fd(prog), fcntl.F_DUPFD_CLOEXEC, 0))
     try:
@@ -151,7 +154,7 @@ def _prog_attach_cgroup(prog, cgroup: FD, attach_type: int, flags: int, target: 
     return link
 
 
-def attach_xdp(prog, dev, flags: int = 0) -> Link:
+def attach_xdp(prog: ProgLike, dev: Union[int, str], flags: int = 0) -> Link:
     """Attach an XDP program to network device ``dev`` (name or ifindex)."""
     from pybpf.links.netlink import ifindex_of  # deferred: netlink imports socket (import cost)
     ifindex = ifindex_of(dev)

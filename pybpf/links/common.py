@@ -4,7 +4,7 @@ attaching a program to a perf event (BPF link, or the pre-5.15 ioctls)."""
 from __future__ import annotations
 
 import errno as errno_mod
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, MissingHookError, SyscallError
@@ -13,23 +13,29 @@ from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
 from pybpf.uapi import AttachType
 
+if TYPE_CHECKING:
+    from pybpf.programs import Program
+
+#: What an attach function takes as its program: a Program, or its fd (an FD or an int).
+#: Its name, section and attach type are read when it has them.
+ProgLike = Union["Program", FD, int]
+
 # errnos meaning "this kernel has no such hook / feature"
 _MISSING = {errno_mod.ENOENT, errno_mod.ESRCH, errno_mod.EOPNOTSUPP, errno_mod.ENOSYS, 524}
 # errnos meaning "no BPF perf link on this kernel; use the ioctls"
 NO_LINK_ERRNOS = {errno_mod.EINVAL, errno_mod.EOPNOTSUPP, 524}
 
 
-def prog_fd(prog) -> int:
+def prog_fd(prog: ProgLike) -> int:
     """The program's fd as an int (a Program, an FD or an int)."""
-    fd = getattr(prog, "fd", prog)
-    return int(fd)
+    return int(prog if isinstance(prog, (int, FD)) else prog.fd)
 
 
-def prog_name(prog) -> str:
+def prog_name(prog: ProgLike) -> str:
     return str(getattr(prog, "name", f"fd {prog_fd(prog)}"))
 
 
-def link_error(exc: BaseException, prog, what: str) -> LinkError:
+def link_error(exc: BaseException, prog: ProgLike, what: str) -> LinkError:
     """A LinkError (MissingHookError for 'no such hook' errnos) naming ``prog`` and ``what``."""
     err = getattr(exc, "errno", None)
     cls = MissingHookError if err in _MISSING else LinkError
@@ -38,7 +44,7 @@ def link_error(exc: BaseException, prog, what: str) -> LinkError:
     return error
 
 
-def attach_perf_fd(prog, pfd: FD, kind: str, target: str, cookie: Optional[int] = None,
+def attach_perf_fd(prog: ProgLike, pfd: FD, kind: str, target: str, cookie: Optional[int] = None,
                    cleanup: Optional[Callable[[], None]] = None) -> Link:
     """Attach ``prog`` to the open perf event ``pfd`` and return a Link owning
     both. Uses BPF_LINK_CREATE(BPF_PERF_EVENT); kernels without perf links

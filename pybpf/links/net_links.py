@@ -8,13 +8,13 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from typing import Optional, Union
+from typing import Optional, Set, Tuple, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links import exit_cleanup
 from pybpf.links.base import Link
-from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
+from pybpf.links.common import NO_LINK_ERRNOS, ProgLike, link_error, prog_fd, prog_name
 from pybpf.links.netlink import RtNetlink, TcFilter, clsact_parent, ifindex_of
 from pybpf.uapi import AttachType
 
@@ -24,14 +24,14 @@ _TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
 MODES = ("auto", "tcx", "clsact")
 # clsact qdiscs this process created, by (netns inode, ifindex): the last of
 # our filters on one removes it, unless someone else's filter is still there
-_OUR_QDISCS: set = set()
+_OUR_QDISCS: Set[Tuple[int, int]] = set()
 
 
-def _qdisc_key(ifindex: int) -> tuple:
+def _qdisc_key(ifindex: int) -> Tuple[int, int]:
     return os.stat("/proc/thread-self/ns/net").st_ino, ifindex
 
 
-def attach_tc(prog, dev, direction: str = "ingress", mode: str = "auto", *,
+def attach_tc(prog: ProgLike, dev: Union[int, str], direction: str = "ingress", mode: str = "auto", *,
               priority: int = 1, handle: Optional[int] = None) -> Link:
     """Attach a SCHED_CLS program to ``dev`` (name or ifindex) ``direction``
     ("ingress"/"egress"). ``mode``: "tcx" (BPF link), "clsact" (netlink
@@ -54,7 +54,7 @@ def attach_tc(prog, dev, direction: str = "ingress", mode: str = "auto", *,
     return _attach_clsact(prog, ifindex, target, direction, priority, handle)
 
 
-def _attach_clsact(prog, ifindex: int, target: str, direction: str, priority: int,
+def _attach_clsact(prog: ProgLike, ifindex: int, target: str, direction: str, priority: int,
                    handle: Optional[int]) -> Link:
     what = f"tc clsact {target}"
     with RtNetlink() as nl:
@@ -91,7 +91,7 @@ def _attach_clsact(prog, ifindex: int, target: str, direction: str, priority: in
     return link
 
 
-def _remove_qdisc_if_unused(nl: RtNetlink, ifindex: int, key: tuple) -> None:
+def _remove_qdisc_if_unused(nl: RtNetlink, ifindex: int, key: Tuple[int, int]) -> None:
     if key not in _OUR_QDISCS:
         return
     if not any(nl.count_filters(ifindex, clsact_parent(side)) for side in ("ingress", "egress")):
@@ -107,7 +107,7 @@ def _setsockopt(fd: int, option: int, value: int) -> None:
         view.detach()
 
 
-def attach_socket(prog, sock: Union[socket.socket, int]) -> Link:
+def attach_socket(prog: ProgLike, sock: Union[socket.socket, int]) -> Link:
     """Attach a socket filter program to ``sock`` (a socket or its fd) with
     SO_ATTACH_BPF; close() detaches it (SO_DETACH_BPF) if the socket is still open."""
     fd = sock.fileno() if hasattr(sock, "fileno") else int(sock)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Iterable, List, Optional, Sequence
+from typing import Iterable, List, Optional, Sequence, Tuple
 
 from pybpf import features
 from pybpf import sys as bpfsys
 from pybpf.errors import MissingHookError, SyscallError
 from pybpf.links import tracefs
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import attach_perf_fd, link_error, prog_fd, prog_name
+from pybpf.links.common import ProgLike, attach_perf_fd, link_error, prog_fd, prog_name
 from pybpf.links.uprobe_target import (
     function_offsets,
     resolve_binary,
@@ -39,7 +39,7 @@ def _open_tracepoint_event(tp_id: int, what: str, pid: int = -1) -> FD:
     return sysperf.perf_event_open(spec, pid=pid, cpu=0 if pid == -1 else -1, what=what)
 
 
-def attach_tracepoint(prog, category: str, name: str, *, cookie: Optional[int] = None) -> Link:
+def attach_tracepoint(prog: ProgLike, category: str, name: str, *, cookie: Optional[int] = None) -> Link:
     """Attach to tracepoint CATEGORY:NAME (e.g. ``syscalls``, ``sys_enter_getppid``)."""
     target = f"{category}/{name}"
     tp_id = tracefs.tracepoint_id(category, name)
@@ -50,7 +50,7 @@ def attach_tracepoint(prog, category: str, name: str, *, cookie: Optional[int] =
     return attach_perf_fd(prog, pfd, "tracepoint", target, cookie)
 
 
-def _pmu(kind: str):
+def _pmu(kind: str) -> Optional[Tuple[int, Optional[int]]]:
     """(PMU type, retprobe config bit) of the kprobe/uprobe PMU, or None."""
     ptype = sysperf.pmu_type(kind)
     if ptype is None:
@@ -58,7 +58,7 @@ def _pmu(kind: str):
     return ptype, sysperf.pmu_retprobe_bit(kind)
 
 
-def _probe(prog, kind: str, target: str, retprobe: bool, name: bytes, offset: int,
+def _probe(prog: ProgLike, kind: str, target: str, retprobe: bool, name: bytes, offset: int,
            legacy_location: str, pid: int, cookie: Optional[int]) -> Link:
     """Open a kprobe/uprobe perf event (PMU first, tracefs *_events second) and attach."""
     link_kind = ("kretprobe" if kind == "kprobe" else "uretprobe") if retprobe else kind
@@ -70,7 +70,7 @@ def _probe(prog, kind: str, target: str, retprobe: bool, name: bytes, offset: in
         if retprobe and retbit is None:
             raise MissingHookError(f"program {prog_name(prog)!r}: cannot attach to {what}: the "
                                    f"{kind} PMU has no retprobe format bit")
-        config = (1 << retbit) if retprobe else 0
+        config = (1 << retbit) if retprobe and retbit is not None else 0
         spec = sysperf.PerfEventSpec(type=ptype, config=config, sample_period=1, wakeup=1,
                                      name=name, config2=offset)
         try:
@@ -99,7 +99,7 @@ def _probe(prog, kind: str, target: str, retprobe: bool, name: bytes, offset: in
     return attach_perf_fd(prog, pfd, link_kind, target, cookie, cleanup=remove)
 
 
-def attach_kprobe(prog, func: str, offset: int = 0, retprobe: bool = False, *,
+def attach_kprobe(prog: ProgLike, func: str, offset: int = 0, retprobe: bool = False, *,
                   cookie: Optional[int] = None) -> Link:
     """Attach to kernel function ``func`` (+``offset``), or its return."""
     target = f"{func}+{offset:#x}" if offset else func
@@ -113,7 +113,7 @@ def syscall_function(syscall: str) -> str:
     return prefix + syscall
 
 
-def attach_ksyscall(prog, syscall: str, retprobe: bool = False, *,
+def attach_ksyscall(prog: ProgLike, syscall: str, retprobe: bool = False, *,
                     cookie: Optional[int] = None) -> Link:
     """kprobe on the arch-specific wrapper of ``syscall`` (``openat`` -> ``__x64_sys_openat``)."""
     return attach_kprobe(prog, syscall_function(syscall), 0, retprobe, cookie=cookie)
@@ -135,13 +135,14 @@ def kernel_functions(pattern: str) -> List[str]:
     return found
 
 
-def attach_kprobe_multi(prog, symbols=None, pattern: Optional[str] = None,
-                        retprobe: bool = False, cookies: Optional[Sequence[int]] = None) -> Link:
+def attach_kprobe_multi(prog: ProgLike, symbols: Optional[Sequence[str]] = None,
+                        pattern: Optional[str] = None, retprobe: bool = False,
+                        cookies: Optional[Sequence[int]] = None) -> Link:
     """One link on many kernel functions: ``symbols`` (names) or a glob ``pattern``."""
     if (symbols is None) == (pattern is None):
         raise ValueError("attach_kprobe_multi needs exactly one of symbols= or pattern=")
     kind = "kretprobe.multi" if retprobe else "kprobe.multi"
-    target = pattern if pattern is not None else ",".join(symbols)
+    target = pattern if pattern is not None else ",".join(symbols or ())
     names = list(symbols) if symbols is not None else kernel_functions(pattern or "")
     if not names:
         raise MissingHookError(f"program {prog_name(prog)!r}: {kind} {target}: no kernel "
@@ -156,7 +157,7 @@ def attach_kprobe_multi(prog, symbols=None, pattern: Optional[str] = None,
     return Link(kind, target, prog_name(prog), lfd)
 
 
-def attach_uprobe(prog, binary: str, symbol: Optional[str] = None, offset: int = 0,
+def attach_uprobe(prog: ProgLike, binary: str, symbol: Optional[str] = None, offset: int = 0,
                   pid: int = -1, retprobe: bool = False, *,
                   cookie: Optional[int] = None) -> Link:
     """Attach to ``symbol`` (``"func"`` or ``"func+0x4"``) and/or file ``offset`` of
@@ -175,7 +176,7 @@ def attach_uprobe(prog, binary: str, symbol: Optional[str] = None, offset: int =
                   f"{path}:{where:#x}", pid, cookie)
 
 
-def attach_uprobe_multi(prog, binary: str, symbols: Optional[Sequence[str]] = None,
+def attach_uprobe_multi(prog: ProgLike, binary: str, symbols: Optional[Sequence[str]] = None,
                         pattern: Optional[str] = None, offsets: Optional[Sequence[int]] = None,
                         pid: int = -1, retprobe: bool = False,
                         cookies: Optional[Sequence[int]] = None) -> Link:
@@ -212,7 +213,7 @@ def attach_uprobe_multi(prog, binary: str, symbols: Optional[Sequence[str]] = No
     return Link(kind, label, prog_name(prog), lfd)
 
 
-def _multi_error(exc: SyscallError, prog, what: str, link_type: int) -> Exception:
+def _multi_error(exc: SyscallError, prog: ProgLike, what: str, link_type: int) -> Exception:
     """Kernels without multi-probe links say EINVAL (unknown attach type): say so."""
     support = features.has_link_type(link_type)
     if not support:
@@ -222,7 +223,7 @@ def _multi_error(exc: SyscallError, prog, what: str, link_type: int) -> Exceptio
     return link_error(exc, prog, what)
 
 
-def attach_perf_event(prog, freq: Optional[int] = None, period: Optional[int] = None,
+def attach_perf_event(prog: ProgLike, freq: Optional[int] = None, period: Optional[int] = None,
                       cpus: Optional[Iterable[int]] = None, *,
                       event_type: int = sysperf.PERF_TYPE_SOFTWARE,
                       config: int = sysperf.PERF_COUNT_SW_CPU_CLOCK) -> LinkGroup:

@@ -14,17 +14,20 @@ serves through ``__bpf_usdt_ip_to_spec_id``, are not supported.
 from __future__ import annotations
 
 import threading
-from typing import Dict, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple
 
 from pybpf.elf.notes import ProbeSite, read_probes
 from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP
 from pybpf.elf.usdt_spec import encode_spec, parse_args
 from pybpf.errors import BPFError, LinkError, MissingHookError, SyscallError
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import attach_perf_fd, link_error, prog_name
+from pybpf.links.common import ProgLike, attach_perf_fd, link_error, prog_name
 from pybpf.links.uprobe_target import resolve_binary
 from pybpf.sys import commands as cmds
 from pybpf.sys import perf as sysperf
+
+if TYPE_CHECKING:
+    from pybpf.maps import Map
 
 _REF_CTR_FORMAT = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset"
 
@@ -50,7 +53,7 @@ def _ref_ctr_shift() -> Optional[int]:
         return None
 
 
-def _take_spec_id(spec_map) -> Tuple[int, int]:
+def _take_spec_id(spec_map: Map) -> Tuple[int, int]:
     """(map id, a free spec id) in ``spec_map``; raises when all of its slots are in use."""
     map_id = spec_map.id
     with _ids_lock:
@@ -68,8 +71,8 @@ def _release_spec_id(map_id: int, spec_id: int) -> None:
         _ids_in_use.get(map_id, set()).discard(spec_id)
 
 
-def attach_usdt(prog, binary: str, provider: str, name: str, pid: int = -1, *,
-                cookie: int = 0, spec_map=None) -> LinkGroup:
+def attach_usdt(prog: ProgLike, binary: str, provider: str, name: str, pid: int = -1, *,
+                cookie: int = 0, spec_map: Optional[Map] = None) -> LinkGroup:
     """Attach ``prog`` to every site of USDT ``provider:name`` in ``binary``.
 
     ``cookie`` is what ``bpf_usdt_cookie()`` returns; ``spec_map`` defaults to the
@@ -99,7 +102,8 @@ def attach_usdt(prog, binary: str, provider: str, name: str, pid: int = -1, *,
     return group
 
 
-def _attach_site(prog, path: str, site: ProbeSite, spec: bytes, spec_map, pid: int) -> Link:
+def _attach_site(prog: ProgLike, path: str, site: ProbeSite, spec: bytes, spec_map: Map,
+                 pid: int) -> Link:
     label = f"{path}:{site.provider}:{site.name}@{site.offset:#x}"
     if pid != -1:
         label += f" pid {pid}"
