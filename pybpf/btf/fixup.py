@@ -63,7 +63,7 @@ def fixup_datasecs(spec: Spec, section_sizes: Mapping[str, int],
     for type_id in range(spec.first_id, spec.type_count):
         if spec.kind_of(type_id) != Kind.DATASEC:
             continue
-        sec: Datasec = spec[type_id]  # type: ignore[assignment]
+        sec = spec.get_as(type_id, Datasec)
         if sec.name in EXTERN_SECTIONS:
             if any(a.offset > b.offset for a, b in zip(sec.vars, sec.vars[1:])):
                 spec.set_type(type_id, Datasec(sec.name, sec.size,
