@@ -13,7 +13,7 @@
 #include "gadget/filter.h"
 
 #define NOAUDIT_RANGES 6
-#define CALLER_FRAMES 4   /* cap_capable itself, then up to three callers */
+#define CALLER_FRAMES 3   /* cap_capable itself, then two callers */
 #define CAP_OPT_NOAUDIT 2
 
 const volatile bool targ_denied_only = false;
