@@ -9,12 +9,13 @@ rewrites the object's own BTF Spec in place.
 """
 from __future__ import annotations
 
-from typing import Iterable
-
-from elftools.elf.sections import Symbol
+from typing import TYPE_CHECKING, Iterable
 
 from pybpf.btf import types as bt
 from pybpf.btf.spec import Spec
+
+if TYPE_CHECKING:  # pyelftools is imported where an object is parsed (pybpf.elf.reader)
+    from elftools.elf.sections import Symbol
 
 HIDDEN_VISIBILITIES = ("STV_HIDDEN", "STV_INTERNAL")
 

@@ -52,7 +52,7 @@ from pybpf.uapi import MapFlags, MapType
 if TYPE_CHECKING:  # pyelftools is imported where an object is parsed (see _malformed)
     from elftools.elf.elffile import ELFFile
     from elftools.elf.relocation import Relocation as ELFRelocation
-from elftools.elf.sections import Section, Symbol
+    from elftools.elf.sections import Section, Symbol
 
 EM_BPF = 247
 R_BPF_64_64 = 1
