@@ -10,6 +10,7 @@ YAML 1.1 and 1.2 readers both take them (a float always has a dot).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any, List
@@ -65,6 +66,7 @@ def scalar(value: Any) -> str:
     return quoted(value if isinstance(value, str) else str(value))
 
 
+@functools.lru_cache(maxsize=1024)  # the same few keys in every event
 def _key(key: Any) -> str:
     text = str(key)
     if _PLAIN_KEY.match(text) and text.lower() not in _RESERVED:
