@@ -26,10 +26,17 @@ import mmap
 import select
 import struct
 import time
-from typing import Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, TypeVar, Union
+
+if TYPE_CHECKING:
+    from pybpf.sys.fd import FD
 
 Record = Union[bytes, memoryview]
 Decoder = Union[Callable[[Any, int], Any], struct.Struct]
+#: What a read hands over: records (memoryviews or bytes), or whatever ``decode`` made of
+#: them (its choice, hence Any).
+Records = List[Any]
+R = TypeVar("R", bound="Reader")
 GATHER_FILL = 0.5  # a ring this full ends a gather at once
 
 
@@ -42,14 +49,14 @@ class Reader:
         self._epoll: Optional[select.epoll] = select.epoll()
         self._mmaps: List[mmap.mmap] = []
         self._views: List[memoryview] = []
-        self._owned_fds: list = []
+        self._owned_fds: List[FD] = []
         # records collected but not handed out when an iterator was left early;
         # they are still in the ring (the consumer position was not published)
-        self._pending: list = []
+        self._pending: Records = []
         self._handed = 0.0  # time.monotonic() of the last non-empty batch
 
     # -- to implement -------------------------------------------------------
-    def _collect(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
+    def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
         """Append every available record: ``decode(ring, offset)`` if given, else
         bytes (``copy``) or a memoryview into the ring."""
         raise NotImplementedError
@@ -71,7 +78,7 @@ class Reader:
             raise ValueError(f"{type(self).__name__} is closed")
         return self._epoll
 
-    def _fill(self, out: list, copy: bool, decode: Optional[Decoder] = None) -> None:
+    def _fill(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
         if self._pending:
             if decode is not None:
                 unpack = decode.unpack_from if isinstance(decode, struct.Struct) else decode
@@ -106,7 +113,7 @@ class Reader:
             time.sleep(min(left, step))
 
     def read_batch(self, timeout: Optional[float] = None,
-                   decode: Optional[Decoder] = None, *, gather: float = 0.0) -> list:
+                   decode: Optional[Decoder] = None, *, gather: float = 0.0) -> Records:
         """Every record available, waiting up to ``timeout`` seconds (None: forever)
         for the first one; an empty list on timeout. Records are ``bytes``, or
         ``decode(buffer, offset)`` of each when given (e.g. a
@@ -115,7 +122,7 @@ class Reader:
         its ``unpack_from`` tuples, and runs of equal-size records are decoded
         in bulk with ``iter_unpack`` (the fastest way to read fixed-size events).
         ``gather``: see the module's docstring."""
-        out: list = []
+        out: Records = []
         self._check_open()
         if gather > 0:
             self._gather(timeout, gather)
@@ -134,7 +141,7 @@ class Reader:
         ``timeout`` seconds for the first. Returns how many records were handled.
         If ``callback`` raises, the records after that one are kept for the next call.
         ``gather``: see the module's docstring."""
-        out: list = []
+        out: Records = []
         self._check_open()
         if gather > 0:
             self._gather(timeout, gather)
@@ -157,7 +164,7 @@ class Reader:
         return handled
 
     def __iter__(self) -> Iterator[memoryview]:
-        out: list = []
+        out: Records = []
         while True:
             self._fill(out, False)
             if not out:
@@ -165,7 +172,7 @@ class Reader:
                 continue
             yield from self._hand_out(out)
 
-    def _hand_out(self, out: list) -> Generator[memoryview, None, None]:
+    def _hand_out(self, out: Records) -> Generator[Any, None, None]:
         index = 0
         try:
             for index, rec in enumerate(out, 1):  # noqa: B007 (index is read on GeneratorExit)
@@ -187,7 +194,7 @@ class Reader:
         ready = asyncio.Event()
         fd = self.fileno()
         loop.add_reader(fd, ready.set)
-        out: list = []
+        out: Records = []
         try:
             while True:
                 self._fill(out, False)
@@ -241,8 +248,8 @@ class Reader:
     def closed(self) -> bool:
         return self._epoll is None
 
-    def __enter__(self):
+    def __enter__(self: R) -> R:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

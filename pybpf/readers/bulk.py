@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from functools import lru_cache
-from typing import Optional
+from typing import List, Optional
 
 _ORDER = "@=<>!"
 
@@ -27,7 +27,7 @@ def record_struct(fields: struct.Struct, skip: int, stride: int) -> Optional[str
     return whole if whole.size == stride else None
 
 
-def first_mismatch(words: list, expected: int) -> int:
+def first_mismatch(words: List[int], expected: int) -> int:
     """Index of the first element of ``words`` that is not ``expected`` (len if none)."""
     if words.count(expected) == len(words):
         return len(words)

@@ -13,13 +13,13 @@ import mmap
 import select
 import struct
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
+from typing import Any, Callable, Iterable, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import BPFError, syscall_error
-from pybpf.readers.base import Reader
+from pybpf.readers.base import Decoder, Reader, Records
 from pybpf.readers.bulk import first_mismatch, record_struct
-from pybpf.readers.source import MapLike, map_source
+from pybpf.readers.source import MapLike, MapSource, map_source
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
 
@@ -64,7 +64,7 @@ class PerfReader(Reader):
         from pybpf.readers.perfrecord import PERF_RECORD
         self._parse_record = PERF_RECORD.parse
         self.lost = 0
-        self._rings: list = []
+        self._rings: List[_Ring] = []
         self._map_fd = -1
         try:
             src = map_source(map_or_fd)
@@ -85,7 +85,7 @@ class PerfReader(Reader):
             self.close()
             raise
 
-    def _open_cpu(self, src, cpu: int, pages: int, watermark: int,
+    def _open_cpu(self, src: MapSource, cpu: int, pages: int, watermark: int,
                   wakeup_bytes: Optional[int]) -> None:
         flags = 0
         wakeup = max(1, watermark)
@@ -116,16 +116,19 @@ class PerfReader(Reader):
         self._check_open().register(fd.fileno(), select.EPOLLIN)
 
     @property
-    def cpus(self) -> list:
+    def cpus(self) -> List[int]:
         """The CPUs this reader has a ring on."""
         return [ring.cpu for ring in self._rings]
 
-    def _collect(self, out: list, copy: bool, decode=None) -> None:
+    def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
         base = mmap.PAGESIZE
         append = out.append
-        fields = decode if isinstance(decode, struct.Struct) else None
-        if fields is not None:
-            decode = fields.unpack_from
+        fields: Optional[struct.Struct] = None
+        unpack: Optional[Callable[[Any, int], Any]]
+        if isinstance(decode, struct.Struct):
+            fields, unpack = decode, decode.unpack_from
+        else:
+            unpack = decode
         for ring in self._rings:
             u64 = ring.u64
             head = u64[_HEAD]
@@ -156,14 +159,14 @@ class PerfReader(Reader):
                             continue
                     if rtype == SAMPLE:
                         start = base + off + 12
-                        if decode is None:
+                        if unpack is None:
                             append(src[start:start + u32[word + 2]])
                         else:
-                            append(decode(mm, start))
+                            append(unpack(mm, start))
                     elif rtype == LOST:
                         self.lost += u64[(base + off + 16) >> 3]
                 else:
-                    self._wrapped(mm, base, off, rsize, size, out, decode)
+                    self._wrapped(mm, base, off, rsize, size, out, unpack)
                 tail += rsize
             ring.tail = tail
             if copy:
@@ -172,7 +175,7 @@ class PerfReader(Reader):
 
     @staticmethod
     def _bulk(ring: _Ring, fields: struct.Struct, off: int, rsize: int, avail: int,
-              out: list) -> int:
+              out: Records) -> int:
         """Decode the run of equal samples starting at ``off`` (up to the ring's
         end) with one iter_unpack; returns how many, 0 if there is no run."""
         count = min(avail, ring.size - off) // rsize
@@ -190,8 +193,8 @@ class PerfReader(Reader):
         out.extend(whole.iter_unpack(ring.view[start:start + count * rsize]))
         return count
 
-    def _wrapped(self, mm: mmap.mmap, base: int, off: int, rsize: int, size: int, out: list,
-                 decode) -> None:
+    def _wrapped(self, mm: mmap.mmap, base: int, off: int, rsize: int, size: int, out: Records,
+                 decode: Optional[Callable[[Any, int], Any]]) -> None:
         """A record crossing the end of the ring: join both parts, then parse."""
         rec = mm[base + off:base + size] + mm[base:base + off + rsize - size]
         parsed = self._parse_record(rec)

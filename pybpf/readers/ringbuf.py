@@ -13,10 +13,10 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from typing import Union
+from typing import Optional, Union
 
 from pybpf.errors import BPFError, syscall_error
-from pybpf.readers.base import Reader
+from pybpf.readers.base import Decoder, Reader, Records
 from pybpf.readers.bulk import first_mismatch, record_struct
 from pybpf.readers.source import MapLike, map_source
 
@@ -74,7 +74,7 @@ class RingBufReader(Reader):
             self.close()
             raise
 
-    def _collect(self, out: list, copy: bool, decode=None) -> None:
+    def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
         cons = self._cons
         prod = self._prod_u64[0]
         if cons >= prod:
@@ -113,7 +113,7 @@ class RingBufReader(Reader):
         if copy:
             self._commit()
 
-    def _collect_struct(self, out: list, fields: struct.Struct, cons: int, prod: int) -> int:
+    def _collect_struct(self, out: Records, fields: struct.Struct, cons: int, prod: int) -> int:
         """Decode with ``fields``; runs of equal-length records in one iter_unpack."""
         pm, view, u32, mask = self._prod_map, self._view, self._u32, self._mask
         unpack = fields.unpack_from
