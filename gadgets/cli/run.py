@@ -11,6 +11,7 @@ stream of events, a live table, or rows once). Ctrl-C, SIGTERM or
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
@@ -194,21 +195,27 @@ class _RunHelp(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: Any, option_string: Optional[str] = None) -> NoReturn:
-        parser.print_help()
         gadgets = registry.all_gadgets()
         width = max(len(g.name) for g in gadgets)
-        print("\ngadgets (pybpf run GADGET --help shows one gadget's options):")
-        for g in gadgets:
-            print(f"  {g.name:<{width}}  {g.category:<8}  {g.description}")
+        lines = ["", "gadgets (pybpf run GADGET --help shows one gadget's options):"]
+        lines += [f"  {g.name:<{width}}  {g.category:<8}  {g.description}" for g in gadgets]
+        try:
+            parser.print_help()
+            print("\n".join(lines), flush=True)
+        except BrokenPipeError:  # `pybpf run --help | head`: the reader has what it wanted;
+            # what is left unwritten goes nowhere (else the flush at exit fails again)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise SystemExit(0)
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "run", help="run a gadget (pybpf run GADGET --help for its options)", add_help=False,
-        description="Run one gadget. Common options: -o, --fields, --filter, --timeout, "
-                    "-c/--container, --host, --pid, --tid, --uid, --gid, --comm; gadgets add "
-                    "their own (intervals, sorting, -o tree/folded).")
+        description="Run one gadget. Common options: -o columns|json|jsonpretty|yaml, "
+                    "--fields (a list, or +add,-drop), --filter, --timeout, -c/--container, "
+                    "--host, --pid, --tid, --uid, --gid, --comm; -T/-t time columns (trace), "
+                    "--max-entries (top, profile, snapshot); gadgets add their own (intervals, "
+                    "sorting, -o tree/folded).")
     p.add_argument("-h", "--help", action=_RunHelp)
     p.add_argument("gadget", help="gadget name (see pybpf list)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="the gadget's options")

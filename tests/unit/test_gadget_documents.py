@@ -192,3 +192,14 @@ def test_every_gadget_lists_its_fields_in_help(capsys):
         out = capsys.readouterr().out
         for field in gadget.all_fields:
             assert field.name in out and field.help[:30] in out.replace("\n", " ")
+
+
+def test_run_help_into_a_closed_pipe_is_quiet():
+    """`pybpf run --help | head -1`: the reader is gone before the help is written."""
+    import subprocess
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "pybpf", "run", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # long before the interpreter has started
+    err = proc.stderr.read()
+    assert proc.wait() == 0 and "Traceback" not in err, err
