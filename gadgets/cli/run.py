@@ -155,7 +155,13 @@ def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
     try:
         with session:
             if gadget.category == "trace":
-                show.stream(session, writer)
+                # Ctrl-C ends the stream between batches, as SIGTERM does: a batch read
+                # from the ring is shown whole (received + lost stays the events made)
+                interrupt = signal.signal(signal.SIGINT, on_sigterm)
+                try:
+                    show.stream(session, writer)
+                finally:
+                    signal.signal(signal.SIGINT, interrupt)
             elif gadget.category == "top":
                 show.live_top(session, opts.output, fields, drop=drop)
             else:
