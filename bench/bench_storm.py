@@ -12,7 +12,9 @@ the same run and the ratio:
   - CPU per event at 20k opens/s (JSON, and pybpf's columns), at 1000 execs/s;
   - received at 50k and 100k opens/s for 10 s (pybpf's received + reported
     lost is checked against the opens done; opensnoop drops silently);
-  - whole-process `pybpf load trace_exec.bpf.o` against `bpftool prog loadall`.
+  - whole-process `pybpf load trace_exec.bpf.o` against `bpftool prog loadall`;
+  - the zipapp (tools/build_pyz.py): its size against the C tool's binary, and
+    launch to first event of `python3 pybpf.pyz run trace_open` (warm cache).
 
 The open storms are filtered by pid in the kernel (opensnoop -p, --pid);
 the exec storm is host-wide for both (execsnoop has no such filter), so
@@ -22,7 +24,7 @@ byte-compiled package of this tree (a venv made with `pip install .`), or
 that fails, their columns say why and the rest still runs. Needs root, gcc,
 taskset, stdbuf; figures depend on machine load (alternating runs share it).
 
-    sudo python3 bench/bench_storm.py [--repeat 3] [--rows launch,open,exec,load]
+    sudo python3 bench/bench_storm.py [--repeat 3] [--rows launch,open,exec,load,pyz]
 """
 from __future__ import annotations
 
@@ -429,11 +431,35 @@ def load_rows(env: Env, table: Table, repeat: int) -> None:
               ms(a), ms(b), ratio_of(a, b), GOALS["load"], f"median of {repeat * 2}")
 
 
+def pyz_rows(env: Env, table: Table, repeat: int, work: Path) -> None:
+    pyz = work / "pybpf.pyz"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_pyz.py"), "-o", str(pyz)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["?"])[-1]
+        table.add("zipapp pybpf.pyz", f"build failed: {last}", "-")
+        return
+    peer = env.c_tools.get("opensnoop")
+    size, c_size = pyz.stat().st_size / 2**20, (os.path.getsize(peer) / 2**20 if peer else 0.0)
+    table.add("zipapp size: pybpf.pyz (every gadget, pyelftools, construct) / opensnoop binary",
+              f"{size:.2f} MiB", f"{c_size:.2f} MiB" if peer else "-", ratio_of(size, c_size))
+    ours = [sys.executable, str(pyz), "run", "trace_open", "-o", "json", "--pid", "{PID}"]
+    theirs = c_cmd(env, "opensnoop", line_buffered=True)
+    run_tool(env, ours, "open")  # warms the caches
+    runs = alternate(repeat, {
+        "pyz": lambda: run_tool(env, ours, "open"),
+        "c": (lambda: run_tool(env, theirs, "open")) if theirs else None,
+    })
+    a, b = median([r.launch for r in runs["pyz"]]), median([r.launch for r in runs["c"]])
+    table.add("launch to first event, python3 pybpf.pyz run trace_open / opensnoop (warm cache)",
+              ms(a), ms(b), ratio_of(a, b), GOALS["launch"], f"median of {repeat}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3, help="runs of each tool per row")
     ap.add_argument("--seconds", type=float, default=10.0, help="storm length (20k: half)")
-    ap.add_argument("--rows", default="launch,open,exec,load")
+    ap.add_argument("--rows", default="launch,open,exec,load,pyz")
     ap.add_argument("--python", help="interpreter of an installed pybpf (default: a venv "
                                      "with this tree installed)")
     ap.add_argument("--anchors", help="directory with build_anchors.sh and bcc-libbpf-tools")
@@ -450,7 +476,8 @@ def main() -> int:
     env = Env(build_peers(work), str(cache), installed_pybpf(work, args.python))
     env.c_tools = build_c_tools(work, find_anchors(args.anchors))
     print(f"pybpf: {env.pybpf}; C tools: {', '.join(env.c_tools) or 'none'}; "
-          f"tool on CPU {TOOL_CPU}, load on CPU {LOAD_CPU}; {args.repeat} alternating runs each")
+          f"tool on CPU {TOOL_CPU}, load on CPU {LOAD_CPU}; {args.repeat} alternating runs each; "
+          f"load average at start {os.getloadavg()[0]:.2f}")
     table = Table()
     rows = set(args.rows.split(","))
     if "launch" in rows:
@@ -461,6 +488,9 @@ def main() -> int:
         exec_rows(env, table, args.repeat, args.seconds / 2)
     if "load" in rows:
         load_rows(env, table, args.repeat)
+    if "pyz" in rows:
+        pyz_rows(env, table, args.repeat, work)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     table.show()
     return 0
 

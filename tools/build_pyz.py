@@ -8,8 +8,11 @@ wheels pip picks for the oldest supported Python (3.9: pyelftools 0.33
 needs 3.10, so 0.32), with their licences. The archive holds what the wheel
 holds (setup.py's build_py: packages and
 the gadget objects, no test fixtures), the package metadata (egg_info: the
-entry points through which `pybpf run` finds the gadgets) and a
-``__main__`` that is the `pybpf` command:
+entry points through which `pybpf run` finds the gadgets), bytecode for
+the building interpreter's version beside each module (zipimport never
+compiles into the archive: without it every start compiles everything;
+other versions compile the source as before) and a ``__main__`` that is
+the `pybpf` command:
 
     python3 pybpf.pyz run trace_exec -o json
     python3 -I -S pybpf.pyz list        # isolated from anything installed
@@ -17,6 +20,7 @@ entry points through which `pybpf run` finds the gadgets) and a
 from __future__ import annotations
 
 import argparse
+import compileall
 import subprocess
 import sys
 import tempfile
@@ -59,6 +63,10 @@ def build(output: Path) -> Path:
         _setup("egg_info", "--egg-base", str(stage))
         _dependencies(stage)
         (stage / "__main__.py").write_text(MAIN)
+        # bytecode beside each module (zipimport reads no __pycache__ and cannot write
+        # one): this Python starts from it; another version's interpreter finds the
+        # magic number differs and compiles the source, as before
+        compileall.compile_dir(str(stage), quiet=1, legacy=True)
         output.parent.mkdir(parents=True, exist_ok=True)
         zipapp.create_archive(stage, output, interpreter="/usr/bin/env python3",
                               compressed=True)
