@@ -79,3 +79,11 @@ def test_trace_exec_from_the_archive(pyz, interpreter):
     events = _events(interpreter, pyz, tag)
     assert events, f"no exec of {tag} seen"
     assert events[0]["args"] == [ECHO, tag] and events[0]["proc"]["comm"] == "echo"
+
+
+def test_explain_a_gadget_whose_object_is_inside_the_archive(pyz):
+    """The gadget's object is a member of the zip (read as bytes), not a file."""
+    got = subprocess.run(["/usr/bin/python3", "-I", "-S", str(pyz), "explain", "trace_exec",
+                          "-o", "json"], capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    assert "trace_execve_enter" in {r["program"] for r in json.loads(got.stdout)}
