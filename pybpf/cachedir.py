@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional, Set, Tuple
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -57,7 +57,7 @@ TMP_PREFIX = ".tmp-"
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _lock = threading.Lock()
-_told: set = set()
+_told: Set[str] = set()
 _tmp_serial = itertools.count()
 _boot: Optional[str] = None
 

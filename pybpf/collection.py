@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.maps import Map
@@ -25,6 +25,11 @@ from pybpf.programs import Program
 from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
 from pybpf.uapi import MapType
+
+if TYPE_CHECKING:
+    from pybpf.core.kernel import Target
+    from pybpf.elf.reader import ObjectSpec
+    from pybpf.links.base import Link, LinkGroup
 
 DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 ZERO_KEY = b"\0\0\0\0"
@@ -52,7 +57,7 @@ class Collection:
         # struct_ops map name -> (value to register, through a BPF link?)
         self._struct_ops: Dict[str, Tuple[bytes, bool]] = {}
 
-    def attach_all(self):
+    def attach_all(self) -> LinkGroup:
         """Attach every program that auto-attaches from its SEC name (see pybpf.links) and
         register every struct_ops map (as libbpf's skeleton attach does)."""
         from pybpf.links import attach_all
@@ -65,7 +70,7 @@ class Collection:
             raise
         return group
 
-    def attach_struct_ops(self, name: str):
+    def attach_struct_ops(self, name: str) -> Link:
         """Register struct_ops map ``name`` (``SEC(".struct_ops[.link]")`` variable); the
         returned Link unregisters it on close."""
         from pybpf.links.struct_ops import attach_struct_ops
@@ -102,8 +107,8 @@ class Collection:
         return f"Collection({self.spec.name!r}, maps={sorted(self.maps)}, programs={sorted(self.programs)})"
 
 
-def load(obj: Union[PreparedObject, Any, str, os.PathLike], *, btf=None,
-         pin_root: Optional[Union[str, os.PathLike]] = None, log_level: int = 0,
+def load(obj: Union[PreparedObject, ObjectSpec, str, "os.PathLike[str]"], *, btf: Target = None,
+         pin_root: Optional[Union[str, "os.PathLike[str]"]] = None, log_level: int = 0,
          programs: Optional[List[str]] = None) -> Collection:
     """Load an object (PreparedObject, ObjectSpec or path) and return its Collection.
 
@@ -149,7 +154,7 @@ class _Loader:
         self.coll = Collection(prepared)
         self.pin_root = pin_root
         self.log_level = log_level
-        self.reused: set = set()
+        self.reused: Set[str] = set()
 
     def run(self) -> None:
         obj, coll = self.obj, self.coll
@@ -219,7 +224,7 @@ class _Loader:
             mspec = self.obj.maps[name]
             m.set_btf(_ObjectBTF(self.obj), mspec.key_type_id, mspec.value_type_id)
 
-    def _fill_maps(self, which) -> None:
+    def _fill_maps(self, which: Callable[[PreparedMap], bool]) -> None:
         for name, mspec in self.obj.maps.items():
             if name in self.reused or not which(mspec):
                 continue
@@ -237,7 +242,8 @@ class _Loader:
             except SyscallError as exc:
                 raise LoadError(f"{where}: initialising: {exc}") from exc
 
-    def _element(self, mspec: PreparedMap, key, value) -> Optional[Tuple[bytes, bytes]]:
+    def _element(self, mspec: PreparedMap, key: Any,
+                 value: Any) -> Optional[Tuple[bytes, bytes]]:  # Any: as contents holds them
         """Key and value bytes of an initial element; None for a program slot whose
         program was not asked for (``load(programs=...)``)."""
         if isinstance(value, str):  # a slot naming a program or a map

@@ -342,7 +342,7 @@ def decode(body: memoryview) -> PreparedObject:
                           None if btf_load is None else bytes(btf_load))
 
 
-def _list(v: Any) -> list:
+def _list(v: Any) -> List[Any]:  # Any: a JSON value, checked by the caller
     if not isinstance(v, list):
         raise _Unusable("list")
     return v

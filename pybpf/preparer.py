@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from pybpf import asm, core
 from pybpf.btf import Kind, sanitize
@@ -30,6 +30,10 @@ from pybpf.linker import struct_ops
 from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.prepared import PreparedMap, PreparedObject, PreparedProgram
 from pybpf.uapi import ProgType
+
+if TYPE_CHECKING:
+    from pybpf.btf.spec import Spec
+    from pybpf.core.result import RelocResult
 
 _UNSUPPORTED: Dict[int, str] = {
     ProgType.EXT: "freplace programs need the program they replace; not supported by pybpf",
@@ -64,9 +68,9 @@ class _Preparer:
     def __init__(self, spec: ObjectSpec, btf: Any) -> None:
         self.spec = spec
         self._btf_arg = btf  # as given: None (the running kernel) or a path keeps CO-RE cached
-        self._target_btf = btf
+        self._target_btf: Union[None, str, "os.PathLike[str]", Spec] = btf
         self.linked: Dict[str, LinkedProgram] = {}
-        self.core_results: Dict[str, list] = {}
+        self.core_results: Dict[str, List[RelocResult]] = {}
         self.struct_ops_kernel: Dict[str, Any] = {}
         self.struct_ops_targets: Dict[str, Tuple[int, int]] = {}
 
@@ -75,7 +79,7 @@ class _Preparer:
         """Whether loading needs this context (struct_ops values): such objects are not cached."""
         return bool(self.spec.struct_ops)
 
-    def target_btf(self):
+    def target_btf(self) -> Spec:
         """The BTF that CO-RE, kfuncs and attach targets resolve against (loaded once)."""
         if self._target_btf is None or isinstance(self._target_btf, (str, os.PathLike)):
             self._target_btf = core.kernel_btf(self._target_btf)
@@ -188,7 +192,7 @@ class _Preparer:
         want = Kind.TYPEDEF if kind == "typedef" else Kind.FUNC
         for tid in vmlinux.ids_by_name(name):
             if vmlinux.kind_of(tid) == want:
-                return tid
+                return int(tid)
         raise LoadError(f"{where}: attach target {name!r} not found in the kernel's BTF")
 
     def refusal(self, name: str, exc: VerifierError) -> Optional[Exception]:
