@@ -47,7 +47,8 @@ class _VersionAction(argparse.Action):
                  default: str = argparse.SUPPRESS, help: str = "print the version and exit"):
         super().__init__(option_strings, dest, nargs=0, default=default, help=help)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: Optional[str] = None) -> None:
         print(f"pybpf {version()}")
         parser.exit()
 

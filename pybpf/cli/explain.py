@@ -11,7 +11,7 @@ import argparse
 import json
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     p = subparsers.add_parser("explain", help="show how CO-RE relocates an object",
                               description=__doc__.splitlines()[0])
     p.add_argument("obj", help="BPF object file (.bpf.o), or a gadget name (trace_exec)")

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Any, List
+from typing import TYPE_CHECKING, Any, Callable, List
 
 from pybpf.errors import BPFError, LoadError
+
+if TYPE_CHECKING:
+    from pybpf.elf.specs import MapSpec
 
 
 def _make_dir(path: str, created: List[str]) -> None:
@@ -55,10 +58,10 @@ def check_pin_dir(path: str, obj: str) -> None:
                         f"{mounts.BPFFS_DIR}, or first run: mount -t bpf bpf DIR")
 
 
-def pin_name(mspec) -> str:
+def pin_name(mspec: MapSpec) -> str:
     """libbpf's pin file name for a map: global data maps by their kernel name
     (`obj.rodata`), others by their own; bpffs refuses '.', so it becomes '_'."""
-    name = mspec.kernel_name if mspec.is_global_data else mspec.name
+    name: str = mspec.kernel_name if mspec.is_global_data else mspec.name
     return name.replace(".", "_")
 
 
@@ -118,7 +121,7 @@ def _retyped(spec: Any, obj: str, prog_type: str) -> Any:
     return spec
 
 
-def _remove(path: str, how) -> None:
+def _remove(path: str, how: Callable[[str], None]) -> None:
     try:
         how(path)
     except OSError:

@@ -20,7 +20,7 @@ GADGETS_GROUP = "pybpf.gadgets"
 def gadget_object(name: str) -> Optional[Any]:
     """The object path an installed gadget ``name`` declares, or None when no
     gadget of that name is installed."""
-    from . import entry_points
+    from pybpf.entrypoints import entry_points
 
     for ep in entry_points(GADGETS_GROUP):
         if ep.name == name:
