@@ -26,6 +26,7 @@ image, mapped anonymously rather than read).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import mmap
 import os
@@ -118,6 +119,8 @@ class PreparedObject:
     programs: Dict[str, PreparedProgram]
     btf_bytes: Optional[bytes] = None   # the object's BTF (typing maps and events)
     btf_load: Optional[bytes] = None    # the same, sanitized for this kernel
+    # `.rodata*` variables: name -> (map, offset, size, integer kind: see set_constants)
+    constants: Dict[str, Tuple[str, int, int, str]] = field(default_factory=dict)
     # not stored: the cold path's context (struct_ops values, explaining a refusal)
     origin: Any = field(default=None, repr=False, compare=False)
     # not stored: how to prepare this object cold again (set on a cache hit)
@@ -134,6 +137,39 @@ class PreparedObject:
             self._btf = Spec.from_bytes(self.btf_bytes, name=f"{self.name}: .BTF")
         return self._btf
 
+    def set_constants(self, values: Mapping[str, Any]) -> None:
+        """Write `.rodata` variables into this object's images, as ObjectSpec.constants
+        does: bytes of the variable's size, or an int for an integer or enum variable
+        (kind "u"/"s": unsigned/signed integer; "e"/"se": enum, signed when negative or
+        declared so; "": not an integer)."""
+        images: Dict[str, bytearray] = {}
+        for name, value in values.items():
+            where = f"{self.name}: variable {name!r}"
+            if name not in self.constants:
+                known = ", ".join(sorted(self.constants)) or "none"
+                raise ELFError(f"{self.name}: no global variable {name!r} (known: {known})")
+            section, offset, size, kind = self.constants[name]
+            if isinstance(value, (bytes, bytearray, memoryview)):
+                raw = bytes(value)
+                if len(raw) != size:
+                    raise ELFError(f"{where} is {size} bytes, got {len(raw)}")
+            elif isinstance(value, int):
+                if not kind:
+                    raise ELFError(f"{where} is not an integer ({size} bytes): pass bytes")
+                signed = kind in ("s", "se") or (kind == "e" and value < 0)
+                try:
+                    raw = value.to_bytes(size, "little", signed=signed)
+                except OverflowError:
+                    raise ELFError(f"{where}: {value} does not fit in {size} bytes"
+                                   f"{' signed' if signed else ' unsigned'}") from None
+            else:
+                raise ELFError(f"{where}: expected int or bytes, got {type(value).__name__}")
+            if section not in images:
+                images[section] = bytearray(self.maps[section].data)
+                self.maps[section] = dataclasses.replace(self.maps[section],
+                                                         data=images[section])
+            images[section][offset:offset + size] = raw
+
     @property
     def storable(self) -> bool:
         return self.origin is None or not getattr(self.origin, "needs_origin", False)
@@ -149,27 +185,16 @@ def _install_identity() -> str:
         return pybpf.__version__
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$b": bytes(value).hex()}
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, (int, str, float)):
-        return value
-    raise TypeError(f"a constant of type {type(value).__name__} cannot be part of a cache key")
-
-
-def entry_key(object_bytes: bytes, name: str, constants: Mapping[str, Any],
-              max_entries: Mapping[str, int], programs: Optional[Sequence[str]],
-              exclude: Sequence[str]) -> str:
+def entry_key(object_bytes: bytes, name: str, max_entries: Mapping[str, int],
+              programs: Optional[Sequence[str]], exclude: Sequence[str]) -> str:
     """The cache key of preparing ``object_bytes`` (called ``name``) with these overrides
-    for the running kernel, by this installation of pybpf."""
+    for the running kernel, by this installation of pybpf. Constants are not part of
+    it: they are written into the `.rodata` images after (see set_constants)."""
     h = blake2b(digest_size=20)
     h.update(f"pybpf-prepared/{FORMAT}|{_install_identity()}|{name}\0".encode())
     h.update(f"kernel {cachedir.file_identity(KERNEL_BTF)}\0".encode())
     h.update(blake2b(object_bytes, digest_size=20).digest())
-    overrides = {"constants": sorted((k, _canonical(v)) for k, v in constants.items()),
-                 "max_entries": sorted(max_entries.items()),
+    overrides = {"max_entries": sorted(max_entries.items()),
                  "programs": None if programs is None else list(programs),
                  "exclude": sorted(exclude)}
     h.update(json.dumps(overrides, sort_keys=True).encode())
@@ -213,6 +238,7 @@ def encode(obj: PreparedObject) -> bytes:
             "btf_same": obj.btf_load is not None and obj.btf_load == obj.btf_bytes,
             "maps": [_to_json(m, blobs) for m in obj.maps.values()],
             "programs": [_to_json(p, blobs) for p in obj.programs.values()],
+            "constants": {k: list(v) for k, v in obj.constants.items()},
             "blobs": [b.nbytes for b in blobs]}
     text = json.dumps(head, separators=(",", ":")).encode()
     return b"".join([_LEN.pack(len(text)), text] + [bytes(b) for b in blobs])
@@ -332,14 +358,31 @@ def decode(body: memoryview) -> PreparedObject:
     if not (isinstance(name, str) and isinstance(license_, str)
             and all(b is None or isinstance(b, memoryview) for b in (btf, btf_load))):
         raise _Unusable("object")
+    by_name = {m.name: m for m in maps}
     for p in progs:
         for _, m in p.map_slots:
-            if m not in {x.name for x in maps}:
+            if m not in by_name:
                 raise _Unusable("map reference")
-    return PreparedObject(name, license_, {m.name: m for m in maps},
-                          {p.name: p for p in progs},
+    return PreparedObject(name, license_, by_name, {p.name: p for p in progs},
                           None if btf is None else bytes(btf),
-                          None if btf_load is None else bytes(btf_load))
+                          None if btf_load is None else bytes(btf_load),
+                          _constants(head.get("constants"), by_name))
+
+
+def _constants(raw: Any, maps: Dict[str, PreparedMap]) -> Dict[str, Tuple[str, int, int, str]]:
+    if not isinstance(raw, dict):
+        raise _Unusable("constants")
+    out = {}
+    for name, entry in raw.items():
+        if not (isinstance(entry, list) and len(entry) == 4):
+            raise _Unusable("constant")
+        section, offset, size, kind = entry
+        image = maps[section].data if isinstance(section, str) and section in maps else None
+        if (image is None or not _is_int(offset) or not _is_int(size) or offset < 0
+                or size <= 0 or offset + size > len(image) or kind not in ("", "u", "s", "e", "se")):
+            raise _Unusable("constant")
+        out[name] = (section, offset, size, kind)
+    return out
 
 
 def _list(v: Any) -> List[Any]:  # Any: a JSON value, checked by the caller
@@ -412,17 +455,23 @@ def prepare(source: Source, *, name: Optional[str] = None,
     def cold() -> PreparedObject:
         # the cold path: parsing, linking, CO-RE (pyelftools, BTF) only on a cache miss
         from pybpf.preparer import prepare_bytes
-        return prepare_bytes(data, label, constants=constants, max_entries=max_entries,
-                             programs=programs, exclude=exclude, btf=btf)
+        obj = prepare_bytes(data, label, max_entries=max_entries, programs=programs,
+                            exclude=exclude, btf=btf)
+        obj.set_constants(constants)
+        return obj
 
     if btf is not None or not cachedir.enabled() or not os.path.exists(KERNEL_BTF):
         return cold()
-    key = entry_key(data, label, constants, max_entries, programs, exclude)
+    key = entry_key(data, label, max_entries, programs, exclude)
     hit = load_entry(key)
     if hit is not None:
+        hit.set_constants(constants)
         hit.rebuild = cold
         return hit
-    obj = cold()
+    from pybpf.preparer import prepare_bytes  # a miss: the cold path, stored before constants
+    obj = prepare_bytes(data, label, max_entries=max_entries, programs=programs,
+                        exclude=exclude, btf=btf)
     if obj.storable:
         store_entry(key, obj)
+    obj.set_constants(constants)
     return obj

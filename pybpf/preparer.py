@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, 
 
 from pybpf import asm, core
 from pybpf.btf import Kind, sanitize
+from pybpf.btf import types as bt
 from pybpf.btf.ext import pack_func_info, pack_line_info
 from pybpf.elf import ObjectSpec
 from pybpf.elf.specs import USDT_SPECS_MAP, MapSpec, ProgramSpec
@@ -41,13 +42,12 @@ _UNSUPPORTED: Dict[int, str] = {
 _SUBPROG_MISMATCH = "number of funcs in func_info doesn't match number of subprogs"
 
 
-def prepare_bytes(data: bytes, name: str, *, constants: Mapping[str, Any],
-                  max_entries: Mapping[str, int], programs: Optional[Sequence[str]],
-                  exclude: Sequence[str], btf: Any = None) -> PreparedObject:
-    """Parse ``data``, apply the overrides (see pybpf.prepared.prepare) and prepare it."""
+def prepare_bytes(data: bytes, name: str, *, max_entries: Mapping[str, int],
+                  programs: Optional[Sequence[str]], exclude: Sequence[str],
+                  btf: Any = None) -> PreparedObject:
+    """Parse ``data``, apply the overrides (see pybpf.prepared.prepare) and prepare it;
+    constants are written after (PreparedObject.set_constants)."""
     spec = ObjectSpec.from_bytes(data, name)
-    for key, value in constants.items():
-        spec.constants[key] = value
     for map_name, entries in max_entries.items():
         if map_name not in spec.maps:
             raise LoadError(f"{spec.name}: no map named {map_name!r} to resize")
@@ -111,7 +111,24 @@ class _Preparer:
                 btf_vmlinux_value_type_id=kern.wrapper_id)
         progs = {name: self._program(lp, spec.btf is not None) for name, lp in self.linked.items()}
         return PreparedObject(os.path.basename(spec.name), spec.license, maps, progs,
-                              btf_bytes, btf_load, origin=self)
+                              btf_bytes, btf_load, self._constants(), origin=self)
+
+    def _constants(self) -> Dict[str, Tuple[str, int, int, str]]:
+        """The `.rodata` variables and how an int is written into each (as
+        ObjectSpec.constants writes it; see PreparedObject.set_constants)."""
+        out = {}
+        btf = self.spec.btf
+        for name in self.spec.constants:
+            var = self.spec.constants.info(name)
+            kind = ""
+            if btf is not None and var.type_id:
+                t = btf[btf.resolve(var.type_id)]
+                if isinstance(t, (bt.Int, bt.Enum)):
+                    signed = bool(getattr(t, "signed", False))
+                    kind = ("se" if signed else "e") if not isinstance(t, bt.Int) else (
+                        "s" if signed else "u")
+            out[name] = (var.section, var.offset, var.size, kind)
+        return out
 
     # -- struct_ops --------------------------------------------------------------------------
 

@@ -97,18 +97,22 @@ def test_an_untrustworthy_entry_is_ignored_and_rebuilt(spoil, tmp_path):
     assert not run_load(obj, tmp_path)["elftools"]
 
 
-def test_overrides_are_part_of_the_key(tmp_path, monkeypatch):
-    """A gadget's constants and ring size select their own entry, each loading as asked."""
+def test_overrides_select_entries_and_constants_are_written_on_load(tmp_path, monkeypatch):
+    """A ring size selects its own entry; constants (a gadget's --pid) share one entry
+    and are written into the `.rodata` image each load sends."""
     import pybpf
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv(cachedir.DISABLE_ENV, raising=False)
     obj = obj_path("trace_exec")
-    for size in (1 << 16, 1 << 17, 1 << 16):
+    for size, pid in ((1 << 16, 1), (1 << 17, 2), (1 << 16, 3)):
         prepared = pybpf.prepare(obj, max_entries={"events": size},
-                                 constants={"gadget_targ_pid": 1})
+                                 constants={"gadget_targ_pid": pid})
+        section, offset, _, _ = prepared.constants["gadget_targ_pid"]
         with pybpf.load(prepared) as coll:
             assert coll.maps["events"].max_entries == size
+            image = coll.maps[section].raw[bytes(4)]
+            assert int.from_bytes(image[offset:offset + 4], "little") == pid
     assert len(entries(tmp_path)) == 2
     with pytest.raises(pybpf.BPFError, match="no map named 'nope'"):
         pybpf.prepare(obj, max_entries={"nope": 1})

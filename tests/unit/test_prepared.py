@@ -3,6 +3,7 @@ entry that is off in any way is refused whole (pybpf.prepared)."""
 from __future__ import annotations
 
 import json
+import re
 import struct
 
 import pytest
@@ -114,17 +115,65 @@ def test_truncated_entries_are_refused(cut):
         pp.decode(memoryview(body[:cut]))
 
 
-def test_key_covers_every_override(monkeypatch, tmp_path):
+def test_key_covers_every_override_but_constants(monkeypatch, tmp_path):
     btf = tmp_path / "vmlinux"
     btf.write_bytes(b"x")
     monkeypatch.setattr(pp, "KERNEL_BTF", str(btf))
-    base = dict(constants={"a": 1}, max_entries={"m": 8}, programs=None, exclude=())
+    base = dict(max_entries={"m": 8}, programs=None, exclude=())
     key = pp.entry_key(b"obj", "o", **base)
-    for changed in (dict(base, constants={"a": 2}), dict(base, constants={"a": b"\1"}),
-                    dict(base, max_entries={"m": 16}), dict(base, programs=["p"]),
+    for changed in (dict(base, max_entries={"m": 16}), dict(base, programs=["p"]),
                     dict(base, exclude=["p"])):
         assert pp.entry_key(b"obj", "o", **changed) != key
     assert pp.entry_key(b"obj2", "o", **base) != key
     assert pp.entry_key(b"obj", "other", **base) != key
     btf.write_bytes(b"yy")  # another kernel BTF (size, mtime)
     assert pp.entry_key(b"obj", "o", **base) != key
+
+
+def with_constants() -> pp.PreparedObject:
+    obj = sample()
+    obj.constants = {"pid": (".rodata", 4, 4, "u"), "delta": (".rodata", 8, 4, "s"),
+                     "comm": (".rodata", 0, 4, ""), "mode": (".rodata", 4, 4, "e")}
+    return obj
+
+
+def test_constants_are_written_into_a_copy_of_the_image():
+    obj = with_constants()
+    before = bytes(obj.maps[".rodata"].data)
+    shared = obj.maps[".rodata"]
+    obj.set_constants({"pid": 1234, "delta": -2, "comm": b"bash"})
+    image = bytes(obj.maps[".rodata"].data)
+    assert image[:4] == b"bash" and struct.unpack_from("<Ii", image, 4) == (1234, -2)
+    assert bytes(shared.data) == before  # the record read from the cache is untouched
+    back = roundtrip(with_constants())
+    assert back.constants == with_constants().constants
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"nope": 1}, "no global variable 'nope' (known: comm, delta, mode, pid)"),
+    ({"comm": 1}, "is not an integer"),
+    ({"comm": b"toolong"}, "is 4 bytes, got 7"),
+    ({"pid": -1}, "does not fit in 4 bytes unsigned"),
+    ({"pid": 1 << 32}, "does not fit"),
+    ({"pid": "1"}, "expected int or bytes"),
+])
+def test_bad_constants_are_one_error_naming_them(values, message):
+    from pybpf.errors import ELFError
+
+    with pytest.raises(ELFError, match=re.escape(message)):
+        with_constants().set_constants(values)
+
+
+def test_a_negative_enum_value_is_written_signed():
+    obj = with_constants()
+    obj.set_constants({"mode": -1})
+    assert bytes(obj.maps[".rodata"].data)[4:8] == b"\xff" * 4
+
+
+@pytest.mark.parametrize("entry", [[".rodata", 10, 4, "u"], ["nomap", 0, 4, "u"],
+                                   [".rodata", 0, 4, "x"], [".rodata", -1, 4, "u"],
+                                   [".rodata", 0, 0, "u"], [".rodata", 0, 4]])
+def test_a_constant_entry_out_of_its_image_is_refused(entry):
+    body = pp.encode(with_constants())
+    with pytest.raises(pp._Unusable):
+        pp.decode(_edit(body, lambda h: h["constants"].__setitem__("pid", entry)))
