@@ -118,3 +118,13 @@ def test_column_writer_batch_is_the_rows_in_one_write():
         writer.events(events)
         assert out.writes == 1
         assert out.getvalue() == "".join(_reference_row(writer, e) for e in events)
+
+
+def test_the_lines_cell_shortcut_is_cell_text():
+    from pybpf_gadgets.common.lines import _cell
+    from pybpf_gadgets.common.output import cell_text
+
+    for value in (0, -5, 1 << 70, True, False, None, "", "plain", "tab\there", "nl\n",
+                  "\x7fdel", "caf\u00e9", "soft\u00adhyphen", "\u2028sep", [1, "a\n"], (2,),
+                  3.5, b"raw"):
+        assert _cell(value) == cell_text(value), value
