@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_cache_trust import _env  # the cache home (None: no cache) for a child
 
 from pybpf import cachedir
 
@@ -33,13 +34,7 @@ def obj_path(name: str) -> Path:
 
 
 def run_load(obj: Path, home) -> dict:
-    env = dict(os.environ)
-    env.pop(cachedir.DISABLE_ENV, None)
-    if home is None:
-        env[cachedir.DISABLE_ENV] = "1"
-    else:
-        env["XDG_CACHE_HOME"] = str(home)
-    got = subprocess.run([sys.executable, "-c", LOAD, str(obj)], env=env, cwd=ROOT,
+    got = subprocess.run([sys.executable, "-c", LOAD, str(obj)], env=_env(home), cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert got.returncode == 0 and got.stderr == "", got.stderr
     return json.loads(got.stdout)

@@ -29,13 +29,19 @@ def site_with(tmp_path: Path, name: str, entries: str) -> Path:
     return site
 
 
+def home_and_site(tmp_path: Path):
+    """A cache home, a steady working directory and a site with one entry point."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cwd").mkdir()
+    return tmp_path / "home", site_with(tmp_path, "one", "[pybpf.test_group]\nhi = one_mod:hello\n")
+
+
 def run(home: Path, *sites: Path) -> dict:
     env = dict(os.environ, XDG_CACHE_HOME=str(home),
                PYTHONPATH=os.pathsep.join([str(s) for s in sites] + sys.path[1:]))
     env.pop(cachedir.DISABLE_ENV, None)
     # the working directory is on sys.path (python -c): one that does not change
     cwd = home.parent / "cwd"
-    cwd.mkdir(exist_ok=True)
     got = subprocess.run([sys.executable, "-c", LIST], env=env, capture_output=True, text=True,
                          timeout=60, cwd=str(cwd))
     assert got.returncode == 0, got.stderr
@@ -43,10 +49,7 @@ def run(home: Path, *sites: Path) -> dict:
 
 
 def test_found_once_then_read_back(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    (tmp_path / "cwd").mkdir()
-    one = site_with(tmp_path, "one", "[pybpf.test_group]\nhi = one_mod:hello\n")
+    home, one = home_and_site(tmp_path)
     first = run(home, one)
     assert first == {"eps": [["hi", "one_mod:hello"]], "metadata": True, "loaded": ["hello"]}
     again = run(home, one)
@@ -54,10 +57,7 @@ def test_found_once_then_read_back(tmp_path):
 
 
 def test_another_distribution_on_the_path_is_seen(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    (tmp_path / "cwd").mkdir()
-    one = site_with(tmp_path, "one", "[pybpf.test_group]\nhi = one_mod:hello\n")
+    home, one = home_and_site(tmp_path)
     two = site_with(tmp_path, "two", "[pybpf.test_group]\nho = two_mod:hello\nhi = two_mod:x\n")
     run(home, one)
     both = run(home, one, two)
@@ -65,10 +65,7 @@ def test_another_distribution_on_the_path_is_seen(tmp_path):
 
 
 def test_an_entry_off_is_ignored_and_rewritten(tmp_path):
-    home = tmp_path / "home"
-    home.mkdir()
-    (tmp_path / "cwd").mkdir()
-    one = site_with(tmp_path, "one", "[pybpf.test_group]\nhi = one_mod:hello\n")
+    home, one = home_and_site(tmp_path)
     first = run(home, one)
     (entry,) = (home / "pybpf").glob("entrypoints-*.json")
     genuine = entry.read_bytes()
