@@ -5,10 +5,11 @@ sys.path; importing it and scanning costs tens of milliseconds, which a
 gadget's start would pay on every run to find its own name. What it found
 is kept in the cache directory (pybpf.cachedir's rules: the directory and
 file owned by this user and not writable by others, no links followed, a
-keyed MAC) under a key made of the identity of every sys.path entry (a
-distribution installed, upgraded or removed changes the directory holding
-it) and of the interpreter; an entry is validated whole, and anything off
-means importlib.metadata is asked again and the entry rewritten.
+keyed MAC) under a key made of the interpreter and of the distributions'
+metadata on every sys.path entry (names, inodes, mtimes: a distribution
+installed, upgraded or removed changes them); an entry is validated whole,
+and anything off means importlib.metadata is asked again and the entry
+rewritten.
 ``PYBPF_NO_CORE_CACHE=1`` (no cache at all) asks importlib.metadata every time.
 """
 from __future__ import annotations
@@ -57,15 +58,32 @@ def entry_points(group: str) -> List[EntryPoint]:
     return list(_known.get(group, ()))
 
 
+_METADATA = (".dist-info", ".egg-info", ".egg-link")
+
+
 def _key() -> str:
+    """What the installed entry points depend on: the interpreter, and on each sys.path
+    entry the distributions' metadata there (names, inodes, mtimes: installing,
+    upgrading or removing one changes them), or the entry itself when it is a file
+    (a zipapp). Other files coming and going (a working directory on the path) do not
+    change it."""
     h = blake2b(digest_size=20)
     h.update(f"{sys.executable}|{sys.version}\0".encode())
     for path in sys.path:
+        h.update(f"{os.path.abspath(path or '.')}\0".encode())
         try:
-            st = os.stat(path or ".")
-            h.update(f"{os.path.abspath(path)}|{st.st_ino}|{st.st_mtime_ns}\0".encode())
+            with os.scandir(path or ".") as it:
+                found = sorted((e.name, e.inode(), e.stat(follow_symlinks=False).st_mtime_ns)
+                               for e in it if e.name.endswith(_METADATA))
+            h.update(repr(found).encode())
+        except NotADirectoryError:
+            try:
+                st = os.stat(path)
+                h.update(f"file|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}\0".encode())
+            except OSError:
+                h.update(b"-\0")
         except OSError:
-            h.update(f"{path}|-\0".encode())
+            h.update(b"-\0")
     return h.hexdigest()
 
 

@@ -75,9 +75,10 @@ def _parser(only: Optional[str]) -> argparse.ArgumentParser:
         register = getattr(importlib.import_module(f"{__name__}.{name}"), "register", None)
         if register is not None:
             register(subparsers)
+    if only is not None and only in builtin:
+        return parser  # a built-in command keeps its name: no entry point is asked
     for ep in sorted(entry_points(COMMANDS_GROUP), key=lambda e: e.name):
-        if ep.name in subparsers.choices or (only is not None and (
-                ep.name != only or only in builtin)):
+        if ep.name in subparsers.choices or (only is not None and ep.name != only):
             continue  # a built-in command keeps its name
         try:
             ep.load()(subparsers)
