@@ -13,9 +13,8 @@ import struct
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
-from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
-from pybpf.btf.types import Kind as BTFKind
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
@@ -29,6 +28,9 @@ from pybpf.uapi import (
     ProgFlags,
     ProgType,
 )
+
+if TYPE_CHECKING:
+    from pybpf.btf.types import Kind as BTFKind
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
@@ -207,7 +209,7 @@ _NEEDS_BTF = frozenset({MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_
 
 def _int_btf() -> bytes:
     """BTF with one type: a 4-byte signed int "int" (id 1)."""
-    return _btf_blob(_INT, _STRINGS)
+    return _btf_blob(_int_type(), _STRINGS)
 
 
 @lru_cache(maxsize=None)
@@ -524,10 +526,21 @@ def _btf_blob(types: bytes, strings: bytes) -> bytes:
 _STRINGS = b"\0int\0x\0.data\0?.data\0float\0tag\0e\0v\0f\0"
 _S = {name: _STRINGS.index(b"\0" + name.encode() + b"\0") + 1
       for name in ("int", "x", ".data", "?.data", "float", "tag", "e", "v", "f")}
-_INT = _btf_type(_S["int"], BTFKind.INT, 0, 4) + struct.pack("<I", (1 << 24) | 32)
+
+
+def _int_type() -> bytes:
+    """BTF of one type, a 32-bit signed int (id 1)."""
+    # the BTF kinds are imported here: probing BTF is a cold start's business, and the
+    # BTF package is not imported by a warm start that decodes nothing
+    from pybpf.btf.types import Kind as BTFKind
+
+    return _btf_type(_S["int"], BTFKind.INT, 0, 4) + struct.pack("<I", (1 << 24) | 32)
 
 
 def _btf_probe_blobs() -> Dict[str, bytes]:
+    from pybpf.btf.types import Kind as BTFKind  # see _int_type
+
+    int_type = _int_type()
     proto = _btf_type(0, BTFKind.FUNC_PROTO, 0, 1)                      # id 2: int (void)
     var = _btf_type(_S["x"], BTFKind.VAR, 0, 1) + struct.pack("<I", 1)   # id 2: global int x
 
@@ -535,14 +548,14 @@ def _btf_probe_blobs() -> Dict[str, bytes]:
         return _btf_type(_S[name], BTFKind.DATASEC, 1, 4) + struct.pack("<III", 2, 0, 4)
 
     return {
-        "func": _INT + proto + _btf_type(_S["f"], BTFKind.FUNC, 0, 2),
-        "func_global": _INT + proto + _btf_type(_S["f"], BTFKind.FUNC, 1, 2),
-        "datasec": _INT + var + datasec(".data"),
-        "qmark_datasec": _INT + var + datasec("?.data"),
+        "func": int_type + proto + _btf_type(_S["f"], BTFKind.FUNC, 0, 2),
+        "func_global": int_type + proto + _btf_type(_S["f"], BTFKind.FUNC, 1, 2),
+        "datasec": int_type + var + datasec(".data"),
+        "qmark_datasec": int_type + var + datasec("?.data"),
         "float": _btf_type(_S["float"], BTFKind.FLOAT, 0, 4),
-        "decl_tag": _INT + var + _btf_type(_S["tag"], BTFKind.DECL_TAG, 0, 2)
+        "decl_tag": int_type + var + _btf_type(_S["tag"], BTFKind.DECL_TAG, 0, 2)
         + struct.pack("<i", -1),
-        "type_tag": _INT + _btf_type(_S["tag"], BTFKind.TYPE_TAG, 0, 1)
+        "type_tag": int_type + _btf_type(_S["tag"], BTFKind.TYPE_TAG, 0, 1)
         + _btf_type(0, BTFKind.PTR, 0, 2),
         "enum64": _btf_type(_S["e"], BTFKind.ENUM64, 1, 8)
         + struct.pack("<III", _S["v"], 1, 0),
@@ -564,29 +577,28 @@ def btf_features() -> FrozenSet[str]:
     return frozenset(found)
 
 
-_KINDS_BY_FEATURE = {
-    "func": (BTFKind.FUNC, BTFKind.FUNC_PROTO),
-    "datasec": (BTFKind.VAR, BTFKind.DATASEC),
-    "float": (BTFKind.FLOAT,),
-    "decl_tag": (BTFKind.DECL_TAG,),
-    "type_tag": (BTFKind.TYPE_TAG,),
-    "enum64": (BTFKind.ENUM64,),
-}
-_BASE_KINDS = (BTFKind.INT, BTFKind.PTR, BTFKind.ARRAY, BTFKind.STRUCT, BTFKind.UNION,
-               BTFKind.ENUM, BTFKind.FWD, BTFKind.TYPEDEF, BTFKind.VOLATILE, BTFKind.CONST,
-               BTFKind.RESTRICT)
-
-
 @lru_cache(maxsize=None)
 def btf_kinds() -> FrozenSet[BTFKind]:
     """The BTF kinds the kernel accepts (the base kinds plus those probed by btf_features)."""
+    from pybpf.btf.types import Kind as BTFKind  # see _int_type
+
     try:
         cmds.btf_load(_int_btf()).close()
     except SyscallError:
         return frozenset()  # no BTF_LOAD at all (before 4.18) or BTF disabled
-    kinds = set(_BASE_KINDS)
+    kinds = {BTFKind.INT, BTFKind.PTR, BTFKind.ARRAY, BTFKind.STRUCT, BTFKind.UNION,
+             BTFKind.ENUM, BTFKind.FWD, BTFKind.TYPEDEF, BTFKind.VOLATILE, BTFKind.CONST,
+             BTFKind.RESTRICT}
     features = btf_features()
-    for feature, members in _KINDS_BY_FEATURE.items():
+    by_feature = {
+        "func": (BTFKind.FUNC, BTFKind.FUNC_PROTO),
+        "datasec": (BTFKind.VAR, BTFKind.DATASEC),
+        "float": (BTFKind.FLOAT,),
+        "decl_tag": (BTFKind.DECL_TAG,),
+        "type_tag": (BTFKind.TYPE_TAG,),
+        "enum64": (BTFKind.ENUM64,),
+    }
+    for feature, members in by_feature.items():
         if feature in features:
             kinds.update(members)
     return frozenset(kinds)
