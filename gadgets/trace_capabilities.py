@@ -9,10 +9,15 @@ memory accounting). cap_capable()'s audit option is not in the tracepoint,
 so the BPF program asks which function called it: user space passes the
 address ranges of the kernel's non-audit paths (NOAUDIT_CALLERS) from
 /proc/kallsyms. Without readable addresses every check counts as audited.
+The ranges are kept per boot in pybpf's cache directory (sealed, as every
+entry there), so only the first start of a boot reads kallsyms.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from pybpf import cachedir
 
 from .common.formats import CAPABILITIES, capability_name
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
@@ -72,13 +77,52 @@ def function_ranges(names: Tuple[str, ...], path: str = "/proc/kallsyms"
     return ranges
 
 
+RANGES_MAGIC = b"PYBPFNA1"
+RANGES_LIMIT = 4096  # bytes: a few ranges as JSON
+
+
+def _decode_ranges(body: memoryview, names: Tuple[str, ...], path: str, boot: str
+                   ) -> Optional[List[Tuple[int, int]]]:
+    """The ranges of a cache entry, or None unless it is for these names, path and boot."""
+    try:
+        doc = json.loads(bytes(body))
+        if doc["boot"] != boot or doc["path"] != path or doc["names"] != list(names):
+            return None
+        ranges = [(int(a), int(b)) for a, b in doc["ranges"]]
+    except (ValueError, TypeError, KeyError):
+        return None
+    ok = 0 < len(ranges) <= len(names) and all(0 < a < b for a, b in ranges)
+    return ranges if ok else None
+
+
+def cached_function_ranges(names: Tuple[str, ...], path: str = "/proc/kallsyms"
+                           ) -> List[Tuple[int, int]]:
+    """function_ranges, kept for this boot in the cache directory: kernel text does
+    not move until the next boot. Nothing is kept when kallsyms shows no addresses
+    (kptr_restrict may change) or the boot is unknown."""
+    boot = cachedir.boot_id()
+    if not boot:
+        return function_ranges(names, path)
+    name = f"noaudit-ranges-{boot}.json"  # the body names the path and functions it is for
+    with cachedir.opened() as d:
+        body = d.load_sealed(name, RANGES_MAGIC, RANGES_LIMIT) if d is not None else None
+        ranges = _decode_ranges(body, names, path, boot) if body is not None else None
+        if ranges is not None:
+            return ranges
+        ranges = function_ranges(names, path)
+        if ranges and d is not None:
+            doc = {"boot": boot, "path": path, "names": list(names), "ranges": ranges}
+            d.store_sealed(name, RANGES_MAGIC, json.dumps(doc).encode())
+    return ranges
+
+
 def _u64s(values: List[int]) -> bytes:
     return b"".join(v.to_bytes(8, "little") for v in values)
 
 
 def prepare(session: Any, spec: Any) -> None:
     """The non-audit callers' address ranges, for the tracepoint's program."""
-    ranges = function_ranges(NOAUDIT_CALLERS)[:NOAUDIT_RANGES]
+    ranges = cached_function_ranges(NOAUDIT_CALLERS)[:NOAUDIT_RANGES]
     pad = [(0, 0)] * (NOAUDIT_RANGES - len(ranges))
     spec.constants["noaudit_start"] = _u64s([r[0] for r in ranges + pad])
     spec.constants["noaudit_end"] = _u64s([r[1] for r in ranges + pad])

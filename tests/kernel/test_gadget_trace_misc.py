@@ -165,6 +165,40 @@ def test_capabilities_audited_only_unless_verbose():
     assert ("CAP_NET_BIND_SERVICE", "bind", True) in kinds
 
 
+# one gadget start; prints whether /proc/kallsyms was opened (an audit hook sees every open)
+START_ONCE = """
+import sys
+opened = []
+sys.addaudithook(lambda ev, args: ev == "open" and args[0] == "/proc/kallsyms" and opened.append(1))
+from pybpf_gadgets import trace_capabilities
+with trace_capabilities.run(cap="NET_BIND_SERVICE") as run:
+    pass
+print(bool(opened))
+"""
+
+
+def test_capabilities_second_start_reads_no_kallsyms(tmp_path):
+    """The non-audit ranges are cached per boot: the second start opens no kallsyms,
+    and an entry changed on disk is ignored (read again, then trusted again)."""
+    require(trace_capabilities.GADGET)
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    env = dict(os.environ, XDG_CACHE_HOME=str(home))
+    env.pop("PYBPF_NO_CORE_CACHE", None)
+
+    def start():
+        out = subprocess.run([sys.executable, "-c", START_ONCE], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        return out.split()[-1] == "True"
+
+    assert start() and not start()
+    (entry,) = (home / "pybpf").glob("noaudit-ranges-*")
+    raw = bytearray(entry.read_bytes())
+    raw[-4] ^= 1  # the last digit of the last range's end (the body ends "]]}")
+    entry.write_bytes(bytes(raw))
+    assert start() and not start()
+
+
 def test_capabilities_denied_in_user_namespace():
     require(trace_capabilities.GADGET)
     # in a new user namespace, sethostname() is denied: the UTS namespace
