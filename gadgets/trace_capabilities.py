@@ -9,19 +9,20 @@ memory accounting). cap_capable()'s audit option is not in the tracepoint,
 so the BPF program asks which function called it: user space passes the
 address ranges of the kernel's non-audit paths (NOAUDIT_CALLERS) from
 /proc/kallsyms. Without readable addresses every check counts as audited.
+``--unique`` (BCC's name) shows each (process, capability, verdict) once.
 The ranges are kept per boot in pybpf's cache directory (sealed, as every
 entry there), so only the first start of a boot reads kallsyms.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from pybpf import cachedir
 
 from .common.formats import CAPABILITIES, capability_name
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
-from .common.session import run_function
+from .common.session import EventSession, run_function
 from .common.syscalls import syscall_name
 
 
@@ -141,6 +142,26 @@ def present(raw: Dict[str, Any]) -> Dict[str, Any]:
     }
 
 
+class CapabilitySession(EventSession):
+    """EventSession that, with ``unique``, drops a check already shown for the same
+    process, capability and verdict (in user space: the kernel sends every check)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._seen: Set[Tuple[int, int, str]] = set()
+
+    def keep(self, event: Dict[str, Any]) -> bool:
+        if not super().keep(event):
+            return False
+        if not self.params["unique"]:
+            return True
+        key = (event["proc"]["pid"], event["cap_raw"], event["verdict"])
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        return True
+
+
 GADGET = Gadget(
     name="trace_capabilities",
     category="trace",
@@ -155,6 +176,8 @@ GADGET = Gadget(
     params=[
         Param("verbose", "include the checks the kernel does not audit (as BCC's capable -v)",
               default=False, constant="targ_verbose", aliases=("-v",)),
+        Param("unique", "each (process, capability, verdict) once (as BCC's capable --unique)",
+              default=False),
         Param("denied", "only denied checks", default=False, constant="targ_denied_only"),
         Param("cap", "only this capability (CAP_SYS_ADMIN, SYS_ADMIN or 21)", capability, None,
               constant="targ_cap"),
@@ -172,6 +195,7 @@ GADGET = Gadget(
     ],
     present=present,
     prepare=prepare,
+    session=CapabilitySession,
     default_fields=("runtime.containerName", "proc.uid", "proc.pid", "proc.comm", "cap",
                     "audit", "verdict", "syscall"),
 )

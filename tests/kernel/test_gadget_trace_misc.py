@@ -139,6 +139,22 @@ def test_capabilities_bind_low_port_as_root():
     assert e["syscall"] == "bind" and e["proc"]["pid"] == ME
 
 
+def test_capabilities_unique_shows_each_check_once():
+    """As BCC's capable --unique: repeated binds give one (pid, capability, verdict) event."""
+    require(trace_capabilities.GADGET)
+
+    def three_binds():
+        for _ in range(3):
+            bind_low_port(84)
+
+    with trace_capabilities.run(pid=ME, cap="NET_BIND_SERVICE", unique=True) as run:
+        events = collect(run, three_binds, lambda e: True, settle=0.5)
+    assert [(e["proc"]["pid"], e["cap"], e["verdict"]) for e in events] == \
+        [(ME, "CAP_NET_BIND_SERVICE", "allow")]
+    with trace_capabilities.run(pid=ME, cap="NET_BIND_SERVICE") as run:
+        assert len(collect(run, three_binds, lambda e: True, want=3)) >= 3
+
+
 def _mmap_then_bind():
     """A private writable mapping (a non-audit CAP_SYS_ADMIN check: memory
     accounting) and a bind to a low port (an audited CAP_NET_BIND_SERVICE check)."""
