@@ -177,7 +177,7 @@ class PreparedObject:
 
 # -- the key -------------------------------------------------------------------------------------
 
-def _install_identity() -> str:
+def install_identity() -> str:
     import pybpf
     try:
         return f"{pybpf.__version__}|{cachedir.file_identity(pybpf.__file__)}"
@@ -191,7 +191,7 @@ def entry_key(object_bytes: bytes, name: str, max_entries: Mapping[str, int],
     for the running kernel, by this installation of pybpf. Constants are not part of
     it: they are written into the `.rodata` images after (see set_constants)."""
     h = blake2b(digest_size=20)
-    h.update(f"pybpf-prepared/{FORMAT}|{_install_identity()}|{name}\0".encode())
+    h.update(f"pybpf-prepared/{FORMAT}|{install_identity()}|{name}\0".encode())
     h.update(f"kernel {cachedir.file_identity(KERNEL_BTF)}\0".encode())
     h.update(blake2b(object_bytes, digest_size=20).digest())
     overrides = {"max_entries": sorted(max_entries.items()),

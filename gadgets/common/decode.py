@@ -40,18 +40,26 @@ def member_spans(btf: Any, struct_id: int, names: Iterable[str]) -> Dict[str, Tu
 
 class EventDecoder:
     """Decodes records of one event struct; short records (variable-length
-    tails) are zero-padded to the struct size first."""
+    tails) are zero-padded to the struct size first. ``spec``: the prepared
+    object; its struct decoder comes from pybpf.decoders (no BTF parsed on a
+    warm start)."""
 
-    def __init__(self, btf: Any, struct_name: str, raw_members: Iterable[str] = ()) -> None:
-        from pybpf.btf.codec import Codec
+    def __init__(self, spec: Any, struct_name: str, raw_members: Iterable[str] = ()) -> None:
+        from pybpf.decoders import struct_decoder
+        from pybpf.errors import BTFError
 
-        self.type_id = find_struct(btf, struct_name)
-        self.codec = Codec.for_type(btf, self.type_id)
-        self.size = self.codec.size
-        self.raw = member_spans(btf, self.type_id, raw_members)
+        try:
+            self.struct = struct_decoder(spec, struct_name)
+        except BTFError:
+            raise GadgetError(f"struct {struct_name!r} is not in the object's BTF "
+                              f"(missing GADGET_EVENT?)") from None
+        self.size = self.struct.size
         # every member's offset and size (a path that slices the record itself)
-        self.spans = member_spans(btf, self.type_id,
-                                  [m.name for m in btf[self.type_id].members if m.name])
+        self.spans = self.struct.spans
+        missing = sorted(set(raw_members) - set(self.spans))
+        if missing:
+            raise GadgetError(f"struct {struct_name!r} has no member {missing[0]!r}")
+        self.raw = {name: self.spans[name] for name in raw_members}
         self._zeros = bytes(self.size)
 
     def decode(self, record: Any) -> Dict[str, Any]:
@@ -59,7 +67,7 @@ class EventDecoder:
         most (a short record is joined to its zero padding)."""
         have = len(record)
         buf = record if have >= self.size else bytes(record) + self._zeros[have:]
-        out = self.codec.decode(buf)
+        out = self.struct.decode_from(buf)
         for name, (off, size) in self.raw.items():
             out[name] = bytes(buf[off: off + size])
         return out

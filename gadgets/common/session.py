@@ -356,7 +356,7 @@ class EventSession(Session):
     _decoder: Optional[EventDecoder] = None
 
     def _open_source(self, spec: Any) -> None:
-        self._decoder = EventDecoder(spec.btf, self.gadget.event_struct, self.gadget.raw_members)
+        self._decoder = EventDecoder(spec, self.gadget.event_struct, self.gadget.raw_members)
         self._reader = pybpf.RingBufReader(self._coll.maps[self.gadget.ringbuf])
 
     def present(self, record: Any) -> Dict[str, Any]:
@@ -381,8 +381,8 @@ class EventSession(Session):
         """Read the lost-event counter; call on_lost(delta, total) if it grew."""
         if self._coll is None:
             return
-        value = self._coll.maps[LOST_MAP][bytes(4)]
-        total = value if isinstance(value, int) else int.from_bytes(bytes(value), "little")
+        # raw: typing the counter's map would parse the object's BTF for one u64
+        total = int.from_bytes(self._coll.maps[LOST_MAP].raw[bytes(4)], "little")
         if total > self.lost:
             delta, self.lost = total - self.lost, total
             if self.on_lost is not None:

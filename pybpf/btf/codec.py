@@ -27,7 +27,7 @@ import struct
 import threading
 import weakref
 from collections.abc import Mapping
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..errors import BTFError
 from .spec import Spec
@@ -100,6 +100,7 @@ class _Layout:
         self.enc_args: List[str] = []   # pack arguments, in format order
         self.enc_post: List[str] = []   # statements run after packing (overlapping fields)
         self.depth = 0
+        self.bound = 0  # nested codecs the expressions refer to
 
     def _fail(self, msg: str) -> BTFError:
         return BTFError(f"{self.spec.name}: cannot build a codec for {self.name}: {msg}")
@@ -117,6 +118,7 @@ class _Layout:
     def bind(self, obj: Any) -> str:
         key = f"_o{len(self.env)}"
         self.env[key] = obj
+        self.bound += 1
         return key
 
     def value(self, type_id: int, off: int, acc: str) -> str:
@@ -293,6 +295,9 @@ class Codec:
             layout.fmt.append(f"{self.size - layout.pos}x")
         fmt = struct.Struct("".join(layout.fmt))
         self.struct = fmt
+        # the decode expression over the unpacked tuple ``v`` when it stands alone (no
+        # nested codec): what pybpf.decoders keeps so a later start needs no BTF
+        self.expression: Optional[str] = None if layout.bound else expr
         env = layout.env
         env["_unpack"] = fmt.unpack_from
         env["_pack_into"] = fmt.pack_into

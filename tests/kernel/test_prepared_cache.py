@@ -111,3 +111,52 @@ def test_overrides_select_entries_and_constants_are_written_on_load(tmp_path, mo
     assert len(entries(tmp_path)) == 2
     with pytest.raises(pybpf.BPFError, match="no map named 'nope'"):
         pybpf.prepare(obj, max_entries={"nope": 1})
+
+
+# a gadget run in-process while a thread makes the event it should show (an open of a
+# unique path, an exec with a unique argument); then which BTF/ELF modules were imported
+RUN_GADGET = """
+import json, os, runpy, subprocess, sys, threading, time
+gadget, mark = sys.argv[1], sys.argv[2]
+def trigger():
+    for _ in range(20):
+        time.sleep(0.1)
+        if gadget == "trace_open":
+            os.close(os.open(mark, os.O_RDONLY | os.O_CREAT, 0o600))
+        else:
+            subprocess.run(["/bin/true", mark])
+threading.Thread(target=trigger, daemon=True).start()
+sys.argv = ["pybpf", "run", gadget, "--timeout", "2.5", "-o", "json"]
+try:
+    runpy.run_module("pybpf", run_name="__main__")
+except SystemExit:
+    pass
+sys.stdout.flush()
+print(json.dumps(sorted(m for m in sys.modules if m.startswith(("pybpf.btf.", "elftools")))),
+      file=sys.stderr)
+"""
+
+
+def run_gadget(name: str, mark: str, home: Path):
+    got = subprocess.run([sys.executable, "-c", RUN_GADGET, name, mark], env=_env(home),
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stderr
+    shown = [json.loads(line) for line in got.stdout.splitlines() if mark in line]
+    assert shown, got.stdout[-2000:]
+    # the gadget's own fields of the first event (time and process ids differ per run)
+    first = {k: v for k, v in shown[0].items() if k not in ("timestamp", "timestamp_raw", "proc")}
+    first["comm"] = shown[0]["proc"]["comm"]
+    return first, json.loads(got.stderr.splitlines()[-1])
+
+
+@pytest.mark.parametrize("name", ["trace_open", "trace_exec"])
+def test_a_warm_gadget_start_parses_no_btf_and_decodes_the_same(name, tmp_path):
+    mark = str(tmp_path / f"pybpf-warm-{os.getpid()}")
+    home = tmp_path / "home"
+    home.mkdir()
+    cold, cold_modules = run_gadget(name, mark, home)
+    warm, warm_modules = run_gadget(name, mark, home)
+    assert "pybpf.btf.spec" in cold_modules
+    assert warm_modules == []  # neither the BTF parser nor pyelftools
+    assert warm == cold
+    assert len(list((home / "pybpf").glob("decoder-*.bin"))) == 1

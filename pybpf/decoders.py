@@ -1,0 +1,178 @@
+"""Struct decoders that need no BTF at start-up: a codec's decode half, kept in the cache.
+
+Decoding a struct of a prepared object (a trace gadget's event) goes through a
+pybpf.btf.codec.Codec, whose making parses the object's BTF and generates the
+decoder: tens of milliseconds at every start although the result depends only
+on the BTF bytes and the struct's name. :func:`struct_decoder` returns a
+:class:`StructDecoder` (size, one ``struct`` format, the decode function, each
+named member's offset and size) from the cache directory when an entry for
+these BTF bytes and this installation of pybpf is there, under the prepared
+cache's trust rules (pybpf.cachedir: owner and mode checks, no links followed,
+a keyed MAC; ``PYBPF_NO_CORE_CACHE=1`` turns it off); else it builds the codec
+from the BTF and stores what a later start needs.
+
+An entry's body is JSON: the struct's name, size, format, member spans and the
+codec's decode expression. The expression is checked against the forms the
+codec generates (items and slices of the unpacked tuple ``v``, dict and list
+displays, integer arithmetic, three helpers; no attribute, no other name)
+before it is compiled; anything else in an entry means a cold build that
+rewrites it. A codec that needs nested codecs (unions after their first
+member, arrays of structs too long to unroll) is not stored: such a struct is
+decoded from BTF on every start.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import struct
+from typing import Any, Callable, Dict, Optional, Tuple
+
+try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - Pythons built without it
+    from hashlib import blake2b
+
+from pybpf import cachedir
+from pybpf.errors import BTFError
+from pybpf.prepared import PreparedObject, install_identity
+
+FORMAT = 1  # bump when an entry changes meaning
+MAGIC = b"PYBPFSD1"
+MAX_ENTRY = 1 << 20
+
+Spans = Dict[str, Tuple[int, int]]
+
+
+def _cstr(raw: bytes) -> str:  # as the codec decodes a char array
+    end = raw.find(b"\0")
+    return (raw if end < 0 else raw[:end]).decode("utf-8", "replace")
+
+
+_HELPERS: Dict[str, Any] = {"_cstr": _cstr, "_from_bytes": int.from_bytes, "list": list}
+_NODES = (ast.Expression, ast.Dict, ast.List, ast.Constant, ast.Subscript, ast.Slice,
+          ast.Name, ast.Load, ast.Call, ast.keyword, ast.BinOp, ast.RShift, ast.BitAnd,
+          ast.BitXor, ast.Sub)
+
+
+class _Unusable(Exception):
+    """An entry that does not hold a valid decoder."""
+
+
+class StructDecoder:
+    """Decodes a buffer of at least ``size`` bytes into a dict of the struct's members
+    (the codec's values); ``spans``: each named member's (offset, size)."""
+
+    def __init__(self, name: str, size: int, decode_from: Callable[..., Any],
+                 spans: Spans) -> None:
+        self.name = name
+        self.size = size
+        self.decode_from = decode_from
+        self.spans = spans
+
+
+def _check(expression: str) -> ast.Expression:
+    """The parsed expression if it only uses the forms the codec generates."""
+    tree = ast.parse(expression, mode="eval")
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            raise _Unusable(type(node).__name__)
+        if isinstance(node, ast.Name) and node.id != "v" and node.id not in _HELPERS:
+            raise _Unusable(node.id)
+        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, str)):
+            raise _Unusable("constant")
+        if isinstance(node, ast.Dict) and not all(isinstance(k, ast.Constant) for k in node.keys):
+            raise _Unusable("dict key")
+        if isinstance(node, ast.Subscript) and not (isinstance(node.value, ast.Name)
+                                                    and node.value.id == "v"):
+            raise _Unusable("subscript")
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name)
+                                               and all(k.arg == "signed" for k in node.keywords)):
+            raise _Unusable("call")
+    return tree
+
+
+def _compiled(name: str, size: int, fmt: str, expression: str) -> Callable[..., Any]:
+    """``decode_from(buf, base=0)``: the checked expression over ``fmt`` unpacked at ``base``."""
+    layout = struct.Struct(fmt)
+    if layout.size != size:
+        raise _Unusable("size")
+    module = ast.parse("def decode_from(buf, base=0):\n    v = _unpack(buf, base)\n    return v\n")
+    func = module.body[0]
+    assert isinstance(func, ast.FunctionDef) and isinstance(func.body[1], ast.Return)
+    func.body[1].value = _check(expression).body
+    env = dict(_HELPERS, _unpack=layout.unpack_from)
+    exec(compile(ast.fix_missing_locations(module), f"<decoder of {name}>", "exec"), env)  # noqa: S102
+    decode_from: Callable[..., Any] = env["decode_from"]
+    return decode_from
+
+
+def _key(obj: PreparedObject, name: str) -> str:
+    h = blake2b(digest_size=20)
+    h.update(f"pybpf-decoder/{FORMAT}|{install_identity()}|{name}\0".encode())
+    h.update(blake2b(obj.btf_bytes or b"", digest_size=20).digest())
+    return h.hexdigest()
+
+
+def _decoded(body: memoryview, name: str) -> StructDecoder:
+    head = json.loads(bytes(body))
+    if not isinstance(head, dict) or head.get("format") != FORMAT or head.get("name") != name:
+        raise _Unusable("header")
+    size, fmt, expression, raw_spans = (head.get(k) for k in ("size", "fmt", "expr", "spans"))
+    if not (isinstance(size, int) and size >= 0 and isinstance(fmt, str)
+            and isinstance(expression, str) and isinstance(raw_spans, dict)):
+        raise _Unusable("fields")
+    spans: Spans = {}
+    for member, span in raw_spans.items():
+        if not (isinstance(span, list) and len(span) == 2 and all(
+                isinstance(x, int) and x >= 0 for x in span) and span[0] <= size):
+            raise _Unusable("span")
+        spans[member] = (span[0], span[1])
+    return StructDecoder(name, size, _compiled(name, size, fmt, expression), spans)
+
+
+def _load(key: str, name: str) -> Optional[StructDecoder]:
+    with cachedir.opened() as d:
+        body = d.load_sealed(f"decoder-{key}.bin", MAGIC, MAX_ENTRY) if d is not None else None
+    if body is None:
+        return None
+    try:
+        return _decoded(body, name)
+    except (_Unusable, ValueError, TypeError, SyntaxError, RecursionError, struct.error):
+        return None
+
+
+def _built(obj: PreparedObject, name: str) -> Tuple[StructDecoder, Optional[bytes]]:
+    """The decoder made from the object's BTF, and the entry to keep (None: not storable)."""
+    # deferred: the BTF parser and codec generator are a cold start's business
+    from pybpf.btf.codec import Codec
+    from pybpf.btf.types import Struct
+
+    btf = obj.btf
+    tid = next((t for t in (btf.ids_by_name(name) if btf is not None else ())
+                if isinstance(btf[t], Struct)), None)
+    if tid is None:
+        raise BTFError(f"{obj.name}: struct {name!r} is not in the object's BTF")
+    codec = Codec.for_type(btf, tid)
+    spans = {m.name: (m.bit_offset // 8, btf.size_of(m.type)) for m in btf[tid].members if m.name}
+    decoder = StructDecoder(name, codec.size, codec.decode_from, spans)
+    if codec.expression is None:
+        return decoder, None
+    body = {"format": FORMAT, "name": name, "size": codec.size, "fmt": codec.struct.format,
+            "expr": codec.expression, "spans": spans}
+    return decoder, json.dumps(body, separators=(",", ":")).encode()
+
+
+def struct_decoder(obj: PreparedObject, name: str) -> StructDecoder:
+    """The decoder of struct ``name`` in ``obj``'s BTF (cached: see the module)."""
+    if not cachedir.enabled():
+        return _built(obj, name)[0]
+    key = _key(obj, name)
+    hit = _load(key, name)
+    if hit is not None:
+        return hit
+    decoder, entry = _built(obj, name)
+    if entry is not None:
+        with cachedir.opened() as d:
+            if d is not None:
+                d.store_sealed(f"decoder-{key}.bin", MAGIC, entry)
+    return decoder
