@@ -18,7 +18,6 @@ import shutil
 import sys
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from . import yamltext
 from .errors import GadgetError
 from .filters import get_path
 from .gadget import Field, Gadget
@@ -132,7 +131,10 @@ class DocumentWriter(_Writer):
         self.fields = list(fields) if fields else None
         self.drop = list(drop)
         self.stream = stream
-        self.document: Callable[[Any], str] = yamltext.document if output == "yaml" else _pretty
+        self.document: Callable[[Any], str] = _pretty
+        if output == "yaml":  # here: its escaping pattern alone takes ~10 ms to compile
+            from . import yamltext
+            self.document = yamltext.document
 
     def header(self) -> None:
         pass
