@@ -200,6 +200,9 @@ def discover(proc: Optional[str] = None, host_mntns: Optional[int] = None,
     roots = (host_root(),) if roots is None else roots
     if host_mntns is None:
         host_mntns = host_mntns_id(proc)
+    groups = _scan(proc, host_mntns)
+    if not groups:  # no process outside the host's mount namespace: no runtime to ask
+        return []
     problems = Problems()
     by_id: Dict[str, Record] = {}
     for root in roots:
@@ -209,7 +212,7 @@ def discover(proc: Optional[str] = None, host_mntns: Optional[int] = None,
     by_pid = {r.pid: r for r in by_id.values() if r.pid}
     cg_root = cgroup2_root()
     found = []
-    for path, members in _scan(proc, host_mntns).items():
+    for path, members in groups.items():
         record = _record_for(path, members, by_id, by_cgroup, by_pid)
         if record is not None and record.sandbox:
             continue

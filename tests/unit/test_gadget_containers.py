@@ -481,3 +481,26 @@ def test_enricher_notices_a_reused_namespace_number(tmp_path):
     real = e.rescan
     e.rescan = lambda: (calls.append(1), real())
     assert e.lookup(svc, 40) is None and e.lookup(svc, 40) is None and calls == [1]
+
+
+def test_runtime_names_are_the_readers():
+    from pybpf_gadgets.common import runtimes
+    assert tuple(runtimes.readers()) == runtimes.NAMES
+
+
+def test_a_host_without_containers_reads_no_runtime_state(hybrid, tmp_path):
+    """Only host processes: nothing to join to, so no runtime's state is read (or
+    its reader imported: a subprocess, as this process may have them already)."""
+    import subprocess
+    import sys
+    _, _, root = hybrid
+    (tmp_path / "hostonly").mkdir()
+    proc, _ = make_proc(tmp_path / "hostonly", {1: ("host", "0::/init.scope\n"),
+                                                 2: ("host", "0::/user.slice\n")})
+    code = ("import sys; from pybpf_gadgets.common import containers as ctr; "
+            f"found = ctr.discover({proc!r}, roots=({root!r},), warn=print); "
+            "print(found, sorted(m for m in sys.modules if m.startswith("
+            "'pybpf_gadgets.common.runtimes.') and not m.endswith('.record')))")
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert got.stdout.strip() == "[] []"

@@ -7,21 +7,28 @@ joins pods' containers to their sandboxes, and notes what it could not read.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
-from . import containerd, crio, docker, podman
 from .record import Problems, Record, link_sandboxes
 
-READERS = {m.RUNTIME: m.read for m in (docker, containerd, crio, podman)}
-NAMES = tuple(READERS)
+# each reader module's RUNTIME, in the order they are read (a test checks they agree)
+NAMES = ("docker", "containerd", "cri-o", "podman")
+
+
+def readers() -> Dict[str, Any]:
+    """Each runtime's reader by name; the modules are imported here, when a host has
+    processes in containers to ask about (tens of ms of import at every gadget start)."""
+    from . import containerd, crio, docker, podman
+    return {m.RUNTIME: m.read for m in (docker, containerd, crio, podman)}
 
 
 def read_all(root: Path, problems: Problems,
              runtimes: Optional[Iterable[str]] = None) -> Dict[str, Record]:
     """Every container the selected runtimes' state describes, by id."""
     by_id: Dict[str, Record] = {}
+    read = readers()
     for name in (NAMES if runtimes is None else runtimes):
-        for r in READERS[name](root, problems):
+        for r in read[name](root, problems):
             if r.id in by_id:
                 by_id[r.id].merge(r)
             else:
