@@ -27,16 +27,18 @@ from pathlib import Path
 from typing import Optional
 
 _ID = r"([0-9a-f]{64})"
+# compiled on first use (re's own cache): a host without containers never parses a path,
+# and compiling these at import cost every gadget start a few ms
 _PATTERNS = (
-    ("docker", re.compile(r"(?:^|/)docker-" + _ID + r"\.scope$")),
-    ("docker", re.compile(r"(?:^|/)docker/" + _ID + r"$")),
-    ("podman", re.compile(r"(?:^|/)libpod-" + _ID + r"(?:\.scope)?(?:/container)?$")),
-    ("cri-o", re.compile(r"(?:^|/)crio-" + _ID + r"(?:\.scope)?(?:/container)?$")),
-    ("containerd", re.compile(r"(?:^|/)cri-containerd-" + _ID + r"\.scope$")),
-    ("", re.compile(r"^/kubepods[^/]*(?:/[^/]+)*/" + _ID + r"$")),
+    ("docker", r"(?:^|/)docker-" + _ID + r"\.scope$"),
+    ("docker", r"(?:^|/)docker/" + _ID + r"$"),
+    ("podman", r"(?:^|/)libpod-" + _ID + r"(?:\.scope)?(?:/container)?$"),
+    ("cri-o", r"(?:^|/)crio-" + _ID + r"(?:\.scope)?(?:/container)?$"),
+    ("containerd", r"(?:^|/)cri-containerd-" + _ID + r"\.scope$"),
+    ("", r"^/kubepods[^/]*(?:/[^/]+)*/" + _ID + r"$"),
 )
-_POD_UID = re.compile(r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
-                      r"(?:\.slice)?/")
+_POD_UID = (r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})"
+            r"(?:\.slice)?/")
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,9 @@ class CgroupMatch:
 def parse_path(path: str) -> Optional[CgroupMatch]:
     """The container a cgroup path belongs to, or None for any other path."""
     for runtime, pattern in _PATTERNS:
-        m = pattern.search(path)
+        m = re.search(pattern, path)
         if m:
-            uid = _POD_UID.search(path)
+            uid = re.search(_POD_UID, path)
             return CgroupMatch(runtime, m.group(1), uid.group(1).replace("_", "-") if uid else "")
     return None
 
