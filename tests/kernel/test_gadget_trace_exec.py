@@ -87,6 +87,17 @@ def test_failed_execs_hidden_by_default_and_max_args(tmp_path):
     assert events[0]["args_truncated"]
 
 
+@pytest.mark.vm  # the verifier's cost of the 64-iteration loop differs by kernel
+def test_max_args_at_its_bound(tmp_path):
+    """--max-args 64, the loop's bound: the verifier walks all 64 iterations (a smaller
+    value lets it prune the rest), and 64 arguments arrive."""
+    tag, _, trigger = _failed_then_echo(tmp_path, 70)
+    with trace_exec.run(max_args=64) as run:
+        events = collect(run, trigger, lambda e: tag in " ".join(e["args"]))
+    assert events[0]["args_count"] == 64 and events[0]["args_truncated"]
+    assert events[0]["args"][:3] == [ECHO, tag, "a0"] and events[0]["args"][-1] == "a61"
+
+
 def test_cli_json(tmp_path):
     tag = f"pybpf-cli-{uuid.uuid4().hex[:8]}"
     cli = CLIRun("trace_exec", "-o", "json", "--timeout", "120",
