@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import struct
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -35,6 +35,9 @@ except ImportError:  # pragma: no cover - Pythons built without it
 from pybpf import cachedir
 from pybpf.errors import BTFError
 from pybpf.prepared import PreparedObject, install_identity
+
+if TYPE_CHECKING:
+    from pybpf.elf.reader import ObjectSpec
 
 FORMAT = 1  # bump when an entry changes meaning
 MAGIC = b"PYBPFSD1"
@@ -141,19 +144,20 @@ def _load(key: str, name: str) -> Optional[StructDecoder]:
         return None
 
 
-def _built(obj: PreparedObject, name: str) -> Tuple[StructDecoder, Optional[bytes]]:
+def _built(obj: Union[PreparedObject, ObjectSpec], name: str) -> Tuple[StructDecoder, Optional[bytes]]:
     """The decoder made from the object's BTF, and the entry to keep (None: not storable)."""
     # deferred: the BTF parser and codec generator are a cold start's business
     from pybpf.btf.codec import Codec
     from pybpf.btf.types import Struct
 
     btf = obj.btf
-    tid = next((t for t in (btf.ids_by_name(name) if btf is not None else ())
-                if isinstance(btf[t], Struct)), None)
-    if tid is None:
+    tid = None if btf is None else next(
+        (t for t in btf.ids_by_name(name) if isinstance(btf[t], Struct)), None)
+    if btf is None or tid is None:
         raise BTFError(f"{obj.name}: struct {name!r} is not in the object's BTF")
     codec = Codec.for_type(btf, tid)
-    spans = {m.name: (m.bit_offset // 8, btf.size_of(m.type)) for m in btf[tid].members if m.name}
+    members = btf.get_as(tid, Struct).members
+    spans = {m.name: (m.bit_offset // 8, btf.size_of(m.type)) for m in members if m.name}
     decoder = StructDecoder(name, codec.size, codec.decode_from, spans)
     if codec.expression is None:
         return decoder, None
@@ -162,9 +166,11 @@ def _built(obj: PreparedObject, name: str) -> Tuple[StructDecoder, Optional[byte
     return decoder, json.dumps(body, separators=(",", ":")).encode()
 
 
-def struct_decoder(obj: PreparedObject, name: str) -> StructDecoder:
-    """The decoder of struct ``name`` in ``obj``'s BTF (cached: see the module)."""
-    if not cachedir.enabled():
+def struct_decoder(obj: Union[PreparedObject, ObjectSpec], name: str) -> StructDecoder:
+    """The decoder of struct ``name`` in ``obj``'s BTF (cached: see the module). An
+    ObjectSpec (a cold load changed by a gadget's ``prepare``) has its BTF parsed
+    already and no BTF bytes to key an entry with: built, not cached."""
+    if not cachedir.enabled() or not isinstance(obj, PreparedObject):
         return _built(obj, name)[0]
     key = _key(obj, name)
     hit = _load(key, name)
