@@ -168,6 +168,7 @@ GADGET = Gadget(
     description="capability checks: capability, verdict, system call",
     object="trace_capabilities",
     hooks=[],
+    needs=("btf", "ringbuf", "task_pt_regs"),
     hook_sets=(
         HookSet((Hook("tracepoint", "capability/cap_capable"),), ("trace_cap_capable",)),
         HookSet((Hook("kprobe", "cap_capable"),),

@@ -96,12 +96,14 @@ def hook_available(hook: "Hook") -> Tuple[bool, str]:
 
 
 BPF_FUNC_LOOP = 181  # uapi enum bpf_func_id
+BPF_FUNC_TASK_PT_REGS = 175
 
 
 @functools.lru_cache(maxsize=None)
 def feature_available(name: str) -> Tuple[bool, str]:
     """A kernel feature a gadget's object relies on: "ringbuf" (5.8),
-    "bpf_loop" (5.17, the dentry walk of gadget/path.h), "btf" (vmlinux BTF:
+    "bpf_loop" (5.17, the dentry walk of gadget/path.h), "task_pt_regs" (5.15,
+    the system call of a task's registers), "btf" (vmlinux BTF:
     CO-RE and tp_btf); or a privilege beyond tracing: "cap_sys_admin"."""
     from pybpf import features
     from pybpf.uapi import ProgType
@@ -114,6 +116,8 @@ def feature_available(name: str) -> Tuple[bool, str]:
         support = features.has_ringbuf()
     elif name == "bpf_loop":
         support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_LOOP)
+    elif name == "task_pt_regs":
+        support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_TASK_PT_REGS)
     elif name == "btf":
         ok = Path("/sys/kernel/btf/vmlinux").exists()
         return ok, "" if ok else "the kernel has no BTF (/sys/kernel/btf/vmlinux)"

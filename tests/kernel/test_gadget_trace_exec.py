@@ -78,6 +78,7 @@ def test_failed_exec_and_truncation(tmp_path):
 
 def test_failed_execs_hidden_by_default_and_max_args(tmp_path):
     """BCC's execsnoop defaults: no failed exec without -x; --max-args in the kernel."""
+    require(trace_exec.GADGET)
     tag, _, trigger = _failed_then_echo(tmp_path, 9)
     with trace_exec.run(max_args=3) as run:
         events = collect(run, trigger,
@@ -91,6 +92,7 @@ def test_failed_execs_hidden_by_default_and_max_args(tmp_path):
 def test_max_args_at_its_bound(tmp_path):
     """--max-args 64, the loop's bound: the verifier walks all 64 iterations (a smaller
     value lets it prune the rest), and 64 arguments arrive."""
+    require(trace_exec.GADGET)
     tag, _, trigger = _failed_then_echo(tmp_path, 70)
     with trace_exec.run(max_args=64) as run:
         events = collect(run, trigger, lambda e: tag in " ".join(e["args"]))
