@@ -27,6 +27,7 @@ image, mapped anonymously rather than read).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import mmap
 import os
@@ -177,12 +178,48 @@ class PreparedObject:
 
 # -- the key -------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=None)
 def install_identity() -> str:
+    """What names this installation of pybpf in cache keys: its version and the identity
+    (path, inode, size, mtime) of every module file of the package, so that an edited
+    module (an editable install, a patched site-packages) makes new entries instead of
+    reusing what older code prepared. Inside a zip archive, the archive's identity."""
     import pybpf
+    root = os.path.dirname(os.path.abspath(pybpf.__file__))
+    h = blake2b(digest_size=16)
+    h.update(pybpf.__version__.encode())
     try:
-        return f"{pybpf.__version__}|{cachedir.file_identity(pybpf.__file__)}"
-    except OSError:  # pragma: no cover - a package without a file (zipimport)
-        return pybpf.__version__
+        for path in _module_files(root):
+            st = os.stat(path)
+            h.update(f"\0{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode())
+    except OSError:
+        archive = _enclosing_file(root)
+        if archive is None:  # pragma: no cover - neither a directory nor an archive
+            return pybpf.__version__
+        h.update(cachedir.file_identity(archive).encode())
+    return h.hexdigest()
+
+
+def _module_files(root: str) -> List[str]:
+    """The package's .py files under ``root``, sorted; OSError when root is no directory."""
+    found: List[str] = []
+    for here, dirs, files in os.walk(root, onerror=_raise):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        found.extend(os.path.join(here, f) for f in files if f.endswith(".py"))
+    return sorted(found)
+
+
+def _raise(error: OSError) -> None:
+    raise error
+
+
+def _enclosing_file(path: str) -> Optional[str]:
+    """The nearest ancestor of ``path`` that is a regular file (a zip archive on sys.path)."""
+    while path and path != os.path.dirname(path):
+        if os.path.isfile(path):
+            return path
+        path = os.path.dirname(path)
+    return None
 
 
 def entry_key(object_bytes: bytes, name: str, max_entries: Mapping[str, int],

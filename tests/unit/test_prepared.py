@@ -3,8 +3,13 @@ entry that is off in any way is refused whole (pybpf.prepared)."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import struct
+import subprocess
+import sys
+import zipfile
 
 import pytest
 
@@ -177,3 +182,41 @@ def test_a_constant_entry_out_of_its_image_is_refused(entry):
     body = pp.encode(with_constants())
     with pytest.raises(pp._Unusable):
         pp.decode(_edit(body, lambda h: h["constants"].__setitem__("pid", entry)))
+
+
+def _identity(path_entry) -> str:
+    """install_identity() of the pybpf found at ``path_entry`` alone (no site, another cwd)."""
+    code = "import pybpf.prepared as p; print(p.install_identity(), p.__file__)"
+    got = subprocess.run([sys.executable, "-S", "-c", code], cwd=os.path.dirname(path_entry),
+                         env={**os.environ, "PYTHONPATH": str(path_entry)}, capture_output=True,
+                         text=True, check=True)
+    identity, where = got.stdout.split()
+    assert where.startswith(str(path_entry))
+    return identity
+
+
+def test_install_identity_changes_when_any_module_of_the_package_does(tmp_path):
+    """An edited module (an editable install) must not reuse what older code prepared."""
+    shutil.copytree(os.path.dirname(pp.__file__), tmp_path / "pybpf",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    first = _identity(tmp_path)
+    assert _identity(tmp_path) == first
+    externs = tmp_path / "pybpf" / "linker" / "externs.py"
+    externs.write_text(externs.read_text() + "\n# edited\n")
+    assert _identity(tmp_path) != first
+
+
+def test_install_identity_of_a_zipped_package_is_the_archive(tmp_path):
+    archive = tmp_path / "pybpf.zip"
+    root = os.path.dirname(pp.__file__)
+    with zipfile.ZipFile(archive, "w") as z:
+        for here, _dirs, files in os.walk(root):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(here, name)
+                    z.write(path, os.path.join("pybpf", os.path.relpath(path, root)))
+    first = _identity(archive)
+    assert first and _identity(archive) == first
+    archive.touch()
+    os.utime(archive, ns=(1, 1))
+    assert _identity(archive) != first
