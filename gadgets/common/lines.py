@@ -22,8 +22,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .decode import proc_fields
-from .filters import get_path
-from .output import ColumnWriter, JSONWriter, cell_text
+from .output import ColumnWriter, JSONWriter, cell_text, field_getter
 
 KEEP_SECONDS = 1.0
 KEEP_MAX = 4096  # distinct processes kept at once
@@ -109,12 +108,12 @@ class ColumnLines(_RecordLines):
     def __init__(self, run: Any, writer: ColumnWriter) -> None:
         super().__init__(run)
         self._writer = writer
-        self._columns = [(col.name, col.name.split(".", 1)[0], fit, _getter(col.name))
+        self._columns = [(col.name.split(".", 1)[0], fit, field_getter(col.name))
                          for col, fit in zip(writer.cols, writer.fits)]
 
     def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
-        return [fit(cell_text(get_path(part, name))) if top in part else None
-                for name, top, fit, _ in self._columns]
+        return [fit(cell_text(get(part))) if top in part else None
+                for top, fit, get in self._columns]
 
     def _compose(self, raw: Dict[str, Any], kept: List[Optional[str]],
                  own: Dict[str, Any]) -> str:
@@ -123,32 +122,14 @@ class ColumnLines(_RecordLines):
             stamp = raw["timestamp"]
             stamps = {"timestamp": self._iso(stamp), "timestamp_raw": stamp}
         texts = []
-        for (_, top, fit, get), text in zip(self._columns, kept):
+        for (top, fit, get), text in zip(self._columns, kept):
             if text is None:
-                text = fit(_cell(get(stamps if top in _STAMPS else own)))
+                text = fit(cell_text(get(stamps if top in _STAMPS else own)))
             texts.append(text)
         return " ".join(texts).rstrip()
 
     def _general(self, event: Dict[str, Any]) -> str:
         return self._writer.row(event)
-
-
-def _getter(name: str) -> Callable[[Dict[str, Any]], Any]:
-    """get_path(event, name), without splitting the name per event."""
-    if "." in name:
-        return lambda event: get_path(event, name)
-    return lambda event: event.get(name)
-
-
-def _cell(value: Any) -> str:
-    """cell_text(value), with the common cases short: an int's digits, a string with
-    nothing to escape (no control character is printable) as it is."""
-    kind = type(value)
-    if kind is str:
-        return value if value.isprintable() else cell_text(value)
-    if kind is int:
-        return str(value)
-    return cell_text(value)
 
 
 def for_run(run: Any, writer: Any) -> Optional[_RecordLines]:

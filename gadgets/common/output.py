@@ -190,6 +190,11 @@ _CONTROL.update({9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f"})
 
 def cell_text(value: Any) -> str:
     """One column's text: lists space-joined, control characters escaped."""
+    kind = type(value)
+    if kind is str and value.isprintable():  # nothing to escape (no control character is printable)
+        return value
+    if kind is int:
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
@@ -201,7 +206,7 @@ def cell_text(value: Any) -> str:
     return text.translate(_CONTROL)
 
 
-def _getter(path: str) -> Callable[[Dict[str, Any]], Any]:
+def field_getter(path: str) -> Callable[[Dict[str, Any]], Any]:
     """``get_path(event, path)`` with the path split once."""
     if "." not in path:
         return lambda event: event.get(path)
@@ -240,7 +245,7 @@ class ColumnWriter(_Writer):
         self.rest = None if width is None else max(width - fixed, 10)
 
         self.fits = self._fitters(cols, width)
-        self._cells = [(_getter(c.name), fit) for c, fit in zip(cols, self.fits)]
+        self._cells = [(field_getter(c.name), fit) for c, fit in zip(cols, self.fits)]
 
     def _fitters(self, cols: List[Field], width: Optional[int]) -> List[Callable[[str], str]]:
         """Each column's fitter (its ``view`` first). On a terminal no line is

@@ -120,11 +120,23 @@ def test_column_writer_batch_is_the_rows_in_one_write():
         assert out.getvalue() == "".join(_reference_row(writer, e) for e in events)
 
 
-def test_the_lines_cell_shortcut_is_cell_text():
-    from pybpf_gadgets.common.lines import _cell
-    from pybpf_gadgets.common.output import cell_text
+def test_cell_texts_short_paths_give_the_general_rules_text():
+    """cell_text returns printable strings and ints as they are: the same text as
+    the general rule (lists joined, yes/empty for bools, control characters escaped)."""
+    from pybpf_gadgets.common.output import _CONTROL, cell_text
+
+    def general(value):
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple)):
+            text = " ".join(map(str, value))
+        elif isinstance(value, bool):
+            text = "yes" if value else ""
+        else:
+            text = str(value)
+        return text.translate(_CONTROL)
 
     for value in (0, -5, 1 << 70, True, False, None, "", "plain", "tab\there", "nl\n",
                   "\x7fdel", "caf\u00e9", "soft\u00adhyphen", "\u2028sep", [1, "a\n"], (2,),
                   3.5, b"raw"):
-        assert _cell(value) == cell_text(value), value
+        assert cell_text(value) == general(value), value
