@@ -150,6 +150,10 @@ class CapabilitySession(EventSession):
         super().__init__(*args, **kwargs)
         self._seen: Set[Tuple[int, int, str]] = set()
 
+    @property
+    def keeps_every_event(self) -> bool:
+        return super().keeps_every_event and not self.params["unique"]
+
     def keep(self, event: Dict[str, Any]) -> bool:
         if not super().keep(event):
             return False

@@ -138,8 +138,10 @@ def for_run(run: Any, writer: Any) -> Optional[_RecordLines]:
     from .session import EventSession
 
     decoder = getattr(run, "_decoder", None)
-    if (run.filters or getattr(run, "follow", None) == "user"
-            or type(run) is not EventSession or run.gadget.other_processes
+    if (not isinstance(run, EventSession) or not run.keeps_every_event
+            or type(run).batches is not EventSession.batches
+            or type(run).present is not EventSession.present
+            or run.gadget.other_processes
             or decoder is None or "proc" not in decoder.spans):
         return None
     if isinstance(writer, JSONWriter):

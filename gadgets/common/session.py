@@ -326,6 +326,12 @@ class Session:
         c = self._enricher.lookup(mntns_id, pid)
         return self.selection.matches(c, self._enricher.containers)
 
+    @property
+    def keeps_every_event(self) -> bool:
+        """Whether ``keep`` is true of every event (no user-space selection or
+        filter), so that output may skip it."""
+        return not self.filters and self.follow != "user"
+
     def keep(self, event: Dict[str, Any]) -> bool:
         """Whether an event passes the container selection (when followed in
         user space) and the user-space ``--filter``s."""

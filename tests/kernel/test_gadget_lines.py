@@ -10,7 +10,7 @@ import uuid
 import pytest
 from test_gadget_trace_support import require
 
-from pybpf_gadgets import trace_exec, trace_open, trace_signal
+from pybpf_gadgets import trace_capabilities, trace_exec, trace_open, trace_signal
 from pybpf_gadgets.common import lines
 from pybpf_gadgets.common.output import ColumnWriter, JSONWriter
 
@@ -57,12 +57,23 @@ def _signal_many():
         p.wait()
 
 
+def _chown_many():
+    path = f"/tmp/pybpf-jl-{uuid.uuid4().hex[:8]}"
+    open(path, "w").close()
+    try:
+        for uid in range(1, 6):
+            os.chown(path, uid, uid)  # CAP_CHOWN, an audited check
+    finally:
+        os.unlink(path)
+
+
 @pytest.mark.parametrize("module, options, trigger", [
     (trace_open, {"pid": os.getpid()}, _open_many),
     (trace_open, {"pid": os.getpid(), "paths": True}, _open_many),
     (trace_exec, {}, _exec_many),
     (trace_signal, {}, _signal_many),
-], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal"])
+    (trace_capabilities, {"pid": os.getpid()}, _chown_many),
+], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_capabilities"])
 def test_lines_equal_what_the_general_path_writes(module, options, trigger):
     require(module.GADGET)
     with module.run(**options) as run:
@@ -88,3 +99,6 @@ def test_lines_only_where_the_general_path_is_not_needed():
         assert lines.for_run(run, JSONWriter(["proc.comm"])) is None
         assert lines.for_run(run, ColumnWriter(trace_open.GADGET, ["proc.comm"])) is not None
         assert lines.for_run(run, JSONWriter()) is not None
+    require(trace_capabilities.GADGET)
+    with trace_capabilities.run(pid=os.getpid(), unique=True) as run:  # keep() drops repeats
+        assert lines.for_run(run, JSONWriter()) is None
