@@ -489,11 +489,14 @@ def prepare(source: Source, *, name: Optional[str] = None,
     constants, max_entries = dict(constants or {}), dict(max_entries or {})
     programs = None if programs is None else list(programs)
 
-    def cold() -> PreparedObject:
+    def build() -> PreparedObject:
         # the cold path: parsing, linking, CO-RE (pyelftools, BTF) only on a cache miss
         from pybpf.preparer import prepare_bytes
-        obj = prepare_bytes(data, label, max_entries=max_entries, programs=programs,
-                            exclude=exclude, btf=btf)
+        return prepare_bytes(data, label, max_entries=max_entries, programs=programs,
+                             exclude=exclude, btf=btf)
+
+    def cold() -> PreparedObject:
+        obj = build()
         obj.set_constants(constants)
         return obj
 
@@ -505,9 +508,7 @@ def prepare(source: Source, *, name: Optional[str] = None,
         hit.set_constants(constants)
         hit.rebuild = cold
         return hit
-    from pybpf.preparer import prepare_bytes  # a miss: the cold path, stored before constants
-    obj = prepare_bytes(data, label, max_entries=max_entries, programs=programs,
-                        exclude=exclude, btf=btf)
+    obj = build()  # a miss: stored before its constants are written
     if obj.storable:
         store_entry(key, obj)
     obj.set_constants(constants)
