@@ -105,15 +105,14 @@ def cached_function_ranges(names: Tuple[str, ...], path: str = "/proc/kallsyms"
     if not boot:
         return function_ranges(names, path)
     name = f"noaudit-ranges-{boot}.json"  # the body names the path and functions it is for
-    with cachedir.opened() as d:
-        body = d.load_sealed(name, RANGES_MAGIC, RANGES_LIMIT) if d is not None else None
-        ranges = _decode_ranges(body, names, path, boot) if body is not None else None
-        if ranges is not None:
-            return ranges
-        ranges = function_ranges(names, path)
-        if ranges and d is not None:
-            doc = {"boot": boot, "path": path, "names": list(names), "ranges": ranges}
-            d.store_sealed(name, RANGES_MAGIC, json.dumps(doc).encode())
+    body = cachedir.load_sealed(name, RANGES_MAGIC, RANGES_LIMIT)
+    ranges = _decode_ranges(body, names, path, boot) if body is not None else None
+    if ranges is not None:
+        return ranges
+    ranges = function_ranges(names, path)
+    if ranges:
+        doc = {"boot": boot, "path": path, "names": list(names), "ranges": ranges}
+        cachedir.store_sealed(name, RANGES_MAGIC, json.dumps(doc).encode())
     return ranges
 
 

@@ -321,3 +321,18 @@ def opened() -> Iterator[Optional[CacheDir]]:
         yield d
     finally:
         d.close()
+
+
+def load_sealed(name: str, magic: bytes, limit: int) -> Optional[memoryview]:
+    """Entry ``name``'s body from this process's cache directory (see
+    CacheDir.load_sealed); None when absent, refused, or the cache is off."""
+    with opened() as d:
+        return d.load_sealed(name, magic, limit) if d is not None else None
+
+
+def store_sealed(name: str, magic: bytes, body: bytes) -> None:
+    """Keep ``body`` as entry ``name`` (see CacheDir.store_sealed); nothing when
+    the cache is off or its directory cannot be used."""
+    with opened() as d:
+        if d is not None:
+            d.store_sealed(name, magic, body)

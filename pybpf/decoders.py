@@ -134,8 +134,7 @@ def _decoded(body: memoryview, name: str) -> StructDecoder:
 
 
 def _load(key: str, name: str) -> Optional[StructDecoder]:
-    with cachedir.opened() as d:
-        body = d.load_sealed(f"decoder-{key}.bin", MAGIC, MAX_ENTRY) if d is not None else None
+    body = cachedir.load_sealed(f"decoder-{key}.bin", MAGIC, MAX_ENTRY)
     if body is None:
         return None
     try:
@@ -178,7 +177,5 @@ def struct_decoder(obj: Union[PreparedObject, ObjectSpec], name: str) -> StructD
         return hit
     decoder, entry = _built(obj, name)
     if entry is not None:
-        with cachedir.opened() as d:
-            if d is not None:
-                d.store_sealed(f"decoder-{key}.bin", MAGIC, entry)
+        cachedir.store_sealed(f"decoder-{key}.bin", MAGIC, entry)
     return decoder

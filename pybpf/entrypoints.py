@@ -91,15 +91,12 @@ def _read() -> Dict[str, List[EntryPoint]]:
     if not cachedir.enabled():
         return _scan()
     name = f"entrypoints-{_key()}.json"
-    with cachedir.opened() as d:
-        body = d.load_sealed(name, MAGIC, MAX_ENTRY) if d is not None else None
+    body = cachedir.load_sealed(name, MAGIC, MAX_ENTRY)
     found = _decode(body) if body is not None else None
     if found is None:
         found = _scan()
         text = json.dumps({g: [[e.name, e.value] for e in eps] for g, eps in found.items()})
-        with cachedir.opened() as d:
-            if d is not None:
-                d.store_sealed(name, MAGIC, text.encode())
+        cachedir.store_sealed(name, MAGIC, text.encode())
     return found
 
 

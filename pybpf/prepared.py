@@ -432,8 +432,7 @@ def _list(v: Any) -> List[Any]:  # Any: a JSON value, checked by the caller
 
 def load_entry(key: str) -> Optional[PreparedObject]:
     """The cached PreparedObject of ``key``; None if absent, untrusted or invalid."""
-    with cachedir.opened() as d:
-        body = d.load_sealed(_entry_name(key), MAGIC, MAX_ENTRY) if d is not None else None
+    body = cachedir.load_sealed(_entry_name(key), MAGIC, MAX_ENTRY)
     if body is None:
         return None
     try:
@@ -444,10 +443,7 @@ def load_entry(key: str) -> Optional[PreparedObject]:
 
 def store_entry(key: str, obj: PreparedObject) -> None:
     """Keep ``obj`` under ``key`` (skipped silently if the cache cannot be written)."""
-    body = encode(obj)
-    with cachedir.opened() as d:
-        if d is not None:
-            d.store_sealed(_entry_name(key), MAGIC, body)
+    cachedir.store_sealed(_entry_name(key), MAGIC, encode(obj))
 
 
 def _read_object(path: str) -> bytes:

@@ -121,8 +121,7 @@ def _name(key: str) -> str:
 
 def load(key: str, programs: Mapping[str, Sequence[Any]]) -> Optional[Dict[str, List[RelocResult]]]:
     """Cached results for ``key``, or None if absent, stale, corrupt or not trusted."""
-    with cachedir.opened() as d:
-        body = d.load_sealed(_name(key), RESULTS_MAGIC, MAX_RESULTS) if d is not None else None
+    body = cachedir.load_sealed(_name(key), RESULTS_MAGIC, MAX_RESULTS)
     if body is None:
         return None
     try:
@@ -143,9 +142,7 @@ def store(key: str, results: Mapping[str, Sequence[RelocResult]]) -> None:
     """Write results for ``key`` (skipped silently if the cache cannot be written)."""
     doc = {"format": FORMAT, "key": key,
            "results": {name: [r.to_dict() for r in rs] for name, rs in results.items()}}
-    with cachedir.opened() as d:
-        if d is not None:
-            d.store_sealed(_name(key), RESULTS_MAGIC, json.dumps(doc, separators=(",", ":")).encode())
+    cachedir.store_sealed(_name(key), RESULTS_MAGIC, json.dumps(doc, separators=(",", ":")).encode())
 
 
 _INDEX_HEADER = "<II"  # byte order (1 little, 2 big), record count
@@ -159,8 +156,7 @@ def load_index(key: str) -> Optional[Tuple[bytes, bytes]]:
     """A saved BTF index (word offsets, name offsets) for the file ``key`` names, or None
     when absent, truncated, damaged or not trusted. The MAC covers every record; the
     Spec that adopts it checks it against the file again (pybpf.btf.spec)."""
-    with cachedir.opened() as d:
-        data = d.load_sealed(_index_name(key), INDEX_MAGIC, MAX_INDEX) if d is not None else None
+    data = cachedir.load_sealed(_index_name(key), INDEX_MAGIC, MAX_INDEX)
     if data is None:
         return None
     head = struct.calcsize(_INDEX_HEADER)
@@ -178,8 +174,5 @@ def store_index(key: str, offsets: bytes, names: bytes) -> None:
     """Save a BTF index for ``key`` (skipped silently if the cache cannot be written)."""
     if len(offsets) != len(names) or len(offsets) % 4:
         return
-    with cachedir.opened() as d:
-        if d is not None:
-            d.store_sealed(_index_name(key), INDEX_MAGIC,
-                           struct.pack(_INDEX_HEADER, _BYTE_ORDER, len(offsets) // 4)
-                           + offsets + names)
+    cachedir.store_sealed(_index_name(key), INDEX_MAGIC,
+                          struct.pack(_INDEX_HEADER, _BYTE_ORDER, len(offsets) // 4) + offsets + names)
