@@ -109,9 +109,7 @@ def shown_fields(gadget: Gadget, opts: argparse.Namespace) -> Tuple[Optional[Lis
                                          (getattr(opts, "timestamp", False), since_column))
              if wanted]
     if times and opts.output == "columns":
-        base = fields or list(gadget.default_fields) or [f for f in gadget.all_fields
-                                                          if f.column]
-        fields = times + list(base)
+        fields = times + list(fields or gadget.default_columns())
     return fields, drop
 
 

@@ -187,6 +187,13 @@ class Gadget:
         own = {f.name for f in self.fields}
         return [f for f in COMMON_FIELDS if f.name not in own] + list(self.fields)
 
+    def default_columns(self) -> List[Field]:
+        """The columns shown when ``--fields`` names none: ``default_fields``,
+        else every field marked as a column."""
+        if self.default_fields:
+            return [self.field(name) for name in self.default_fields]
+        return [f for f in self.all_fields if f.column]
+
     def field(self, name: str) -> Field:
         for f in self.all_fields:
             if f.name == name:

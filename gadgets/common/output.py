@@ -76,8 +76,7 @@ def chosen_fields(gadget: Gadget, text: Optional[str], output: str
     removed = [n[1:] for n in names if n[0] == "-"]
     if output in DOCUMENTS:
         return None, removed
-    base = list(gadget.default_fields) or [f.name for f in gadget.all_fields if f.column]
-    kept = [n for n in base if n not in removed]
+    kept = [f.name for f in gadget.default_columns() if f.name not in removed]
     return kept + [n for n in added if n not in kept], []
 
 
@@ -232,9 +231,8 @@ class ColumnWriter(_Writer):
 
     def __init__(self, gadget: Gadget, fields: Optional[Sequence[Any]] = None,
                  stream: IO[str] = sys.stdout, width: Optional[int] = None) -> None:
-        names = list(fields or gadget.default_fields)
-        cols: List[Field] = ([f if isinstance(f, Field) else gadget.field(f) for f in names]
-                             if names else [f for f in gadget.all_fields if f.column])
+        cols = ([f if isinstance(f, Field) else gadget.field(f) for f in fields] if fields
+                else gadget.default_columns())
         self.cols = cols
         self.stream = stream
         if width is None:
