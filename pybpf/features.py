@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
+from pybpf.sys.info import BTFInfoStruct, get_info, link_info
 from pybpf.sys.syscall import kernel_release
 from pybpf.sys.syscall import kernel_version_code as _version_code
 from pybpf.uapi import (
@@ -426,7 +427,6 @@ def has_tracing_cookie() -> Support:
 def has_raw_tp_link_info_cookie() -> Support:
     """Whether link info of raw_tp/tp_btf links reports the cookie (the kernel attaches cookies
     before it reports them: without this the info says 0)."""
-    from pybpf.sys.info import link_info  # deferred: loading never reads info (import cost)
     cookie = 0x5EED
     try:
         with cmds.prog_load(ProgType.RAW_TRACEPOINT, _RET0, "GPL") as prog, \
@@ -497,7 +497,6 @@ _BTF_INFO_WITH_KERNEL_FLAG = 32  # btf, btf_size, id, name, name_len, kernel_btf
 def has_kernel_btf_objects() -> Support:
     """Whether the kernel lists its own (vmlinux, module) BTF as BTF objects with ids, flagged
     ``kernel_btf`` in their info; probed by how much BTF info the kernel fills in."""
-    from pybpf.sys.info import BTFInfoStruct, get_info  # deferred: loads never need it (import cost)
     try:
         with cmds.btf_load(_int_btf()) as fd:
             written = get_info(fd, BTFInfoStruct(), "probe BTF info")

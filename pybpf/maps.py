@@ -24,6 +24,7 @@ from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
 from pybpf.sys.cpus import num_possible_cpus
 from pybpf.sys.fd import FD
+from pybpf.sys.info import MapInfo, btf_info, map_info
 from pybpf.sys.owner import FDOwner
 from pybpf.uapi import (
     BPF_ANY,
@@ -34,7 +35,6 @@ from pybpf.uapi import (
 
 if TYPE_CHECKING:
     from pybpf.btf import Spec
-    from pybpf.sys.info import MapInfo
 
 FDLike = Union[FD, int]
 _BYTES = (bytes, bytearray, memoryview)
@@ -196,7 +196,6 @@ class Map(FDOwner, MutableMapping[Any, Any]):  # keys and values: the codecs' ty
     def from_fd(cls, fd: FDLike, key_codec: Codec = None, value_codec: Codec = None) -> "Map":
         """Take ownership of a map fd; shape and name come from map_info, key and
         value types from the BTF the map was created with (if any)."""
-        from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
         owned = fd if isinstance(fd, FD) else FD(fd)
         try:
             info = map_info(owned)
@@ -304,7 +303,6 @@ class Map(FDOwner, MutableMapping[Any, Any]):  # keys and values: the codecs' ty
 
     def info(self, refresh: bool = False) -> MapInfo:
         if self._info is None or refresh:
-            from pybpf.sys.info import map_info  # deferred: load never reads info (import cost)
             self._info = map_info(self.fd)
         return self._info
 
@@ -618,7 +616,6 @@ class _KernelBTF:
         """The parsed BTF; None when it cannot be read or parsed (the map stays bytes)."""
         from pybpf.btf import Spec
         from pybpf.errors import BPFError
-        from pybpf.sys.info import btf_info
 
         try:
             with cmds.btf_get_fd_by_id(self.btf_id) as fd:

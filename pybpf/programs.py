@@ -14,13 +14,13 @@ from pybpf.errors import SyscallError, VerifierError
 from pybpf.sys import commands as cmds
 from pybpf.sys.commands import object_name
 from pybpf.sys.fd import FD
+from pybpf.sys.info import ProgInfo, prog_info, prog_xlated_insns
 from pybpf.sys.owner import FDOwner
 from pybpf.sys.syscall import kernel_version_code
 from pybpf.uapi import ProgType
 
 if TYPE_CHECKING:
     from pybpf.maps import Map
-    from pybpf.sys.info import ProgInfo
 
 FDLike = Union[FD, int]
 
@@ -110,7 +110,6 @@ class Program(FDOwner):
     @classmethod
     def from_fd(cls, fd: FD, section: str = "", attach_to: str = "") -> "Program":
         """Wrap an owned program fd; type and name come from the kernel's prog_info."""
-        from pybpf.sys.info import prog_info  # deferred: load never reads info (import cost)
         try:
             info = prog_info(fd)
         except BaseException:
@@ -135,7 +134,6 @@ class Program(FDOwner):
     def info(self, refresh: bool = False) -> ProgInfo:
         """The kernel's prog_info (cached; ``refresh=True`` re-reads run counters)."""
         if self._info is None or refresh:
-            from pybpf.sys.info import prog_info  # deferred: load never reads info (import cost)
             self._info = prog_info(self.fd)
         return self._info
 
@@ -150,7 +148,6 @@ class Program(FDOwner):
 
     def xlated(self) -> bytes:
         """The instructions as the kernel rewrote them."""
-        from pybpf.sys.info import prog_xlated_insns  # deferred: see info() (import cost)
         return prog_xlated_insns(self.fd)
 
     # ------------------------------------------------------------ operations
