@@ -644,21 +644,17 @@ class _BatchUnsupported(Exception):
 
 
 class _ItemsView(ItemsView[Any, Any]):
-    def __init__(self, owner: Map) -> None:
-        super().__init__(owner)
-        self._owner = owner
+    _mapping: Map
 
     def __iter__(self) -> Iterator[Tuple[Any, Any]]:
-        return self._owner.iter_items()
+        return self._mapping.iter_items()
 
 
 class _ValuesView(ValuesView[Any]):
-    def __init__(self, owner: Map) -> None:
-        super().__init__(owner)
-        self._owner = owner
+    _mapping: Map
 
     def __iter__(self) -> Iterator[Any]:
-        for _, value in self._owner.iter_items():
+        for _, value in self._mapping.iter_items():
             yield value
 
 
