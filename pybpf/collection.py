@@ -14,7 +14,6 @@ resulting maps and programs.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
@@ -123,7 +122,7 @@ def load(obj: Union[PreparedObject, ObjectSpec, str, "os.PathLike[str]"], *, btf
             missing = [n for n in programs if n not in obj.programs]
             if missing:
                 raise LoadError(f"{obj.name}: no program named {missing[0]!r}")
-            prepared = dataclasses.replace(obj, programs={n: obj.programs[n] for n in programs})
+            prepared = obj.replace(programs={n: obj.programs[n] for n in programs})
     elif isinstance(obj, (str, os.PathLike)):
         prepared = prepare(obj, programs=programs, btf=btf)
     else:  # an ObjectSpec, maybe edited by the caller: prepared cold, not cached
@@ -303,7 +302,7 @@ class _ObjectBTF:
 
 def _kernel_spec(mspec: PreparedMap) -> PreparedMap:
     """The spec as Map.create sees it: named as the kernel knows it."""
-    return dataclasses.replace(mspec, name=mspec.kernel_name)
+    return mspec.replace(name=mspec.kernel_name)
 
 
 def _reuse_pinned(where: str, mspec: PreparedMap, path: str) -> Map:

@@ -18,7 +18,6 @@ import importlib
 import json
 import os
 import sys
-from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
@@ -27,19 +26,26 @@ except ImportError:  # pragma: no cover - Pythons built without it
     from hashlib import blake2b
 
 from pybpf import cachedir
+from pybpf.records import FrozenRecord
 
 MAGIC = b"PYBPFEP1"
 MAX_ENTRY = 1 << 20
 _known: Optional[Dict[str, List["EntryPoint"]]] = None
 
 
-@dataclass(frozen=True)
-class EntryPoint:
+class EntryPoint(FrozenRecord):
     """One entry point: ``value`` is ``module:attr.attr`` (extras in brackets ignored)."""
+
+    __slots__ = ("name", "value", "group")
 
     name: str
     value: str
     group: str
+
+    def __init__(self, name: str, value: str, group: str) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "group", group)
 
     def load(self) -> Any:
         module, _, attrs = self.value.split("[", 1)[0].partition(":")

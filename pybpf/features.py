@@ -10,12 +10,12 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
+from pybpf.records import FrozenRecord
 from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
 from pybpf.sys.info import BTFInfoStruct, get_info, link_info
@@ -36,12 +36,17 @@ if TYPE_CHECKING:
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
-@dataclass(frozen=True)
-class Support:
+class Support(FrozenRecord):
     """A probe's answer: ``bool(support)`` says yes/no, ``reason`` says why."""
 
+    __slots__ = ("ok", "reason")
+
     ok: bool
-    reason: str = ""
+    reason: str
+
+    def __init__(self, ok: bool, reason: str = "") -> None:
+        object.__setattr__(self, "ok", ok)
+        object.__setattr__(self, "reason", reason)
 
     def __bool__(self) -> bool:
         return self.ok

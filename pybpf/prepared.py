@@ -26,14 +26,12 @@ image, mapped anonymously rather than read).
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import mmap
 import os
 import stat
 import struct
-from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
@@ -43,6 +41,7 @@ except ImportError:  # pragma: no cover - Pythons built without it
 
 from pybpf import cachedir
 from pybpf.errors import ELFError
+from pybpf.records import Record, fields_of
 
 FORMAT = 1  # bump when the record changes meaning
 MAGIC = b"PYBPFPO1"
@@ -54,53 +53,132 @@ _LEN = struct.Struct("<I")
 Source = Union[str, "os.PathLike[str]", bytes]
 
 
-@dataclass
-class PreparedMap:
+class PreparedMap(Record):
     """A map to create (MapSpec's fields as the kernel needs them)."""
+
+    __slots__ = ("name", "type", "key_size", "value_size", "max_entries", "flags", "numa_node",
+                 "pinning", "map_extra", "key_type_id", "value_type_id",
+                 "btf_vmlinux_value_type_id", "inner", "contents", "data", "freeze", "section",
+                 "kernel_name")
 
     name: str
     type: int
-    key_size: int = 0
-    value_size: int = 0
-    max_entries: int = 0
-    flags: int = 0
-    numa_node: int = 0
-    pinning: int = 0
-    map_extra: int = 0
-    key_type_id: int = 0
-    value_type_id: int = 0
-    btf_vmlinux_value_type_id: int = 0
-    inner: Optional["PreparedMap"] = None
-    contents: Dict[Any, Any] = field(default_factory=dict)
-    data: Any = None  # the initial image of a global-data map (bytes-like)
-    freeze: bool = False
-    section: str = ".maps"
-    kernel_name: str = ""
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    numa_node: int
+    pinning: int
+    map_extra: int
+    key_type_id: int
+    value_type_id: int
+    btf_vmlinux_value_type_id: int
+    inner: Optional["PreparedMap"]
+    contents: Dict[Any, Any]
+    data: Any
+    freeze: bool
+    section: str
+    kernel_name: str
+
+    def __init__(
+            self,
+            name: str,
+            type: int,
+            key_size: int = 0,
+            value_size: int = 0,
+            max_entries: int = 0,
+            flags: int = 0,
+            numa_node: int = 0,
+            pinning: int = 0,
+            map_extra: int = 0,
+            key_type_id: int = 0,
+            value_type_id: int = 0,
+            btf_vmlinux_value_type_id: int = 0,
+            inner: Optional["PreparedMap"] = None,
+            contents: Optional[Dict[Any, Any]] = None,
+            data: Any = None,
+            freeze: bool = False,
+            section: str = ".maps",
+            kernel_name: str = "",
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.flags = flags
+        self.numa_node = numa_node
+        self.pinning = pinning
+        self.map_extra = map_extra
+        self.key_type_id = key_type_id
+        self.value_type_id = value_type_id
+        self.btf_vmlinux_value_type_id = btf_vmlinux_value_type_id
+        self.inner = inner
+        self.contents = dict() if contents is None else contents
+        self.data = data
+        self.freeze = freeze
+        self.section = section
+        self.kernel_name = kernel_name
 
     @property
     def is_global_data(self) -> bool:
         return self.data is not None
 
 
-@dataclass
-class PreparedProgram:
+class PreparedProgram(Record):
     """A program's final image: ``insns`` with each ``map_slots`` entry (slot, map)
     waiting for that map's fd in its immediate."""
+
+    __slots__ = ("name", "section", "prog_type", "insns", "map_slots", "expected_attach_type",
+                 "attach_to", "attach_btf_id", "license", "kernel_version", "flags", "func_info",
+                 "line_info", "uses_usdt_specs")
 
     name: str
     section: str
     prog_type: int
-    insns: Any  # bytes-like, 8 bytes a slot
-    map_slots: List[Tuple[int, str]] = field(default_factory=list)
-    expected_attach_type: int = 0
-    attach_to: str = ""
-    attach_btf_id: int = 0
-    license: str = ""
-    kernel_version: int = 0
-    flags: int = 0
-    func_info: Any = b""
-    line_info: Any = b""
-    uses_usdt_specs: bool = False
+    insns: Any
+    map_slots: List[Tuple[int, str]]
+    expected_attach_type: int
+    attach_to: str
+    attach_btf_id: int
+    license: str
+    kernel_version: int
+    flags: int
+    func_info: Any
+    line_info: Any
+    uses_usdt_specs: bool
+
+    def __init__(
+            self,
+            name: str,
+            section: str,
+            prog_type: int,
+            insns: Any,
+            map_slots: Optional[List[Tuple[int, str]]] = None,
+            expected_attach_type: int = 0,
+            attach_to: str = "",
+            attach_btf_id: int = 0,
+            license: str = "",
+            kernel_version: int = 0,
+            flags: int = 0,
+            func_info: Any = b"",
+            line_info: Any = b"",
+            uses_usdt_specs: bool = False,
+    ) -> None:
+        self.name = name
+        self.section = section
+        self.prog_type = prog_type
+        self.insns = insns
+        self.map_slots = list() if map_slots is None else map_slots
+        self.expected_attach_type = expected_attach_type
+        self.attach_to = attach_to
+        self.attach_btf_id = attach_btf_id
+        self.license = license
+        self.kernel_version = kernel_version
+        self.flags = flags
+        self.func_info = func_info
+        self.line_info = line_info
+        self.uses_usdt_specs = uses_usdt_specs
 
     def image(self, fds: Mapping[str, int]) -> bytearray:
         """The instructions with the map fds filled in."""
@@ -110,24 +188,48 @@ class PreparedProgram:
         return out
 
 
-@dataclass
-class PreparedObject:
+class PreparedObject(Record):
     """Everything the kernel load of one object needs (see the module)."""
+
+    __slots__ = ("name", "license", "maps", "programs", "btf_bytes", "btf_load", "constants",
+                 "origin", "rebuild", "_btf")
 
     name: str
     license: str
     maps: Dict[str, PreparedMap]
     programs: Dict[str, PreparedProgram]
-    btf_bytes: Optional[bytes] = None   # the object's BTF (typing maps and events)
-    btf_load: Optional[bytes] = None    # the same, sanitized for this kernel
+    btf_bytes: Optional[bytes]
+    btf_load: Optional[bytes]
     # `.rodata*` variables: name -> (map, offset, size, integer kind: see set_constants)
-    constants: Dict[str, Tuple[str, int, int, str]] = field(default_factory=dict)
+    constants: Dict[str, Tuple[str, int, int, str]]
     # not stored: the cold path's context (struct_ops values, explaining a refusal)
-    origin: Any = field(default=None, repr=False, compare=False)
+    origin: Any
     # not stored: how to prepare this object cold again (set on a cache hit)
-    rebuild: Optional[Callable[[], "PreparedObject"]] = field(default=None, repr=False,
-                                                              compare=False)
-    _btf: Any = field(default=None, repr=False, compare=False)
+    rebuild: Optional[Callable[[], "PreparedObject"]]
+    _internal = ("origin", "rebuild")
+
+    def __init__(
+            self,
+            name: str,
+            license: str,
+            maps: Dict[str, PreparedMap],
+            programs: Dict[str, PreparedProgram],
+            btf_bytes: Optional[bytes] = None,
+            btf_load: Optional[bytes] = None,
+            constants: Optional[Dict[str, Tuple[str, int, int, str]]] = None,
+            origin: Any = None,
+            rebuild: Optional[Callable[[], "PreparedObject"]] = None,
+    ) -> None:
+        self.name = name
+        self.license = license
+        self.maps = maps
+        self.programs = programs
+        self.btf_bytes = btf_bytes
+        self.btf_load = btf_load
+        self.constants = dict() if constants is None else constants
+        self.origin = origin
+        self.rebuild = rebuild
+        self._btf: Any = None
 
     @property
     def btf(self) -> Any:
@@ -167,8 +269,7 @@ class PreparedObject:
                 raise ELFError(f"{where}: expected int or bytes, got {type(value).__name__}")
             if section not in images:
                 images[section] = bytearray(self.maps[section].data)
-                self.maps[section] = dataclasses.replace(self.maps[section],
-                                                         data=images[section])
+                self.maps[section] = self.maps[section].replace(data=images[section])
             images[section][offset:offset + size] = raw
 
     @property
@@ -260,7 +361,7 @@ def _to_json(value: Any, blobs: List[Any]) -> Any:
     if isinstance(value, (list, tuple)):
         return [_to_json(v, blobs) for v in value]
     if isinstance(value, (PreparedMap, PreparedProgram)):
-        return {f.name: _to_json(getattr(value, f.name), blobs) for f in fields(value)}
+        return {name: _to_json(getattr(value, name), blobs) for name in fields_of(type(value))}
     if value is None or isinstance(value, (bool, int, str)):
         return value
     raise TypeError(f"cannot store a {type(value).__name__}")
@@ -326,15 +427,15 @@ class _Reader:
         if not isinstance(raw, dict):
             raise _Unusable(cls.__name__)
         kwargs = {}
-        for f in fields(cls):
-            if f.name not in raw:
-                raise _Unusable(f"{cls.__name__}.{f.name}")
-            value = raw[f.name]
-            if f.name == "inner":
+        for name in fields_of(cls):
+            if name not in raw:
+                raise _Unusable(f"{cls.__name__}.{name}")
+            value = raw[name]
+            if name == "inner":
                 value = None if value is None else self.record(PreparedMap, value)
             else:
                 value = self.value(value)
-            kwargs[f.name] = value
+            kwargs[name] = value
         if set(raw) != set(kwargs):
             raise _Unusable(f"{cls.__name__} fields")
         return _checked(cls(**kwargs))

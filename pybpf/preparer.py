@@ -13,7 +13,6 @@ refuses.
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -106,8 +105,8 @@ class _Preparer:
         btf_load = sanitize(spec.btf, btf_features()) if spec.btf is not None else None
         maps = {name: _prepared_map(m) for name, m in spec.maps.items()}
         for name, kern in self.struct_ops_kernel.items():
-            maps[name] = dataclasses.replace(
-                maps[name], value_size=kern.value_size, key_type_id=0, value_type_id=0,
+            maps[name] = maps[name].replace(
+                value_size=kern.value_size, key_type_id=0, value_type_id=0,
                 btf_vmlinux_value_type_id=kern.wrapper_id)
         progs = {name: self._program(lp, spec.btf is not None) for name, lp in self.linked.items()}
         return PreparedObject(os.path.basename(spec.name), spec.license, maps, progs,

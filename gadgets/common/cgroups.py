@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from pybpf.records import FrozenRecord
 
 _ID = r"([0-9a-f]{64})"
 # compiled on first use (re's own cache): a host without containers never parses a path,
@@ -41,14 +42,20 @@ _POD_UID = (r"pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0
             r"(?:\.slice)?/")
 
 
-@dataclass(frozen=True)
-class CgroupMatch:
+class CgroupMatch(FrozenRecord):
     """What a cgroup path says: the runtime ("" when the path names none, or
     a bare id under kubepods), the container id, the pod uid if in kubepods."""
 
+    __slots__ = ("runtime", "id", "pod_uid")
+
     runtime: str
     id: str
-    pod_uid: str = ""
+    pod_uid: str
+
+    def __init__(self, runtime: str, id: str, pod_uid: str = "") -> None:
+        object.__setattr__(self, "runtime", runtime)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "pod_uid", pod_uid)
 
 
 def parse_path(path: str) -> Optional[CgroupMatch]:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+from pybpf import records
 
 from . import runtimes
 from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
@@ -48,25 +49,59 @@ def host_proc() -> str:
     return os.path.join(host_root(), "proc")
 
 
-@dataclass
-class Container:
+class Container(records.Record):
     """One running container: its processes' mount namespaces, its cgroup,
     and what its runtime says about it."""
+
+    __slots__ = ("id", "name", "runtime", "cgroup_path", "cgroup_id", "mntns_ids", "pids", "image",
+                 "pid", "mntns_id", "labels", "k8s", "pod_labels", "sources")
 
     id: str
     name: str
     runtime: str
     cgroup_path: str
-    cgroup_id: int = 0
-    mntns_ids: Set[int] = field(default_factory=set)
-    pids: List[int] = field(default_factory=list)
-    image: str = ""
-    pid: int = 0                      # its first process (the runtime's, else the lowest pid seen)
-    mntns_id: int = 0                 # that process's mount namespace
-    labels: Dict[str, str] = field(default_factory=dict)
-    k8s: Dict[str, str] = field(default_factory=dict)    # namespace, pod_name, pod_uid, container_name
-    pod_labels: Dict[str, str] = field(default_factory=dict)
-    sources: Dict[str, str] = field(default_factory=dict)  # field -> file/socket, or "cgroup path"
+    cgroup_id: int
+    mntns_ids: Set[int]
+    pids: List[int]
+    image: str
+    pid: int
+    mntns_id: int
+    labels: Dict[str, str]
+    k8s: Dict[str, str]
+    pod_labels: Dict[str, str]
+    sources: Dict[str, str]
+
+    def __init__(
+            self,
+            id: str,
+            name: str,
+            runtime: str,
+            cgroup_path: str,
+            cgroup_id: int = 0,
+            mntns_ids: Optional[Set[int]] = None,
+            pids: Optional[List[int]] = None,
+            image: str = "",
+            pid: int = 0,
+            mntns_id: int = 0,
+            labels: Optional[Dict[str, str]] = None,
+            k8s: Optional[Dict[str, str]] = None,
+            pod_labels: Optional[Dict[str, str]] = None,
+            sources: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.id = id
+        self.name = name
+        self.runtime = runtime
+        self.cgroup_path = cgroup_path
+        self.cgroup_id = cgroup_id
+        self.mntns_ids = set() if mntns_ids is None else mntns_ids
+        self.pids = list() if pids is None else pids
+        self.image = image
+        self.pid = pid
+        self.mntns_id = mntns_id
+        self.labels = dict() if labels is None else labels
+        self.k8s = dict() if k8s is None else k8s
+        self.pod_labels = dict() if pod_labels is None else pod_labels
+        self.sources = dict() if sources is None else sources
 
     @property
     def short_id(self) -> str:
@@ -267,17 +302,32 @@ def select(names: Iterable[str], containers: Optional[List[Container]] = None) -
     return out
 
 
-@dataclass
-class ContainerFilter:
+class ContainerFilter(records.Record):
     """Which containers a user asked for by runtime and Kubernetes identity
     (``--runtimes``, ``--k8s-namespace``, ``--k8s-podname``,
     ``--k8s-containername``, ``--k8s-selector``). Empty: every container."""
 
-    runtimes: Optional[Set[str]] = None
-    namespace: str = ""
-    pod_name: str = ""
-    container_name: str = ""
-    selector: Dict[str, str] = field(default_factory=dict)
+    __slots__ = ("runtimes", "namespace", "pod_name", "container_name", "selector")
+
+    runtimes: Optional[Set[str]]
+    namespace: str
+    pod_name: str
+    container_name: str
+    selector: Dict[str, str]
+
+    def __init__(
+            self,
+            runtimes: Optional[Set[str]] = None,
+            namespace: str = "",
+            pod_name: str = "",
+            container_name: str = "",
+            selector: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.runtimes = runtimes
+        self.namespace = namespace
+        self.pod_name = pod_name
+        self.container_name = container_name
+        self.selector = dict() if selector is None else selector
 
     @classmethod
     def parse(cls, runtimes: Optional[str] = None, namespace: Optional[str] = None,

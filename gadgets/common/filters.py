@@ -11,8 +11,9 @@ instead of silently matching nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Union
+
+from pybpf.records import Record
 
 from .errors import GadgetError
 from .gadget import Field
@@ -36,12 +37,26 @@ def get_path(event: Any, path: str) -> Any:
     return value
 
 
-@dataclass
-class Filter:
+class Filter(Record):
+    __slots__ = ("field", "op", "value", "_test")
+
     field: str
     op: str
     value: str
-    _test: Callable[[Any], bool] = None  # type: ignore[assignment]
+    _test: Callable[[Any], bool]
+
+    def __init__(
+            self,
+            field: str,
+            op: str,
+            value: str,
+            _test: Callable[[Any], bool] = None,
+    ) -> None:
+        self.field = field
+        self.op = op
+        self.value = value
+        self._test = _test
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.op == "~":

@@ -8,9 +8,10 @@ declaration, and common.session runs every kind of gadget the same way.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from pybpf.records import FrozenRecord, Record
 
 from .options import Parser, flag
 
@@ -18,8 +19,7 @@ CATEGORIES = ("trace", "top", "profile", "snapshot")
 TRACEFS = Path("/sys/kernel/tracing")
 
 
-@dataclass(frozen=True)
-class Hook:
+class Hook(FrozenRecord):
     """One kernel hook a program attaches to.
 
     ``kind`` is "tracepoint", "raw_tp", "tp_btf", "kprobe", "fentry",
@@ -27,40 +27,68 @@ class Hook:
     ("syscalls/sys_enter_execve" for a tracepoint).
     """
 
+    __slots__ = ("kind", "target")
+
     kind: str
-    target: str = ""
+    target: str
+
+    def __init__(self, kind: str, target: str = "") -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "target", target)
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.target}" if self.target else self.kind
 
 
-@dataclass(frozen=True)
-class HookSet:
+class HookSet(FrozenRecord):
     """One way to implement a gadget: the hooks it needs and the programs
     that use them. A gadget with several sets runs the first whose hooks all
     exist (list the best first); the other sets' programs are not loaded."""
 
+    __slots__ = ("hooks", "programs")
+
     hooks: Tuple[Hook, ...]
     programs: Tuple[str, ...]
+
+    def __init__(self, hooks: Tuple[Hook, ...], programs: Tuple[str, ...]) -> None:
+        object.__setattr__(self, "hooks", hooks)
+        object.__setattr__(self, "programs", programs)
 
     def __str__(self) -> str:
         return ", ".join(map(str, self.hooks))
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(FrozenRecord):
     """A gadget-specific option (``--paths``): ``parse`` checks and converts
     its value (common.options: ``flag`` for a switch, ``integer``,
     ``duration``, ``choice``...). ``constant`` is the .rodata variable it sets
     before load, when the kernel side needs it."""
 
+    __slots__ = ("name", "help", "parse", "default", "constant", "aliases")
+
     name: str
     help: str
-    parse: Parser = flag
-    default: Any = None
-    constant: Optional[str] = None
+    parse: Parser
+    default: Any
+    constant: Optional[str]
     #: other spellings on the command line (BCC's ``-x``, ig's ``--max-entries``)
-    aliases: Tuple[str, ...] = ()
+    aliases: Tuple[str, ...]
+
+    def __init__(
+            self,
+            name: str,
+            help: str,
+            parse: Parser = flag,
+            default: Any = None,
+            constant: Optional[str] = None,
+            aliases: Tuple[str, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "help", help)
+        object.__setattr__(self, "parse", parse)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "constant", constant)
+        object.__setattr__(self, "aliases", aliases)
 
     @property
     def option(self) -> str:
@@ -77,8 +105,7 @@ class Param:
         return self.parse is flag
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(FrozenRecord):
     """One field of the presented event, by dotted path (``proc.comm``).
 
     ``width`` is the column width (negative: right-aligned), 0 for a column
@@ -88,14 +115,34 @@ class Field:
     ``view`` turns the text into what a column shows (None: the text).
     """
 
+    __slots__ = ("name", "help", "width", "column", "header", "type", "view")
+
     name: str
     help: str
-    width: int = 10
-    column: bool = False
-    header: Optional[str] = None
-    type: type = str
+    width: int
+    column: bool
+    header: Optional[str]
+    type: type
     #: in columns, what the cell shows of the field's text (a time column's clock)
-    view: Optional[Callable[[str], str]] = None
+    view: Optional[Callable[[str], str]]
+
+    def __init__(
+            self,
+            name: str,
+            help: str,
+            width: int = 10,
+            column: bool = False,
+            header: Optional[str] = None,
+            type: type = str,
+            view: Optional[Callable[[str], str]] = None,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "help", help)
+        object.__setattr__(self, "width", width)
+        object.__setattr__(self, "column", column)
+        object.__setattr__(self, "header", header)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "view", view)
 
     @property
     def title(self) -> str:
@@ -128,8 +175,7 @@ COMMON_FIELDS: Tuple[Field, ...] = (
 )
 
 
-@dataclass
-class Gadget:
+class Gadget(Record):
     """A gadget: metadata plus the hooks needed and the event presentation.
 
     ``present(raw, ctx)`` turns the BTF-decoded event dict into the
@@ -156,27 +202,75 @@ class Gadget:
     to ``write(session, rows, stream)``.
     """
 
+    __slots__ = ("name", "category", "description", "object", "hooks", "fields", "params",
+                 "present", "event_struct", "ringbuf", "raw_members", "other_processes", "needs",
+                 "hook_sets", "session", "prepare", "collect", "tick", "default_fields", "outputs")
+
     name: str
     category: str
     description: str
     object: str
     hooks: List[Hook]
-    fields: List[Field] = field(default_factory=list)
-    params: List[Param] = field(default_factory=list)
-    present: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None
-    event_struct: str = "event"
-    ringbuf: str = "events"
-    raw_members: Tuple[str, ...] = ()
-    other_processes: Tuple[str, ...] = ()
-    needs: Tuple[str, ...] = ("btf", "ringbuf")
-    hook_sets: Tuple[HookSet, ...] = ()
-    session: Optional[type] = None
-    prepare: Optional[Callable[[Any, Any], None]] = None
-    collect: Optional[Callable[[Any], List[Dict[str, Any]]]] = None
-    tick: Optional[Callable[[Any], None]] = None
-    default_fields: Tuple[str, ...] = ()
-    outputs: Dict[str, Callable[[Any, List[Dict[str, Any]], Any], None]] = \
-        field(default_factory=dict)
+    fields: List[Field]
+    params: List[Param]
+    present: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]]
+    event_struct: str
+    ringbuf: str
+    raw_members: Tuple[str, ...]
+    other_processes: Tuple[str, ...]
+    needs: Tuple[str, ...]
+    hook_sets: Tuple[HookSet, ...]
+    session: Optional[type]
+    prepare: Optional[Callable[[Any, Any], None]]
+    collect: Optional[Callable[[Any], List[Dict[str, Any]]]]
+    tick: Optional[Callable[[Any], None]]
+    default_fields: Tuple[str, ...]
+    outputs: Dict[str, Callable[[Any, List[Dict[str, Any]], Any], None]]
+
+    def __init__(
+            self,
+            name: str,
+            category: str,
+            description: str,
+            object: str,
+            hooks: List[Hook],
+            fields: Optional[List[Field]] = None,
+            params: Optional[List[Param]] = None,
+            present: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None,
+            event_struct: str = "event",
+            ringbuf: str = "events",
+            raw_members: Tuple[str, ...] = (),
+            other_processes: Tuple[str, ...] = (),
+            needs: Tuple[str, ...] = ("btf", "ringbuf"),
+            hook_sets: Tuple[HookSet, ...] = (),
+            session: Optional[type] = None,
+            prepare: Optional[Callable[[Any, Any], None]] = None,
+            collect: Optional[Callable[[Any], List[Dict[str, Any]]]] = None,
+            tick: Optional[Callable[[Any], None]] = None,
+            default_fields: Tuple[str, ...] = (),
+            outputs: Optional[Dict[str, Callable[[Any, List[Dict[str, Any]], Any], None]]] = None,
+    ) -> None:
+        self.name = name
+        self.category = category
+        self.description = description
+        self.object = object
+        self.hooks = hooks
+        self.fields = list() if fields is None else fields
+        self.params = list() if params is None else params
+        self.present = present
+        self.event_struct = event_struct
+        self.ringbuf = ringbuf
+        self.raw_members = raw_members
+        self.other_processes = other_processes
+        self.needs = needs
+        self.hook_sets = hook_sets
+        self.session = session
+        self.prepare = prepare
+        self.collect = collect
+        self.tick = tick
+        self.default_fields = default_fields
+        self.outputs = dict() if outputs is None else outputs
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         if self.category not in CATEGORIES:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
 from typing import Any, Callable, Optional, Tuple
+
+from pybpf.records import FrozenRecord
 
 from .errors import GadgetError
 
@@ -149,22 +150,48 @@ def selector(value: Any) -> dict:
     return ContainerFilter.parse(selector=str(value)).selector
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(FrozenRecord):
     """One option of every gadget session: its keyword (``pid``), help, parser
     and default; ``repeat`` collects a list (``-c a -c b``), ``switch`` is a
     flag without a value; ``categories`` limits it to some kinds of gadget."""
 
+    __slots__ = ("name", "help", "parse", "default", "repeat", "switch", "short", "metavar",
+                 "categories", "cli")
+
     name: str
     help: str
-    parse: Parser = text
-    default: Any = None
-    repeat: bool = False
-    switch: bool = False
-    short: Optional[str] = None
-    metavar: Optional[str] = None
-    categories: Tuple[str, ...] = ()
-    cli: Optional[str] = None  # the command line's spelling, when not --NAME
+    parse: Parser
+    default: Any
+    repeat: bool
+    switch: bool
+    short: Optional[str]
+    metavar: Optional[str]
+    categories: Tuple[str, ...]
+    cli: Optional[str]
+
+    def __init__(
+            self,
+            name: str,
+            help: str,
+            parse: Parser = text,
+            default: Any = None,
+            repeat: bool = False,
+            switch: bool = False,
+            short: Optional[str] = None,
+            metavar: Optional[str] = None,
+            categories: Tuple[str, ...] = (),
+            cli: Optional[str] = None,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "help", help)
+        object.__setattr__(self, "parse", parse)
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "repeat", repeat)
+        object.__setattr__(self, "switch", switch)
+        object.__setattr__(self, "short", short)
+        object.__setattr__(self, "metavar", metavar)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "cli", cli)
 
     @property
     def option(self) -> str:

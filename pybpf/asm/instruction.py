@@ -7,24 +7,32 @@ indexes: the first carries the low 32 bits of the constant, the second (code
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Iterable, List, Union
 
 from pybpf.asm import opcodes as op
 from pybpf.errors import ParseError
+from pybpf.records import Record
 
 _SLOT = struct.Struct("<BBhi")
 
 
-@dataclass
-class Instruction:
+class Instruction(Record):
     """A single 8-byte instruction slot (mutable: relocation patches it)."""
 
+    __slots__ = ("code", "dst", "src", "off", "imm")
+
     code: int
-    dst: int = 0
-    src: int = 0
-    off: int = 0
-    imm: int = 0
+    dst: int
+    src: int
+    off: int
+    imm: int
+
+    def __init__(self, code: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> None:
+        self.code = code
+        self.dst = dst
+        self.src = src
+        self.off = off
+        self.imm = imm
 
     @property
     def cls(self) -> int:

@@ -8,27 +8,51 @@ frags) and how the program auto-attaches. Pattern forms, as in libbpf:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from pybpf.records import FrozenRecord
 from pybpf.uapi import AttachType as A
 from pybpf.uapi import ProgFlags
 from pybpf.uapi import ProgType as P
 
 
-@dataclass(frozen=True)
-class SecDef:
+class SecDef(FrozenRecord):
     """One row of the SEC() table."""
+
+    __slots__ = ("pattern", "prog_type", "expected_attach_type", "kind", "attach", "sleepable",
+                 "attach_btf", "xdp_frags", "retprobe")
 
     pattern: str
     prog_type: P
-    expected_attach_type: int = 0
-    kind: str = ""              # family name, e.g. "tracepoint", "kprobe", "xdp"
-    attach: Optional[str] = None  # auto-attach method (pybpf.links), None if manual only
-    sleepable: bool = False
-    attach_btf: bool = False    # the target is a kernel BTF id resolved at load time
-    xdp_frags: bool = False
-    retprobe: bool = False
+    expected_attach_type: int
+    kind: str
+    attach: Optional[str]
+    sleepable: bool
+    attach_btf: bool
+    xdp_frags: bool
+    retprobe: bool
+
+    def __init__(
+            self,
+            pattern: str,
+            prog_type: P,
+            expected_attach_type: int = 0,
+            kind: str = "",
+            attach: Optional[str] = None,
+            sleepable: bool = False,
+            attach_btf: bool = False,
+            xdp_frags: bool = False,
+            retprobe: bool = False,
+    ) -> None:
+        object.__setattr__(self, "pattern", pattern)
+        object.__setattr__(self, "prog_type", prog_type)
+        object.__setattr__(self, "expected_attach_type", expected_attach_type)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "attach", attach)
+        object.__setattr__(self, "sleepable", sleepable)
+        object.__setattr__(self, "attach_btf", attach_btf)
+        object.__setattr__(self, "xdp_frags", xdp_frags)
+        object.__setattr__(self, "retprobe", retprobe)
 
     @property
     def prefix(self) -> str:

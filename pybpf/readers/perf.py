@@ -12,7 +12,6 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from dataclasses import dataclass
 from typing import Any, Callable, Iterable, List, Optional, Union
 
 from pybpf import sys as bpfsys
@@ -20,6 +19,7 @@ from pybpf.errors import BPFError, syscall_error
 from pybpf.readers.base import Decoder, Reader, Records
 from pybpf.readers.bulk import first_mismatch, record_struct
 from pybpf.readers.source import MapLike, MapSource, map_source
+from pybpf.records import Record
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
 
@@ -32,17 +32,40 @@ SAMPLE = sysperf.PERF_RECORD_SAMPLE
 LOST = sysperf.PERF_RECORD_LOST
 
 
-@dataclass
-class _Ring:
+class _Ring(Record):
+    __slots__ = ("cpu", "fd", "mm", "view", "u32", "u64", "size", "tail", "committed")
+
     cpu: int
     fd: FD
     mm: mmap.mmap
     view: memoryview
-    u32: memoryview  # the whole mapping as u32 words (record headers)
-    u64: memoryview  # the whole mapping as u64 words (data_head/tail, lost counts)
-    size: int        # data area bytes (power of two)
-    tail: int        # consumed up to here (not necessarily published)
-    committed: int   # last data_tail written
+    u32: memoryview
+    u64: memoryview
+    size: int
+    tail: int
+    committed: int
+
+    def __init__(
+            self,
+            cpu: int,
+            fd: FD,
+            mm: mmap.mmap,
+            view: memoryview,
+            u32: memoryview,
+            u64: memoryview,
+            size: int,
+            tail: int,
+            committed: int,
+    ) -> None:
+        self.cpu = cpu
+        self.fd = fd
+        self.mm = mm
+        self.view = view
+        self.u32 = u32
+        self.u64 = u64
+        self.size = size
+        self.tail = tail
+        self.committed = committed
 
 
 class PerfReader(Reader):

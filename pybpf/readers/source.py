@@ -2,18 +2,25 @@
 number) into the fd, type, size and name of the map behind it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, SupportsInt, Union
 
 from pybpf import sys as bpfsys
+from pybpf.records import Record
 
 
-@dataclass
-class MapSource:
+class MapSource(Record):
+    __slots__ = ("fd", "type", "max_entries", "name")
+
     fd: int
     type: int
     max_entries: int
     name: str
+
+    def __init__(self, fd: int, type: int, max_entries: int, name: str) -> None:
+        self.fd = fd
+        self.type = type
+        self.max_entries = max_entries
+        self.name = name
 
 
 class MapLike(Protocol):

@@ -1,7 +1,7 @@
 """Typed wrappers around each bpf(2) command pybpf uses.
 
 Inputs are ints, FDs and byte buffers; outputs are FDs (owned by the
-caller), ints or dataclasses. Buffers the kernel writes into must be
+caller), ints or records (pybpf.records). Buffers the kernel writes into must be
 writable (``bytearray`` or a ctypes array). Every failure raises
 ``syscall_error("BPF_<CMD>", errno, detail)``, except where a wrapper
 documents a boolean result (ENOENT on lookups).
@@ -11,10 +11,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from pybpf.errors import SyscallError, syscall_error
+from pybpf.records import Record
 from pybpf.sys import attrs as A
 from pybpf.sys import mounts
 from pybpf.sys.fd import FD
@@ -330,16 +330,22 @@ def btf_load(data: Buffer, log: Optional[LogBuffer] = None, detail: str = "") ->
             log.true_size = attr.btf_log_true_size
 
 
-@dataclass
-class TestRunResult:
+class TestRunResult(Record):
     """What BPF_PROG_TEST_RUN reports: return value, mean duration (ns), output data and ctx."""
 
+    __slots__ = ("retval", "duration", "data", "ctx")
     __test__ = False
 
     retval: int
     duration: int
-    data: bytes = b""
-    ctx: bytes = b""
+    data: bytes
+    ctx: bytes
+
+    def __init__(self, retval: int, duration: int, data: bytes = b"", ctx: bytes = b"") -> None:
+        self.retval = retval
+        self.duration = duration
+        self.data = data
+        self.ctx = ctx
 
 
 def prog_test_run(prog_fd: FDLike, data: Buffer = b"", repeat: int = 1,
@@ -460,34 +466,71 @@ def btf_get_next_id(start: int = 0) -> Optional[int]:
 
 # ---------------------------------------------------------------- links and attachment
 
-@dataclass
-class KprobeMultiOpts:
+class KprobeMultiOpts(Record):
     """kprobe_multi: attach by symbol names or by addresses; one cookie per target."""
 
-    syms: Optional[Sequence[str]] = None
-    addrs: Optional[Sequence[int]] = None
-    cookies: Optional[Sequence[int]] = None
-    flags: int = 0
+    __slots__ = ("syms", "addrs", "cookies", "flags")
+
+    syms: Optional[Sequence[str]]
+    addrs: Optional[Sequence[int]]
+    cookies: Optional[Sequence[int]]
+    flags: int
+
+    def __init__(
+            self,
+            syms: Optional[Sequence[str]] = None,
+            addrs: Optional[Sequence[int]] = None,
+            cookies: Optional[Sequence[int]] = None,
+            flags: int = 0,
+    ) -> None:
+        self.syms = syms
+        self.addrs = addrs
+        self.cookies = cookies
+        self.flags = flags
 
 
-@dataclass
-class UprobeMultiOpts:
+class UprobeMultiOpts(Record):
     """uprobe_multi: one binary, many offsets (ref_ctr_offsets/cookies parallel to offsets)."""
+
+    __slots__ = ("path", "offsets", "ref_ctr_offsets", "cookies", "pid", "flags")
 
     path: str
     offsets: Sequence[int]
-    ref_ctr_offsets: Optional[Sequence[int]] = None
-    cookies: Optional[Sequence[int]] = None
-    pid: int = 0
-    flags: int = 0
+    ref_ctr_offsets: Optional[Sequence[int]]
+    cookies: Optional[Sequence[int]]
+    pid: int
+    flags: int
+
+    def __init__(
+            self,
+            path: str,
+            offsets: Sequence[int],
+            ref_ctr_offsets: Optional[Sequence[int]] = None,
+            cookies: Optional[Sequence[int]] = None,
+            pid: int = 0,
+            flags: int = 0,
+    ) -> None:
+        self.path = path
+        self.offsets = offsets
+        self.ref_ctr_offsets = ref_ctr_offsets
+        self.cookies = cookies
+        self.pid = pid
+        self.flags = flags
 
 
-@dataclass
-class NetfilterOpts:
+class NetfilterOpts(Record):
+    __slots__ = ("pf", "hooknum", "priority", "flags")
+
     pf: int
     hooknum: int
     priority: int
-    flags: int = 0
+    flags: int
+
+    def __init__(self, pf: int, hooknum: int, priority: int, flags: int = 0) -> None:
+        self.pf = pf
+        self.hooknum = hooknum
+        self.priority = priority
+        self.flags = flags
 
 
 def _u64_array(pins: _Pins, values: Optional[Sequence[int]]) -> int:
@@ -615,11 +658,22 @@ def prog_detach(target_fd: int, attach_type: int, prog_fd: Optional[FDLike] = No
     bpf(Cmd.PROG_DETACH, attr, detail)
 
 
-@dataclass
-class QueryResult:
+class QueryResult(Record):
+    __slots__ = ("attach_flags", "prog_ids", "revision")
+
     attach_flags: int
-    prog_ids: List[int] = field(default_factory=list)
-    revision: int = 0
+    prog_ids: List[int]
+    revision: int
+
+    def __init__(
+            self,
+            attach_flags: int,
+            prog_ids: Optional[List[int]] = None,
+            revision: int = 0,
+    ) -> None:
+        self.attach_flags = attach_flags
+        self.prog_ids = list() if prog_ids is None else prog_ids
+        self.revision = revision
 
 
 def prog_query(target_fd: int, attach_type: int, query_flags: int = 0,

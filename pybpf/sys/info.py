@@ -1,4 +1,4 @@
-"""BPF_OBJ_GET_INFO_BY_FD: the info structs and the dataclasses callers see.
+"""BPF_OBJ_GET_INFO_BY_FD: the info structs and the records callers see.
 
 The kernel fills min(our size, its size) bytes and leaves the rest zero, so
 fields newer than the running kernel read as 0.
@@ -9,10 +9,10 @@ import ctypes
 import errno
 import os
 import sys
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
 from pybpf.errors import syscall_error
+from pybpf.records import Record
 from pybpf.sys.attrs import InfoAttr, u8, u32, u64
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
@@ -156,8 +156,11 @@ def _cstr(raw: bytes) -> str:
     return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
-@dataclass
-class ProgInfo:
+class ProgInfo(Record):
+    __slots__ = ("type", "id", "tag", "name", "jited_prog_len", "xlated_prog_len", "load_time",
+                 "created_by_uid", "map_ids", "gpl_compatible", "btf_id", "run_time_ns", "run_cnt",
+                 "recursion_misses", "verified_insns", "attach_btf_obj_id", "attach_btf_id")
+
     type: int
     id: int
     tag: str
@@ -175,6 +178,44 @@ class ProgInfo:
     verified_insns: int
     attach_btf_obj_id: int
     attach_btf_id: int
+
+    def __init__(
+            self,
+            type: int,
+            id: int,
+            tag: str,
+            name: str,
+            jited_prog_len: int,
+            xlated_prog_len: int,
+            load_time: int,
+            created_by_uid: int,
+            map_ids: List[int],
+            gpl_compatible: bool,
+            btf_id: int,
+            run_time_ns: int,
+            run_cnt: int,
+            recursion_misses: int,
+            verified_insns: int,
+            attach_btf_obj_id: int,
+            attach_btf_id: int,
+    ) -> None:
+        self.type = type
+        self.id = id
+        self.tag = tag
+        self.name = name
+        self.jited_prog_len = jited_prog_len
+        self.xlated_prog_len = xlated_prog_len
+        self.load_time = load_time
+        self.created_by_uid = created_by_uid
+        self.map_ids = map_ids
+        self.gpl_compatible = gpl_compatible
+        self.btf_id = btf_id
+        self.run_time_ns = run_time_ns
+        self.run_cnt = run_cnt
+        self.recursion_misses = recursion_misses
+        self.verified_insns = verified_insns
+        self.attach_btf_obj_id = attach_btf_obj_id
+        self.attach_btf_id = attach_btf_id
 
 
 def prog_info(fd: FDLike, map_ids: bool = True) -> ProgInfo:
@@ -216,8 +257,11 @@ def prog_xlated_insns(fd: FDLike) -> bytes:
     return buf.raw[: again.xlated_prog_len]
 
 
-@dataclass
-class MapInfo:
+class MapInfo(Record):
+    __slots__ = ("type", "id", "key_size", "value_size", "max_entries", "map_flags", "name",
+                 "ifindex", "btf_id", "btf_key_type_id", "btf_value_type_id",
+                 "btf_vmlinux_value_type_id", "map_extra")
+
     type: int
     id: int
     key_size: int
@@ -231,6 +275,36 @@ class MapInfo:
     btf_value_type_id: int
     btf_vmlinux_value_type_id: int
     map_extra: int
+
+    def __init__(
+            self,
+            type: int,
+            id: int,
+            key_size: int,
+            value_size: int,
+            max_entries: int,
+            map_flags: int,
+            name: str,
+            ifindex: int,
+            btf_id: int,
+            btf_key_type_id: int,
+            btf_value_type_id: int,
+            btf_vmlinux_value_type_id: int,
+            map_extra: int,
+    ) -> None:
+        self.type = type
+        self.id = id
+        self.key_size = key_size
+        self.value_size = value_size
+        self.max_entries = max_entries
+        self.map_flags = map_flags
+        self.name = name
+        self.ifindex = ifindex
+        self.btf_id = btf_id
+        self.btf_key_type_id = btf_key_type_id
+        self.btf_value_type_id = btf_value_type_id
+        self.btf_vmlinux_value_type_id = btf_vmlinux_value_type_id
+        self.map_extra = map_extra
 
 
 def map_info(fd: FDLike) -> MapInfo:
@@ -246,13 +320,28 @@ def map_info(fd: FDLike) -> MapInfo:
     )
 
 
-@dataclass
-class BTFInfo:
+class BTFInfo(Record):
+    __slots__ = ("id", "btf_size", "name", "kernel_btf", "data")
+
     id: int
     btf_size: int
     name: str
     kernel_btf: bool
-    data: Optional[bytes] = None
+    data: Optional[bytes]
+
+    def __init__(
+            self,
+            id: int,
+            btf_size: int,
+            name: str,
+            kernel_btf: bool,
+            data: Optional[bytes] = None,
+    ) -> None:
+        self.id = id
+        self.btf_size = btf_size
+        self.name = name
+        self.kernel_btf = kernel_btf
+        self.data = data
 
 
 def btf_info(fd: FDLike, data: bool = False) -> BTFInfo:
@@ -284,14 +373,27 @@ def btf_info(fd: FDLike, data: bool = False) -> BTFInfo:
                    kernel_btf=bool(raw.kernel_btf), data=blob)
 
 
-@dataclass
-class LinkInfo:
+class LinkInfo(Record):
     """Common link fields; ``details`` holds the per-type numbers (attach_type, ifindex...)."""
+
+    __slots__ = ("type", "id", "prog_id", "details")
 
     type: int
     id: int
     prog_id: int
-    details: Dict[str, object] = field(default_factory=dict)
+    details: Dict[str, object]
+
+    def __init__(
+            self,
+            type: int,
+            id: int,
+            prog_id: int,
+            details: Optional[Dict[str, object]] = None,
+    ) -> None:
+        self.type = type
+        self.id = id
+        self.prog_id = prog_id
+        self.details = dict() if details is None else details
 
 
 def _u32(buf: bytes, off: int) -> int:

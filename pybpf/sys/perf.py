@@ -10,10 +10,10 @@ import ctypes
 import fcntl
 import mmap
 import os
-from dataclasses import dataclass
 from typing import List, Optional
 
 from pybpf.errors import syscall_error
+from pybpf.records import Record
 from pybpf.sys.cpus import parse_cpu_list
 from pybpf.sys.fd import FD
 
@@ -101,22 +101,44 @@ class PerfEventAttr(ctypes.Structure):
 assert ctypes.sizeof(PerfEventAttr) == 136
 
 
-@dataclass
-class PerfEventSpec:
+class PerfEventSpec(Record):
     """The fields of perf_event_attr that pybpf sets; everything else is 0.
 
     ``name`` (kprobe function or uprobe path) is kept alive here while the
     syscall reads it through config1.
     """
 
+    __slots__ = ("type", "config", "sample_period", "sample_type", "flags", "wakeup", "name",
+                 "config2")
+
     type: int
-    config: int = 0
-    sample_period: int = 0
-    sample_type: int = 0
-    flags: int = 0
-    wakeup: int = 0
-    name: Optional[bytes] = None
-    config2: int = 0
+    config: int
+    sample_period: int
+    sample_type: int
+    flags: int
+    wakeup: int
+    name: Optional[bytes]
+    config2: int
+
+    def __init__(
+            self,
+            type: int,
+            config: int = 0,
+            sample_period: int = 0,
+            sample_type: int = 0,
+            flags: int = 0,
+            wakeup: int = 0,
+            name: Optional[bytes] = None,
+            config2: int = 0,
+    ) -> None:
+        self.type = type
+        self.config = config
+        self.sample_period = sample_period
+        self.sample_type = sample_type
+        self.flags = flags
+        self.wakeup = wakeup
+        self.name = name
+        self.config2 = config2
 
 
 def _syscall_nr() -> int:

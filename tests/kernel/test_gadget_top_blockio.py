@@ -3,7 +3,6 @@ known size to a file on the root disk are counted for the writing process
 and land in the latency histogram."""
 from __future__ import annotations
 
-import dataclasses
 import mmap
 import os
 import subprocess
@@ -96,8 +95,7 @@ def test_profile_command_line_chart(target):
 def test_without_block_io_start_the_issuer_owns_requests(target):
     # what older kernels (no block:block_io_start) run: attribution at issue
     # (the issuer may be a kworker dispatching the queue, so count the whole disk)
-    older = dataclasses.replace(top_blockio.GADGET,
-                                prepare=lambda _, spec: top_blockio.attribute_at_issue(spec))
+    older = top_blockio.GADGET.replace(prepare=lambda _, spec: top_blockio.attribute_at_issue(spec))
     run = open_session(older)
     dev = os.stat(target).st_dev
     with run:
@@ -109,8 +107,7 @@ def test_without_block_io_start_the_issuer_owns_requests(target):
 
 
 def test_profile_without_block_io_start(target):
-    older = dataclasses.replace(profile_blockio.GADGET,
-                                prepare=lambda _, spec: profile_blockio.filter_at_issue(spec))
+    older = profile_blockio.GADGET.replace(prepare=lambda _, spec: profile_blockio.filter_at_issue(spec))
     run = open_session(older)
     with run:
         _direct_writes(target)

@@ -80,8 +80,6 @@ def test_oomkill_cli():
 
 
 def test_missing_hook_is_named():
-    import dataclasses
-
     import pytest
 
     from pybpf_gadgets import trace_exec
@@ -89,7 +87,7 @@ def test_missing_hook_is_named():
     from pybpf_gadgets.common.gadget import Hook
     from pybpf_gadgets.common.session import open_session
 
-    g = dataclasses.replace(trace_exec.GADGET, hooks=[Hook("tracepoint", "nosuch/tracepoint_x")])
+    g = trace_exec.GADGET.replace(hooks=[Hook("tracepoint", "nosuch/tracepoint_x")])
     ok, why = g.can_run()
     assert not ok and why == "tracepoint nosuch/tracepoint_x does not exist on this kernel"
     with pytest.raises(GadgetUnavailableError, match="trace_exec: tracepoint nosuch/"):
@@ -97,8 +95,6 @@ def test_missing_hook_is_named():
 
 
 def test_hook_sets_pick_the_first_usable():
-    import dataclasses
-
     from pybpf_gadgets import trace_capabilities
     from pybpf_gadgets.common.gadget import Hook, HookSet
     from pybpf_gadgets.common.probe import choose_hook_set
@@ -106,7 +102,7 @@ def test_hook_sets_pick_the_first_usable():
 
     g = trace_capabilities.GADGET
     missing = HookSet((Hook("tracepoint", "nosuch/tp"),), ("kprobe_cap_capable",))
-    g2 = dataclasses.replace(g, hook_sets=(missing,) + g.hook_sets)
+    g2 = g.replace(hook_sets=(missing,) + g.hook_sets)
     chosen, _ = choose_hook_set(g2)
     assert chosen in g.hook_sets
     with open_session(g2, pid=os.getpid()) as run:

@@ -21,7 +21,7 @@ PURE_PACKAGES = ("pybpf.elf", "pybpf.btf", "pybpf.asm", "pybpf.linker")
 CORE_ENGINE = {f"pybpf.core.{m}" for m in (
     "access", "calc", "candidates", "compat", "kinds", "match", "patch", "relocate", "result",
     "typeinfo")}
-PURE_MODULES = CORE_ENGINE | {"pybpf.uapi", "pybpf.errors"}
+PURE_MODULES = CORE_ENGINE | {"pybpf.uapi", "pybpf.errors", "pybpf.records"}
 THIRD_PARTY = {"elftools", "construct"}
 # Standard modules through which code reaches the kernel: syscalls by libc, ioctls, sockets.
 KERNEL_DOORS = {"ctypes", "fcntl", "socket"}

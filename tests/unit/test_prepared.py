@@ -14,6 +14,7 @@ import zipfile
 import pytest
 
 from pybpf import prepared as pp
+from pybpf.records import fields_of
 
 
 def sample() -> pp.PreparedObject:
@@ -48,7 +49,7 @@ def as_plain(obj: pp.PreparedObject):
         if isinstance(v, (list, tuple)):
             return [plain(x) for x in v]
         if isinstance(v, (pp.PreparedMap, pp.PreparedProgram)):
-            return {k: plain(x) for k, x in vars(v).items()}
+            return {k: plain(getattr(v, k)) for k in fields_of(type(v))}
         return v
     return (obj.name, obj.license, plain(obj.maps), plain(obj.programs), obj.btf_bytes,
             obj.btf_load)

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional
+
+from pybpf import records
 
 JSON_LIMIT = 16 << 20   # state files beyond this are not read (containers.json of a busy host is ~1 MiB)
 
@@ -31,23 +32,56 @@ _NOT_POD_LABELS = ("io.kubernetes.", "io.cri-containerd.", "io.containerd.", "an
 K8S_FIELDS = ("namespace", "pod_name", "pod_uid", "container_name")
 
 
-@dataclass
-class Record:
+class Record(records.Record):
     """One container as a runtime's state describes it."""
+
+    __slots__ = ("runtime", "id", "source", "name", "image", "pid", "cgroup_path", "labels",
+                 "sandbox", "sandbox_id", "k8s", "pod_labels", "sources")
 
     runtime: str
     id: str
-    source: str                       # the file or socket this record was read from
-    name: str = ""
-    image: str = ""
-    pid: int = 0
-    cgroup_path: str = ""
-    labels: Dict[str, str] = field(default_factory=dict)
-    sandbox: bool = False             # a pod's infra/pause container
-    sandbox_id: str = ""              # for a pod's container: its sandbox's id
-    k8s: Dict[str, str] = field(default_factory=dict)        # K8S_FIELDS that are known
-    pod_labels: Optional[Dict[str, str]] = None
-    sources: Dict[str, str] = field(default_factory=dict)    # field -> where it came from
+    source: str
+    name: str
+    image: str
+    pid: int
+    cgroup_path: str
+    labels: Dict[str, str]
+    sandbox: bool
+    sandbox_id: str
+    k8s: Dict[str, str]
+    pod_labels: Optional[Dict[str, str]]
+    sources: Dict[str, str]
+
+    def __init__(
+            self,
+            runtime: str,
+            id: str,
+            source: str,
+            name: str = "",
+            image: str = "",
+            pid: int = 0,
+            cgroup_path: str = "",
+            labels: Optional[Dict[str, str]] = None,
+            sandbox: bool = False,
+            sandbox_id: str = "",
+            k8s: Optional[Dict[str, str]] = None,
+            pod_labels: Optional[Dict[str, str]] = None,
+            sources: Optional[Dict[str, str]] = None,
+    ) -> None:
+        self.runtime = runtime
+        self.id = id
+        self.source = source
+        self.name = name
+        self.image = image
+        self.pid = pid
+        self.cgroup_path = cgroup_path
+        self.labels = dict() if labels is None else labels
+        self.sandbox = sandbox
+        self.sandbox_id = sandbox_id
+        self.k8s = dict() if k8s is None else k8s
+        self.pod_labels = pod_labels
+        self.sources = dict() if sources is None else sources
+        self.__post_init__()
 
     def __post_init__(self) -> None:
         for name in ("id", "name", "image", "pid", "cgroup_path", "labels"):
