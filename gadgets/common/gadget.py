@@ -8,6 +8,7 @@ declaration, and common.session runs every kind of gadget the same way.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
@@ -301,17 +302,19 @@ class Gadget(Record):
         bpf/objects in a checkout, the package data of pybpf.objects once
         installed. A Path, or inside a zip archive (the pybpf.pyz zipapp) a
         zipfile.Path: both have ``exists()``, ``name`` and ``read_bytes()``."""
-        from importlib.resources import files
-
+        import pybpf.objects
         from pybpf import arch_object
 
         name = f"{self.object}.bpf.o"
         here = arch_object(Path(__file__).resolve().parents[2] / "bpf" / "objects" / name)
         if here.exists():
             return here
+        for folder in pybpf.objects.__path__:  # package data as files: no importlib.resources
+            if os.path.isdir(folder):
+                return arch_object(Path(folder) / name)
+        from importlib.resources import files  # inside a zip archive
+
         package = files("pybpf.objects")
-        if isinstance(package, Path):
-            return arch_object(package / name)
         from pybpf.arch import target_arch
         built = package / f"{self.object}.{target_arch()}.bpf.o"
         return built if built.exists() else package / name
