@@ -1,7 +1,7 @@
 """The `pybpf` command: dispatch to one module per subcommand.
 
-Every module in this package that defines ``register(subparsers)`` adds a
-subcommand; its parser sets ``func(args) -> int``. Other installed packages
+Each module of this package named in BUILTIN defines ``register(subparsers)``,
+which adds its subcommand; its parser sets ``func(args) -> int``. Other installed packages
 add theirs (the gadgets' `pybpf run` and `pybpf list`) through the
 ``pybpf.commands`` entry-point group, each entry naming such a ``register``;
 the library itself never imports them. Errors that pybpf raises on purpose
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import sys
 from typing import Any, List, Optional
 
@@ -20,6 +19,9 @@ from pybpf.entrypoints import entry_points
 from pybpf.errors import BPFError
 
 COMMANDS_GROUP = "pybpf.commands"
+#: the built-in subcommands, one module each (a literal: listing the package with
+#: pkgutil would import inspect, a few milliseconds of every start)
+BUILTIN = ("explain", "load")
 
 
 def _unavailable(name: str, exc: Exception) -> Any:
@@ -68,14 +70,11 @@ def _parser(only: Optional[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pybpf", description="pure-Python eBPF loader and gadgets")
     parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    builtin = sorted(info.name for info in pkgutil.iter_modules(__path__))
-    for name in builtin:
+    for name in BUILTIN:
         if only is not None and name != only:
             continue
-        register = getattr(importlib.import_module(f"{__name__}.{name}"), "register", None)
-        if register is not None:
-            register(subparsers)
-    if only is not None and only in builtin:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
+    if only is not None and only in BUILTIN:
         return parser  # a built-in command keeps its name: no entry point is asked
     for ep in sorted(entry_points(COMMANDS_GROUP), key=lambda e: e.name):
         if ep.name in subparsers.choices or (only is not None and ep.name != only):
