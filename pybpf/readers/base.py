@@ -118,7 +118,9 @@ class Reader:
         for the first one; an empty list on timeout. Records are ``bytes``, or
         ``decode(buffer, offset)`` of each when given (e.g. a
         ``ctypes.Structure.from_buffer_copy``), decoded straight from the ring
-        without an intermediate copy. A ``struct.Struct`` as ``decode`` gives
+        without an intermediate copy (a record that wraps around a ring's end is
+        handed over joined in a copy, at offset 0: ``decode`` should read the
+        record's bytes only). A ``struct.Struct`` as ``decode`` gives
         its ``unpack_from`` tuples, and runs of equal-size records are decoded
         in bulk with ``iter_unpack`` (the fastest way to read fixed-size events).
         ``gather``: see the module's docstring."""

@@ -2,11 +2,17 @@
 
 Layout (kernel/bpf/ringbuf.c): page 0 holds the consumer position and is
 mapped read-write; page 1 holds the producer position, followed by the data
-area, mapped read-only *twice* in a row by the kernel so a record that wraps
-around the end is contiguous in user space. Each record starts with an
-8-byte header: ``u32 len`` (bit 31 BUSY: being written; bit 30 DISCARD) and
-``u32 pg_off``; records are 8-byte aligned. The consumer position is
-published after the records before it are consumed.
+area. Each record starts with an 8-byte header: ``u32 len`` (bit 31 BUSY:
+being written; bit 30 DISCARD) and ``u32 pg_off``; records are 8-byte
+aligned. The consumer position is published after the records before it
+are consumed.
+
+The kernel lays the data area out twice in a row so that a record wrapping
+around the end is contiguous, and libbpf maps both copies. Every page of a
+mapping is resident from the start (remap_vmalloc_range), so the second copy
+would cost the ring's size again in resident memory for the rare record that
+wraps: this reader maps the data area once (the kernel accepts a shorter
+mapping) and joins a wrapping record's two parts in a copy.
 """
 from __future__ import annotations
 
@@ -46,11 +52,12 @@ class RingBufReader(Reader):
             page = mmap.PAGESIZE
             size = src.max_entries
             self._mask = size - 1
+            self._end = page + size  # the data area's end in the producer mapping
             try:
                 self._cons_map = mmap.mmap(src.fd, page, mmap.MAP_SHARED,
                                            mmap.PROT_READ | mmap.PROT_WRITE, offset=0)
                 self._mmaps.append(self._cons_map)
-                self._prod_map = mmap.mmap(src.fd, page + 2 * size, mmap.MAP_SHARED,
+                self._prod_map = mmap.mmap(src.fd, page + size, mmap.MAP_SHARED,
                                            mmap.PROT_READ, offset=page)
                 self._mmaps.append(self._prod_map)
             except OSError as exc:
@@ -82,10 +89,13 @@ class RingBufReader(Reader):
         pm = self._prod_map
         u32 = self._u32
         mask = self._mask
+        end = self._end
         base = mmap.PAGESIZE + HDR_SIZE  # data page + record header
         append = out.append
-        if decode is None:
-            src = pm if copy else self._view
+        if isinstance(decode, struct.Struct):
+            cons = self._collect_struct(out, decode, cons, prod)
+        else:
+            src = pm if copy or decode is not None else self._view
             while cons < prod:
                 off = (cons & mask) + base
                 length = u32[(off - HDR_SIZE) >> 2]
@@ -94,28 +104,29 @@ class RingBufReader(Reader):
                         break
                     cons += ((length & LEN_MASK) + 15) & ~7  # discarded
                     continue
-                append(src[off:off + length])
-                cons += (length + 15) & ~7
-        elif isinstance(decode, struct.Struct):
-            cons = self._collect_struct(out, decode, cons, prod)
-        else:
-            while cons < prod:
-                off = (cons & mask) + base
-                length = u32[(off - HDR_SIZE) >> 2]
-                if length & FLAG_BITS:
-                    if length & BUSY_BIT:
-                        break
-                    cons += ((length & LEN_MASK) + 15) & ~7
-                    continue
-                append(decode(pm, off))
+                if off + length <= end:
+                    append(src[off:off + length] if decode is None else decode(pm, off))
+                else:
+                    rec = self._span(off, length)
+                    append(rec if decode is None else decode(rec, 0))
                 cons += (length + 15) & ~7
         self._cons = cons
         if copy:
             self._commit()
 
+    def _span(self, off: int, size: int) -> bytes:
+        """``size`` bytes of the data area from mapping offset ``off``, continued
+        at the data area's start past its end (a record that wraps)."""
+        pm, end, page = self._prod_map, self._end, mmap.PAGESIZE
+        if off >= end:
+            off -= end - page
+        if off + size <= end:
+            return pm[off:off + size]
+        return pm[off:end] + pm[page:page + off + size - end]
+
     def _collect_struct(self, out: Records, fields: struct.Struct, cons: int, prod: int) -> int:
         """Decode with ``fields``; runs of equal-length records in one iter_unpack."""
-        pm, view, u32, mask = self._prod_map, self._view, self._u32, self._mask
+        pm, view, u32, mask, end = self._prod_map, self._view, self._u32, self._mask, self._end
         unpack = fields.unpack_from
         page = mmap.PAGESIZE
         while cons < prod:
@@ -127,18 +138,21 @@ class RingBufReader(Reader):
                 cons += ((length & LEN_MASK) + 15) & ~7
                 continue
             stride = (length + 15) & ~7
-            count = (prod - cons) // stride
+            # a run stops before the data area's end: what follows it wraps
+            count = min(prod - cons, end - hdr) // stride
             whole = record_struct(fields, HDR_SIZE, stride) if count > 1 else None
             if whole is not None:
-                # the data area is mapped twice: the run is contiguous even across the end
-                end = hdr + count * stride
-                count = first_mismatch(u32[hdr >> 2:end >> 2:stride >> 2].tolist(), length)
+                stop = hdr + count * stride
+                count = first_mismatch(u32[hdr >> 2:stop >> 2:stride >> 2].tolist(), length)
                 if count > 1:
-                    end = hdr + count * stride
-                    out.extend(whole.iter_unpack(view[hdr:end]))
+                    stop = hdr + count * stride
+                    out.extend(whole.iter_unpack(view[hdr:stop]))
                     cons += count * stride
                     continue
-            out.append(unpack(pm, hdr + HDR_SIZE))
+            if hdr + HDR_SIZE + fields.size <= end:
+                out.append(unpack(pm, hdr + HDR_SIZE))
+            else:
+                out.append(unpack(self._span(hdr + HDR_SIZE, fields.size)))
             cons += stride
         return cons
 
