@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import struct
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -63,14 +63,30 @@ class _Unusable(Exception):
 
 class StructDecoder:
     """Decodes a buffer of at least ``size`` bytes into a dict of the struct's members
-    (the codec's values); ``spans``: each named member's (offset, size)."""
+    (the codec's values); ``spans``: each named member's (offset, size). ``fmt`` and
+    ``expression`` (the codec's, None when it needs nested codecs) make :meth:`narrowed`."""
 
     def __init__(self, name: str, size: int, decode_from: Callable[..., Any],
-                 spans: Spans) -> None:
+                 spans: Spans, fmt: Optional[str] = None,
+                 expression: Optional[str] = None) -> None:
         self.name = name
         self.size = size
         self.decode_from = decode_from
         self.spans = spans
+        self.fmt = fmt
+        self.expression = expression
+
+    def narrowed(self, skip: Iterable[str]) -> Optional[Tuple[Callable[..., Any], int]]:
+        """A ``decode_from(buf, base=0)`` giving the same dict without the members in
+        ``skip``, and how many bytes it reads: trailing members that are skipped are
+        left out of the format too, so a record cut short after them (a variable-length
+        tail) needs no padding. None when the decoder has no expression."""
+        if self.fmt is None or self.expression is None:
+            return None
+        try:
+            return _narrowed(self.name, self.fmt, _check(self.expression), set(skip))
+        except (_Unusable, struct.error):
+            return None
 
 
 def _check(expression: str) -> ast.Expression:
@@ -99,14 +115,70 @@ def _compiled(name: str, size: int, fmt: str, expression: str) -> Callable[..., 
     layout = struct.Struct(fmt)
     if layout.size != size:
         raise _Unusable("size")
+    return _function(name, layout, _check(expression).body)
+
+
+def _function(name: str, layout: struct.Struct, body: ast.expr) -> Callable[..., Any]:
+    """``decode_from(buf, base=0)`` returning ``body`` (a checked expression) over ``v``,
+    ``layout`` unpacked at ``base``."""
     module = ast.parse("def decode_from(buf, base=0):\n    v = _unpack(buf, base)\n    return v\n")
     func = module.body[0]
     assert isinstance(func, ast.FunctionDef) and isinstance(func.body[1], ast.Return)
-    func.body[1].value = _check(expression).body
+    func.body[1].value = body
     env = dict(_HELPERS, _unpack=layout.unpack_from)
     exec(compile(ast.fix_missing_locations(module), f"<decoder of {name}>", "exec"), env)  # noqa: S102
     decode_from: Callable[..., Any] = env["decode_from"]
     return decode_from
+
+
+def _tokens(body: str) -> Iterator[Tuple[str, str]]:
+    """A struct format's body (no byte-order mark) as (count, code) pairs."""
+    count = ""
+    for char in body:
+        if char.isdigit():
+            count += char
+        else:
+            yield count, char
+            count = ""
+
+
+def _items_end(tree: ast.expr) -> int:
+    """One past the highest item of ``v`` that ``tree`` reads (constant indices and slices)."""
+    end = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Subscript):
+            continue
+        index = node.slice
+        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+            end = max(end, index.value + 1)
+        elif isinstance(index, ast.Slice) and isinstance(index.upper, ast.Constant) \
+                and isinstance(index.upper.value, int):
+            end = max(end, index.upper.value)
+        else:
+            raise _Unusable("index")
+    return end
+
+
+def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
+              ) -> Optional[Tuple[Callable[..., Any], int]]:
+    """See StructDecoder.narrowed: the kept keys of the top-level dict display over the
+    format cut after the last item they read (standard sizes only: no alignment)."""
+    body = tree.body
+    if not isinstance(body, ast.Dict) or fmt[:1] not in ("<", ">", "=", "!"):
+        return None
+    kept = [(k, v) for k, v in zip(body.keys, body.values)
+            if isinstance(k, ast.Constant) and k.value not in skip]
+    narrow = ast.Dict(keys=[k for k, _ in kept], values=[v for _, v in kept])
+    need = _items_end(narrow)
+    tokens, items = [], 0
+    for count, code in _tokens(fmt[1:]):
+        if items >= need:
+            break
+        tokens.append(count + code)
+        if code != "x":
+            items += 1 if code in "sp" else int(count or 1)
+    layout = struct.Struct(fmt[0] + "".join(tokens))
+    return _function(name, layout, narrow), layout.size
 
 
 def _key(obj: PreparedObject, name: str) -> str:
@@ -130,7 +202,8 @@ def _decoded(body: memoryview, name: str) -> StructDecoder:
                 isinstance(x, int) and x >= 0 for x in span) and span[0] <= size):
             raise _Unusable("span")
         spans[member] = (span[0], span[1])
-    return StructDecoder(name, size, _compiled(name, size, fmt, expression), spans)
+    return StructDecoder(name, size, _compiled(name, size, fmt, expression), spans, fmt,
+                         expression)
 
 
 def _load(key: str, name: str) -> Optional[StructDecoder]:
@@ -157,7 +230,8 @@ def _built(obj: Union[PreparedObject, ObjectSpec], name: str) -> Tuple[StructDec
     codec = Codec.for_type(btf, tid)
     members = btf.get_as(tid, Struct).members
     spans = {m.name: (m.bit_offset // 8, btf.size_of(m.type)) for m in members if m.name}
-    decoder = StructDecoder(name, codec.size, codec.decode_from, spans)
+    decoder = StructDecoder(name, codec.size, codec.decode_from, spans, codec.struct.format,
+                            codec.expression)
     if codec.expression is None:
         return decoder, None
     body = {"format": FORMAT, "name": name, "size": codec.size, "fmt": codec.struct.format,

@@ -10,6 +10,9 @@ record and kept as text (JSON: ``"runtime":{...},"k8s":{...},"proc":{...}``;
 columns: the cells of those columns); only the time stamp and the gadget's own fields are
 formatted per event. Kept texts are dropped every ``KEEP_SECONDS`` so a
 container discovered later shows up as it would on the general path.
+The gadget's ``present`` gets the record's members without ``proc``
+(pybpf.decoders: StructDecoder.narrowed), byte arrays kept raw sliced from
+the record: a variable-length tail is neither padded nor decoded as text.
 
 It serves runs without ``--filter`` or containers followed in user space, with the standard EventSession and no
 nested processes (``other_processes``); JSON also without ``--fields``
@@ -38,6 +41,11 @@ class _RecordLines:
         off, size = self._decoder.spans["proc"]
         self._proc = slice(off, off + size)
         self._stamped = "timestamp" in self._decoder.spans
+        # the gadget's own members only: the process part is kept by its raw bytes, and
+        # byte arrays kept raw are sliced from the record (no padding of a short record)
+        self._raw = list(self._decoder.raw.items())
+        self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
+        self._zeros = bytes(self._decoder.size)
         self._present = run.gadget.present
         self._iso = run._clock.iso
         self._kept: Dict[bytes, Any] = {}
@@ -57,15 +65,34 @@ class _RecordLines:
         part["proc"] = proc
         return part
 
+    def _own(self, record: Any) -> Dict[str, Any]:
+        """The record's members for the gadget's ``present``, without ``proc``
+        (EventDecoder.decode's values otherwise)."""
+        if self._narrow is None:
+            return self._decoder.decode(record)
+        decode, need = self._narrow
+        have = len(record)
+        raw: Dict[str, Any] = decode(record if have >= need else bytes(record) + self._zeros[have:need])
+        for name, (off, size) in self._raw:
+            part = bytes(record[off:off + size])
+            raw[name] = part if len(part) == size else part + self._zeros[len(part):size]
+        return raw
+
     def line(self, record: Any) -> str:
         """One record -> its line (no newline)."""
-        raw = self._decoder.decode(record)
         key = bytes(record[self._proc])
         kept = self._kept.get(key)
         if kept is None:
-            part = self._process(raw)
+            part = self._process(self._decoder.decode(record))
             kept = self._kept[key] = (self._format_process(part), _STAMPS.union(part))
-        own = self._present(raw) if self._present is not None else {}
+        raw = self._own(record)
+        try:
+            own = self._present(raw) if self._present is not None else {}
+        except KeyError:
+            if self._narrow is None:
+                raise
+            self._narrow = None  # a present that reads the process part: give it all
+            return self.line(record)
         if own and not kept[1].isdisjoint(own):  # the gadget replaces a common field
             return self._general(self._run.present(record))
         return self._compose(raw, kept[0], own)

@@ -34,10 +34,17 @@ def _writers(gadget):
 
 
 def _open_many():
-    for i in range(50):
+    """Names that need escaping (quote, backslash, controls, non-ASCII, bytes that are
+    not UTF-8), opens that fail and ones that succeed, a name longer than the event keeps."""
+    odd = ["\u00e9-\x01", 'say "hi"\\', "tab\tnl\n\x7f", "\u2028-\U0001f600"]
+    for i in range(60):
+        name: object = f"/nonexistent/pybpf-jl-{odd[i % len(odd)]}-{i}"
+        if i % 5 == 0:
+            name = b"/nonexistent/pybpf-jl-\xff\xfe\xc3-" + bytes([i % 32 + 1]) + b"x" * 300
+        elif i % 3 == 0:
+            name = "/proc/self/stat"
         try:
-            os.close(os.open(f"/nonexistent/pybpf-jl-\u00e9-\x01-{i}" if i % 2 else "/proc/self/stat",
-                             os.O_RDONLY))
+            os.close(os.open(name, os.O_RDONLY))
         except OSError:
             pass
 

@@ -48,6 +48,43 @@ def test_every_struct_decodes_as_its_codec(name):
     assert stored
 
 
+@pytest.mark.parametrize("name", ["trace_open", "trace_exec", "btf_kinds", "trace_tcp"])
+def test_narrowed_decodes_the_other_members(name):
+    """narrowed(skip): the codec's dict without the skipped members, from the warm
+    (cached) and the cold decoder alike, reading no more than it says."""
+    from pybpf.btf.types import Struct
+    obj = object_with_btf(name)
+    btf = obj.btf
+    structs = {btf[t].name for t in range(1, len(btf)) if isinstance(btf[t], Struct) and btf[t].name}
+    narrowed = 0
+    for struct_name in sorted(structs):
+        cold, entry = decoders._built(obj, struct_name)
+        if entry is None or not cold.spans:
+            continue
+        members = sorted(cold.spans, key=lambda m: cold.spans[m][0])
+        skip = {members[0], members[-1]}
+        for made in (decoders._decoded(memoryview(entry), struct_name).narrowed(skip),
+                     cold.narrowed(skip)):
+            assert made is not None
+            decode, need = made
+            assert need <= cold.size
+            for rec in records(cold.size, 5):
+                expected = {k: v for k, v in cold.decode_from(rec).items() if k not in skip}
+                assert decode(rec[:need]) == expected, struct_name
+        narrowed += 1
+    assert narrowed
+
+
+def test_narrowed_leaves_out_a_skipped_tail():
+    """trace_open's event without its process part and its path (a variable-length
+    tail) reads up to the path only; a decoder without an expression has no narrowing."""
+    event = decoders._built(object_with_btf("trace_open"), "event")[0]
+    decode, need = event.narrowed({"proc", "path"})
+    assert need == event.spans["path"][0]
+    assert set(decode(bytes(need))) == set(event.spans) - {"proc", "path"}
+    assert decoders.StructDecoder("x", 0, dict, {}).narrowed(()) is None
+
+
 def entry_with(**changes) -> bytes:
     _, entry = decoders._built(object_with_btf("trace_open"), "event")
     body = json.loads(entry)
