@@ -378,7 +378,9 @@ class Enricher:
     an event's pid is new to it: the pid's cgroup must be the one the
     answer was found in (else discover again). An id found to be no
     container is not looked up again for ``forget_after`` seconds unless a
-    new pid of it sits in another cgroup."""
+    new pid of it sits in another cgroup. The first discovery waits for the
+    first event outside the host's mount namespace (or the first look at
+    ``containers``): a start that sees only host processes scans nothing."""
 
     def __init__(self, proc: Optional[str] = None, forget_after: float = 30.0,
                  roots: Optional[Iterable[str]] = None) -> None:
@@ -386,17 +388,24 @@ class Enricher:
         self.roots = (host_root(),) if roots is None else tuple(roots)
         self.host_mntns = host_mntns_id(self.proc)
         self.forget_after = forget_after
-        self.containers: List[Container] = []
+        self._containers: Optional[List[Container]] = None    # None: not discovered yet
         self._by_mntns: Dict[int, Container] = {}
         self._pids: Dict[int, Set[int]] = {}                  # mntns -> pids checked
         self._unknown: Dict[int, Tuple[float, str]] = {}      # mntns -> (when, a pid's cgroup)
-        self.rescan()
+
+    @property
+    def containers(self) -> List[Container]:
+        """The containers found by the last discovery (the first one made now)."""
+        if self._containers is None:
+            self.rescan()
+        assert self._containers is not None
+        return self._containers
 
     def rescan(self) -> None:
         """Discover again: containers gone are forgotten, new ones learnt."""
-        self.containers = discover(self.proc, self.host_mntns, self.roots)
-        self._by_mntns = {ns: c for c in self.containers for ns in c.mntns_ids}
-        self._pids = {ns: set(c.pids) for c in self.containers for ns in c.mntns_ids}
+        found = self._containers = discover(self.proc, self.host_mntns, self.roots)
+        self._by_mntns = {ns: c for c in found for ns in c.mntns_ids}
+        self._pids = {ns: set(c.pids) for c in found for ns in c.mntns_ids}
 
     def _cgroup(self, pid: int) -> Optional[str]:
         try:
@@ -409,6 +418,8 @@ class Enricher:
         when known, to notice a reused namespace number)."""
         if mntns_id == self.host_mntns or not mntns_id:
             return None
+        if self._containers is None:
+            self.rescan()
         c = self._by_mntns.get(mntns_id)
         if c is not None:
             seen = self._pids[mntns_id]
