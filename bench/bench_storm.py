@@ -8,7 +8,8 @@ the same run and the ratio:
     load generator opens (execs) a probe name every millisecond; time from
     spawning the tool to the first line naming it (the C tool line-buffered
     by stdbuf, as on a terminal);
-  - peak RSS (VmHWM) of the tool at 20k opens/s;
+  - peak RSS (VmHWM) of the tool at its first event (start-up's share) and
+    at 20k opens/s;
   - CPU per event at 20k opens/s (JSON, and pybpf's columns), at 1000 execs/s;
   - received at 50k and 100k opens/s for 10 s (pybpf's received + reported
     lost is checked against the opens done; opensnoop drops silently);
@@ -324,6 +325,12 @@ def launch_rows(env: Env, table: Table, repeat: int) -> None:
                   ratio_of(warm, c), GOALS["launch"], f"median of {repeat}")
         table.add(f"launch to first event, {gadget} / {tool} (cold cache)", ms(cold_t), ms(c),
                   ratio_of(cold_t, c), None, f"median of {repeat}")
+        # at the first event, before any storm: the interpreter and what start-up imported
+        rss = median([r.rss for r in runs["warm"]])
+        c_rss = median([r.rss for r in runs["c"]])
+        table.add(f"peak RSS at the first event, {gadget} / {tool} (warm cache)",
+                  f"{rss:.1f} MiB", f"{c_rss:.1f} MiB" if c_rss == c_rss else "-",
+                  ratio_of(rss, c_rss), GOALS["rss"], f"median of {repeat}")
 
 
 def open_rows(env: Env, table: Table, repeat: int, seconds: float) -> None:
