@@ -7,7 +7,6 @@ so it does not import every other gadget.
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any, Dict, List
 
 from pybpf.cli import entry_points
@@ -64,6 +63,8 @@ def get(name: str) -> Gadget:
     found = entries()
     ep = found.get(name)
     if ep is None:
+        import difflib  # for this error alone: not a cost of every start
+
         close = difflib.get_close_matches(name, list(found), n=3)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise GadgetError(f"unknown gadget {name!r}{hint}; `pybpf list` shows them all")
