@@ -16,7 +16,7 @@ import signal
 import sys
 from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
-from pybpf.cli import one_line
+from pybpf.cli import ArgumentParser, one_line
 from pybpf.errors import BPFError
 
 from .. import registry
@@ -30,7 +30,7 @@ from . import show
 OUTPUTS = ("columns",) + DOCUMENTS
 
 
-class _OneLineParser(argparse.ArgumentParser):
+class _OneLineParser(ArgumentParser):
     """Bad options are one line on stderr and exit status 2."""
 
     def error(self, message: str) -> NoReturn:

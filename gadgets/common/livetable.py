@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import sys
 import termios
 import time
 import tty
 from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
+
+from pybpf.cli import terminal_size
 
 _ALT_ON = "\x1b[?1049h\x1b[?25l"   # alternate screen, hide cursor
 _ALT_OFF = "\x1b[?25h\x1b[?1049l"  # show cursor, main screen
@@ -141,8 +142,7 @@ class LiveTable:
             size = os.get_terminal_size(self.out.fileno())
             return size.columns, size.lines
         except (AttributeError, ValueError, OSError):
-            fallback = shutil.get_terminal_size((80, 24))
-            return fallback.columns, fallback.lines
+            return terminal_size((80, 24))
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; False when the user pressed q (or stdin closed)."""

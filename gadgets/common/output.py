@@ -14,9 +14,10 @@ text when the output is not a terminal).
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from pybpf.cli import terminal_size
 
 from .errors import GadgetError
 from .filters import get_path
@@ -221,7 +222,7 @@ def _isatty(stream: IO[str]) -> bool:
 
 def terminal_width(stream: IO[str]) -> Optional[int]:
     """The columns of the terminal ``stream`` writes to; None when it is no terminal."""
-    return shutil.get_terminal_size((160, 24)).columns if _isatty(stream) else None
+    return terminal_size((160, 24))[0] if _isatty(stream) else None
 
 
 class ColumnWriter(_Writer):

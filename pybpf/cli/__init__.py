@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from pybpf.entrypoints import entry_points
 from pybpf.errors import BPFError
@@ -22,6 +23,43 @@ COMMANDS_GROUP = "pybpf.commands"
 #: the built-in subcommands, one module each (a literal: listing the package with
 #: pkgutil would import inspect, a few milliseconds of every start)
 BUILTIN = ("explain", "load")
+
+
+def terminal_size(fallback: Tuple[int, int] = (80, 24)) -> Tuple[int, int]:
+    """(columns, lines) of the terminal as ``shutil.get_terminal_size(fallback)`` answers
+    ($COLUMNS/$LINES, else the terminal stdout writes to, else ``fallback``), without
+    importing shutil (with zlib, bz2 and lzma: a few milliseconds of every start)."""
+    size = []
+    for name in ("COLUMNS", "LINES"):
+        try:
+            size.append(int(os.environ.get(name, "0")))
+        except ValueError:
+            size.append(0)
+    columns, lines = size
+    if columns <= 0 or lines <= 0:
+        try:
+            asked = os.get_terminal_size(sys.__stdout__.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            asked = os.terminal_size((0, 0))
+        columns = columns if columns > 0 else asked.columns
+        lines = lines if lines > 0 else asked.lines
+    return columns or fallback[0], lines or fallback[1]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser with its help formatter told the width (argparse would import
+    shutil to ask); the subcommands' parsers are of this class too, and so should be
+    the parsers commands build on their own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        formatter = kwargs.get("formatter_class", argparse.HelpFormatter)
+
+        def sized(prog: str) -> argparse.HelpFormatter:
+            made: argparse.HelpFormatter = formatter(prog, width=terminal_size()[0] - 2)
+            return made  # argparse keeps 2 columns free
+
+        kwargs["formatter_class"] = sized
+        super().__init__(*args, **kwargs)
 
 
 def _unavailable(name: str, exc: Exception) -> Any:
@@ -67,7 +105,7 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 def _parser(only: Optional[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pybpf", description="pure-Python eBPF loader and gadgets")
+    parser = ArgumentParser(prog="pybpf", description="pure-Python eBPF loader and gadgets")
     parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in BUILTIN:

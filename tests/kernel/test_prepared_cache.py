@@ -133,10 +133,11 @@ except SystemExit:
     pass
 sys.stdout.flush()
 # what a warm start must not import: the BTF parser, pyelftools, the dataclasses machinery
-# (records are plain classes, see pybpf.records), importlib's metadata and resources readers
+# (records are plain classes, see pybpf.records), importlib's metadata and resources readers,
+# shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size)
 print(json.dumps(sorted(m for m in sys.modules if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
-                                 "importlib.resources"))),
+                                 "importlib.resources", "shutil", "difflib"))),
       file=sys.stderr)
 """
 
