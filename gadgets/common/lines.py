@@ -25,7 +25,7 @@ import time
 from typing import Any, Callable, Dict, List, Optional
 
 from .decode import proc_fields
-from .output import ColumnWriter, JSONWriter, cell_text, field_getter
+from .output import ColumnWriter, DictEncoder, JSONWriter, cell_text, field_getter
 
 KEEP_SECONDS = 1.0
 KEEP_MAX = 4096  # distinct processes kept at once
@@ -45,6 +45,8 @@ class _RecordLines:
         # byte arrays kept raw are sliced from the record (no padding of a short record)
         self._raw = list(self._decoder.raw.items())
         self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
+        # a process not kept yet (every exec is one): its part alone is decoded
+        self._proc_only = self._decoder.struct.narrowed(set(self._decoder.spans) - {"proc"})
         self._zeros = bytes(self._decoder.size)
         self._present = run.gadget.present
         self._iso = run._clock.iso
@@ -74,8 +76,7 @@ class _RecordLines:
         have = len(record)
         raw: Dict[str, Any] = decode(record if have >= need else bytes(record) + self._zeros[have:need])
         for name, (off, size) in self._raw:
-            part = bytes(record[off:off + size])
-            raw[name] = part if len(part) == size else part + self._zeros[len(part):size]
+            raw[name] = bytes(record[off:off + size]).ljust(size, b"\0")
         return raw
 
     def line(self, record: Any) -> str:
@@ -83,7 +84,10 @@ class _RecordLines:
         key = bytes(record[self._proc])
         kept = self._kept.get(key)
         if kept is None:
-            part = self._process(self._decoder.decode(record))
+            if self._proc_only is None or len(record) < self._proc_only[1]:
+                part = self._process(self._decoder.decode(record))
+            else:
+                part = self._process(self._proc_only[0](record))
             kept = self._kept[key] = (self._format_process(part), _STAMPS.union(part))
         raw = self._own(record)
         try:
@@ -113,6 +117,7 @@ class JSONLines(_RecordLines):
     def __init__(self, run: Any, encode: Callable[[Any], str]) -> None:
         super().__init__(run)
         self._encode = encode
+        self._encode_own = DictEncoder(encode)  # the gadget's part: a few shapes of dict
 
     def _format_process(self, part: Dict[str, Any]) -> str:
         return self._encode(part)[1:-1]
@@ -123,7 +128,7 @@ class JSONLines(_RecordLines):
             kept = f'"timestamp":"{self._iso(stamp)}","timestamp_raw":{stamp},{kept}'
         if not own:
             return "{" + kept + "}"
-        return "{" + kept + "," + self._encode(own)[1:]
+        return "{" + kept + "," + self._encode_own(own)[1:]
 
     def _general(self, event: Dict[str, Any]) -> str:
         return self._encode(event)

@@ -103,6 +103,73 @@ def compact_encoder() -> Callable[[Any], str]:
     return encode if encode(probe) == encoder.encode(probe) else encoder.encode
 
 
+class DictEncoder:
+    """``encode(d)`` (a compact_encoder()) for dicts whose keys are strings, about
+    twice as fast for the few shapes an event's dict has. A shape (its keys in order,
+    which of its values are strings and which ints) gets a function, made once, that
+    formats its keys' ready text with each value's: a string through the encoder's
+    own escaping, an int as its digits, anything else through ``encode``. The last
+    shape's function is tried first (events of a gadget mostly share one).
+    The generated source holds names only (keys reach it as values, never as text);
+    a function is kept once it gave ``encode``'s text for the dict it was made for."""
+
+    LIMIT = 64  # shapes kept; dicts of others go to ``encode``
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        self._encode = encode
+        self._by_shape: Dict[Tuple[Any, ...], Callable[[Any], str]] = {}
+        self._current: Callable[[Any], str] = self._other  # the last shape's function
+
+    def __call__(self, d: Dict[str, Any]) -> str:
+        return self._current(d)
+
+    def _other(self, d: Dict[str, Any]) -> str:
+        """A dict not of the last shape: its shape's function, the current one from now."""
+        shape = (tuple(d), tuple(map(type, d.values())))
+        made = self._by_shape.get(shape)
+        if made is None:
+            if len(self._by_shape) >= self.LIMIT:
+                return self._encode(d)
+            made = self._encode
+            if d and all(type(k) is str for k in d):
+                made = _shaped_encoder(d, self._encode, self._other)
+                if made(d) != self._encode(d):
+                    made = self._encode
+            self._by_shape[shape] = made
+        if made is not self._encode:
+            self._current = made
+        return made(d)
+
+
+def _shaped_encoder(d: Dict[str, Any], encode: Callable[[Any], str],
+                    otherwise: Callable[[Any], str]) -> Callable[[Any], str]:
+    """The function of DictEncoder for the shape of ``d``; ``otherwise`` takes any
+    other dict."""
+    esc = json.encoder.encode_basestring_ascii
+    env: Dict[str, Any] = {"_esc": esc, "_enc": encode, "_other": otherwise, "_type": type,
+                           "_str": str, "_int": int, "_tuple": tuple, "_keys": tuple(d)}
+    guards, fields = [], []
+    for i, (key, value) in enumerate(d.items()):
+        env[f"_k{i}"] = ("{" if i == 0 else ",") + esc(key) + ":"
+        kind = type(value)
+        if kind is str:
+            guards.append(f"_type(a{i}) is _str")
+            fields.append(f"{{_k{i}}}{{_esc(a{i})}}")
+        elif kind is int:
+            guards.append(f"_type(a{i}) is _int")
+            fields.append(f"{{_k{i}}}{{a{i}}}")
+        else:
+            fields.append(f"{{_k{i}}}{{_enc(a{i})}}")
+    names = ", ".join(f"a{i}" for i in range(len(d)))
+    source = (f"def encode(d):\n    if _tuple(d) == _keys:\n        {names}, = d.values()\n"
+              f"        if {' and '.join(guards) or 'True'}:\n"
+              f"            return f'{''.join(fields)}}}}}'\n"
+              f"    return _other(d)\n")
+    exec(compile(source, "<json of one shape of dict>", "exec"), env)  # noqa: S102
+    made: Callable[[Any], str] = env["encode"]
+    return made
+
+
 class _Writer:
     """What both writers share: a stream, lines already made, flushing."""
 

@@ -3,7 +3,7 @@ import io
 import json
 
 from pybpf_gadgets.common.gadget import Field, Gadget, Hook
-from pybpf_gadgets.common.output import ColumnWriter, JSONWriter, select_fields
+from pybpf_gadgets.common.output import ColumnWriter, DictEncoder, JSONWriter, compact_encoder, select_fields
 
 G = Gadget("demo", "trace", "demo gadget", "demo", [Hook("tracepoint", "a/b")],
            fields=[Field("n", "a number", -4, True, "N"), Field("text", "rest", 0, True)])
@@ -140,3 +140,23 @@ def test_cell_texts_short_paths_give_the_general_rules_text():
                   "\x7fdel", "caf\u00e9", "soft\u00adhyphen", "\u2028sep", [1, "a\n"], (2,),
                   3.5, b"raw"):
         assert cell_text(value) == general(value), value
+
+
+def test_dict_encoder_gives_the_encoders_text():
+    """Every shape an event's dict may take (values changing type under the same keys,
+    keys in another order, escapes, non-ASCII, bools, None, floats, big ints, nested
+    values, odd keys, no keys) gives compact_encoder()'s text, shapes alternating."""
+    import random
+
+    encode = compact_encoder()
+    dicts = DictEncoder(encode)
+    rnd = random.Random(18)
+    values = [0, -1, 2 ** 70, True, False, None, 1.5, float("nan"), "", "plain",
+              'q"uote\\', "nl\n\x01\x7f", "\u00e9\u2028\U0001f600", "\ufffd", [1, "x"],
+              {"k": "v"}, b"x"]
+    keys = ["ret", "fd", "error", "fname", "a'b{c}", "\u00e9", "dfd"]
+    for _ in range(3000):
+        chosen = rnd.sample(keys, rnd.randint(0, len(keys)))
+        d = {k: rnd.choice(values) for k in chosen}
+        assert dicts(d) == encode(d) == json.dumps(d, separators=(",", ":"), default=str)
+    assert dicts({1: "x"}) == encode({1: "x"})
