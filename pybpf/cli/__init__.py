@@ -11,6 +11,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -143,8 +144,18 @@ def one_line(exc: BaseException) -> str:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv and not argv[0].startswith("-") else None
-    parser = build_parser(command)
-    args = parser.parse_args(argv)
+    # the parsers and the command's modules (a gadget's) live as long as the run: no
+    # collection while they are made, then they are frozen, so that the collections of
+    # the run itself do not walk them (see the package's docstring)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        parser = build_parser(command)
+        args = parser.parse_args(argv)
+    finally:
+        if collecting:
+            gc.enable()
+    gc.freeze()
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2
