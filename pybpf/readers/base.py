@@ -99,18 +99,22 @@ class Reader:
 
     def _gather(self, timeout: Optional[float], gather: float) -> None:
         """Wait up to ``timeout`` for a record, then until ``gather`` seconds
-        after the last batch or a half-full ring."""
+        after the last batch or a half-full ring. Each wakeup costs a process
+        that slept (cold caches) far more than a check, so it sleeps what is
+        left in one go unless the ring, filling twice as fast as it has since
+        the last batch, would be half full sooner."""
         if self._pending:
             return
         self._wait(timeout)
         until = self._handed + gather
-        step = gather / 4
         while True:
             fill = self._fullest()
-            left = until - time.monotonic()
+            now = time.monotonic()
+            left = until - now
             if not fill or fill >= GATHER_FILL or left <= 0:
                 return
-            time.sleep(min(left, step))
+            rate = 2 * fill / max(now - self._handed, 1e-3)  # of the ring per second
+            time.sleep(min(left, max((GATHER_FILL - fill) / rate, 1e-3)))
 
     def read_batch(self, timeout: Optional[float] = None,
                    decode: Optional[Decoder] = None, *, gather: float = 0.0) -> Records:
