@@ -43,7 +43,7 @@ LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
 EMPTY_CONTAINER = ctr.Container.empty_fields()
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
-GATHER = 0.02  # seconds a batch may wait for more events (pybpf.readers: gather)
+GATHER = 0.05  # seconds a batch may wait for more events (pybpf.readers: gather)
 REFRESH_INTERVAL = 2.0  # seconds between looks at the selected containers (map kept in step)
 _OPTIONS = {o.name: o for o in SESSION_OPTIONS}
 
