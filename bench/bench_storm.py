@@ -9,7 +9,7 @@ the same run and the ratio:
     spawning the tool to the first line naming it (the C tool line-buffered
     by stdbuf, as on a terminal);
   - peak RSS (VmHWM) of the tool at its first event (start-up's share) and
-    at 20k opens/s;
+    at 20k opens/s (a warm cache: an unmeasured run fills it first);
   - CPU per event at 20k opens/s (JSON, and pybpf's columns), at 1000 execs/s;
   - received at 50k and 100k opens/s for 10 s (pybpf's received + reported
     lost is checked against the opens done; opensnoop drops silently);
@@ -336,6 +336,7 @@ def launch_rows(env: Env, table: Table, repeat: int) -> None:
 def open_rows(env: Env, table: Table, repeat: int, seconds: float) -> None:
     ours, theirs = pybpf_cmd(env, "trace_open"), c_cmd(env, "opensnoop")
     columns = pybpf_cmd(env, "trace_open", "columns")
+    run_tool(env, ours, "open")  # warms the cache: a cold start's peak RSS is not the run's
     runs = alternate(repeat, {
         "json": lambda: run_tool(env, ours, "open", 20000, seconds / 2, storm=True),
         "columns": lambda: run_tool(env, columns, "open", 20000, seconds / 2, storm=True),
@@ -386,6 +387,7 @@ def _received_note(runs: List[Run]) -> str:
 
 def exec_rows(env: Env, table: Table, repeat: int, seconds: float) -> None:
     ours, theirs = pybpf_cmd(env, "trace_exec"), c_cmd(env, "execsnoop")
+    run_tool(env, ours, "exec")  # warms the cache (as for the open rows)
     runs = alternate(repeat, {
         "json": lambda: run_tool(env, ours, "exec", 1000, seconds, storm=True),
         "c": (lambda: run_tool(env, theirs, "exec", 1000, seconds, storm=True))
