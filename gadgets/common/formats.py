@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import ipaddress
 import os
 import signal
 from typing import Any, Dict, List, Tuple
@@ -92,6 +91,8 @@ def family_name(family: int) -> str:
 def ip_text(family: int, raw: Any) -> str:
     """An address from the kernel's 16-byte array (IPv4 in the first 4 bytes)
     as text; "" for another family."""
+    import ipaddress  # here: only the network gadgets show addresses (1-2 ms at start)
+
     data = bytes(raw) if not isinstance(raw, list) else bytes(b & 0xFF for b in raw)
     if family == AF_INET:
         return str(ipaddress.IPv4Address(data[:4]))
