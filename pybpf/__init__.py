@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pybpf.arch import arch_object
+from pybpf.arch import arch_file, arch_object
 from pybpf.collection import Collection, load
 from pybpf.errors import BPFError
 from pybpf.links import Link
@@ -26,8 +26,8 @@ __version__ = "0.1.0"
 _ELF_NAMES = ("MapSpec", "ObjectSpec", "ProgramSpec")
 
 __all__ = ["BPFError", "Collection", "Link", "Map", "MapSpec", "ObjectSpec", "PerfReader",
-           "PreparedObject", "Program", "ProgramSpec", "RingBufReader", "arch_object", "load",
-           "prepare"]
+           "PreparedObject", "Program", "ProgramSpec", "RingBufReader", "arch_file", "arch_object",
+           "load", "prepare"]
 
 
 def __getattr__(name: str) -> Any:

@@ -10,10 +10,12 @@ load. The architecture names are libbpf's ``__TARGET_ARCH_*`` suffixes.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Dict, Optional, Union
+from typing import TYPE_CHECKING, Dict, Optional, Union
 
 from pybpf.errors import LoadError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # `uname -m` -> the __TARGET_ARCH_* name an object for that machine is built with.
 TARGET_ARCH: Dict[str, str] = {
@@ -37,7 +39,7 @@ def target_arch(machine: Optional[str] = None) -> str:
     return TARGET_ARCH.get(machine, machine)
 
 
-def arch_object(path: Union[str, "os.PathLike[str]"], machine: Optional[str] = None) -> Path:
+def arch_file(path: str, machine: Optional[str] = None) -> str:
     """The file to load for the object named ``path`` on ``machine``.
 
     ``dir/NAME.bpf.o`` becomes ``dir/NAME.<arch>.bpf.o`` when that build
@@ -47,20 +49,32 @@ def arch_object(path: Union[str, "os.PathLike[str]"], machine: Optional[str] = N
     builds exist, LoadError names the object, the machine and the builds
     there are.
     """
-    path = Path(path)
-    if not path.name.endswith(_SUFFIX):
+    folder, name = os.path.split(path)
+    if not name.endswith(_SUFFIX):
         return path
-    stem = path.name[: -len(_SUFFIX)]
+    stem = name[: -len(_SUFFIX)]
     arch = target_arch(machine)
-    built = path.with_name(f"{stem}.{arch}{_SUFFIX}")
-    if built.exists():
+    built = os.path.join(folder, f"{stem}.{arch}{_SUFFIX}")
+    if os.path.exists(built):
         return built
-    if path.exists():
+    if os.path.exists(path):
         return path
-    others = sorted(p.name[len(stem) + 1: -len(_SUFFIX)]
-                    for p in path.parent.glob(f"{stem}.*{_SUFFIX}")
-                    if p.name[len(stem) + 1: -len(_SUFFIX)] in TARGET_ARCH.values())
+    try:
+        listed = os.listdir(folder or ".")
+    except OSError:
+        listed = []
+    others = sorted(n[len(stem) + 1: -len(_SUFFIX)] for n in listed
+                    if n.startswith(f"{stem}.") and n.endswith(_SUFFIX)
+                    and n[len(stem) + 1: -len(_SUFFIX)] in TARGET_ARCH.values())
     if others:
         raise LoadError(f"{path}: no build for {machine or os.uname().machine} "
                         f"(__TARGET_ARCH_{arch}); built for {', '.join(others)}")
     return path
+
+
+def arch_object(path: Union[str, "os.PathLike[str]"], machine: Optional[str] = None) -> "Path":
+    """arch_file() as a pathlib.Path (pathlib, with urllib.parse and ipaddress, is
+    imported here rather than on every start: the loader works on str paths)."""
+    from pathlib import Path
+
+    return Path(arch_file(os.fspath(path), machine))

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 from pybpf.records import FrozenRecord
 
@@ -96,6 +98,8 @@ def cgroup_of(pid: int, proc: str = "/proc") -> str:
 
 def cgroup2_root() -> Optional[Path]:
     """Where the cgroup v2 hierarchy is mounted (unified or hybrid layout)."""
+    from pathlib import Path  # here: a gadget's start asks no cgroup root
+
     try:
         with open("/proc/self/mounts") as fh:
             for line in fh:

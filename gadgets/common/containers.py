@@ -21,8 +21,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from pybpf import records
 
@@ -30,6 +29,9 @@ from . import runtimes
 from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
 from .errors import GadgetError
 from .runtimes.record import Problems, Record
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["Container", "ContainerFilter", "discover", "select", "Enricher", "cgroup2_root",
            "cgroup_of", "mntns_of", "host_mntns_id", "RUNTIMES"]
@@ -238,6 +240,8 @@ def discover(proc: Optional[str] = None, host_mntns: Optional[int] = None,
     groups = _scan(proc, host_mntns)
     if not groups:  # no process outside the host's mount namespace: no runtime to ask
         return []
+    from pathlib import Path  # the runtimes' readers (imported on first use) take Paths
+
     problems = Problems()
     by_id: Dict[str, Record] = {}
     for root in roots:

@@ -9,7 +9,6 @@ declaration, and common.session runs every kind of gadget the same way.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pybpf.records import FrozenRecord, Record
@@ -17,7 +16,6 @@ from pybpf.records import FrozenRecord, Record
 from .options import Parser, flag
 
 CATEGORIES = ("trace", "top", "profile", "snapshot")
-TRACEFS = Path("/sys/kernel/tracing")
 
 
 class Hook(FrozenRecord):
@@ -297,21 +295,23 @@ class Gadget(Record):
         raise GadgetError(f"gadget {self.name}: unknown field {name!r} "
                           f"(known: {', '.join(f.name for f in self.all_fields)})")
 
-    def object_path(self) -> Any:
-        """The compiled object, this machine's build of it (pybpf.arch_object):
+    def object_location(self) -> Any:
+        """The compiled object, this machine's build of it (pybpf.arch_file):
         bpf/objects in a checkout, the package data of pybpf.objects once
-        installed. A Path, or inside a zip archive (the pybpf.pyz zipapp) a
-        zipfile.Path: both have ``exists()``, ``name`` and ``read_bytes()``."""
+        installed. The file's path (a str), or inside a zip archive (the
+        pybpf.pyz zipapp) a zipfile.Path. A start goes through here: a str
+        path needs no pathlib."""
         import pybpf.objects
-        from pybpf import arch_object
+        from pybpf import arch_file
 
         name = f"{self.object}.bpf.o"
-        here = arch_object(Path(__file__).resolve().parents[2] / "bpf" / "objects" / name)
-        if here.exists():
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+        here = arch_file(os.path.join(top, "bpf", "objects", name))
+        if os.path.exists(here):
             return here
         for folder in pybpf.objects.__path__:  # package data as files: no importlib.resources
             if os.path.isdir(folder):
-                return arch_object(Path(folder) / name)
+                return arch_file(os.path.join(folder, name))
         from importlib.resources import files  # inside a zip archive
 
         package = files("pybpf.objects")
@@ -319,14 +319,23 @@ class Gadget(Record):
         built = package / f"{self.object}.{target_arch()}.bpf.o"
         return built if built.exists() else package / name
 
+    def object_path(self) -> Any:
+        """object_location() as a pathlib.Path (or the zipfile.Path inside a zip
+        archive): both have ``exists()``, ``name`` and ``read_bytes()``."""
+        where = self.object_location()
+        if isinstance(where, str):
+            from pathlib import Path
+            return Path(where)
+        return where
+
     def object_spec(self) -> Any:
         """The parsed object (a pybpf.ObjectSpec)."""
         import pybpf
 
-        path = self.object_path()
-        if isinstance(path, Path):
-            return pybpf.ObjectSpec.from_file(str(path))
-        return pybpf.ObjectSpec.from_bytes(path.read_bytes(), str(path))
+        where = self.object_location()
+        if isinstance(where, str):
+            return pybpf.ObjectSpec.from_file(where)
+        return pybpf.ObjectSpec.from_bytes(where.read_bytes(), str(where))
 
     def can_run(self) -> Tuple[bool, str]:
         """(True, "") when this kernel and these privileges allow the gadget,

@@ -7,7 +7,7 @@ and it is missing. raw_tp and tp_btf are looked up in the kernel's BTF
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Optional, Tuple
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def feature_available(name: str) -> Tuple[bool, str]:
     elif name == "task_pt_regs":
         support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_TASK_PT_REGS)
     elif name == "btf":
-        ok = Path("/sys/kernel/btf/vmlinux").exists()
+        ok = os.path.exists("/sys/kernel/btf/vmlinux")
         return ok, "" if ok else "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
     else:
         raise ValueError(f"unknown feature {name!r}")
@@ -130,9 +130,10 @@ def can_run(gadget: "Gadget") -> Tuple[bool, str]:
     ok, why = privileged()
     if not ok:
         return ok, why
-    path = gadget.object_path()
-    if not path.exists():
-        return False, f"object {path.name} is missing"
+    where = gadget.object_location()
+    if not (os.path.exists(where) if isinstance(where, str) else where.exists()):
+        name = os.path.basename(where) if isinstance(where, str) else where.name
+        return False, f"object {name} is missing"
     for name in gadget.needs:
         ok, why = feature_available(name)
         if not ok:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
@@ -197,8 +196,8 @@ class Session:
         if self.ring_size is not None and self.gadget.category == "trace" \
                 and self.gadget.session is None:  # the default session reads the ring
             sizes[self.gadget.ringbuf] = self.ring_size
-        path = self.gadget.object_path()
-        source = path if isinstance(path, Path) else path.read_bytes()
+        path = self.gadget.object_location()
+        source = path if isinstance(path, str) else path.read_bytes()
         return pybpf.prepare(source, name=str(path), constants=edits.constants,
                              max_entries=sizes, exclude=self._unused_programs())
 

@@ -116,7 +116,9 @@ def test_overrides_select_entries_and_constants_are_written_on_load(tmp_path, mo
 # a gadget run in-process while a thread makes the event it should show (an open of a
 # unique path, an exec with a unique argument); then which BTF/ELF modules were imported
 RUN_GADGET = """
-import json, os, runpy, subprocess, sys, threading, time
+import sys
+before = set(sys.modules)  # the interpreter's own (site, an editable install's finder)
+import json, os, runpy, subprocess, threading, time
 gadget, mark = sys.argv[1], sys.argv[2]
 def trigger():
     for _ in range(20):
@@ -134,10 +136,13 @@ except SystemExit:
 sys.stdout.flush()
 # what a warm start must not import: the BTF parser, pyelftools, the dataclasses machinery
 # (records are plain classes, see pybpf.records), importlib's metadata and resources readers,
-# shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size)
-print(json.dumps(sorted(m for m in sys.modules if m.startswith(("pybpf.btf.", "elftools"))
+# shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size), pathlib
+# (objects are found by str paths: pybpf.arch_file, Gadget.object_location)
+print(json.dumps(sorted(m for m in set(sys.modules) - before
+                        if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
-                                 "importlib.resources", "shutil", "difflib"))),
+                                 "importlib.resources", "shutil", "difflib", "pathlib",
+                                 "ipaddress"))),
       file=sys.stderr)
 """
 

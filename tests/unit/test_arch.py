@@ -1,9 +1,9 @@
-"""pybpf.arch_object: the build of an object for a machine."""
+"""pybpf.arch_file / arch_object: the build of an object for a machine."""
 from __future__ import annotations
 
 import pytest
 
-from pybpf import BPFError, arch_object
+from pybpf import BPFError, arch_file, arch_object
 from pybpf.arch import target_arch
 
 
@@ -27,6 +27,10 @@ def test_per_arch_build_wins_and_single_build_stays(tmp_path):
     assert arch_object(tmp_path / "plain.bpf.o", "aarch64") == single
     assert arch_object(x86, "aarch64") == x86          # a build named explicitly
     assert arch_object(tmp_path / "other.o", "aarch64") == tmp_path / "other.o"
+    # the str form a start uses (no pathlib): the same answers
+    assert arch_file(str(tmp_path / "probe.bpf.o"), "x86_64") == str(x86)
+    assert arch_file(str(tmp_path / "plain.bpf.o"), "aarch64") == str(single)
+    assert arch_file("other.o", "aarch64") == "other.o"
 
 
 def test_missing_build_for_this_machine_names_object_and_builds(tmp_path):

@@ -6,10 +6,12 @@ joins pods' containers to their sandboxes, and notes what it could not read.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional
 
 from .record import Problems, Record, link_sandboxes
+
+if TYPE_CHECKING:  # annotations only: pathlib stays off a gadget's start
+    from pathlib import Path
 
 # each reader module's RUNTIME, in the order they are read (a test checks they agree)
 NAMES = ("docker", "containerd", "cri-o", "podman")

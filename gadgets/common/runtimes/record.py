@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from pybpf import records
+
+if TYPE_CHECKING:  # annotations only: pathlib stays off a gadget's start
+    from pathlib import Path
 
 JSON_LIMIT = 16 << 20   # state files beyond this are not read (containers.json of a busy host is ~1 MiB)
 
