@@ -118,9 +118,22 @@ class JSONLines(_RecordLines):
         super().__init__(run)
         self._encode = encode
         self._encode_own = DictEncoder(encode)  # the gadget's part: a few shapes of dict
+        self._encode_proc = DictEncoder(encode)
+        # the container part of the last process formatted, and its text: processes
+        # come and go (every exec is a new one) in the same few containers, mostly none
+        self._container: Optional[Dict[str, Any]] = None
+        self._container_text = ""
 
     def _format_process(self, part: Dict[str, Any]) -> str:
-        return self._encode(part)[1:-1]
+        if next(reversed(part), None) != "proc":
+            return self._encode(part)[1:-1]
+        container = dict(part)
+        proc = container.pop("proc")
+        if container != self._container:
+            self._container = container
+            self._container_text = self._encode(container)[1:-1]
+        head = self._container_text
+        return (head + "," if head else "") + '"proc":' + self._encode_proc(proc)
 
     def _compose(self, raw: Dict[str, Any], kept: str, own: Dict[str, Any]) -> str:
         if self._stamped:
