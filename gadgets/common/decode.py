@@ -64,12 +64,14 @@ class EventDecoder:
 
     def decode(self, record: Any) -> Dict[str, Any]:
         """A record (bytes, or a memoryview of the ring) -> dict; one copy at
-        most (a short record is joined to its zero padding)."""
+        most (a short record is joined to its zero padding). A member kept raw
+        holds the bytes the record carries: a variable-length tail (a path, the
+        arguments) is not padded to the member's size."""
         have = len(record)
         buf = record if have >= self.size else bytes(record) + self._zeros[have:]
         out = self.struct.decode_from(buf)
         for name, (off, size) in self.raw.items():
-            out[name] = bytes(buf[off: off + size])
+            out[name] = bytes(record[off: off + size])
         return out
 
 

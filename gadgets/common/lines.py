@@ -12,7 +12,8 @@ formatted per event. Kept texts are dropped every ``KEEP_SECONDS`` so a
 container discovered later shows up as it would on the general path.
 The gadget's ``present`` gets the record's members without ``proc``
 (pybpf.decoders: StructDecoder.narrowed), byte arrays kept raw sliced from
-the record: a variable-length tail is neither padded nor decoded as text.
+the record: a variable-length tail is neither padded nor decoded as text
+(EventDecoder.decode does not pad it either).
 
 It serves runs without ``--filter`` or containers followed in user space, with the standard EventSession and no
 nested processes (``other_processes``); JSON also without ``--fields``
@@ -76,7 +77,7 @@ class _RecordLines:
         have = len(record)
         raw: Dict[str, Any] = decode(record if have >= need else bytes(record) + self._zeros[have:need])
         for name, (off, size) in self._raw:
-            raw[name] = bytes(record[off:off + size]).ljust(size, b"\0")
+            raw[name] = bytes(record[off:off + size])
         return raw
 
     def line(self, record: Any) -> str:
