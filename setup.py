@@ -24,6 +24,8 @@ setup(
               + ["pybpf_gadgets" + p[len("gadgets"):]
                  for p in find_packages(include=["gadgets", "gadgets.*"])]
               + ["pybpf.objects"]),
+    # the console script's entry, outside the package so that it runs before it imports
+    py_modules=["pybpf_launch"],
     package_dir={"pybpf_gadgets": "gadgets", "pybpf.objects": "bpf/objects"},
     package_data={"pybpf": ["py.typed"], "pybpf_gadgets": ["py.typed"],
                   "pybpf.objects": GADGET_OBJECTS},

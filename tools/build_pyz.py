@@ -32,11 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = ("pyelftools", "construct")
 OLDEST_PYTHON = "3.9"
 MAIN = """\
+import gc
 import sys
 
+gc.disable()  # until start-up's objects are frozen: see pybpf_launch
 from pybpf.cli import main
 
-sys.exit(main())
+sys.exit(main(collector_paused=True))
 """
 
 

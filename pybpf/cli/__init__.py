@@ -141,21 +141,27 @@ def one_line(exc: BaseException) -> str:
     return (text.strip().splitlines() or [type(exc).__name__])[0]
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: Optional[List[str]] = None, *, collector_paused: bool = False) -> int:
+    """Run the command line; ``collector_paused``: the caller disabled the garbage
+    collector before importing pybpf (the console script, pybpf_launch), and it is to
+    run again once start-up's objects are frozen."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv and not argv[0].startswith("-") else None
     # the parsers and the command's modules (a gadget's) live as long as the run: no
     # collection while they are made, then they are frozen, so that the collections of
-    # the run itself do not walk them (see the package's docstring)
-    collecting = gc.isenabled()
+    # the run itself do not walk them (pybpf_launch says why)
+    collecting = gc.isenabled() or collector_paused
     gc.disable()
     try:
         parser = build_parser(command)
         args = parser.parse_args(argv)
-    finally:
+    except BaseException:
         if collecting:
             gc.enable()
+        raise
     gc.freeze()
+    if collecting:
+        gc.enable()
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2

@@ -128,7 +128,8 @@ def test_the_wheel_ships_gadgets_namespaced_and_no_test_fixtures(tmp_path):
     subprocess.run([sys.executable, "setup.py", "-q", "build_py", "--build-lib", str(build)],
                    cwd=str(ROOT), check=True, capture_output=True, timeout=120)
     tops = sorted(p.name for p in build.iterdir())
-    assert tops == ["pybpf", "pybpf_gadgets"]
+    # pybpf_launch: the console script's entry, which runs before the package imports
+    assert tops == ["pybpf", "pybpf_gadgets", "pybpf_launch.py"]
     assert (build / "pybpf_gadgets" / "trace_exec.py").exists()
     assert (build / "pybpf_gadgets" / "common" / "gadget.py").exists()
     shipped = {p.name for p in (build / "pybpf" / "objects").glob("*.o")}
