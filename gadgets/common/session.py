@@ -404,8 +404,6 @@ class EventSession(Session):
         next_lost = time.monotonic() + 0.5
         next_refresh = time.monotonic() + REFRESH_INTERVAL
         present, keep = self.present, self.keep
-        if render is not None:  # lines.for_run: only where keep() passes every event
-            present, keep = render.line, (lambda line: True)
         try:
             while not self._stop.is_set():
                 wait = 0.2
@@ -414,17 +412,17 @@ class EventSession(Session):
                     if now >= deadline:
                         break
                     wait = min(wait, deadline - now)
-                out = []
                 if render is not None:
                     render.fresh()
-                for record in self._reader.read_batch(timeout=wait, gather=GATHER):
-                    event = present(record)
-                    if keep(event):
-                        out.append(event)
-                        if len(out) >= BATCH_MAX:
-                            yield out
-                            out = []
-                yield out
+                records = self._reader.read_batch(timeout=wait, gather=GATHER)
+                if not records:
+                    yield []
+                for start in range(0, len(records), BATCH_MAX):
+                    chunk = records[start:start + BATCH_MAX]
+                    if render is not None:  # lines.for_run: only where keep() passes every event
+                        yield list(map(render.line, chunk))
+                    else:
+                        yield [event for event in map(present, chunk) if keep(event)]
                 if time.monotonic() >= next_lost:
                     self.check_lost()
                     next_lost = time.monotonic() + 0.5
