@@ -24,7 +24,6 @@ from ..common.gadget import Gadget
 from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option, Parser
 from ..common.output import DOCUMENTS, chosen_fields
 from ..common.session import Session, open_session
-from ..common.timecolumns import clock_column, since_column
 from . import show
 
 OUTPUTS = ("columns",) + DOCUMENTS
@@ -105,9 +104,12 @@ def shown_fields(gadget: Gadget, opts: argparse.Namespace) -> Tuple[Optional[Lis
     """What ``--fields`` (and -T, -t) say to show: (columns or paths kept, or
     None for the default; paths dropped from documents)."""
     fields, drop = chosen_fields(gadget, opts.fields, opts.output)
-    times = [make() for wanted, make in ((getattr(opts, "time", False), clock_column),
-                                         (getattr(opts, "timestamp", False), since_column))
-             if wanted]
+    clock, since = getattr(opts, "time", False), getattr(opts, "timestamp", False)
+    times = []
+    if clock or since:  # the time columns' module (its calendar, datetime) only for -T, -t
+        from ..common.timecolumns import clock_column, since_column
+        times = [make() for wanted, make in ((clock, clock_column), (since, since_column))
+                 if wanted]
     if times and opts.output == "columns":
         fields = times + list(fields or gadget.default_columns())
     return fields, drop

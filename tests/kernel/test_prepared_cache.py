@@ -137,12 +137,13 @@ sys.stdout.flush()
 # what a warm start must not import: the BTF parser, pyelftools, the dataclasses machinery
 # (records are plain classes, see pybpf.records), importlib's metadata and resources readers,
 # shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size), pathlib
-# (objects are found by str paths: pybpf.arch_file, Gadget.object_location)
+# (objects are found by str paths: pybpf.arch_file, Gadget.object_location), calendar (the
+# -T/-t time columns' module is imported for those options only)
 print(json.dumps(sorted(m for m in set(sys.modules) - before
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
                                  "importlib.resources", "shutil", "difflib", "pathlib",
-                                 "ipaddress"))),
+                                 "ipaddress", "calendar"))),
       file=sys.stderr)
 """
 
