@@ -157,6 +157,8 @@ class ColumnLines(_RecordLines):
         self._writer = writer
         self._columns = [(col.name.split(".", 1)[0], fit, field_getter(col.name))
                          for col, fit in zip(writer.cols, writer.fits)]
+        # the time stamps are formatted only when a column shows one
+        self._stamp_columns = self._stamped and any(top in _STAMPS for top, _, _ in self._columns)
 
     def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
         return [fit(cell_text(get(part))) if top in part else None
@@ -165,15 +167,12 @@ class ColumnLines(_RecordLines):
     def _compose(self, raw: Dict[str, Any], kept: List[Optional[str]],
                  own: Dict[str, Any]) -> str:
         stamps: Dict[str, Any] = {}
-        if self._stamped:
+        if self._stamp_columns:
             stamp = raw["timestamp"]
             stamps = {"timestamp": self._iso(stamp), "timestamp_raw": stamp}
-        texts = []
-        for (top, fit, get), text in zip(self._columns, kept):
-            if text is None:
-                text = fit(cell_text(get(stamps if top in _STAMPS else own)))
-            texts.append(text)
-        return " ".join(texts).rstrip()
+        return " ".join([fit(cell_text(get(stamps if top in _STAMPS else own)))
+                         if text is None else text
+                         for (top, fit, get), text in zip(self._columns, kept)]).rstrip()
 
     def _general(self, event: Dict[str, Any]) -> str:
         return self._writer.row(event)
