@@ -5,11 +5,13 @@ the linker and the collection loader. Nothing here touches the kernel.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Union
 
-from pybpf.asm import Instruction
 from pybpf.elf.sections import SecDef
 from pybpf.records import Record
+
+if TYPE_CHECKING:  # annotations only: a warm start loads prepared bytes, not Instructions
+    from pybpf.asm import Instruction
 
 # Relocation kinds (what an instruction refers to).
 RELO_MAP = "map"          # ld_imm64 of a map (BPF_PSEUDO_MAP_FD)
