@@ -29,17 +29,23 @@ def records(size: int, n: int = 30):
     return [bytes(rnd.getrandbits(8) for _ in range(size)) for _ in range(n)] + [bytes(size)]
 
 
-@pytest.mark.parametrize("name", ["trace_open", "trace_exec", "btf_kinds", "trace_tcp"])
-def test_every_struct_decodes_as_its_codec(name):
+def stored_structs(name: str):
+    """(struct name, cold decoder, cache entry) of each struct of object ``name`` whose
+    decoder is stored (not those needing a nested codec: decoded from BTF every time)."""
     from pybpf.btf.types import Struct  # here: the child below must import no BTF module
     obj = object_with_btf(name)
     btf = obj.btf
     structs = {btf[t].name for t in range(1, len(btf)) if isinstance(btf[t], Struct) and btf[t].name}
-    stored = 0
     for struct_name in sorted(structs):
         cold, entry = decoders._built(obj, struct_name)
-        if entry is None:  # needs a nested codec: decoded from BTF every time
-            continue
+        if entry is not None:
+            yield struct_name, cold, entry
+
+
+@pytest.mark.parametrize("name", ["trace_open", "trace_exec", "btf_kinds", "trace_tcp"])
+def test_every_struct_decodes_as_its_codec(name):
+    stored = 0
+    for struct_name, cold, entry in stored_structs(name):
         stored += 1
         warm = decoders._decoded(memoryview(entry), struct_name)
         assert (warm.size, warm.spans) == (cold.size, cold.spans)
@@ -52,14 +58,9 @@ def test_every_struct_decodes_as_its_codec(name):
 def test_narrowed_decodes_the_other_members(name):
     """narrowed(skip): the codec's dict without the skipped members, from the warm
     (cached) and the cold decoder alike, reading no more than it says."""
-    from pybpf.btf.types import Struct
-    obj = object_with_btf(name)
-    btf = obj.btf
-    structs = {btf[t].name for t in range(1, len(btf)) if isinstance(btf[t], Struct) and btf[t].name}
     narrowed = 0
-    for struct_name in sorted(structs):
-        cold, entry = decoders._built(obj, struct_name)
-        if entry is None or not cold.spans:
+    for struct_name, cold, entry in stored_structs(name):
+        if not cold.spans:
             continue
         members = sorted(cold.spans, key=lambda m: cold.spans[m][0])
         skip = {members[0], members[-1]}
