@@ -132,18 +132,18 @@ class JSONLines(_RecordLines):
             self._container = container
             self._container_text = self._encode(container)[1:-1]
         head = self._container_text
-        return (head + "," if head else "") + '"proc":' + self._encode_proc(proc)
+        return (head + "," if head else "") + '"proc":' + self._encode_proc.encode(proc)
 
     def _compose(self, raw: Dict[str, Any], kept: str, own: Dict[str, Any]) -> str:
         if self._stamped:
             stamp = raw["timestamp"]
             if own:  # the usual line, made in one step
                 return (f'{{"timestamp":"{self._iso(stamp)}","timestamp_raw":{stamp},{kept},'
-                        f'{self._encode_own(own)[1:]}')
+                        f'{self._encode_own.encode(own)[1:]}')
             kept = f'"timestamp":"{self._iso(stamp)}","timestamp_raw":{stamp},{kept}'
         if not own:
             return "{" + kept + "}"
-        return "{" + kept + "," + self._encode_own(own)[1:]
+        return "{" + kept + "," + self._encode_own.encode(own)[1:]
 
     def _general(self, event: Dict[str, Any]) -> str:
         return self._encode(event)

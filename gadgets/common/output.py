@@ -118,10 +118,12 @@ class DictEncoder:
     def __init__(self, encode: Callable[[Any], str]) -> None:
         self._encode = encode
         self._by_shape: Dict[Tuple[Any, ...], Callable[[Any], str]] = {}
-        self._current: Callable[[Any], str] = self._other  # the last shape's function
+        #: the last shape's function (any dict may be given to it): calling it
+        #: directly spares the call through this object
+        self.encode: Callable[[Any], str] = self._other
 
     def __call__(self, d: Dict[str, Any]) -> str:
-        return self._current(d)
+        return self.encode(d)
 
     def _other(self, d: Dict[str, Any]) -> str:
         """A dict not of the last shape: its shape's function, the current one from now."""
@@ -137,7 +139,7 @@ class DictEncoder:
                     made = self._encode
             self._by_shape[shape] = made
         if made is not self._encode:
-            self._current = made
+            self.encode = made
         return made(d)
 
 
