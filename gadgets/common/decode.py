@@ -109,16 +109,18 @@ class Clock:
 
     def __init__(self) -> None:
         self.offset_ns = time.time_ns() - time.clock_gettime_ns(time.CLOCK_BOOTTIME)
-        self._sec = -1
+        self._start = 1 << 64  # the boot time at which the second of _prefix starts
         self._prefix = ""
 
     def iso(self, boot_ns: int) -> str:
         """ISO 8601 UTC with microseconds ("2026-11-25T16:20:00.123456Z")."""
-        sec, ns = divmod(boot_ns + self.offset_ns, 1_000_000_000)
-        if sec != self._sec:  # events come in bursts within one second
-            self._sec = sec
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return f"{self._prefix}.{ns // 1000:06d}Z"
+        us = (boot_ns - self._start) // 1000
+        if 0 <= us < 1_000_000:  # events come in bursts within one second
+            return f"{self._prefix}.{us:06d}Z"
+        sec = (boot_ns + self.offset_ns) // 1_000_000_000
+        self._start = sec * 1_000_000_000 - self.offset_ns
+        self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        return self.iso(boot_ns)
 
 
 #: the proc of an event or row no process is known for (a socket nobody holds)

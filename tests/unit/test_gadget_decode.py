@@ -28,3 +28,19 @@ def test_clock_iso_is_now():
     clock = decode.Clock()
     iso = clock.iso(time.clock_gettime_ns(time.CLOCK_BOOTTIME))
     assert iso.endswith("Z") and iso[:4] == time.strftime("%Y", time.gmtime())
+
+
+def test_clock_iso_across_seconds_and_back():
+    """The second's prefix kept between events gives the text of the whole
+    computation, for stamps in and out of order across second boundaries."""
+    clock = decode.Clock()
+    now = time.clock_gettime_ns(time.CLOCK_BOOTTIME)
+
+    def plain(boot_ns):
+        sec, ns = divmod(boot_ns + clock.offset_ns, 1_000_000_000)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec)) + f".{ns // 1000:06d}Z"
+
+    stamps = [now + d for d in range(-2_000_000_000, 2_000_000_000, 77_777_777)]
+    stamps += [now - 5, now + 999, 0, 1, now]
+    for stamp in stamps:
+        assert clock.iso(stamp) == plain(stamp)
