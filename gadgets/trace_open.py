@@ -18,20 +18,22 @@ AT_FDCWD = -100
 
 def present(raw: Dict[str, Any]) -> Dict[str, Any]:
     ret = raw["ret"]
-    path = ""
-    if raw["path_size"]:
-        path = join_path(raw["path"], raw["path_size"], bool(raw["path_flags"] & PATH_TRUNCATED))
+    flags = raw["flags"]
+    mode = raw["mode"]
+    dfd = raw["dfd"]
+    size = raw["path_size"]
     return {
         "ret": ret,
         "fd": ret if ret >= 0 else -1,
         "error": errno_name(ret) if ret < 0 else "",
-        "flags": open_flags(raw["flags"]),
-        "flags_raw": raw["flags"],
-        "mode": file_mode(raw["mode"]),
-        "mode_raw": raw["mode"],
-        "dfd": "AT_FDCWD" if raw["dfd"] == AT_FDCWD else raw["dfd"],
+        "flags": open_flags(flags),
+        "flags_raw": flags,
+        "mode": file_mode(mode) if mode else "",  # most opens give none: no call
+        "mode_raw": mode,
+        "dfd": "AT_FDCWD" if dfd == AT_FDCWD else dfd,
         "fname": cstr(raw["fname"]),
-        "path": path,
+        "path": join_path(raw["path"], size, bool(raw["path_flags"] & PATH_TRUNCATED))
+        if size else "",
     }
 
 
