@@ -8,6 +8,8 @@ the same run and the ratio:
     load generator opens (execs) a probe name every millisecond; time from
     spawning the tool to the first line naming it (the C tool line-buffered
     by stdbuf, as on a terminal);
+  - SIGINT to exit after the first event (detaching: the kernel's part is
+    the same for both);
   - peak RSS (VmHWM) of the tool at its first event (start-up's share) and
     at 20k opens/s (a warm cache: an unmeasured run fills it first);
   - CPU per event at 20k opens/s (JSON, and pybpf's columns), at 1000 execs/s;
@@ -147,6 +149,7 @@ class Run:
     lost: int = 0           # events it reported lost
     cpu: float = 0.0        # tool CPU seconds from the storm's start to the drain's end
     rss: float = 0.0        # peak RSS, MiB
+    exit: float = float("nan")  # seconds from SIGINT to the tool's exit
 
     @property
     def cpu_per_event_us(self) -> float:
@@ -205,10 +208,14 @@ def run_tool(env: Env, cmd: Sequence[str], kind: str, rate: float = 0, seconds: 
     finally:
         gen.stdin.close()
         gen.wait()
+        interrupted = None
         if tool.poll() is None:
             tool.send_signal(signal.SIGINT)
+            interrupted = time.monotonic()
         try:
             tool.wait(timeout=20)
+            if interrupted is not None:
+                run.exit = time.monotonic() - interrupted
         except subprocess.TimeoutExpired:
             tool.kill()
             tool.wait()
@@ -331,6 +338,11 @@ def launch_rows(env: Env, table: Table, repeat: int) -> None:
         table.add(f"peak RSS at the first event, {gadget} / {tool} (warm cache)",
                   f"{rss:.1f} MiB", f"{c_rss:.1f} MiB" if c_rss == c_rss else "-",
                   ratio_of(rss, c_rss), GOALS["rss"], f"median of {repeat}")
+        # Ctrl-C to exit: both detach each tracepoint's link, which the kernel makes wait
+        # for RCU grace periods; the rest is the tool's own
+        gone, c_gone = median([r.exit for r in runs["warm"]]), median([r.exit for r in runs["c"]])
+        table.add(f"SIGINT to exit, {gadget} / {tool}", ms(gone), ms(c_gone),
+                  ratio_of(gone, c_gone), None, f"median of {repeat}")
 
 
 def open_rows(env: Env, table: Table, repeat: int, seconds: float) -> None:
