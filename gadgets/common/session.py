@@ -274,6 +274,9 @@ class Session:
     def stop(self) -> None:
         """Ask a running iteration to end (safe from another thread or a signal)."""
         self._stop.set()
+        reader = self._reader
+        if reader is not None:  # a wait for events in progress ends now
+            reader.wake()
 
     @property
     def stopped(self) -> bool:

@@ -23,6 +23,7 @@ delayed (the last batch is long past).
 from __future__ import annotations
 
 import mmap
+import os
 import select
 import struct
 import time
@@ -54,6 +55,10 @@ class Reader:
         # they are still in the ring (the consumer position was not published)
         self._pending: Records = []
         self._handed = 0.0  # time.monotonic() of the last non-empty batch
+        # wake(): a byte in this pipe, watched by the epoll set, ends a wait at once
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._epoll.register(self._wake_r, select.EPOLLIN)
+        self._woken = False
 
     # -- to implement -------------------------------------------------------
     def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
@@ -90,12 +95,35 @@ class Reader:
             self._pending = []
         self._collect(out, copy, decode)
 
+    def wake(self) -> None:
+        """End a wait for records now, or the next one if none is in progress: that
+        read returns what is there, maybe nothing. Safe from a signal handler (a
+        handler that returns lets Python resume an interrupted wait until its
+        timeout) and from another thread."""
+        if self._epoll is None:  # closed: its pipe's fds may be someone else's now
+            return
+        self._woken = True
+        try:
+            os.write(self._wake_w, b"w")
+        except OSError:  # full (a wake is already pending) or closed
+            pass
+
+    def _drain_wake(self) -> None:
+        self._woken = False
+        try:
+            while os.read(self._wake_r, 64):
+                pass
+        except OSError:  # empty (BlockingIOError)
+            pass
+
     def _wait(self, timeout: Optional[float]) -> None:
         epoll = self._check_open()
         try:
             epoll.poll(-1 if timeout is None else timeout)
         except InterruptedError:
             pass
+        if self._woken:
+            self._drain_wake()
 
     def _gather(self, timeout: Optional[float], gather: float) -> None:
         """Wait up to ``timeout`` for a record, then until ``gather`` seconds
@@ -205,6 +233,8 @@ class Reader:
             while True:
                 self._fill(out, False)
                 if not out:
+                    if self._woken:  # the epoll fd stays readable until drained
+                        self._drain_wake()
                     # asyncio watches the epoll fd level-triggered: data that
                     # arrived since the collect above sets the event again
                     ready.clear()
@@ -249,6 +279,8 @@ class Reader:
         self._owned_fds.clear()
         self._epoll.close()
         self._epoll = None
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     @property
     def closed(self) -> bool:

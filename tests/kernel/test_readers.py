@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import struct
 import subprocess
 import threading
@@ -260,6 +261,34 @@ def test_read_batch_timeout_and_close_releases_fds(obj_path, kind):
             pb = coll.maps["pb"]
             for cpu in range(pb.max_entries):
                 assert not map_delete_elem(pb.fd, struct.pack("<I", cpu))
+
+
+@pytest.mark.parametrize("kind", ["ringbuf", "perf"])
+def test_wake_ends_a_wait_from_a_signal_handler_or_a_thread(obj_path, kind):
+    """A handler that returns lets Python resume an interrupted epoll wait until its
+    timeout; wake() ends it at once, once (the next wait runs its time again)."""
+    with load(obj_path) as coll, make_reader(coll, kind) as rd:
+        previous = signal.signal(signal.SIGALRM, lambda *_: rd.wake())
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)
+            start = time.monotonic()
+            assert rd.read_batch(timeout=5, gather=0.05) == []
+            assert time.monotonic() - start < 2
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        start = time.monotonic()
+        assert rd.read_batch(timeout=0.1) == []
+        assert time.monotonic() - start >= 0.09
+        waker = threading.Timer(0.05, rd.wake)
+        waker.start()
+        start = time.monotonic()
+        assert rd.poll(lambda rec: None, 5) == 0
+        waker.join()
+        assert time.monotonic() - start < 2
+        rd.wake()  # before a wait: the next one returns at once
+        assert rd.read_batch(timeout=5) == []
+    rd.wake()  # closed: nothing to wake, no error
 
 
 def test_reader_rejects_wrong_map_type_naming_it(obj_path):
