@@ -25,7 +25,7 @@ from __future__ import annotations
 import ast
 import json
 import struct
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -88,6 +88,18 @@ class StructDecoder:
         except (_Unusable, struct.error):
             return None
 
+
+    def members(self, names: Sequence[str]) -> Optional[Tuple[Callable[..., Any], int]]:
+        """A ``values_from(buf, base=0)`` giving the tuple of the top-level members
+        ``names`` (in that order, each as the decoder gives it), and how many bytes it
+        reads (the format cut after the last item read). None when the decoder has no
+        expression or a name is not one of its members."""
+        if self.fmt is None or self.expression is None:
+            return None
+        try:
+            return _members(self.name, self.fmt, _check(self.expression), list(names))
+        except (_Unusable, struct.error):
+            return None
 
 def _check(expression: str) -> ast.Expression:
     """The parsed expression if it only uses the forms the codec generates."""
@@ -159,17 +171,18 @@ def _items_end(tree: ast.expr) -> int:
     return end
 
 
-def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
-              ) -> Optional[Tuple[Callable[..., Any], int]]:
-    """See StructDecoder.narrowed: the kept keys of the top-level dict display over the
-    format cut after the last item they read (standard sizes only: no alignment)."""
+def _top_level(tree: ast.Expression, fmt: str) -> Dict[Any, ast.expr]:
+    """The top-level dict display's members (key constant -> value expression)."""
     body = tree.body
     if not isinstance(body, ast.Dict) or fmt[:1] not in ("<", ">", "=", "!"):
-        return None
-    kept = [(k, v) for k, v in zip(body.keys, body.values)
-            if isinstance(k, ast.Constant) and k.value not in skip]
-    narrow = ast.Dict(keys=[k for k, _ in kept], values=[v for _, v in kept])
-    need = _items_end(narrow)
+        raise _Unusable("not a struct with standard sizes")
+    return {k.value: v for k, v in zip(body.keys, body.values) if isinstance(k, ast.Constant)}
+
+
+def _cut(name: str, fmt: str, body: ast.expr) -> Tuple[Callable[..., Any], int]:
+    """The function returning ``body`` over ``fmt`` cut after the last item it reads
+    (standard sizes only: no alignment), and how many bytes that format reads."""
+    need = _items_end(body)
     tokens, items = [], 0
     for count, code in _tokens(fmt[1:]):
         if items >= need:
@@ -178,7 +191,24 @@ def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
         if code != "x":
             items += 1 if code in "sp" else int(count or 1)
     layout = struct.Struct(fmt[0] + "".join(tokens))
-    return _function(name, layout, narrow), layout.size
+    return _function(name, layout, body), layout.size
+
+
+def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
+              ) -> Optional[Tuple[Callable[..., Any], int]]:
+    """See StructDecoder.narrowed: the kept keys of the top-level dict display."""
+    kept = [(k, v) for k, v in _top_level(tree, fmt).items() if k not in skip]
+    return _cut(name, fmt, ast.Dict(keys=[ast.Constant(k) for k, _ in kept],
+                                   values=[v for _, v in kept]))
+
+
+def _members(name: str, fmt: str, tree: ast.Expression, names: List[str]
+             ) -> Tuple[Callable[..., Any], int]:
+    """See StructDecoder.members: a tuple display of the named members' values."""
+    top = _top_level(tree, fmt)
+    if not all(n in top for n in names):
+        raise _Unusable("member")
+    return _cut(name, fmt, ast.Tuple(elts=[top[n] for n in names], ctx=ast.Load()))
 
 
 def _key(obj: PreparedObject, name: str) -> str:

@@ -86,6 +86,20 @@ def test_narrowed_leaves_out_a_skipped_tail():
     assert decoders.StructDecoder("x", 0, dict, {}).narrowed(()) is None
 
 
+def test_members_gives_the_named_values_in_order():
+    """members(names): the values the codec's dict has for ``names``, as a tuple in that
+    order, reading up to the last of them only; unknown members or no expression: None."""
+    event = decoders._built(object_with_btf("trace_open"), "event")[0]
+    names = ["fname", "timestamp", "ret"]
+    values_from, need = event.members(names)
+    assert need == event.spans["path"][0]
+    for rec in records(event.size, 5):
+        full = event.decode_from(rec)
+        assert values_from(rec[:need]) == tuple(full[n] for n in names)
+    assert event.members(["ret", "nonesuch"]) is None
+    assert decoders.StructDecoder("x", 0, dict, {}).members(["a"]) is None
+
+
 def entry_with(**changes) -> bytes:
     _, entry = decoders._built(object_with_btf("trace_open"), "event")
     body = json.loads(entry)
