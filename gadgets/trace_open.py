@@ -5,9 +5,8 @@ others on asm-generic/unistd.h) have only the openat/openat2 tracepoints:
 the gadget runs there on those two."""
 from __future__ import annotations
 
-from typing import Any, Dict
-
-from .common.decode import cstr, join_path
+from .common.declared import Declared, memo
+from .common.decode import join_path
 from .common.formats import errno_name, file_mode, open_flags
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
 from .common.session import run_function
@@ -16,25 +15,20 @@ PATH_TRUNCATED = 1  # path_flags in struct event (bpf/gadgets/trace_open.bpf.c)
 AT_FDCWD = -100
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    ret = raw["ret"]
-    flags = raw["flags"]
-    mode = raw["mode"]
-    dfd = raw["dfd"]
-    size = raw["path_size"]
-    return {
-        "ret": ret,
-        "fd": ret if ret >= 0 else -1,
-        "error": errno_name(ret) if ret < 0 else "",
-        "flags": open_flags(flags),
-        "flags_raw": flags,
-        "mode": file_mode(mode) if mode else "",  # most opens give none: no call
-        "mode_raw": mode,
-        "dfd": "AT_FDCWD" if dfd == AT_FDCWD else dfd,
-        "fname": cstr(raw["fname"]),
-        "path": join_path(raw["path"], size, bool(raw["path_flags"] & PATH_TRUNCATED))
-        if size else "",
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "ret": "ret",
+    "fd": "ret if ret >= 0 else -1",
+    "error": "errno_name(ret) if ret < 0 else ''",
+    "flags": "open_flags(flags)",
+    "flags_raw": "flags",
+    "mode": "file_mode(mode) if mode else ''",  # most opens give none: no call
+    "mode_raw": "mode",
+    "dfd": "'AT_FDCWD' if dfd == AT_FDCWD else dfd",
+    "fname": "fname",  # decoded by the codec: cut at the first NUL
+    "path": "join_path(path, path_size, bool(path_flags & PATH_TRUNCATED)) if path_size else ''",
+}, {"errno_name": errno_name, "open_flags": memo(open_flags), "file_mode": file_mode,
+    "join_path": join_path, "AT_FDCWD": AT_FDCWD, "PATH_TRUNCATED": PATH_TRUNCATED})
 
 
 def _hook_set(*syscalls: str) -> HookSet:
@@ -68,7 +62,7 @@ GADGET = Gadget(
         Field("fname", "file name as passed", 0, True, "FILE"),
         Field("path", "full path of the file opened (--paths)", 0),
     ],
-    present=present,
+    present=FIELDS,
     needs=("btf", "ringbuf", "bpf_loop"),
     raw_members=("path",),
 )

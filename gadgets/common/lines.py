@@ -25,6 +25,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Dict, List, Optional
 
+from .declared import Declared
 from .decode import proc_fields
 from .output import ColumnWriter, DictEncoder, JSONWriter, cell_text, field_getter
 
@@ -51,7 +52,7 @@ class _RecordLines:
         self._zeros = bytes(self._decoder.size)
         self._present = run.gadget.present
         self._iso = run._clock.iso
-        self._kept: Dict[bytes, Any] = {}
+        self._kept: Dict[bytes, Any] = {}  # cleared, never replaced: generated lines hold .get
         self._kept_since = time.monotonic()
 
     def fresh(self) -> None:
@@ -68,15 +69,18 @@ class _RecordLines:
         part["proc"] = proc
         return part
 
+    def _new_process(self, record: Any) -> Dict[str, Any]:
+        """The container and process part of a record whose process is not kept."""
+        if self._proc_only is None or len(record) < self._proc_only[1]:
+            return self._process(self._decoder.decode(record))
+        return self._process(self._proc_only[0](record))
+
     def line(self, record: Any) -> str:
         """One record -> its line (no newline)."""
         key = bytes(record[self._proc])
         kept = self._kept.get(key)
         if kept is None:
-            if self._proc_only is None or len(record) < self._proc_only[1]:
-                part = self._process(self._decoder.decode(record))
-            else:
-                part = self._process(self._proc_only[0](record))
+            part = self._new_process(record)
             kept = self._kept[key] = (self._format_process(part), _STAMPS.union(part))
         # the record's members for the gadget's present, without proc (decoded in
         # the same step as the rest of the line: a call less per event)
@@ -122,6 +126,26 @@ class JSONLines(_RecordLines):
         # come and go (every exec is a new one) in the same few containers, mostly none
         self._container: Optional[Dict[str, Any]] = None
         self._container_text = ""
+        declared = run.gadget.present
+        if isinstance(declared, Declared):  # the gadget's own line, generated from its fields
+            line = declared.json_line(self._decoder, {f.name: f.type for f in run.gadget.fields},
+                                      self._kept, self._declared_head, self._declared_general,
+                                      self._iso, encode)
+            if line is not None:
+                self.line = line  # type: ignore[method-assign]
+                self._fields = frozenset(declared.fields)
+
+    def _declared_head(self, record: Any) -> str:
+        """A new process's part for a Declared gadget's line (kept; "" when one of
+        the gadget's fields would replace one of its keys: the general path then)."""
+        key = bytes(record[self._proc])
+        part = self._new_process(record)
+        text = "" if not self._fields.isdisjoint(part) else self._format_process(part)
+        self._kept[key] = text
+        return text
+
+    def _declared_general(self, record: Any) -> str:
+        return self._encode(self._run.present(record))
 
     def _format_process(self, part: Dict[str, Any]) -> str:
         if next(reversed(part), None) != "proc":

@@ -1,0 +1,152 @@
+"""A trace gadget's own fields declared once, as expressions over its event's members.
+
+A gadget gives ``present=Declared({"fd": "ret if ret >= 0 else -1", ...}, names)``:
+each field's Python expression over the raw members of its event struct (the
+names it reads that are not in ``names``, the helpers and constants it calls),
+in the order the fields are shown. From that one declaration two functions are
+generated, each once per run:
+
+- the dict (``declared(raw)``, what a hand-written ``present`` returned): the
+  general path (filters, ``--fields``, columns, yaml, library use);
+- the finished JSON line (:meth:`Declared.json_line`, gadgets.common.lines): the
+  members the expressions read unpacked from the record into locals (the
+  decoder's checked expression, pybpf.decoders: StructDecoder.members), the
+  process part's kept text, and one f-string; the text is what the general path
+  writes, and a value of another type than its Field declares (or a process part
+  whose keys a field would replace) makes that event take the general path.
+
+Generated source holds only what the gadget's own module declares (field names,
+checked as identifiers, and its expressions) and fixed names; the decoder's part
+comes from pybpf.decoders already checked, as a function, and offsets and
+helpers reach the code as values, never as text.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from json.encoder import encode_basestring_ascii
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # no leading "_": those are the generated code's
+_RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functions' locals
+_STAMPS = frozenset(("timestamp", "timestamp_raw"))
+
+
+def memo(function: Callable[[Any], Any], limit: int = 4096) -> Callable[[Any], Any]:
+    """``function`` of one hashable argument, its results kept (at most ``limit``): for
+    helpers whose argument takes few values (open flags, errno values)."""
+    kept: Dict[Any, Any] = {}
+
+    def cached(value: Any) -> Any:
+        text = kept.get(value)
+        if text is None:
+            text = function(value)
+            if len(kept) < limit:
+                kept[value] = text
+        return text
+
+    return cached
+
+
+class Declared:
+    """A gadget's fields as expressions (see the module); callable as ``present(raw)``."""
+
+    def __init__(self, fields: Mapping[str, str], names: Mapping[str, Any]) -> None:
+        if not fields:
+            raise ValueError("Declared: no fields")
+        self.fields = dict(fields)
+        self.names = dict(names)
+        members: List[str] = []
+        for field, expression in self.fields.items():
+            if not _NAME.match(field):
+                raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
+            for node in ast.walk(ast.parse(expression, mode="eval")):
+                if isinstance(node, ast.Name) and node.id not in self.names \
+                        and not hasattr(builtins, node.id) and node.id not in members:
+                    if not _NAME.match(node.id) or node.id in _RESERVED:
+                        raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
+                    members.append(node.id)
+        #: the event's members the expressions read, in their first use's order
+        self.members = tuple(members)
+        self._present: Callable[[Dict[str, Any]], Dict[str, Any]] = self._first
+
+    def __call__(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        return self._present(raw)
+
+    def _first(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        lines = ["def present(raw):"]
+        lines += [f"    {m} = raw[{m!r}]" for m in self.members]
+        lines.append("    return {" + ", ".join(f"{f!r}: ({e})" for f, e in self.fields.items()) + "}")
+        self._present = self._compiled(lines, {}, "present")
+        return self._present(raw)
+
+    def _compiled(self, lines: List[str], env: Dict[str, Any], name: str) -> Any:
+        namespace = dict(self.names, **env)
+        exec(compile("\n".join(lines) + "\n", f"<{name} of declared fields>", "exec"),  # noqa: S102
+             namespace)
+        return namespace[name]
+
+    def json_line(self, decoder: Any, types: Mapping[str, Any], kept: Dict[bytes, str],
+                  new_head: Callable[[Any], str], general: Callable[[Any], str],
+                  iso: Callable[[int], str], encode: Callable[[Any], str]
+                  ) -> Optional[Callable[[Any], str]]:
+        """``line(record)``: the JSON line of a record (no newline), or None when the
+        decoder cannot give the members alone or a field is a time stamp's.
+        ``decoder``: the session's EventDecoder; ``types``: each field's declared type;
+        ``kept``: the process parts' text by the raw ``proc`` member's bytes, where
+        ``new_head(record)`` puts one that is missing (gadgets.common.lines; "" when
+        the general path must write the process's events); ``general(record)``:
+        that path's line; ``encode``: the writer's encoder."""
+        if not _STAMPS.isdisjoint(self.fields):
+            return None
+        raw = [m for m in self.members if m in decoder.raw]
+        decoded = [m for m in self.members if m not in decoder.raw]
+        stamped = "timestamp" in decoder.spans
+        wanted = (["timestamp"] if stamped and "timestamp" not in decoded else []) + decoded
+        made = decoder.struct.members(wanted)
+        if made is None:
+            return None
+        values_from, need = made
+        off, size = decoder.spans["proc"]
+        env: Dict[str, Any] = {"_values": values_from, "_need": need, "_zeros": bytes(need),
+                               "_proc": slice(off, off + size), "_kept": kept.get,
+                               "_new_head": new_head, "_general": general, "_iso": iso,
+                               "_esc": encode_basestring_ascii, "_encode": encode}
+        names = ["_ts" if m == "timestamp" and m not in decoded else m for m in wanted]
+        body = [
+            "    buf = record if len(record) >= _need else bytes(record) + _zeros[len(record):]",
+            "    " + "".join(n + ", " for n in names) + "= _values(buf)",
+        ]
+        for m in raw:
+            off, size = decoder.raw[m]
+            env[f"_span_{m}"] = slice(off, off + size)
+            body.append(f"    {m} = bytes(record[_span_{m}])")
+        body += ["    head = _kept(bytes(record[_proc]))", "    if head is None:",
+                 "        head = _new_head(record)",
+                 "    if not head:", "        return _general(record)"]
+        checks, parts = [], []
+        for field, expression in self.fields.items():
+            body.append(f"    _f_{field} = ({expression})")
+            kind = types.get(field)
+            if kind is int:
+                checks.append(f"type(_f_{field}) is int")
+                value = f"{{_f_{field}}}"
+            elif kind is bool:
+                checks.append(f"type(_f_{field}) is bool")
+                value = f'{{"true" if _f_{field} else "false"}}'
+            elif kind is str:
+                value = f"{{_esc(_f_{field})}}"  # raises TypeError on another type
+            else:
+                value = f"{{_encode(_f_{field})}}"
+            parts.append(f'"{field}":{value}')
+        if checks:
+            body += ["    if not (" + " and ".join(checks) + "):", "        raise TypeError"]
+        stamp = "timestamp" if "timestamp" in decoded else "_ts"
+        text = (f'{{{{"timestamp":"{{_iso({stamp})}}","timestamp_raw":{{{stamp}}},' if stamped
+                else "{{")
+        body.append("    return f'" + text + "{head}," + ",".join(parts) + "}}'")
+        lines = (["def line(record):", "    try:"] + ["    " + b for b in body]
+                 + ["    except TypeError:", "        return _general(record)"])
+        line: Callable[[Any], str] = self._compiled(lines, env, "line")
+        return line

@@ -1,0 +1,100 @@
+"""A gadget's fields declared as expressions (pybpf_gadgets.common.declared): the dict
+they make, and the JSON line generated from them, against json.dumps of that dict."""
+import json
+import struct
+from types import SimpleNamespace
+
+import pytest
+
+from pybpf import decoders
+from pybpf_gadgets.common.declared import Declared, memo
+from pybpf_gadgets.common.output import compact_encoder
+
+FMT = "<8sQi8s4s"
+EXPR = "{'proc': v[0], 'timestamp': v[1], 'n': v[2], 'name': _cstr(v[3]), 'tail': v[4]}"
+SPANS = {"proc": (0, 8), "timestamp": (8, 8), "n": (16, 4), "name": (20, 8), "tail": (28, 4)}
+SIZE = struct.calcsize(FMT)
+HEAD = '"proc":{"pid":1}'
+
+
+def _decoder():
+    made = decoders._compiled("event", SIZE, FMT, EXPR)
+    sd = decoders.StructDecoder("event", SIZE, made, SPANS, FMT, EXPR)
+    return SimpleNamespace(struct=sd, spans=SPANS, raw={"tail": SPANS["tail"]})
+
+
+FIELDS = Declared({
+    "n": "n if n >= 0 else 'negative'",  # declared int: a str makes the general path
+    "twice": "n * 2",
+    "name": "name",
+    "odd": "bool(n & 1)",
+    "tail": "list(tail[:size])",
+}, {"size": 2})
+TYPES = {"n": int, "twice": int, "name": str, "odd": bool}
+
+
+def _record(n, name, proc=b"p" * 8):
+    return struct.pack(FMT, proc, 5_000_000_123, n, name, b"\x01\x02\x03\x04")
+
+
+def _line(head=HEAD):
+    decoder = _decoder()
+    encode = compact_encoder()
+
+    def general(record):
+        raw = decoder.struct.decode_from(record)
+        raw["tail"] = record[28:32]
+        event = {"timestamp": "T", "timestamp_raw": raw["timestamp"], "proc": {"pid": 1}}
+        event.update(FIELDS(raw))
+        return "general:" + encode(event)
+
+    kept = {}
+    line = FIELDS.json_line(decoder, TYPES, kept, lambda rec: kept.setdefault(bytes(rec[:8]), head),
+                            general, lambda ns: "T", encode)
+    return line, general
+
+
+@pytest.mark.parametrize("name", [b"plain", b'q"\\\n\x01', "\u00e9\u2028".encode(), b"\xff\xfe\xc3x",
+                                  b"12345678"])
+def test_line_is_the_dict_encoded(name):
+    line, general = _line()
+    for n in (0, 7, 1 << 30):
+        rec = _record(n, name)
+        assert line(rec) == general(rec)[len("general:"):]
+        assert json.loads(line(rec))["tail"] == [1, 2]
+
+
+def test_declared_type_not_met_or_no_head_takes_the_general_path():
+    line, general = _line()
+    rec = _record(-1, b"x")
+    assert line(rec) == general(rec)
+    line, general = _line(head="")
+    rec = _record(1, b"x")
+    assert line(rec) == general(rec)
+
+
+def test_short_record_is_padded():
+    line, _ = _line()
+    rec = _record(3, b"abc")[:24]  # cut inside name and before tail: zeros, no bytes
+    assert json.loads(line(rec)) == {"timestamp": "T", "timestamp_raw": 5_000_000_123,
+                                     "proc": {"pid": 1}, "n": 3, "twice": 6, "name": "abc",
+                                     "odd": True, "tail": []}
+
+
+def test_dict_and_members():
+    assert FIELDS.members == ("n", "name", "tail")
+    assert FIELDS({"n": 3, "name": "a", "tail": b"\x05\x06\x07"}) == {
+        "n": 3, "twice": 6, "name": "a", "odd": True, "tail": [5, 6]}
+
+
+@pytest.mark.parametrize("fields", [{"a-b": "1"}, {"_a": "1"}, {"a": "record"}, {"a": "_x"}, {}])
+def test_refused_declarations(fields):
+    with pytest.raises(ValueError):
+        Declared(fields, {})
+
+
+def test_memo_keeps_results():
+    calls = []
+    twice = memo(lambda x: calls.append(x) or x * 2, limit=1)
+    assert [twice(1), twice(1), twice(2), twice(2)] == [2, 2, 4, 4]
+    assert calls == [1, 2, 2]
