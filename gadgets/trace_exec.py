@@ -13,9 +13,8 @@ Library use::
 """
 from __future__ import annotations
 
-from typing import Any, Dict
-
-from .common.decode import cstr, join_path, split_strings
+from .common.declared import Declared, memo
+from .common.decode import join_path, split_strings
 from .common.formats import errno_name
 from .common.gadget import Field, Gadget, Hook, Param
 from .common.options import integer
@@ -26,21 +25,20 @@ ARGS_TRUNCATED, EXE_TRUNCATED, CWD_TRUNCATED = 1, 2, 4
 MAX_ARGS = 64  # ARGS_COUNT_MAX: the most arguments the program reads
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    flags = raw["flags"]
-    args = split_strings(raw["args"], raw["args_size"])
-    return {
-        "ret": raw["retval"],
-        "error": errno_name(raw["retval"]),
-        "file": cstr(raw["file"]),
-        "exe": join_path(raw["exe"], raw["exe_size"], bool(flags & EXE_TRUNCATED))
-        if raw["exe_size"] else "",
-        "cwd": join_path(raw["cwd"], raw["cwd_size"], bool(flags & CWD_TRUNCATED))
-        if raw["cwd_size"] or not flags & CWD_TRUNCATED else "",
-        "args": args,
-        "args_count": raw["args_count"],
-        "args_truncated": bool(flags & ARGS_TRUNCATED),
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "ret": "retval",
+    "error": "errno_name(retval)",
+    "file": "file",  # decoded by the codec: cut at the first NUL
+    "exe": "join_path(exe, exe_size, bool(flags & EXE_TRUNCATED)) if exe_size else ''",
+    "cwd": "join_path(cwd, cwd_size, bool(flags & CWD_TRUNCATED))"
+           " if cwd_size or not flags & CWD_TRUNCATED else ''",
+    "args": "split_strings(args, args_size)",
+    "args_count": "args_count",
+    "args_truncated": "bool(flags & ARGS_TRUNCATED)",
+}, {"errno_name": memo(errno_name), "join_path": join_path, "split_strings": split_strings,
+    "EXE_TRUNCATED": EXE_TRUNCATED, "CWD_TRUNCATED": CWD_TRUNCATED,
+    "ARGS_TRUNCATED": ARGS_TRUNCATED})
 
 
 GADGET = Gadget(
@@ -70,7 +68,7 @@ GADGET = Gadget(
         Field("args_count", "arguments kept", -4, type=int),
         Field("args_truncated", "true when argv was cut", 5, type=bool),
     ],
-    present=present,
+    present=FIELDS,
     needs=("btf", "ringbuf", "bpf_loop"),
     raw_members=("args", "exe", "cwd"),
 )
