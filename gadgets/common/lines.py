@@ -13,7 +13,9 @@ container discovered later shows up as it would on the general path.
 The gadget's ``present`` gets the record's members without ``proc``
 (pybpf.decoders: StructDecoder.narrowed), byte arrays kept raw sliced from
 the record: a variable-length tail is neither padded nor decoded as text
-(EventDecoder.decode does not pad it either).
+(EventDecoder.decode does not pad it either). A gadget whose fields are
+declared (gadgets.common.declared) gets its JSON line from one function
+generated from that declaration instead (members unpacked into locals, no dict).
 
 It serves runs without ``--filter`` or containers followed in user space, with the standard EventSession and no
 nested processes (``other_processes``); JSON also without ``--fields``
