@@ -301,7 +301,6 @@ class Gadget(Record):
         installed. The file's path (a str), or inside a zip archive (the
         pybpf.pyz zipapp) a zipfile.Path. A start goes through here: a str
         path needs no pathlib."""
-        import pybpf.objects
         from pybpf import arch_file
 
         name = f"{self.object}.bpf.o"
@@ -309,6 +308,7 @@ class Gadget(Record):
         here = arch_file(os.path.join(top, "bpf", "objects", name))
         if os.path.exists(here):
             return here
+        import pybpf.objects  # installed only: a checkout run has no such package
         for folder in pybpf.objects.__path__:  # package data as files: no importlib.resources
             if os.path.isdir(folder):
                 return arch_file(os.path.join(folder, name))

@@ -138,3 +138,17 @@ def test_the_wheel_ships_gadgets_namespaced_and_no_test_fixtures(tmp_path):
     shipped_names = {name.split(".")[0] for name in shipped}
     assert shipped_names == gadget_sources
     assert not shipped_names & fixture_sources
+
+
+def test_a_checkout_without_an_install_finds_its_objects(tmp_path):
+    """As the VM tests run it: the packages on sys.path, nothing installed
+    (no pybpf.objects package data); the objects come from bpf/objects."""
+    (tmp_path / "pybpf").symlink_to(ROOT / "pybpf")
+    (tmp_path / "pybpf_gadgets").symlink_to(ROOT / "gadgets")
+    code = ("from pybpf_gadgets import registry; import os, sys; "
+            "p = registry.get('trace_open').object_location(); "
+            "print(p); sys.exit(0 if os.path.exists(p) else 1)")
+    done = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(ROOT / "bpf" / "objects"))
