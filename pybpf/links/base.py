@@ -4,9 +4,12 @@ A Link owns what keeps the program attached: a BPF link fd, and/or a perf
 event fd, a socket option, a netlink filter or a tracefs probe entry.
 ``close()`` undoes it all in reverse order of creation; ``detach()`` asks
 the kernel to detach a BPF link while keeping the fd (BPF_LINK_DETACH).
+A LinkGroup closes links on perf events concurrently (``alone``): each such
+detach waits for the kernel's RCU grace periods, tens of milliseconds apiece.
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from pybpf import sys as bpfsys
@@ -27,6 +30,8 @@ class Link:
         # undo steps, run last-first by close(); an FD's close is one of them
         self._undo: List[Callable[[], None]] = []
         self._closed = False
+        # its close() depends on no other link's: a LinkGroup may run it beside others
+        self.alone = False
 
     def on_close(self, step: Callable[[], None]) -> None:
         """Register an undo step (run by close(), most recent first)."""
@@ -129,17 +134,28 @@ class LinkGroup:
         return [link for link in self.links if link.program == name]
 
     def close(self) -> None:
-        """Close every link, last first; raise the first failure at the end."""
-        first: Optional[BaseException] = None
-        while self.links:
-            link = self.links.pop()
+        """Close every link, last first, those marked ``alone`` all at once (their
+        waits on the kernel overlap); raise the first failure at the end."""
+        failures: List[BaseException] = []
+
+        def close(link: Link) -> None:
             try:
                 link.close()
             except Exception as exc:
-                if first is None:
-                    first = exc
-        if first is not None:
-            raise first
+                failures.append(exc)
+
+        alone = [link for link in reversed(self.links) if link.alone]
+        if len(alone) > 1:
+            threads = [threading.Thread(target=close, args=(link,)) for link in alone]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            self.links = [link for link in self.links if not link.alone]
+        while self.links:
+            close(self.links.pop())
+        if failures:
+            raise failures[0]
 
     def __enter__(self) -> "LinkGroup":
         return self

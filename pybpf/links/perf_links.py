@@ -33,6 +33,13 @@ SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "_
                   "s390x": "__s390x_sys_", "riscv64": "__riscv_sys_"}
 
 
+def _alone(link: Link) -> Link:
+    """``link``, marked as closing without regard to other links (its own perf
+    event, nothing shared): a LinkGroup detaches such links all at once."""
+    link.alone = True
+    return link
+
+
 def _open_tracepoint_event(tp_id: int, what: str, pid: int = -1) -> FD:
     spec = sysperf.PerfEventSpec(type=sysperf.PERF_TYPE_TRACEPOINT, config=tp_id,
                                  sample_period=1, wakeup=1)
@@ -47,7 +54,7 @@ def attach_tracepoint(prog: ProgLike, category: str, name: str, *, cookie: Optio
         pfd = _open_tracepoint_event(tp_id, f"tracepoint {target}")
     except SyscallError as exc:
         raise link_error(exc, prog, f"tracepoint {target}") from None
-    return attach_perf_fd(prog, pfd, "tracepoint", target, cookie)
+    return _alone(attach_perf_fd(prog, pfd, "tracepoint", target, cookie))
 
 
 def _pmu(kind: str) -> Optional[Tuple[int, Optional[int]]]:
@@ -77,7 +84,7 @@ def _probe(prog: ProgLike, kind: str, target: str, retprobe: bool, name: bytes, 
             pfd = sysperf.perf_event_open(spec, pid=pid, cpu=cpu, what=what)
         except SyscallError as exc:
             raise link_error(exc, prog, what) from None
-        return attach_perf_fd(prog, pfd, link_kind, target, cookie)
+        return _alone(attach_perf_fd(prog, pfd, link_kind, target, cookie))
     if not tracefs.has_events_file(kind):
         raise MissingHookError(
             f"program {prog_name(prog)!r}: cannot attach to {what}: this kernel has no {kind}s "
@@ -243,7 +250,7 @@ def attach_perf_event(prog: ProgLike, freq: Optional[int] = None, period: Option
                 pfd = sysperf.perf_event_open(spec, pid=-1, cpu=cpu, what=what)
             except SyscallError as exc:
                 raise link_error(exc, prog, what) from None
-            group.add(attach_perf_fd(prog, pfd, "perf_event", f"{target} cpu {cpu}"))
+            group.add(_alone(attach_perf_fd(prog, pfd, "perf_event", f"{target} cpu {cpu}")))
     except BaseException:
         group.close()
         raise

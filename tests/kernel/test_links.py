@@ -114,6 +114,26 @@ def test_tracepoint_auto_attach_fires_and_close_detaches(coll):
     assert link.closed
 
 
+def test_group_detaches_perf_event_links_together_and_raises_the_first_failure(coll):
+    prog = coll.programs["on_tracepoint"]
+    links = [attach_tracepoint(prog, "syscalls", name)
+             for name in ("sys_enter_getppid", "sys_exit_getppid", "sys_enter_getpid")]
+    raw = attach(coll.programs["on_raw_tp"])
+    assert all(link.alone for link in links) and not raw.alone
+
+    def fail() -> None:
+        raise LinkError("undo step failed")
+
+    links[1].on_close(fail)
+    group = LinkGroup([*links, raw])
+    with pytest.raises(LinkError, match="undo step failed"):
+        group.close()
+    assert len(group) == 0 and all(link.closed for link in [*links, raw])
+    before = count(coll, K_TRACEPOINT)
+    getppid_times(3)
+    assert count(coll, K_TRACEPOINT) == before
+
+
 def test_tracepoint_ioctl_fallback_on_kernels_without_perf_links(coll, monkeypatch):
     """Before 5.15 BPF_LINK_CREATE(BPF_PERF_EVENT) fails with EINVAL: the
     link falls back to PERF_EVENT_IOC_SET_BPF, which this kernel still has."""
