@@ -26,7 +26,7 @@ import ast
 import builtins
 import re
 from json.encoder import encode_basestring_ascii
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # no leading "_": those are the generated code's
 _RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functions' locals
@@ -58,6 +58,7 @@ class Declared:
         self.fields = dict(fields)
         self.names = dict(names)
         members: List[str] = []
+        self._reads: Dict[str, Set[str]] = {f: set() for f in self.fields}
         for field, expression in self.fields.items():
             if not _NAME.match(field):
                 raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
@@ -67,6 +68,8 @@ class Declared:
                     if not _NAME.match(node.id) or node.id in _RESERVED:
                         raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
                     members.append(node.id)
+                if isinstance(node, ast.Name):
+                    self._reads.setdefault(field, set()).add(node.id)
         #: the event's members the expressions read, in their first use's order
         self.members = tuple(members)
         self._present: Callable[[Dict[str, Any]], Dict[str, Any]] = self._first
@@ -87,6 +90,38 @@ class Declared:
              namespace)
         return namespace[name]
 
+    def _prologue(self, decoder: Any, fields: List[str], stamped: bool, kept: Dict[bytes, Any],
+                  new_head: Callable[[Any], Any], general: Callable[[Any], str]
+                  ) -> Optional[Tuple[List[str], Dict[str, Any], str]]:
+        """The start of a generated line's body (members of ``fields`` in locals, the time
+        stamp in the local named third when ``stamped``, the process part in ``head``),
+        the values it names, or None when the decoder cannot give the members alone."""
+        reads = [m for m in self.members if any(m in self._reads[f] for f in fields)]
+        raw = [m for m in reads if m in decoder.raw]
+        decoded = [m for m in reads if m not in decoder.raw]
+        stamp = "timestamp" if "timestamp" in decoded else "_ts"
+        wanted = (["timestamp"] if stamped and stamp == "_ts" else []) + decoded
+        off, size = decoder.spans["proc"]
+        env: Dict[str, Any] = {"_proc": slice(off, off + size), "_kept": kept.get,
+                               "_new_head": new_head, "_general": general}
+        body = []
+        if wanted:
+            made = decoder.struct.members(wanted)
+            if made is None:
+                return None
+            env.update(_values=made[0], _need=made[1], _zeros=bytes(made[1]))
+            body += ["buf = record if len(record) >= _need else bytes(record) + _zeros[len(record):]",
+                     "".join(("_ts" if m == "timestamp" and stamp == "_ts" else m) + ", "
+                             for m in wanted) + "= _values(buf)"]
+        for m in raw:
+            off, size = decoder.raw[m]
+            env[f"_span_{m}"] = slice(off, off + size)
+            body.append(f"{m} = bytes(record[_span_{m}])")
+        body += ["head = _kept(bytes(record[_proc]))", "if head is None:",
+                 "    head = _new_head(record)", "if not head:", "    return _general(record)"]
+        body += [f"_f_{f} = ({self.fields[f]})" for f in fields]
+        return body, env, stamp
+
     def json_line(self, decoder: Any, types: Mapping[str, Any], kept: Dict[bytes, str],
                   new_head: Callable[[Any], str], general: Callable[[Any], str],
                   iso: Callable[[int], str], encode: Callable[[Any], str]
@@ -100,34 +135,14 @@ class Declared:
         that path's line; ``encode``: the writer's encoder."""
         if not _STAMPS.isdisjoint(self.fields):
             return None
-        raw = [m for m in self.members if m in decoder.raw]
-        decoded = [m for m in self.members if m not in decoder.raw]
         stamped = "timestamp" in decoder.spans
-        wanted = (["timestamp"] if stamped and "timestamp" not in decoded else []) + decoded
-        made = decoder.struct.members(wanted)
-        if made is None:
+        start = self._prologue(decoder, list(self.fields), stamped, kept, new_head, general)
+        if start is None:
             return None
-        values_from, need = made
-        off, size = decoder.spans["proc"]
-        env: Dict[str, Any] = {"_values": values_from, "_need": need, "_zeros": bytes(need),
-                               "_proc": slice(off, off + size), "_kept": kept.get,
-                               "_new_head": new_head, "_general": general, "_iso": iso,
-                               "_esc": encode_basestring_ascii, "_encode": encode}
-        names = ["_ts" if m == "timestamp" and m not in decoded else m for m in wanted]
-        body = [
-            "    buf = record if len(record) >= _need else bytes(record) + _zeros[len(record):]",
-            "    " + "".join(n + ", " for n in names) + "= _values(buf)",
-        ]
-        for m in raw:
-            off, size = decoder.raw[m]
-            env[f"_span_{m}"] = slice(off, off + size)
-            body.append(f"    {m} = bytes(record[_span_{m}])")
-        body += ["    head = _kept(bytes(record[_proc]))", "    if head is None:",
-                 "        head = _new_head(record)",
-                 "    if not head:", "        return _general(record)"]
+        body, env, stamp = start
+        env.update(_iso=iso, _esc=encode_basestring_ascii, _encode=encode)
         checks, parts = [], []
-        for field, expression in self.fields.items():
-            body.append(f"    _f_{field} = ({expression})")
+        for field in self.fields:
             kind = types.get(field)
             if kind is int:
                 checks.append(f"type(_f_{field}) is int")
@@ -141,12 +156,46 @@ class Declared:
                 value = f"{{_encode(_f_{field})}}"
             parts.append(f'"{field}":{value}')
         if checks:
-            body += ["    if not (" + " and ".join(checks) + "):", "        raise TypeError"]
-        stamp = "timestamp" if "timestamp" in decoded else "_ts"
+            body += ["if not (" + " and ".join(checks) + "):", "    raise TypeError"]
         text = (f'{{{{"timestamp":"{{_iso({stamp})}}","timestamp_raw":{{{stamp}}},' if stamped
                 else "{{")
-        body.append("    return f'" + text + "{head}," + ",".join(parts) + "}}'")
-        lines = (["def line(record):", "    try:"] + ["    " + b for b in body]
+        body.append("return f'" + text + "{head}," + ",".join(parts) + "}}'")
+        lines = (["def line(record):", "    try:"] + ["        " + b for b in body]
                  + ["    except TypeError:", "        return _general(record)"])
         line: Callable[[Any], str] = self._compiled(lines, env, "line")
+        return line
+
+    def column_line(self, decoder: Any, columns: Sequence[Tuple[str, Callable[[str], str]]],
+                    kept: Dict[bytes, List[str]], new_head: Callable[[Any], List[str]],
+                    general: Callable[[Any], str], iso: Callable[[int], str],
+                    cell: Callable[[Any], str]) -> Optional[Callable[[Any], str]]:
+        """``line(record)``: a column row (no newline) computing only the fields shown.
+        ``columns``: (field path, fit) per column; the cells of a column that is neither
+        a time stamp nor one of the fields come from the kept process part (``kept`` and
+        ``new_head`` as in :meth:`json_line`: a list with a cell per column, empty when
+        the general path must write the process's events); ``cell``: output.cell_text.
+        None when a column is a path inside one of the fields, or as json_line."""
+        if not _STAMPS.isdisjoint(self.fields) or any(
+                "." in name and name.split(".", 1)[0] in self.fields for name, _ in columns):
+            return None
+        shown = [name for name, _ in columns if name in self.fields]
+        stamped = "timestamp" in decoder.spans and any(n in _STAMPS for n, _ in columns)
+        start = self._prologue(decoder, shown, stamped, kept, new_head, general)
+        if start is None:
+            return None
+        body, env, stamp = start
+        env.update(_iso=iso, _cell=cell)
+        cells = []
+        for i, (name, fit) in enumerate(columns):
+            env[f"_fit_{i}"] = fit
+            if name in self.fields:
+                cells.append(f"_fit_{i}(_cell(_f_{name}))")
+            elif stamped and name in _STAMPS:
+                value = f"_iso({stamp})" if name == "timestamp" else stamp
+                cells.append(f"_fit_{i}(_cell({value}))")
+            else:
+                cells.append(f"head[{i}]")
+        body.append('return " ".join([' + ", ".join(cells) + "]).rstrip()")
+        line: Callable[[Any], str] = self._compiled(
+            ["def line(record):"] + ["    " + b for b in body], env, "line")
         return line

@@ -56,6 +56,8 @@ class _RecordLines:
         self._iso = run._clock.iso
         self._kept: Dict[bytes, Any] = {}  # cleared, never replaced: generated lines hold .get
         self._kept_since = time.monotonic()
+        declared = run.gadget.present
+        self._fields = frozenset(declared.fields if isinstance(declared, Declared) else ())
 
     def fresh(self) -> None:
         """Drop the kept process parts when they are older than KEEP_SECONDS."""
@@ -106,6 +108,17 @@ class _RecordLines:
             return self._general(self._run.present(record))
         return self._compose(raw, kept[0], own)
 
+    def _declared_head(self, record: Any) -> Any:
+        """A new process's part for a Declared gadget's generated line (kept; empty when
+        one of the gadget's fields would replace one of its keys: the general path then)."""
+        part = self._new_process(record)
+        kept = self._kept[bytes(record[self._proc])] = (
+            self._declared_part(part) if self._fields.isdisjoint(part) else "")
+        return kept
+
+    def _declared_part(self, part: Dict[str, Any]) -> Any:
+        return self._format_process(part)
+
     def _format_process(self, part: Dict[str, Any]) -> Any:
         raise NotImplementedError
 
@@ -114,6 +127,9 @@ class _RecordLines:
 
     def _general(self, event: Dict[str, Any]) -> str:
         raise NotImplementedError
+
+    def _declared_general(self, record: Any) -> str:
+        return self._general(self._run.present(record))
 
 
 class JSONLines(_RecordLines):
@@ -135,19 +151,7 @@ class JSONLines(_RecordLines):
                                       self._iso, encode)
             if line is not None:
                 self.line = line  # type: ignore[method-assign]
-                self._fields = frozenset(declared.fields)
 
-    def _declared_head(self, record: Any) -> str:
-        """A new process's part for a Declared gadget's line (kept; "" when one of
-        the gadget's fields would replace one of its keys: the general path then)."""
-        key = bytes(record[self._proc])
-        part = self._new_process(record)
-        text = "" if not self._fields.isdisjoint(part) else self._format_process(part)
-        self._kept[key] = text
-        return text
-
-    def _declared_general(self, record: Any) -> str:
-        return self._encode(self._run.present(record))
 
     def _format_process(self, part: Dict[str, Any]) -> str:
         if next(reversed(part), None) != "proc":
@@ -185,6 +189,19 @@ class ColumnLines(_RecordLines):
                          for col, fit in zip(writer.cols, writer.fits)]
         # the time stamps are formatted only when a column shows one
         self._stamp_columns = self._stamped and any(top in _STAMPS for top, _, _ in self._columns)
+        declared = run.gadget.present
+        if isinstance(declared, Declared):  # a row computing only the fields shown
+            line = declared.column_line(
+                self._decoder, [(col.name, fit) for col, fit in zip(writer.cols, writer.fits)],
+                self._kept, self._declared_head, self._declared_general, self._iso, cell_text)
+            if line is not None:
+                self.line = line  # type: ignore[method-assign]
+
+    def _declared_part(self, part: Dict[str, Any]) -> List[str]:
+        """Every column's cell that is not the gadget's or a time stamp's: the process's,
+        or empty (the general path's cell of a field no part of the event has)."""
+        return [fit(cell_text(get(part))) if top in part else fit("")
+                for top, fit, get in self._columns]
 
     def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
         return [fit(cell_text(get(part))) if top in part else None

@@ -98,3 +98,24 @@ def test_memo_keeps_results():
     twice = memo(lambda x: calls.append(x) or x * 2, limit=1)
     assert [twice(1), twice(1), twice(2), twice(2)] == [2, 2, 4, 4]
     assert calls == [1, 2, 2]
+
+
+def test_column_row_computes_the_fields_shown_only():
+    from pybpf_gadgets.common.output import cell_text
+
+    fields = Declared({"n": "n + 1", "name": "name", "boom": "n // 0", "tail": "tail"}, {})
+    decoder = _decoder()
+
+    def fit(text):
+        return text[:6].ljust(6)
+
+    columns = [("name", fit), ("proc.pid", fit), ("timestamp", fit), ("n", fit),
+               ("timestamp_raw", fit), ("nothing", fit)]
+    kept = {}
+    line = fields.column_line(decoder, columns, kept,
+                              lambda rec: kept.setdefault(bytes(rec[:8]), ["P"] * len(columns)),
+                              lambda rec: "general", lambda ns: f"T{ns}", cell_text)
+    rec = _record(41, b"a\tb")
+    assert line(rec) == " ".join([fit("a\\tb"), "P", fit("T5000000123"), fit("42"),
+                                  fit("5000000123"), "P"]).rstrip()
+    assert fields.column_line(decoder, [("n.x", fit)], kept, None, None, None, cell_text) is None
