@@ -39,11 +39,11 @@ class _Ring(Record):
     fd: FD
     mm: mmap.mmap
     view: memoryview
-    u32: memoryview
-    u64: memoryview
-    size: int
-    tail: int
-    committed: int
+    u32: memoryview  # the whole mapping as u32 words (record headers)
+    u64: memoryview  # the whole mapping as u64 words (data_head/tail, lost counts)
+    size: int        # data area bytes (power of two)
+    tail: int        # consumed up to here (not necessarily published)
+    committed: int   # last data_tail written
 
     def __init__(
             self,
