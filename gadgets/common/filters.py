@@ -50,22 +50,20 @@ class Filter(Record):
             field: str,
             op: str,
             value: str,
-            _test: Callable[[Any], bool] = None,
     ) -> None:
         self.field = field
         self.op = op
         self.value = value
-        self._test = _test
-        self.__post_init__()
+        self._test = self._tester()
 
-    def __post_init__(self) -> None:
+    def _tester(self) -> Callable[[Any], bool]:
+        """The test of one field's value, made once (a bad regex fails here)."""
         if self.op == "~":
             try:
                 rx = re.compile(self.value)
             except re.error as exc:
                 raise GadgetError(f"filter {self.field}~{self.value}: bad regex: {exc}") from None
-            self._test = lambda v: v is not None and rx.search(_text(v)) is not None
-            return
+            return lambda v: v is not None and rx.search(_text(v)) is not None
         op = _OPS[self.op]
         num = _number(self.value)
 
@@ -79,7 +77,7 @@ class Filter(Record):
                     return False
                 return op(v, num)
             return op(_text(v), self.value)
-        self._test = test
+        return test
 
     def __call__(self, event: Any) -> bool:
         return self._test(get_path(event, self.field))
