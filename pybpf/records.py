@@ -69,6 +69,15 @@ class Record:
         values.update(changes)
         return type(self)(**values)
 
+    def __reduce__(self) -> Tuple[Any, ...]:
+        # copy, deepcopy and pickle rebuild through __init__, as replace does:
+        # a frozen record refuses the attribute sets of the default protocol
+        return _rebuilt, (type(self), {n: getattr(self, n) for n in fields_of(type(self))})
+
+
+def _rebuilt(cls: type, values: Dict[str, Any]) -> Any:
+    return cls(**values)
+
 
 class FrozenRecord(Record):
     """Base of an immutable record: hashable; its ``__init__`` sets fields
