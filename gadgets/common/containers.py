@@ -422,7 +422,8 @@ class Enricher:
         when known, to notice a reused namespace number)."""
         if mntns_id == self.host_mntns or not mntns_id:
             return None
-        if self._containers is None:
+        fresh = self._containers is None
+        if fresh:
             self.rescan()
         c = self._by_mntns.get(mntns_id)
         if c is not None:
@@ -439,8 +440,9 @@ class Enricher:
                 path = self._cgroup(pid) if pid else None
                 if path is None or path == path_then:
                     return None
-        self.rescan()
-        c = self._by_mntns.get(mntns_id)
+        if not fresh:  # the discovery just made is the one a miss would ask for
+            self.rescan()
+            c = self._by_mntns.get(mntns_id)
         if c is None:
             self._unknown[mntns_id] = (time.monotonic(), (self._cgroup(pid) or "") if pid else "")
         return c

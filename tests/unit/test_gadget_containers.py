@@ -457,6 +457,19 @@ def test_enricher_learns_new_containers_at_once(tmp_path):
     assert calls == [1]
 
 
+def test_the_first_lookup_discovers_once(tmp_path):
+    """The first event from a namespace that is no container: the discovery
+    the Enricher makes then already answers the miss; no second one."""
+    proc, _ = make_proc(tmp_path, {1: ("host", v2("/init.scope")),
+                                   20: ("a", v2("/docker/" + DOCKER_ID))})
+    e = ctr.Enricher(proc, roots=(str(tmp_path / "none"),))
+    calls = []
+    real = e.rescan
+    e.rescan = lambda: (calls.append(1), real())
+    assert e.lookup(424242) is None and e.lookup(424242) is None
+    assert calls == [1]
+
+
 def test_enricher_notices_a_reused_namespace_number(tmp_path):
     """The kernel gives a dead namespace's number to the next one: a new pid
     in another cgroup makes the Enricher look again."""
