@@ -150,18 +150,17 @@ def main(argv: Optional[List[str]] = None, *, collector_paused: bool = False) ->
     # the parsers and the command's modules (a gadget's) live as long as the run: no
     # collection while they are made, then they are frozen, so that the collections of
     # the run itself do not walk them (pybpf_launch says why)
+    # (only in a process the command line owns: a caller's heap is not ours to freeze)
     collecting = gc.isenabled() or collector_paused
     gc.disable()
     try:
         parser = build_parser(command)
         args = parser.parse_args(argv)
-    except BaseException:
+    finally:
+        if collector_paused:
+            gc.freeze()
         if collecting:
             gc.enable()
-        raise
-    gc.freeze()
-    if collecting:
-        gc.enable()
     if getattr(args, "func", None) is None:
         parser.print_help(sys.stderr)
         return 2

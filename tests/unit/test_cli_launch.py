@@ -32,3 +32,13 @@ def test_start_up_is_frozen_before_any_collection():
     seen = json.loads(done.stderr.strip().splitlines()[-1])
     assert seen == {"collections": 0, "enabled": False, "code": 0, "frozen": True,
                     "enabled_after": True}
+
+
+def test_a_caller_of_main_keeps_its_heap_unfrozen():
+    """pybpf.cli.main called by a program (not the console script) leaves the
+    caller's collector as it was and freezes nothing of the caller's."""
+    code = ("import gc, sys; from pybpf.cli import main; main(['list']); "
+            "print(gc.get_freeze_count(), gc.isenabled(), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stderr.strip().splitlines()[-1] == "0 True"
