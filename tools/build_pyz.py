@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import py_compile
 import subprocess
 import sys
 import tempfile
@@ -67,8 +68,11 @@ def build(output: Path) -> Path:
         (stage / "__main__.py").write_text(MAIN)
         # bytecode beside each module (zipimport reads no __pycache__ and cannot write
         # one): this Python starts from it; another version's interpreter finds the
-        # magic number differs and compiles the source, as before
-        compileall.compile_dir(str(stage), quiet=1, legacy=True)
+        # magic number differs and compiles the source, as before. Unchecked: an
+        # archive's sources cannot change under it, and a timestamp check costs
+        # zipimport a look at the source's entry and a localtime() per module
+        compileall.compile_dir(str(stage), quiet=1, legacy=True,
+                               invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         output.parent.mkdir(parents=True, exist_ok=True)
         zipapp.create_archive(stage, output, interpreter="/usr/bin/env python3",
                               compressed=True)
