@@ -104,6 +104,9 @@ def join_path(buf: bytes, size: int, truncated: bool = False) -> str:
     return ("..." + path) if truncated else path
 
 
+_DIGITS3 = tuple(f"{i:03d}" for i in range(1000))
+
+
 class Clock:
     """Converts CLOCK_BOOTTIME nanoseconds (bpf_ktime_get_boot_ns) to wall time."""
 
@@ -116,7 +119,9 @@ class Clock:
         """ISO 8601 UTC with microseconds ("2026-11-25T16:20:00.123456Z")."""
         us = (boot_ns - self._start) // 1000
         if 0 <= us < 1_000_000:  # events come in bursts within one second
-            return f"{self._prefix}.{us:06d}Z"
+            # two table lookups: about half the time of formatting with "06d"
+            ms, us = divmod(us, 1000)
+            return f"{self._prefix}.{_DIGITS3[ms]}{_DIGITS3[us]}Z"
         sec = (boot_ns + self.offset_ns) // 1_000_000_000
         self._start = sec * 1_000_000_000 - self.offset_ns
         self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
