@@ -74,8 +74,10 @@ def build(output: Path) -> Path:
         compileall.compile_dir(str(stage), quiet=1, legacy=True,
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         output.parent.mkdir(parents=True, exist_ok=True)
+        # stored, not deflated: zipimport inflates every module it imports on every
+        # start (~20 ms of one here), for 6.6 MiB instead of 2.4
         zipapp.create_archive(stage, output, interpreter="/usr/bin/env python3",
-                              compressed=True)
+                              compressed=False)
     return output
 
 
