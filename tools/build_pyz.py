@@ -7,7 +7,7 @@ pyelftools and construct come from the package index through pip, as the
 wheels pip picks for the oldest supported Python (3.9: pyelftools 0.33
 needs 3.10, so 0.32), with their licences. The archive holds what the wheel
 holds (setup.py's build_py: packages and
-the gadget objects, no test fixtures), the package metadata (egg_info: the
+the gadget objects, no test fixtures, the console script's pybpf_launch), the package metadata (egg_info: the
 entry points through which `pybpf run` finds the gadgets), bytecode for
 the building interpreter's version beside each module (zipimport never
 compiles into the archive: without it every start compiles everything;
@@ -33,13 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = ("pyelftools", "construct")
 OLDEST_PYTHON = "3.9"
 MAIN = """\
-import gc
 import sys
 
-gc.disable()  # until start-up's objects are frozen: see pybpf_launch
-from pybpf.cli import main
+from pybpf_launch import main
 
-sys.exit(main(collector_paused=True))
+sys.exit(main())
 """
 
 
