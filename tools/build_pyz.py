@@ -72,10 +72,11 @@ def build(output: Path) -> Path:
         compileall.compile_dir(str(stage), quiet=1, legacy=True,
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
         output.parent.mkdir(parents=True, exist_ok=True)
-        # stored, not deflated: zipimport inflates every module it imports on every
-        # start (~20 ms of one here), for 6.6 MiB instead of 2.4
+        # deflated: stored entries start ~20 ms sooner (zipimport inflates each module
+        # it imports) but make an archive of 6.6 MiB instead of 2.4, and the archive
+        # is what is copied onto hosts and into images
         zipapp.create_archive(stage, output, interpreter="/usr/bin/env python3",
-                              compressed=False)
+                              compressed=True)
     return output
 
 
