@@ -75,7 +75,7 @@ class PreparedMap(Record):
     btf_vmlinux_value_type_id: int
     inner: Optional["PreparedMap"]
     contents: Dict[Any, Any]
-    data: Any
+    data: Any  # the initial image of a global-data map (bytes-like)
     freeze: bool
     section: str
     kernel_name: str
@@ -136,7 +136,7 @@ class PreparedProgram(Record):
     name: str
     section: str
     prog_type: int
-    insns: Any
+    insns: Any  # bytes-like, 8 bytes a slot
     map_slots: List[Tuple[int, str]]
     expected_attach_type: int
     attach_to: str
@@ -198,8 +198,8 @@ class PreparedObject(Record):
     license: str
     maps: Dict[str, PreparedMap]
     programs: Dict[str, PreparedProgram]
-    btf_bytes: Optional[bytes]
-    btf_load: Optional[bytes]
+    btf_bytes: Optional[bytes]  # the object's BTF (typing maps and events)
+    btf_load: Optional[bytes]  # the same, sanitized for this kernel
     # `.rodata*` variables: name -> (map, offset, size, integer kind: see set_constants)
     constants: Dict[str, Tuple[str, int, int, str]]
     # not stored: the cold path's context (struct_ops values, explaining a refusal)

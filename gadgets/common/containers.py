@@ -66,12 +66,12 @@ class Container(records.Record):
     mntns_ids: Set[int]
     pids: List[int]
     image: str
-    pid: int
-    mntns_id: int
+    pid: int  # its first process (the runtime's, else the lowest pid seen)
+    mntns_id: int  # that process's mount namespace
     labels: Dict[str, str]
-    k8s: Dict[str, str]
+    k8s: Dict[str, str]  # namespace, pod_name, pod_uid, container_name
     pod_labels: Dict[str, str]
-    sources: Dict[str, str]
+    sources: Dict[str, str]  # field -> file/socket, or "cgroup path"
 
     def __init__(
             self,

@@ -167,7 +167,7 @@ class Option(FrozenRecord):
     short: Optional[str]
     metavar: Optional[str]
     categories: Tuple[str, ...]
-    cli: Optional[str]
+    cli: Optional[str]  # the command line's spelling, when not --NAME
 
     def __init__(
             self,

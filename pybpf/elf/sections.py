@@ -25,10 +25,10 @@ class SecDef(FrozenRecord):
     pattern: str
     prog_type: P
     expected_attach_type: int
-    kind: str
-    attach: Optional[str]
+    kind: str  # family name, e.g. "tracepoint", "kprobe", "xdp"
+    attach: Optional[str]  # auto-attach method (pybpf.links), None if manual only
     sleepable: bool
-    attach_btf: bool
+    attach_btf: bool  # the target is a kernel BTF id resolved at load time
     xdp_frags: bool
     retprobe: bool
 

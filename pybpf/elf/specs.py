@@ -57,9 +57,9 @@ class FunctionSpec(Record):
 
     name: str
     section: str
-    insn_offset: int
+    insn_offset: int  # index of its first slot within the section
     instructions: List[Instruction]
-    relocations: Dict[int, Relocation]
+    relocations: Dict[int, Relocation]  # by slot in this function
 
     def __init__(
             self,
@@ -93,7 +93,7 @@ class ProgramSpec(FunctionSpec):
     license: str
     kernel_version: int
     flags: int
-    autoload: bool
+    autoload: bool  # False for SEC("?name"): parsed, not loaded unless asked
 
     def __init__(
             self,
@@ -219,7 +219,7 @@ class Extern(Record):
                  "value_type_id")
 
     name: str
-    section: str
+    section: str  # ".kconfig" or ".ksyms"
     type_id: int
     weak: bool
     is_func: bool

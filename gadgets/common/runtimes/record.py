@@ -42,17 +42,17 @@ class Record(records.Record):
 
     runtime: str
     id: str
-    source: str
+    source: str  # the file or socket this record was read from
     name: str
     image: str
     pid: int
     cgroup_path: str
     labels: Dict[str, str]
-    sandbox: bool
-    sandbox_id: str
-    k8s: Dict[str, str]
+    sandbox: bool  # a pod's infra/pause container
+    sandbox_id: str  # for a pod's container: its sandbox's id
+    k8s: Dict[str, str]  # K8S_FIELDS that are known
     pod_labels: Optional[Dict[str, str]]
-    sources: Dict[str, str]
+    sources: Dict[str, str]  # field -> where it came from
 
     def __init__(
             self,
