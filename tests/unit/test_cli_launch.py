@@ -42,3 +42,4 @@ def test_a_caller_of_main_keeps_its_heap_unfrozen():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=120)
     assert done.stderr.strip().splitlines()[-1] == "0 True"
+
