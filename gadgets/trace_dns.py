@@ -165,7 +165,10 @@ class PacketSource:
         self.netns_of: Dict[int, int] = {}        # fileno -> netns inode
         self.links: List[Any] = []
         self.poller = select.epoll()
+        # wake() ends a wait in read() at once, as a ring reader's does (the session's stop)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
+            self.poller.register(self._wake_r, select.EPOLLIN)
             for inode, path in namespaces.items():
                 s = _packet_socket_in(path)
                 self.socks[s.fileno()] = s
@@ -182,6 +185,12 @@ class PacketSource:
         """(netns, wall ns, frame) for every packet ready within ``timeout``."""
         out = []
         for fd, _ in self.poller.poll(timeout):
+            if fd == self._wake_r:
+                try:
+                    os.read(self._wake_r, 64)
+                except BlockingIOError:
+                    pass
+                continue
             s = self.socks[fd]
             while True:
                 try:
@@ -196,6 +205,15 @@ class PacketSource:
                 out.append((self.netns_of[fd], stamp, data))
         return out
 
+    def wake(self) -> None:
+        """End a wait in read() now (safe from a signal handler or another thread)."""
+        if self.poller.closed:  # the pipe's fds may be someone else's now
+            return
+        try:
+            os.write(self._wake_w, b"w")
+        except OSError:  # full: a wake is pending already
+            pass
+
     def close(self) -> None:
         for link in self.links:
             link.close()
@@ -203,7 +221,10 @@ class PacketSource:
         for s in self.socks.values():
             s.close()
         self.socks = {}
-        self.poller.close()
+        if not self.poller.closed:
+            self.poller.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
 
 class DnsSession(EventSession):
