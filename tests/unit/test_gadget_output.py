@@ -160,3 +160,30 @@ def test_dict_encoder_gives_the_encoders_text():
         d = {k: rnd.choice(values) for k in chosen}
         assert dicts(d) == encode(d) == json.dumps(d, separators=(",", ":"), default=str)
     assert dicts({1: "x"}) == encode({1: "x"})
+
+
+def test_dict_encoder_formats_events_through_its_generated_functions():
+    """A gadget's few shapes of dict, alternating, each value drawn anew: every shape
+    gets a generated function (none is refused for differing from the encoder) and
+    each of its dicts gives the encoder's text, also when a value changes type under
+    the same keys (a str or an int swapped, a bool where an int was)."""
+    import random
+
+    encode = compact_encoder()
+    dicts = DictEncoder(encode)
+    rnd = random.Random(6)
+    texts = ["", "plain", 'q"uote\\', "nl\n\x01\x7f", "\u00e9\u2028\U0001f600", "\ufffd"]
+    ints = [0, -1, 7, 2 ** 70]
+    shapes = [("ret", "fd", "error", "fname"), ("fname", "a'b{c}", "\u00e9"), ("pid",)]
+    kinds = {"ret": ints, "fd": ints, "pid": ints, "error": texts, "fname": texts,
+             "a'b{c}": texts, "\u00e9": ints}
+    for i in range(600):
+        keys = shapes[i % len(shapes)]
+        d = {k: rnd.choice(kinds[k]) for k in keys}
+        assert dicts(d) == encode(d)
+    assert len(dicts._by_shape) == len(shapes)
+    assert all(made is not encode for made in dicts._by_shape.values())
+    for odd in ({"ret": "x", "fd": 1, "error": "", "fname": "a"},
+                {"ret": True, "fd": 1, "error": "", "fname": "a"},
+                {"ret": 1, "fd": 1, "error": 5, "fname": None}):
+        assert dicts(odd) == encode(odd)
