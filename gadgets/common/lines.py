@@ -154,9 +154,7 @@ class JSONLines(_RecordLines):
 
 
     def _format_process(self, part: Dict[str, Any]) -> str:
-        if next(reversed(part), None) != "proc":
-            return self._encode(part)[1:-1]
-        container = dict(part)
+        container = dict(part)  # _process puts "proc" last, after the container's keys
         proc = container.pop("proc")
         if container != self._container:
             self._container = container
