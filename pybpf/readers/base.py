@@ -26,6 +26,7 @@ import mmap
 import os
 import select
 import struct
+import threading
 import time
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, TypeVar, Union
 
@@ -59,6 +60,9 @@ class Reader:
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._epoll.register(self._wake_r, select.EPOLLIN)
         self._woken = False
+        # held by close() and wake(): a wake from another thread never writes into a
+        # closed pipe's fd number, which may be someone else's by then
+        self._wake_lock = threading.Lock()
 
     # -- to implement -------------------------------------------------------
     def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
@@ -100,13 +104,20 @@ class Reader:
         read returns what is there, maybe nothing. Safe from a signal handler (a
         handler that returns lets Python resume an interrupted wait until its
         timeout) and from another thread."""
-        if self._epoll is None:  # closed: its pipe's fds may be someone else's now
-            return
-        self._woken = True
+        if not self._wake_lock.acquire(blocking=False):
+            return  # being closed, or another wake is writing the byte
         try:
-            os.write(self._wake_w, b"w")
-        except OSError:  # full (a wake is already pending) or closed
-            pass
+            if self._epoll is None:  # closed: its pipe's fds may be someone else's now
+                return
+            try:
+                os.write(self._wake_w, b"w")
+            except OSError:  # full: a wake is already pending
+                pass
+            # after the byte: a reader that drains between the two clears the flag
+            # and finds the byte on its next wait, never a byte with the flag clear
+            self._woken = True
+        finally:
+            self._wake_lock.release()
 
     def _drain_wake(self) -> None:
         self._woken = False
@@ -277,10 +288,11 @@ class Reader:
         for fd in self._owned_fds:
             fd.close()
         self._owned_fds.clear()
-        self._epoll.close()
-        self._epoll = None
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._wake_lock:
+            self._epoll.close()
+            self._epoll = None
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     @property
     def closed(self) -> bool:
