@@ -134,8 +134,10 @@ class LinkGroup:
         return [link for link in self.links if link.program == name]
 
     def close(self) -> None:
-        """Close every link, last first, those marked ``alone`` all at once (their
-        waits on the kernel overlap); raise the first failure at the end."""
+        """Close every link: those marked ``alone`` first and all at once (their
+        waits on the kernel overlap), then the others last first; raise a failure
+        (the first one seen) once all are closed. An interrupt while the first
+        ones close still leaves none of the others attached."""
         failures: List[BaseException] = []
 
         def close(link: Link) -> None:
@@ -145,15 +147,17 @@ class LinkGroup:
                 failures.append(exc)
 
         alone = [link for link in reversed(self.links) if link.alone]
-        if len(alone) > 1:
-            threads = [threading.Thread(target=close, args=(link,)) for link in alone]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            self.links = [link for link in self.links if not link.alone]
-        while self.links:
-            close(self.links.pop())
+        try:
+            if len(alone) > 1:
+                threads = [threading.Thread(target=close, args=(link,)) for link in alone]
+                for thread in threads:
+                    thread.start()
+                for thread in threads:
+                    thread.join()
+                self.links = [link for link in self.links if not link.alone]
+        finally:
+            while self.links:  # Link.close is idempotent: an alone one closed twice is fine
+                close(self.links.pop())
         if failures:
             raise failures[0]
 
