@@ -13,7 +13,7 @@ Library use::
 """
 from __future__ import annotations
 
-from .common.declared import Declared, memo
+from .common.declared import Declared
 from .common.decode import join_path, split_strings
 from .common.formats import errno_name
 from .common.gadget import Field, Gadget, Hook, Param
@@ -36,7 +36,7 @@ FIELDS = Declared({
     "args": "split_strings(args, args_size)",
     "args_count": "args_count",
     "args_truncated": "bool(flags & ARGS_TRUNCATED)",
-}, {"errno_name": memo(errno_name), "join_path": join_path, "split_strings": split_strings,
+}, {"errno_name": errno_name, "join_path": join_path, "split_strings": split_strings,
     "EXE_TRUNCATED": EXE_TRUNCATED, "CWD_TRUNCATED": CWD_TRUNCATED,
     "ARGS_TRUNCATED": ARGS_TRUNCATED})
 

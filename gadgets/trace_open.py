@@ -5,7 +5,7 @@ others on asm-generic/unistd.h) have only the openat/openat2 tracepoints:
 the gadget runs there on those two."""
 from __future__ import annotations
 
-from .common.declared import Declared, memo
+from .common.declared import Declared
 from .common.decode import join_path
 from .common.formats import errno_name, file_mode, open_flags
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
@@ -27,7 +27,7 @@ FIELDS = Declared({
     "dfd": "'AT_FDCWD' if dfd == AT_FDCWD else dfd",
     "fname": "fname",  # decoded by the codec: cut at the first NUL
     "path": "join_path(path, path_size, bool(path_flags & PATH_TRUNCATED)) if path_size else ''",
-}, {"errno_name": errno_name, "open_flags": memo(open_flags), "file_mode": file_mode,
+}, {"errno_name": errno_name, "open_flags": open_flags, "file_mode": file_mode,
     "join_path": join_path, "AT_FDCWD": AT_FDCWD, "PATH_TRUNCATED": PATH_TRUNCATED})
 
 

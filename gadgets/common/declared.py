@@ -33,22 +33,6 @@ _RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functio
 _STAMPS = frozenset(("timestamp", "timestamp_raw"))
 
 
-def memo(function: Callable[[Any], Any], limit: int = 4096) -> Callable[[Any], Any]:
-    """``function`` of one hashable argument, its results kept (at most ``limit``): for
-    helpers whose argument takes few values (open flags, errno values)."""
-    kept: Dict[Any, Any] = {}
-
-    def cached(value: Any) -> Any:
-        text = kept.get(value)
-        if text is None:
-            text = function(value)
-            if len(kept) < limit:
-                kept[value] = text
-        return text
-
-    return cached
-
-
 class Declared:
     """A gadget's fields as expressions (see the module); callable as ``present(raw)``."""
 

@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Tuple
 AF_INET, AF_INET6 = 2, 10
 
 
+@functools.lru_cache(maxsize=1024)
 def errno_name(err: int) -> str:
     """2 or -2 -> "ENOENT"; 0 -> ""."""
     err = abs(int(err))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from pybpf import decoders
-from pybpf_gadgets.common.declared import Declared, memo
+from pybpf_gadgets.common.declared import Declared
 from pybpf_gadgets.common.output import compact_encoder
 
 FMT = "<8sQi8s4s"
@@ -91,13 +91,6 @@ def test_dict_and_members():
 def test_refused_declarations(fields):
     with pytest.raises(ValueError):
         Declared(fields, {})
-
-
-def test_memo_keeps_results():
-    calls = []
-    twice = memo(lambda x: calls.append(x) or x * 2, limit=1)
-    assert [twice(1), twice(1), twice(2), twice(2)] == [2, 2, 4, 4]
-    assert calls == [1, 2, 2]
 
 
 def test_column_row_computes_the_fields_shown_only():
