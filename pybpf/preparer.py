@@ -29,6 +29,7 @@ from pybpf.linker import externs as ext_mod
 from pybpf.linker import struct_ops
 from pybpf.linker.link import LinkedProgram, link_program
 from pybpf.prepared import PreparedMap, PreparedObject, PreparedProgram
+from pybpf.records import fields_of
 from pybpf.uapi import ProgType
 
 if TYPE_CHECKING:
@@ -227,13 +228,12 @@ class _Preparer:
 
 
 def _prepared_map(m: MapSpec) -> PreparedMap:
-    return PreparedMap(
-        name=m.name, type=int(m.type), key_size=m.key_size, value_size=m.value_size,
-        max_entries=m.max_entries, flags=int(m.flags), numa_node=m.numa_node,
-        pinning=m.pinning, map_extra=m.map_extra, key_type_id=m.key_type_id,
-        value_type_id=m.value_type_id, inner=_prepared_map(m.inner) if m.inner else None,
-        contents=dict(m.contents), data=m.data, freeze=m.freeze, section=m.section,
-        kernel_name=m.kernel_name)
+    """Every MapSpec field under its own name (PreparedMap has them all, and one more
+    that struct_ops sets), the enums as ints, the inner map prepared too."""
+    values = {name: getattr(m, name) for name in fields_of(MapSpec)}
+    values.update(type=int(m.type), flags=int(m.flags), contents=dict(m.contents),
+                  inner=_prepared_map(m.inner) if m.inner else None)
+    return PreparedMap(**values)
 
 
 def _callbacks_unsupported(where: str, linked: LinkedProgram) -> str:
