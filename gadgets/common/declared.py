@@ -47,13 +47,14 @@ class Declared:
             if not _NAME.match(field):
                 raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
             for node in ast.walk(ast.parse(expression, mode="eval")):
-                if isinstance(node, ast.Name) and node.id not in self.names \
-                        and not hasattr(builtins, node.id) and node.id not in members:
-                    if not _NAME.match(node.id) or node.id in _RESERVED:
-                        raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
-                    members.append(node.id)
-                if isinstance(node, ast.Name):
-                    self._reads.setdefault(field, set()).add(node.id)
+                if not isinstance(node, ast.Name):
+                    continue
+                self._reads[field].add(node.id)
+                if node.id in self.names or hasattr(builtins, node.id) or node.id in members:
+                    continue
+                if not _NAME.match(node.id) or node.id in _RESERVED:
+                    raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
+                members.append(node.id)
         #: the event's members the expressions read, in their first use's order
         self.members = tuple(members)
         self._present: Callable[[Dict[str, Any]], Dict[str, Any]] = self._first
