@@ -198,8 +198,8 @@ class ColumnLines(_RecordLines):
     def _declared_part(self, part: Dict[str, Any]) -> List[str]:
         """Every column's cell that is not the gadget's or a time stamp's: the process's,
         or empty (the general path's cell of a field no part of the event has)."""
-        return [fit(cell_text(get(part))) if top in part else fit("")
-                for top, fit, get in self._columns]
+        return [fit("") if text is None else text
+                for text, (_, fit, _) in zip(self._format_process(part), self._columns)]
 
     def _format_process(self, part: Dict[str, Any]) -> List[Optional[str]]:
         return [fit(cell_text(get(part))) if top in part else None
