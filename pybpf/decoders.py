@@ -75,29 +75,32 @@ class StructDecoder:
         self.spans = spans
         self.fmt = fmt
         self.expression = expression
+        self._tree: Optional[ast.Expression] = None  # the expression, checked once
 
     def narrowed(self, skip: Iterable[str]) -> Optional[Tuple[Callable[..., Any], int]]:
         """A ``decode_from(buf, base=0)`` giving the same dict without the members in
         ``skip``, and how many bytes it reads: trailing members that are skipped are
         left out of the format too, so a record cut short after them (a variable-length
         tail) needs no padding. None when the decoder has no expression."""
-        if self.fmt is None or self.expression is None:
-            return None
-        try:
-            return _narrowed(self.name, self.fmt, _check(self.expression), set(skip))
-        except (_Unusable, struct.error):
-            return None
-
+        return self._derived(lambda fmt, tree: _narrowed(self.name, fmt, tree, set(skip)))
 
     def members(self, names: Sequence[str]) -> Optional[Tuple[Callable[..., Any], int]]:
         """A ``values_from(buf, base=0)`` giving the tuple of the top-level members
         ``names`` (in that order, each as the decoder gives it), and how many bytes it
         reads (the format cut after the last item read). None when the decoder has no
         expression or a name is not one of its members."""
+        return self._derived(lambda fmt, tree: _members(self.name, fmt, tree, list(names)))
+
+    def _derived(self, make: Callable[[str, ast.Expression], Tuple[Callable[..., Any], int]]
+                 ) -> Optional[Tuple[Callable[..., Any], int]]:
+        """``make(fmt, checked tree)``, or None without an expression or when it cannot
+        serve. The tree is shared: the functions made from it only wrap its nodes."""
         if self.fmt is None or self.expression is None:
             return None
         try:
-            return _members(self.name, self.fmt, _check(self.expression), list(names))
+            if self._tree is None:
+                self._tree = _check(self.expression)
+            return make(self.fmt, self._tree)
         except (_Unusable, struct.error):
             return None
 
@@ -195,7 +198,7 @@ def _cut(name: str, fmt: str, body: ast.expr) -> Tuple[Callable[..., Any], int]:
 
 
 def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
-              ) -> Optional[Tuple[Callable[..., Any], int]]:
+              ) -> Tuple[Callable[..., Any], int]:
     """See StructDecoder.narrowed: the kept keys of the top-level dict display."""
     kept = [(k, v) for k, v in _top_level(tree, fmt).items() if k not in skip]
     return _cut(name, fmt, ast.Dict(keys=[ast.Constant(k) for k, _ in kept],
