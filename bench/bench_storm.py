@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import select
 import shutil
 import signal
 import statistics
@@ -208,22 +209,30 @@ def run_tool(env: Env, cmd: Sequence[str], kind: str, rate: float = 0, seconds: 
     finally:
         gen.stdin.close()
         gen.wait()
-        interrupted = None
         if tool.poll() is None:
-            tool.send_signal(signal.SIGINT)
-            interrupted = time.monotonic()
-        try:
-            tool.wait(timeout=20)
-            if interrupted is not None:
-                run.exit = time.monotonic() - interrupted
-        except subprocess.TimeoutExpired:
-            tool.kill()
-            tool.wait()
+            run.exit = interrupt_and_time(tool)
+        tool.wait()
         tail = counter.communicate()[0].split()
     if tail[:1] == ["end"]:
         run.received, run.lines, run.lost = map(int, tail[1:4])
     run.lost += _stderr_lost(errors)
     return run
+
+
+def interrupt_and_time(tool: subprocess.Popen) -> float:
+    """SIGINT to ``tool``, then the seconds until it exits (killed after 20 s: nan).
+    Its pidfd becomes readable at the exit itself; Popen.wait(timeout) would poll
+    with sleeps of up to 50 ms and round every figure up to its schedule."""
+    pidfd = os.pidfd_open(tool.pid)
+    try:
+        tool.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        if select.select([pidfd], [], [], 20)[0]:
+            return time.monotonic() - interrupted
+        tool.kill()
+        return float("nan")
+    finally:
+        os.close(pidfd)
 
 
 def wait_drained(pid: int) -> None:
