@@ -7,7 +7,8 @@ comes from the SEC name (``tracepoint/syscalls/sys_enter_openat``,
 something only the caller knows (a cgroup, a device, a socket, a sampling
 rate) attach through ``attach(prog, cgroup=...)``, ``attach(prog, dev=...)``,
 ``attach(prog, sock=...)``, ``attach(prog, freq=...)``; ``attach_all``
-skips them, like libbpf.
+skips them, like libbpf. Each kind's module is imported when a program of
+that kind is attached.
 """
 from __future__ import annotations
 
@@ -15,10 +16,8 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
-from pybpf.links import bpf_links, perf_links
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import ProgLike, prog_name
-from pybpf.links.uprobe_target import split_symbol
 from pybpf.uapi import AttachType, ProgType
 
 AttachResult = Union[Link, LinkGroup]
@@ -84,7 +83,12 @@ def attach(prog: ProgLike, **opts: Any) -> AttachResult:
         if not sep:
             raise LinkError(f"program {prog_name(prog)!r}: tracepoint {name!r} is not "
                             f"CATEGORY/NAME")
-        return perf_links.attach_tracepoint(prog, category, event, **opts)
+        from pybpf.links.tracepoint import attach_tracepoint
+        return attach_tracepoint(prog, category, event, **opts)
+    if method in ("raw_tp", "tracing", "lsm", "iter", "cgroup", "xdp"):
+        from pybpf.links import bpf_links
+    if method in ("kprobe", "ksyscall", "kprobe_multi", "uprobe", "uprobe_multi", "perf_event"):
+        from pybpf.links import perf_links
     if method == "raw_tp":
         return bpf_links.attach_raw_tracepoint(prog, opts.pop("name", target))
     if method in ("tracing", "lsm"):
@@ -92,6 +96,7 @@ def attach(prog: ProgLike, **opts: Any) -> AttachResult:
     if method == "iter":
         return bpf_links.attach_iter(prog, **opts)
     if method == "kprobe":
+        from pybpf.links.uprobe_target import split_symbol
         func, offset = split_symbol(opts.pop("func", target))
         return perf_links.attach_kprobe(prog, func, opts.pop("offset", offset), retprobe, **opts)
     if method == "ksyscall":

@@ -1,5 +1,5 @@
-"""Attachments made through a perf event: tracepoints, kprobes (PMU or
-legacy kprobe_events), syscall kprobes, uprobes (PMU or legacy
+"""Attachments made through a perf event other than tracepoints (pybpf.links.tracepoint):
+kprobes (PMU or legacy kprobe_events), syscall kprobes, uprobes (PMU or legacy
 uprobe_events) and perf_event sampling (one event per CPU); and their
 multi-target BPF links, kprobe_multi and uprobe_multi."""
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pybpf.errors import MissingHookError, SyscallError
 from pybpf.links import tracefs
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import ProgLike, attach_perf_fd, link_error, prog_fd, prog_name
+from pybpf.links.tracepoint import alone, open_tracepoint_event
 from pybpf.links.uprobe_target import (
     function_offsets,
     resolve_binary,
@@ -21,7 +22,6 @@ from pybpf.links.uprobe_target import (
     symbol_offset,
 )
 from pybpf.sys import perf as sysperf
-from pybpf.sys.fd import FD
 from pybpf.uapi import (
     BPF_F_KPROBE_MULTI_RETURN,
     BPF_F_UPROBE_MULTI_RETURN,
@@ -31,30 +31,6 @@ from pybpf.uapi import (
 
 SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "__arm64_sys_",
                   "s390x": "__s390x_sys_", "riscv64": "__riscv_sys_"}
-
-
-def _alone(link: Link) -> Link:
-    """``link``, marked as closing without regard to other links (its own perf
-    event, nothing shared): a LinkGroup detaches such links all at once."""
-    link.alone = True
-    return link
-
-
-def _open_tracepoint_event(tp_id: int, what: str, pid: int = -1) -> FD:
-    spec = sysperf.PerfEventSpec(type=sysperf.PERF_TYPE_TRACEPOINT, config=tp_id,
-                                 sample_period=1, wakeup=1)
-    return sysperf.perf_event_open(spec, pid=pid, cpu=0 if pid == -1 else -1, what=what)
-
-
-def attach_tracepoint(prog: ProgLike, category: str, name: str, *, cookie: Optional[int] = None) -> Link:
-    """Attach to tracepoint CATEGORY:NAME (e.g. ``syscalls``, ``sys_enter_getppid``)."""
-    target = f"{category}/{name}"
-    tp_id = tracefs.tracepoint_id(category, name)
-    try:
-        pfd = _open_tracepoint_event(tp_id, f"tracepoint {target}")
-    except SyscallError as exc:
-        raise link_error(exc, prog, f"tracepoint {target}") from None
-    return _alone(attach_perf_fd(prog, pfd, "tracepoint", target, cookie))
 
 
 def _pmu(kind: str) -> Optional[Tuple[int, Optional[int]]]:
@@ -84,7 +60,7 @@ def _probe(prog: ProgLike, kind: str, target: str, retprobe: bool, name: bytes, 
             pfd = sysperf.perf_event_open(spec, pid=pid, cpu=cpu, what=what)
         except SyscallError as exc:
             raise link_error(exc, prog, what) from None
-        return _alone(attach_perf_fd(prog, pfd, link_kind, target, cookie))
+        return alone(attach_perf_fd(prog, pfd, link_kind, target, cookie))
     if not tracefs.has_events_file(kind):
         raise MissingHookError(
             f"program {prog_name(prog)!r}: cannot attach to {what}: this kernel has no {kind}s "
@@ -99,7 +75,7 @@ def _probe(prog: ProgLike, kind: str, target: str, retprobe: bool, name: bytes, 
         tracefs.remove_probe_event(kind, event, what)
 
     try:
-        pfd = _open_tracepoint_event(tp_id, what, pid)
+        pfd = open_tracepoint_event(tp_id, what, pid)
     except SyscallError as exc:
         remove()
         raise link_error(exc, prog, what) from None
@@ -250,7 +226,7 @@ def attach_perf_event(prog: ProgLike, freq: Optional[int] = None, period: Option
                 pfd = sysperf.perf_event_open(spec, pid=-1, cpu=cpu, what=what)
             except SyscallError as exc:
                 raise link_error(exc, prog, what) from None
-            group.add(_alone(attach_perf_fd(prog, pfd, "perf_event", f"{target} cpu {cpu}")))
+            group.add(alone(attach_perf_fd(prog, pfd, "perf_event", f"{target} cpu {cpu}")))
     except BaseException:
         group.close()
         raise

@@ -138,12 +138,16 @@ sys.stdout.flush()
 # (records are plain classes, see pybpf.records), importlib's metadata and resources readers,
 # shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size), pathlib
 # (objects are found by str paths: pybpf.arch_file, Gadget.object_location), calendar (the
-# -T/-t time columns' module is imported for those options only)
+# -T/-t time columns' module is imported for those options only), the ELF parser's records
+# and the hook kinds, readers and helpers a tracepoint gadget does not use (pybpf.namespace:
+# a package's names come from their modules on first use)
 print(json.dumps(sorted(m for m in set(sys.modules) - before
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
                                  "importlib.resources", "shutil", "difflib", "pathlib",
-                                 "ipaddress", "calendar"))),
+                                 "ipaddress", "calendar", "pybpf.elf.specs",
+                                 "pybpf.links.perf_links", "pybpf.links.bpf_links",
+                                 "pybpf.links.uprobe_target", "fnmatch", "pybpf.readers.perf"))),
       file=sys.stderr)
 """
 

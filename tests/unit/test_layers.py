@@ -3,7 +3,7 @@
 Read with ast from the source files (imports inside functions and under
 TYPE_CHECKING count as much as those at the top), so a deferred import cannot
 hide a dependency. The pure layer (elf, btf, asm, linker, the CO-RE engine,
-uapi, errors) may import only itself, the standard library, pyelftools and
+uapi, errors, records, namespace) may import only itself, the standard library, pyelftools and
 construct; nothing in pybpf imports the gadgets.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ PURE_PACKAGES = ("pybpf.elf", "pybpf.btf", "pybpf.asm", "pybpf.linker")
 CORE_ENGINE = {f"pybpf.core.{m}" for m in (
     "access", "calc", "candidates", "compat", "kinds", "match", "patch", "relocate", "result",
     "typeinfo")}
-PURE_MODULES = CORE_ENGINE | {"pybpf.uapi", "pybpf.errors", "pybpf.records"}
+PURE_MODULES = CORE_ENGINE | {"pybpf.uapi", "pybpf.errors", "pybpf.records", "pybpf.namespace"}
 THIRD_PARTY = {"elftools", "construct"}
 # Standard modules through which code reaches the kernel: syscalls by libc, ioctls, sockets.
 KERNEL_DOORS = {"ctypes", "fcntl", "socket"}
