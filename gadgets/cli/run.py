@@ -4,8 +4,9 @@ The options are the session options of every gadget (common.options), one
 per gadget parameter, and ``-o`` with the gadget's extra outputs; each value
 goes through the parser the library uses too, so a bad one is a one-line
 error before anything is loaded. The session comes from
-common.session.open_session; gadgets.cli.show prints what it yields (a
-stream of events, a live table, or rows once). Ctrl-C, SIGTERM or
+common.session.open_session; gadgets.cli.show prints a trace gadget's
+stream of events, gadgets.cli.tables the rows of the others (a live table,
+or rows once). Ctrl-C, SIGTERM or
 ``--timeout`` end a run cleanly.
 """
 from __future__ import annotations
@@ -162,11 +163,13 @@ def run_gadget(gadget: Gadget, opts: argparse.Namespace) -> int:
                     show.stream(session, writer)
                 finally:
                     signal.signal(signal.SIGINT, interrupt)
-            elif gadget.category == "top":
-                show.live_top(session, opts.output, fields, drop=drop)
-            else:
-                show.rows_once(session, opts.output, fields, drop=drop,
-                               max_entries=opts.max_entries)
+            else:  # a gadget reading maps: its rows' module (with the live table) only then
+                from . import tables
+                if gadget.category == "top":
+                    tables.live_top(session, opts.output, fields, drop=drop)
+                else:
+                    tables.rows_once(session, opts.output, fields, drop=drop,
+                                     max_entries=opts.max_entries)
     except KeyboardInterrupt:
         pass
     finally:

@@ -12,7 +12,7 @@ import yaml_rules
 
 from pybpf_gadgets import trace_exec
 from pybpf_gadgets.cli import run as cli_run
-from pybpf_gadgets.cli.show import tracing_line
+from pybpf_gadgets.cli.tables import tracing_line
 from pybpf_gadgets.common.errors import GadgetError
 from pybpf_gadgets.common.gadget import Field, Gadget
 from pybpf_gadgets.common.output import ColumnWriter, DocumentWriter, chosen_fields, document_writer, drop_fields

@@ -1,4 +1,4 @@
-"""The top loop (MapSession's intervals shown by gadgets.cli.show.live_top) and
+"""The top loop (MapSession's intervals shown by gadgets.cli.tables.live_top) and
 the formats of the map gadgets, without a kernel: a session that loads
 nothing, rows from a plain collect function."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import io
 import json
 import time
 
-from pybpf_gadgets.cli.show import live_top, table_lines
+from pybpf_gadgets.cli.tables import live_top, table_lines
 from pybpf_gadgets.common.formats import endpoint, file_type, ip_text
 from pybpf_gadgets.common.gadget import Field, Gadget, Hook
 from pybpf_gadgets.common.mapsession import MapSession, top_params
