@@ -24,11 +24,15 @@ from __future__ import annotations
 
 import ast
 import builtins
-import re
 from json.encoder import encode_basestring_ascii
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")  # no leading "_": those are the generated code's
+
+def _plain(name: str) -> bool:
+    """An ASCII identifier not starting with "_" (those are the generated code's)."""
+    return name.isascii() and name.isidentifier() and name[0] != "_"
+
+
 _RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functions' locals
 _STAMPS = frozenset(("timestamp", "timestamp_raw"))
 
@@ -44,7 +48,7 @@ class Declared:
         members: List[str] = []
         self._reads: Dict[str, Set[str]] = {f: set() for f in self.fields}
         for field, expression in self.fields.items():
-            if not _NAME.match(field):
+            if not _plain(field):
                 raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
             for node in ast.walk(ast.parse(expression, mode="eval")):
                 if not isinstance(node, ast.Name):
@@ -52,7 +56,7 @@ class Declared:
                 self._reads[field].add(node.id)
                 if node.id in self.names or hasattr(builtins, node.id) or node.id in members:
                     continue
-                if not _NAME.match(node.id) or node.id in _RESERVED:
+                if not _plain(node.id) or node.id in _RESERVED:
                     raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
                 members.append(node.id)
         #: the event's members the expressions read, in their first use's order

@@ -18,7 +18,8 @@ from pybpf.records import Record
 from .errors import GadgetError
 from .gadget import Field
 
-_EXPR = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|=|<|>|~)(.*)$", re.S)
+# compiled on first use (re's cache), not at import: a run without --filter parses none
+_EXPR = r"(?s)^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|=|<|>|~)(.*)$"
 _BOOL_WORDS = {"true", "false", "yes", "no", "1", "0"}
 _OPS = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
@@ -118,7 +119,7 @@ def _check_value(expr: str, field: Field, op: str, value: str) -> None:
 def parse(expr: str, known: Known = None) -> Filter:
     """Parse one ``field OP value``; ``known`` lists the valid fields (Field
     declarations, whose types check the value, or bare names)."""
-    m = _EXPR.match(expr)
+    m = re.match(_EXPR, expr)
     if not m:
         raise GadgetError(f"bad filter {expr!r}: expected FIELD=VALUE (or == != < > <= >= ~)")
     name, op, value = m.group(1), m.group(2), m.group(3)

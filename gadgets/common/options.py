@@ -24,9 +24,10 @@ from .errors import GadgetError
 
 Parser = Callable[[Any], Any]
 
-_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|m|h)?\s*$")
+# patterns compiled on first use (re's cache), not at import: most starts parse neither
+_DURATION = r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|m|h)?\s*$"
 _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
-_SIZE = re.compile(r"^\s*([0-9]+)\s*([KMGT]i?B?|B)?\s*$", re.I)
+_SIZE = r"(?i)^\s*([0-9]+)\s*([KMGT]i?B?|B)?\s*$"
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 ID_MAX = (1 << 32) - 2  # pid/uid/gid: u32, and -1 (4294967295) means "none" to the kernel
@@ -46,7 +47,7 @@ def duration(name: str, minimum: float = 0.0) -> Parser:
         if isinstance(value, (int, float)):
             seconds = float(value)
         else:
-            m = _DURATION.match(str(value))
+            m = re.match(_DURATION, str(value))
             if not m:
                 raise GadgetError(f"{_option_name(name)} {value!r}: expected a duration "
                                   "(seconds, or with a unit: 500ms, 1s, 2m)")
@@ -124,7 +125,7 @@ def ring_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         size = value
     else:
-        m = _SIZE.match(str(value))
+        m = re.match(_SIZE, str(value))
         if not m:
             raise GadgetError(f"--ring-size {value!r}: expected bytes (4096) or a size "
                               "with K, M or G (256K, 8M)")
