@@ -28,6 +28,7 @@ from pybpf import records
 from . import runtimes
 from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
 from .errors import GadgetError
+from .hostns import host_mntns_id, host_proc, host_root, mntns_of, no_container
 from .runtimes.record import Problems, Record
 
 if TYPE_CHECKING:
@@ -38,19 +39,6 @@ __all__ = ["Container", "ContainerFilter", "discover", "select", "Enricher", "cg
 
 RUNTIMES = runtimes.NAMES + ("cgroup",)
 CGROUP_SOURCE = "cgroup path"
-# where the host's file system is, when pybpf runs in a container with the
-# host's / mounted (as ig's HOST_ROOT): its /proc and the runtimes' state
-HOST_ROOT_ENV = "PYBPF_HOST_ROOT"
-
-
-def host_root() -> str:
-    return os.environ.get(HOST_ROOT_ENV) or "/"
-
-
-def host_proc() -> str:
-    return os.path.join(host_root(), "proc")
-
-
 class Container(records.Record):
     """One running container: its processes' mount namespaces, its cgroup,
     and what its runtime says about it."""
@@ -110,12 +98,8 @@ class Container(records.Record):
         """The 12-character id runtimes print (a bare cgroup's id is its path)."""
         return self.id[:12] if self.runtime != "cgroup" else self.id
 
-    @staticmethod
-    def empty_fields() -> Dict[str, Dict[str, Any]]:
-        """ig_fields() of no container (a host process)."""
-        return {"runtime": {"containerName": "", "containerId": "", "containerImageName": "",
-                            "runtimeName": ""},
-                "k8s": {"namespace": "", "podName": "", "containerName": "", "podLabels": {}}}
+    #: ig_fields() of no container (a host process)
+    empty_fields = staticmethod(no_container)
 
     def ig_fields(self) -> Dict[str, Dict[str, Any]]:
         """Enrichment in Inspektor Gadget's shape: ``runtime`` and ``k8s`` objects."""
@@ -138,23 +122,6 @@ class Container(records.Record):
                     "cgroup_id": self.cgroup_id, "labels": dict(self.labels),
                     "sources": dict(self.sources)})
         return out
-
-
-def mntns_of(pid: int, proc: str = "/proc") -> int:
-    """The mount namespace inode number of a process."""
-    return os.stat(f"{proc}/{pid}/ns/mnt").st_ino
-
-
-def host_mntns_id(proc: str = "/proc") -> int:
-    """The host's mount namespace: pid 1's, else kthreadd's (pid 2, always
-    in the initial namespace; some hosts' pid 1 refuses even root), else
-    ours."""
-    for pid in (1, 2):
-        try:
-            return mntns_of(pid, proc)
-        except OSError:
-            continue
-    return os.stat("/proc/self/ns/mnt").st_ino
 
 
 _said: Set[str] = set()

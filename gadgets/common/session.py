@@ -26,21 +26,24 @@ import sys
 import threading
 import time
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
 import pybpf
 
-from . import containers as ctr
 from . import filters as flt
 from .decode import Clock, EventDecoder, proc_fields
 from .errors import GadgetError, GadgetUnavailableError
 from .gadget import Gadget
+from .hostns import host_mntns_id, host_proc, no_container
 from .options import SESSION_OPTIONS
-from .selection import Selection
+
+if TYPE_CHECKING:
+    from .containers import Container, Enricher
+    from .selection import Selection
 
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
-EMPTY_CONTAINER = ctr.Container.empty_fields()
+EMPTY_CONTAINER = no_container()
 BATCH_MAX = 256  # events handed over at once: bounds memory when the ring is full
 GATHER = 0.05  # seconds a batch may wait for more events (pybpf.readers: gather)
 REFRESH_INTERVAL = 2.0  # seconds between looks at the selected containers (map kept in step)
@@ -52,6 +55,29 @@ def _checked(name: str, value: Any) -> Any:
     if value is None:
         return None
     return _OPTIONS[name].parse(value)
+
+
+def _containers() -> Any:
+    """gadgets.common.containers (discovery, the runtimes' state), imported once a run
+    selects containers or meets an event from outside the host's mount namespace: a
+    run that sees the host alone never needs it."""
+    from . import containers
+    return containers
+
+
+def _selection(names: List[str], runtimes: Any, namespace: Optional[str], pod: Optional[str],
+               container: Optional[str], selector: Any) -> Optional[Selection]:
+    """The user's container selection (names, runtimes, Kubernetes identity), or None
+    when there is none."""
+    if not (names or runtimes is not None or namespace or pod or container
+            or selector is not None):
+        return None
+    from .selection import Selection
+
+    chosen = Selection(names, _containers().ContainerFilter(
+        _checked("runtimes", runtimes), namespace or "", pod or "", container or "",
+        _checked("k8s_selector", selector) or {}))
+    return chosen if chosen.active else None
 
 
 class Session:
@@ -73,10 +99,10 @@ class Session:
         if isinstance(container, str):
             container = [container]
         self.container_names = list(container or [])
-        self.selection = Selection(self.container_names, ctr.ContainerFilter(
-            _checked("runtimes", runtimes), k8s_namespace or "", k8s_podname or "",
-            k8s_containername or "", _checked("k8s_selector", k8s_selector) or {}))
-        if host and self.selection.active:
+        #: what the user selected (None: every process, no container machinery at all)
+        self.selection = _selection(self.container_names, runtimes, k8s_namespace, k8s_podname,
+                                    k8s_containername, k8s_selector)
+        if host and self.selection is not None:
             raise GadgetError("--host and --container (or --runtimes, --k8s-*) exclude each other")
         # "kernel": the mntns filter map holds the selected containers; "user":
         # every event reaches user space and is matched here (see selection.py)
@@ -90,7 +116,7 @@ class Session:
         self.ring_size = _checked("ring_size", ring_size)
         self.on_lost = on_lost
         self.check = check
-        self.selected: List[ctr.Container] = []
+        self.selected: List[Container] = []
         self.hook_set: Any = None  # the HookSet chosen, for gadgets with alternatives
         self.lost = 0
         self.state: Dict[str, Any] = {}  # the gadget's scratch space for this session
@@ -99,7 +125,8 @@ class Session:
         self._coll: Any = None
         self._links: Any = None
         self._reader: Any = None
-        self._enricher: Optional[ctr.Enricher] = None
+        self._enricher: Optional[Enricher] = None  # made at the first event from a container
+        self._host_mntns: Optional[int] = None
         self._clock = Clock()
         self._started = 0.0
         self._filtered: Set[int] = set()
@@ -141,8 +168,7 @@ class Session:
         except BaseException:
             self.close()
             raise
-        if self._enrich or self.follow == "user":
-            self._enricher = ctr.Enricher()
+        self._host_mntns = host_mntns_id(host_proc())
         self._started = time.monotonic()
         return self
 
@@ -154,13 +180,13 @@ class Session:
             ok, why = self.gadget.can_run()
             if not ok:
                 raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
-        now: List[ctr.Container] = []
-        if self.selection.active:
-            now = ctr.discover()
+        now: List[Container] = []
+        if self.selection is not None:
+            now = _containers().discover()
             self.selected, missing = self.selection.resolve(now)
             if missing and self.gadget.category == "snapshot":   # nothing to wait for
                 raise GadgetError(f"no container {missing[0]!r} "
-                                  f"(running: {ctr.running_names(now)})")
+                                  f"(running: {_containers().running_names(now)})")
             self.follow = self.selection.mode(now)
             waiting = self.selection.waiting_line(now)
             if waiting:
@@ -229,11 +255,11 @@ class Session:
         return sorted({name for other in self.gadget.hook_sets for name in other.programs
                        if name not in chosen.programs})
 
-    def _sync_mntns(self, containers: List[ctr.Container]) -> None:
+    def _sync_mntns(self, containers: List[Container]) -> None:
         """Keep the kernel's filter map equal to the selected containers'
         mount namespaces: new ones (a container restarted, a new process in
         a new namespace) added, those of containers gone removed."""
-        if self.follow != "kernel":
+        if self.follow != "kernel" or self.selection is None:
             return
         add, drop = self.selection.map_changes(containers, self._filtered)
         fmap = self._coll.maps[MNTNS_MAP]
@@ -250,7 +276,7 @@ class Session:
         if self.follow != "kernel" or self._coll is None:
             return
         try:
-            self._sync_mntns(ctr.discover())
+            self._sync_mntns(_containers().discover())
         except GadgetError:
             return  # an id prefix became ambiguous: keep what is in the map
 
@@ -316,16 +342,24 @@ class Session:
         """A mount namespace's container in ig's shape, ``{"runtime": {...},
         "k8s": {...}}`` (empty strings on the host); ``pid``, the event's
         process when known, guards against reused namespace numbers."""
-        c = self._enricher.lookup(mntns_id, pid) if self._enricher and self._enrich else None
-        return c.ig_fields() if c else ctr.Container.empty_fields()
+        if not self._enrich or not mntns_id or mntns_id == self._host_mntns:
+            return no_container()
+        c = self._lookup(mntns_id, pid)
+        return c.ig_fields() if c else no_container()
+
+    def _lookup(self, mntns_id: int, pid: int) -> Optional[Container]:
+        """The container of a mount namespace (gadgets.common.containers.Enricher)."""
+        if self._enricher is None:
+            self._enricher = _containers().Enricher()
+        return self._enricher.lookup(mntns_id, pid)
 
     def selected_ns(self, mntns_id: int, pid: int = 0) -> bool:
         """Whether a mount namespace is one of the selected containers'
         (user-mode following; always true without a selection)."""
-        if self.follow != "user":
+        if self.follow != "user" or self.selection is None:
             return True
+        c = self._lookup(mntns_id, pid)
         assert self._enricher is not None
-        c = self._enricher.lookup(mntns_id, pid)
         return self.selection.matches(c, self._enricher.containers)
 
     @property

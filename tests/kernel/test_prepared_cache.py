@@ -140,14 +140,18 @@ sys.stdout.flush()
 # (objects are found by str paths: pybpf.arch_file, Gadget.object_location), calendar (the
 # -T/-t time columns' module is imported for those options only), the ELF parser's records
 # and the hook kinds, readers and helpers a tracepoint gadget does not use (pybpf.namespace:
-# a package's names come from their modules on first use)
+# a package's names come from their modules on first use), the top gadgets' live table and
+# its terminal modules, the container discovery and runtimes (a run that sees the host alone)
 print(json.dumps(sorted(m for m in set(sys.modules) - before
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
                                  "importlib.resources", "shutil", "difflib", "pathlib",
                                  "ipaddress", "calendar", "pybpf.elf.specs",
                                  "pybpf.links.perf_links", "pybpf.links.bpf_links",
-                                 "pybpf.links.uprobe_target", "fnmatch", "pybpf.readers.perf"))),
+                                 "pybpf.links.uprobe_target", "fnmatch", "pybpf.readers.perf",
+                                 "termios", "tty", "pybpf_gadgets.common.livetable",
+                                 "pybpf_gadgets.common.containers",
+                                 "pybpf_gadgets.common.runtimes"))),
       file=sys.stderr)
 """
 
