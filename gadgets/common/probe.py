@@ -126,18 +126,28 @@ def feature_available(name: str) -> Tuple[bool, str]:
     return bool(support), "" if support else f"no {name}: {support.reason}"
 
 
-def can_run(gadget: "Gadget") -> Tuple[bool, str]:
+#: features answered by loading a probe into the kernel (pybpf.features)
+PROBED = frozenset(("ringbuf", "bpf_loop", "task_pt_regs"))
+
+
+def can_run(gadget: "Gadget", probe: bool = True) -> Tuple[bool, str]:
+    """(True, "") when the gadget can run here, else (False, why). Without ``probe``,
+    only what costs neither a BPF syscall nor a look for the object (privileges,
+    hooks, kernel BTF): a session starts with that and asks the rest only once the
+    kernel refused its load, where it names what is missing instead of the refusal."""
     ok, why = privileged()
     if not ok:
         return ok, why
-    where = gadget.object_location()
-    if not (os.path.exists(where) if isinstance(where, str) else where.exists()):
-        name = os.path.basename(where) if isinstance(where, str) else where.name
-        return False, f"object {name} is missing"
+    if probe:
+        where = gadget.object_location()
+        if not (os.path.exists(where) if isinstance(where, str) else where.exists()):
+            name = os.path.basename(where) if isinstance(where, str) else where.name
+            return False, f"object {name} is missing"
     for name in gadget.needs:
-        ok, why = feature_available(name)
-        if not ok:
-            return ok, why
+        if probe or name not in PROBED:
+            ok, why = feature_available(name)
+            if not ok:
+                return ok, why
     for hook in gadget.hooks:
         ok, why = hook_available(hook)
         if not ok:

@@ -29,8 +29,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
 import pybpf
+from pybpf.errors import BPFError
 
 from . import filters as flt
+from . import probe
 from .decode import Clock, EventDecoder, proc_fields
 from .errors import GadgetError, GadgetUnavailableError
 from .gadget import Gadget
@@ -176,8 +178,8 @@ class Session:
         """Check, select containers, set constants, load, fill the mntns
         filter map and attach the programs; the prepared object (or the ObjectSpec of
         a gadget that edits it), whose ``btf`` and ``maps`` describe what is read."""
-        if self.check:
-            ok, why = self.gadget.can_run()
+        if self.check:  # the kernel features are probed only if the kernel refuses the load
+            ok, why = probe.can_run(self.gadget, probe=False)
             if not ok:
                 raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
         now: List[Container] = []
@@ -191,17 +193,20 @@ class Session:
             waiting = self.selection.waiting_line(now)
             if waiting:
                 sys.stderr.write(f"pybpf run {self.gadget.name}: {waiting}\n")
-        if self.gadget.prepare is None:
-            spec = self._prepared()
-        else:  # the gadget edits the ObjectSpec itself: prepared cold
-            spec = self.gadget.object_spec()
-            self._prepare_spec(spec)
         try:
+            if self.gadget.prepare is None:
+                spec = self._prepared()
+            else:  # the gadget edits the ObjectSpec itself: prepared cold
+                spec = self.gadget.object_spec()
+                self._prepare_spec(spec)
             self._coll = pybpf.load(spec)
             self._sync_mntns(now)
             self._links = self._attach()
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if self.check and isinstance(exc, (BPFError, OSError)) \
+                    and not isinstance(exc, GadgetError):
+                self._say_what_is_missing()
             raise
         finally:
             # the kernel BTF (mmap, type index) served a cold prepare's CO-RE and attach
@@ -211,6 +216,14 @@ class Session:
             if core is not None:
                 core.release_kernel_btf()
         return spec
+
+    def _say_what_is_missing(self) -> None:
+        """After the kernel refused the load or attach (or the object was not there):
+        GadgetUnavailableError naming what this kernel lacks (a feature, the object),
+        when the full check finds it; else the refusal stands."""
+        ok, why = probe.can_run(self.gadget)
+        if not ok:
+            raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}") from None
 
     def _prepared(self) -> Any:
         """The object prepared for this kernel with the filter constants, the chosen
@@ -246,9 +259,7 @@ class Session:
         """The programs of the hook sets not chosen for this kernel (left out of the load)."""
         if not self.gadget.hook_sets:
             return []
-        from .probe import choose_hook_set
-
-        chosen, why = choose_hook_set(self.gadget)
+        chosen, why = probe.choose_hook_set(self.gadget)
         if chosen is None:
             raise GadgetUnavailableError(f"gadget {self.gadget.name}: {why}")
         self.hook_set = chosen

@@ -110,3 +110,23 @@ def test_hook_sets_pick_the_first_usable():
         loaded = set(run.collection.programs)
     others = {p for s in g.hook_sets if s is not chosen for p in s.programs} - set(chosen.programs)
     assert set(chosen.programs) <= loaded and not (others & loaded)
+
+
+def test_a_start_probes_features_only_when_refused():
+    """A start loads no feature probe (pybpf.features: a BPF_PROG_LOAD each) before the
+    gadget's own load; once a load fails, the full check names what is missing (here the
+    object) instead of the refusal."""
+    import pytest
+
+    from pybpf_gadgets import trace_exec
+    from pybpf_gadgets.common.errors import GadgetUnavailableError
+    from pybpf_gadgets.common.probe import feature_available
+    from pybpf_gadgets.common.session import open_session
+
+    feature_available.cache_clear()
+    with open_session(trace_exec.GADGET, timeout=0.1) as run:
+        list(run)
+    assert feature_available.cache_info().currsize == 1  # "btf": a file's existence
+    missing = f"pybpf-no-such-object-{os.getpid()}"
+    with pytest.raises(GadgetUnavailableError, match=f"trace_exec: object {missing}.bpf.o is missing"):
+        open_session(trace_exec.GADGET.replace(object=missing)).start()
