@@ -25,7 +25,7 @@ nested processes (``other_processes``); JSON also without ``--fields``
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .declared import Declared
 from .decode import proc_fields
@@ -45,10 +45,8 @@ class _RecordLines:
         off, size = self._decoder.spans["proc"]
         self._proc = slice(off, off + size)
         self._stamped = "timestamp" in self._decoder.spans
-        # the gadget's own members only: the process part is kept by its raw bytes, and
-        # byte arrays kept raw are sliced from the record (no padding of a short record)
         self._raw = list(self._decoder.raw.items())
-        self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
+        self._narrow: Optional[Tuple[Callable[..., Any], int]] = None  # None: decode it all
         # a process not kept yet (every exec is one): its part alone is decoded
         self._proc_only = self._decoder.struct.narrowed(set(self._decoder.spans) - {"proc"})
         self._zeros = bytes(self._decoder.size)
@@ -58,6 +56,13 @@ class _RecordLines:
         self._kept_since = time.monotonic()
         declared = run.gadget.present
         self._fields = frozenset(declared.fields if isinstance(declared, Declared) else ())
+
+    def _narrowing(self) -> None:
+        """Make :meth:`line` decode the gadget's own members only: the process part is
+        kept by its raw bytes, and byte arrays kept raw are sliced from the record (no
+        padding of a short record). Not needed by a generated line (a Declared gadget's),
+        which unpacks what its fields read itself."""
+        self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
 
     def fresh(self) -> None:
         """Drop the kept process parts when they are older than KEEP_SECONDS."""
@@ -145,12 +150,15 @@ class JSONLines(_RecordLines):
         self._container: Optional[Dict[str, Any]] = None
         self._container_text = ""
         declared = run.gadget.present
+        line = None
         if isinstance(declared, Declared):  # the gadget's own line, generated from its fields
             line = declared.json_line(self._decoder, {f.name: f.type for f in run.gadget.fields},
                                       self._kept, self._declared_head, self._declared_general,
                                       self._iso, encode)
-            if line is not None:
-                self.line = line  # type: ignore[method-assign]
+        if line is not None:
+            self.line = line  # type: ignore[method-assign]
+        else:
+            self._narrowing()
 
 
     def _format_process(self, part: Dict[str, Any]) -> str:
@@ -188,12 +196,15 @@ class ColumnLines(_RecordLines):
         # the time stamps are formatted only when a column shows one
         self._stamp_columns = self._stamped and any(top in _STAMPS for top, _, _ in self._columns)
         declared = run.gadget.present
+        line = None
         if isinstance(declared, Declared):  # a row computing only the fields shown
             line = declared.column_line(
                 self._decoder, [(col.name, fit) for col, fit in zip(writer.cols, writer.fits)],
                 self._kept, self._declared_head, self._declared_general, self._iso, cell_text)
-            if line is not None:
-                self.line = line  # type: ignore[method-assign]
+        if line is not None:
+            self.line = line  # type: ignore[method-assign]
+        else:
+            self._narrowing()
 
     def _declared_part(self, part: Dict[str, Any]) -> List[str]:
         """Every column's cell that is not the gadget's or a time stamp's: the process's,
