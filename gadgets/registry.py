@@ -7,12 +7,14 @@ so it does not import every other gadget.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List
-
 from pybpf.cli import entry_points
 
 from .common.errors import GadgetError
 from .common.gadget import CATEGORIES, Gadget
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List
 
 GROUP = "pybpf.gadgets"
 

@@ -15,17 +15,22 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
 
 from pybpf.cli import ArgumentParser, one_line
 from pybpf.errors import BPFError
 
 from .. import registry
 from ..common.gadget import Gadget
-from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option, Parser
+from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option
 from ..common.output import DOCUMENTS, chosen_fields
 from ..common.session import Session, open_session
 from . import show
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, NoReturn, Optional, Sequence, Tuple
+
+    from ..common.options import Parser
 
 OUTPUTS = ("columns",) + DOCUMENTS
 

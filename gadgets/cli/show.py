@@ -6,14 +6,16 @@ neither the live table nor its terminal modules.
 from __future__ import annotations
 
 import sys
-from typing import IO, Any, Optional, Sequence, Union
 
 from ..common import lines
 from ..common.gadget import Gadget
 from ..common.output import DOCUMENTS, ColumnWriter, DocumentWriter, document_writer
 from ..common.session import Session
 
-Writer = Union[ColumnWriter, DocumentWriter]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Optional, Sequence, Union
+    Writer = Union[ColumnWriter, DocumentWriter]
 
 
 def event_writer(gadget: Gadget, output: str, fields: Optional[Sequence[Any]],

@@ -25,7 +25,10 @@ from __future__ import annotations
 import ast
 import builtins
 from json.encoder import encode_basestring_ascii
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 
 def _plain(name: str) -> bool:

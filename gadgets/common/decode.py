@@ -9,9 +9,12 @@ into Python values and boot-time stamps into wall-clock time.
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, Iterable, List, Tuple
 
 from .errors import GadgetError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, List, Tuple
 
 
 def find_struct(btf: Any, name: str) -> int:

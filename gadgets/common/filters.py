@@ -11,12 +11,16 @@ instead of silently matching nothing.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, List, Optional, Union
 
 from pybpf.records import Record
 
 from .errors import GadgetError
 from .gadget import Field
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, List, Optional, Union
+    Known = Optional[Iterable[Union[str, Field]]]
 
 # compiled on first use (re's cache), not at import: a run without --filter parses none
 _EXPR = r"(?s)^\s*([A-Za-z_][\w.]*)\s*(==|!=|<=|>=|=|<|>|~)(.*)$"
@@ -98,9 +102,6 @@ def _text(v: Any) -> str:
     if isinstance(v, (list, tuple)):
         return " ".join(map(str, v))
     return str(v)
-
-
-Known = Optional[Iterable[Union[str, Field]]]
 
 
 def _check_value(expr: str, field: Field, op: str, value: str) -> None:

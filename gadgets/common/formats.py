@@ -7,7 +7,10 @@ import errno
 import functools
 import os
 import signal
-from typing import Any, Dict, List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Tuple
 
 AF_INET, AF_INET6 = 2, 10
 

@@ -9,11 +9,16 @@ declaration, and common.session runs every kind of gadget the same way.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from pybpf.records import FrozenRecord, Record
 
-from .options import Parser, flag
+from .options import flag
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Tuple
+
+    from .options import Parser
 
 CATEGORIES = ("trace", "top", "profile", "snapshot")
 

@@ -10,7 +10,10 @@ that machinery off a start that sees the host alone.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 # where the host's file system is, when pybpf runs in a container with the
 # host's / mounted (as ig's HOST_ROOT): its /proc and the runtimes' state

@@ -25,11 +25,14 @@ nested processes (``other_processes``); JSON also without ``--fields``
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from .declared import Declared
 from .decode import proc_fields
 from .output import ColumnWriter, DictEncoder, JSONWriter, cell_text, field_getter
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Tuple
 
 KEEP_SECONDS = 1.0
 KEEP_MAX = 4096  # distinct processes kept at once

@@ -16,13 +16,16 @@ from __future__ import annotations
 import math
 import os
 import re
-from typing import Any, Callable, Optional, Tuple
 
 from pybpf.records import FrozenRecord
 
 from .errors import GadgetError
 
-Parser = Callable[[Any], Any]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional, Tuple
+    Parser = Callable[[Any], Any]
+
 
 # patterns compiled on first use (re's cache), not at import: most starts parse neither
 _DURATION = r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|m|h)?\s*$"

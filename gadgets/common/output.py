@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from pybpf.cli import terminal_size
 
 from .errors import GadgetError
 from .filters import get_path
 from .gadget import Field, Gadget
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 DOCUMENTS = ("json", "jsonpretty", "yaml")
 

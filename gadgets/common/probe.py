@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import TYPE_CHECKING, Optional, Tuple
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Optional, Tuple
+
     from .gadget import Gadget, Hook, HookSet
+
 
 CAP_SYS_ADMIN = 21
 CAP_PERFMON = 38

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
 import pybpf
 from pybpf.errors import BPFError
@@ -39,9 +38,13 @@ from .gadget import Gadget
 from .hostns import host_mntns_id, host_proc, no_container
 from .options import SESSION_OPTIONS
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
+
     from .containers import Container, Enricher
     from .selection import Selection
+
 
 LOST_MAP = "gadget_lost_events"
 MNTNS_MAP = "gadget_mntns_filter_map"
