@@ -23,7 +23,7 @@ from pybpf.prepared import PreparedMap, PreparedObject, PreparedProgram, prepare
 from pybpf.programs import Program
 from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
-from pybpf.uapi import MapType
+from pybpf.uapi import bpf_map_type
 
 if TYPE_CHECKING:
     from pybpf.core.kernel import Target
@@ -34,10 +34,10 @@ DEFAULT_PIN_ROOT = "/sys/fs/bpf"
 ZERO_KEY = b"\0\0\0\0"
 # Map types the kernel refuses BTF key/value ids for (libbpf drops them too).
 _NO_BTF_TYPES = frozenset({
-    MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY, MapType.STACK_TRACE,
-    MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.DEVMAP, MapType.DEVMAP_HASH,
-    MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKMAP, MapType.SOCKHASH, MapType.QUEUE,
-    MapType.STACK,
+    bpf_map_type.PERF_EVENT_ARRAY, bpf_map_type.CGROUP_ARRAY, bpf_map_type.STACK_TRACE,
+    bpf_map_type.ARRAY_OF_MAPS, bpf_map_type.HASH_OF_MAPS, bpf_map_type.DEVMAP, bpf_map_type.DEVMAP_HASH,
+    bpf_map_type.CPUMAP, bpf_map_type.XSKMAP, bpf_map_type.SOCKMAP, bpf_map_type.SOCKHASH, bpf_map_type.QUEUE,
+    bpf_map_type.STACK,
 })
 
 PIN_BY_NAME = 1  # LIBBPF_PIN_BY_NAME
@@ -160,13 +160,13 @@ class _Loader:
         self._load_btf()
         self._create_maps()
         self._type_maps()
-        self._fill_maps(lambda m: m.type != MapType.PROG_ARRAY)
+        self._fill_maps(lambda m: m.type != bpf_map_type.PROG_ARRAY)
         for name, prog in obj.programs.items():
             coll.programs[name] = self._load_program(prog)
             self._bind_rodata(coll.programs[name])
             if prog.uses_usdt_specs:
                 coll.programs[name].usdt_spec_map = coll.maps[USDT_SPECS_MAP]
-        self._fill_maps(lambda m: m.type == MapType.PROG_ARRAY)
+        self._fill_maps(lambda m: m.type == bpf_map_type.PROG_ARRAY)
         if obj.origin is not None and obj.origin.needs_origin:
             coll._struct_ops = obj.origin.struct_ops_values(
                 {name: int(p.fd) for name, p in coll.programs.items()})
@@ -204,7 +204,7 @@ class _Loader:
             try:
                 m = Map.create(kspec, btf_fd=btf_fd if kspec.type not in _NO_BTF_TYPES else None)
             except SyscallError as exc:
-                kind = "struct_ops map" if mspec.type == MapType.STRUCT_OPS else "map"
+                kind = "struct_ops map" if mspec.type == bpf_map_type.STRUCT_OPS else "map"
                 raise LoadError(f"{self.obj.name}: {kind} {name!r}: {exc}") from exc
             self.coll.maps[name] = m
             if mspec.pinning == PIN_BY_NAME:
@@ -246,7 +246,7 @@ class _Loader:
         """Key and value bytes of an initial element; None for a program slot whose
         program was not asked for (``load(programs=...)``)."""
         if isinstance(value, str):  # a slot naming a program or a map
-            pool = self.coll.programs if mspec.type == MapType.PROG_ARRAY else self.coll.maps
+            pool = self.coll.programs if mspec.type == bpf_map_type.PROG_ARRAY else self.coll.maps
             if value not in pool:
                 return None
             value = int(pool[value].fd).to_bytes(4, "little")
@@ -311,7 +311,7 @@ def _reuse_pinned(where: str, mspec: PreparedMap, path: str) -> Map:
     except BPFError as exc:
         raise LoadError(f"{where}: cannot reuse pin {path}: {exc}") from exc
     max_entries = mspec.max_entries
-    if mspec.type == MapType.PERF_EVENT_ARRAY and not max_entries:
+    if mspec.type == bpf_map_type.PERF_EVENT_ARRAY and not max_entries:
         max_entries = m.max_entries  # "one per CPU", whatever that was when it was made
     have = (m.type, m.key_size, m.value_size, m.max_entries, m.flags, m.info().map_extra)
     want = (mspec.type, mspec.key_size, mspec.value_size, max_entries, mspec.flags,

@@ -10,9 +10,8 @@ from __future__ import annotations
 import errno
 import os
 import struct
-from enum import IntEnum
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.records import FrozenRecord
@@ -22,12 +21,13 @@ from pybpf.sys.info import BTFInfoStruct, get_info, link_info
 from pybpf.sys.syscall import kernel_release
 from pybpf.sys.syscall import kernel_version_code as _version_code
 from pybpf.uapi import (
-    AttachType,
-    LinkType,
-    MapFlags,
-    MapType,
-    ProgFlags,
-    ProgType,
+    bpf_attach_type,
+    bpf_link_type,
+    bpf_map_flags,
+    bpf_map_type,
+    bpf_prog_flags,
+    bpf_prog_type,
+    name_of,
 )
 
 if TYPE_CHECKING:
@@ -70,12 +70,6 @@ def _errname(err: int) -> str:
     return errno_name(err)
 
 
-def _name(enum_cls: Type[IntEnum], value: int) -> str:
-    try:
-        return enum_cls(value).name
-    except ValueError:
-        return str(value)
-
 
 # ---------------------------------------------------------------- kernel version
 
@@ -113,15 +107,15 @@ def _vmlinux_func_id(name: str) -> Optional[int]:
 
 # What a minimal program of each type needs besides its type.
 _PROG_NEEDS: Dict[int, Dict[str, Any]] = {  # keyword arguments of prog_load
-    ProgType.CGROUP_SOCK_ADDR: dict(expected_attach_type=AttachType.CGROUP_INET4_CONNECT),
-    ProgType.SK_LOOKUP: dict(expected_attach_type=AttachType.SK_LOOKUP),
-    ProgType.CGROUP_SOCKOPT: dict(expected_attach_type=AttachType.CGROUP_GETSOCKOPT),
-    ProgType.NETFILTER: dict(expected_attach_type=AttachType.NETFILTER),
-    ProgType.TRACING: dict(expected_attach_type=AttachType.TRACE_FENTRY, attach_btf_id=1),
-    ProgType.LSM: dict(expected_attach_type=AttachType.LSM_MAC, attach_btf_id=1),
-    ProgType.EXT: dict(attach_btf_id=1),
-    ProgType.STRUCT_OPS: dict(attach_btf_id=1),
-    ProgType.SYSCALL: dict(flags=ProgFlags.SLEEPABLE),
+    bpf_prog_type.CGROUP_SOCK_ADDR: dict(expected_attach_type=bpf_attach_type.CGROUP_INET4_CONNECT),
+    bpf_prog_type.SK_LOOKUP: dict(expected_attach_type=bpf_attach_type.SK_LOOKUP),
+    bpf_prog_type.CGROUP_SOCKOPT: dict(expected_attach_type=bpf_attach_type.CGROUP_GETSOCKOPT),
+    bpf_prog_type.NETFILTER: dict(expected_attach_type=bpf_attach_type.NETFILTER),
+    bpf_prog_type.TRACING: dict(expected_attach_type=bpf_attach_type.TRACE_FENTRY, attach_btf_id=1),
+    bpf_prog_type.LSM: dict(expected_attach_type=bpf_attach_type.LSM_MAC, attach_btf_id=1),
+    bpf_prog_type.EXT: dict(attach_btf_id=1),
+    bpf_prog_type.STRUCT_OPS: dict(attach_btf_id=1),
+    bpf_prog_type.SYSCALL: dict(flags=bpf_prog_flags.SLEEPABLE),
 }
 
 
@@ -139,7 +133,7 @@ def _load(prog_type: int, insns: bytes = _RET0, **kwargs: object) -> Tuple[Optio
 def has_prog_type(prog_type: int) -> Support:
     """Whether the kernel knows ``prog_type`` (it may still refuse some loads, e.g. EPERM)."""
     err, log = _load(prog_type, **_PROG_NEEDS.get(prog_type, {}))
-    name = _name(ProgType, prog_type)
+    name = name_of(bpf_prog_type, prog_type)
     if err is None:
         return Support(True, f"a {name} program loads")
     if err == errno.EINVAL and not log.strip():
@@ -149,13 +143,13 @@ def has_prog_type(prog_type: int) -> Support:
 
 def _helper_probe_needs(prog_type: int) -> Optional[Dict[str, Any]]:
     """Load attributes for a helper probe of ``prog_type``; None when it cannot be probed."""
-    if prog_type == ProgType.TRACING:
+    if prog_type == bpf_prog_type.TRACING:
         # tp_btf on sched_switch: a tracing program that loads even without trampolines
         target = _vmlinux_type_id("btf_trace_sched_switch", "TYPEDEF")
         if target is None:
             return None
-        return dict(expected_attach_type=AttachType.TRACE_RAW_TP, attach_btf_id=target)
-    if prog_type in (ProgType.LSM, ProgType.EXT, ProgType.STRUCT_OPS):
+        return dict(expected_attach_type=bpf_attach_type.TRACE_RAW_TP, attach_btf_id=target)
+    if prog_type in (bpf_prog_type.LSM, bpf_prog_type.EXT, bpf_prog_type.STRUCT_OPS):
         return None  # need a real attach target and are often refused outright
     return _PROG_NEEDS.get(prog_type, {})
 
@@ -167,7 +161,7 @@ def has_helper(prog_type: int, helper_id: int) -> Support:
     Loads ``call helper; r0 = 0; exit``. A refusal naming the helper as unknown
     or not allowed means no; a refusal about its arguments means yes.
     """
-    name = _name(ProgType, prog_type)
+    name = name_of(bpf_prog_type, prog_type)
     if not has_prog_type(prog_type):
         return Support(False, f"program type {name} is not supported")
     needs = _helper_probe_needs(prog_type)
@@ -192,25 +186,25 @@ def has_helper(prog_type: int, helper_id: int) -> Support:
 
 _MAP_SHAPES: Dict[int, Tuple[int, int, int, int]] = {
     # key_size, value_size, max_entries, flags
-    MapType.RINGBUF: (0, 0, PAGE_SIZE, 0),
-    MapType.USER_RINGBUF: (0, 0, PAGE_SIZE, 0),
-    MapType.STACK_TRACE: (4, 8, 1, 0),
-    MapType.LPM_TRIE: (8, 4, 1, MapFlags.NO_PREALLOC),
-    MapType.QUEUE: (0, 4, 1, 0),
-    MapType.STACK: (0, 4, 1, 0),
-    MapType.BLOOM_FILTER: (0, 4, 1, 0),
-    MapType.CGROUP_STORAGE: (16, 4, 0, 0),
-    MapType.PERCPU_CGROUP_STORAGE: (16, 4, 0, 0),
-    MapType.SK_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
-    MapType.INODE_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
-    MapType.TASK_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
-    MapType.CGRP_STORAGE: (4, 4, 0, MapFlags.NO_PREALLOC),
-    MapType.ARENA: (0, 0, 1, MapFlags.MMAPABLE),
+    bpf_map_type.RINGBUF: (0, 0, PAGE_SIZE, 0),
+    bpf_map_type.USER_RINGBUF: (0, 0, PAGE_SIZE, 0),
+    bpf_map_type.STACK_TRACE: (4, 8, 1, 0),
+    bpf_map_type.LPM_TRIE: (8, 4, 1, bpf_map_flags.NO_PREALLOC),
+    bpf_map_type.QUEUE: (0, 4, 1, 0),
+    bpf_map_type.STACK: (0, 4, 1, 0),
+    bpf_map_type.BLOOM_FILTER: (0, 4, 1, 0),
+    bpf_map_type.CGROUP_STORAGE: (16, 4, 0, 0),
+    bpf_map_type.PERCPU_CGROUP_STORAGE: (16, 4, 0, 0),
+    bpf_map_type.SK_STORAGE: (4, 4, 0, bpf_map_flags.NO_PREALLOC),
+    bpf_map_type.INODE_STORAGE: (4, 4, 0, bpf_map_flags.NO_PREALLOC),
+    bpf_map_type.TASK_STORAGE: (4, 4, 0, bpf_map_flags.NO_PREALLOC),
+    bpf_map_type.CGRP_STORAGE: (4, 4, 0, bpf_map_flags.NO_PREALLOC),
+    bpf_map_type.ARENA: (0, 0, 1, bpf_map_flags.MMAPABLE),
 }
 
 # Local storage maps insist on BTF for their key and value.
-_NEEDS_BTF = frozenset({MapType.SK_STORAGE, MapType.INODE_STORAGE, MapType.TASK_STORAGE,
-                        MapType.CGRP_STORAGE})
+_NEEDS_BTF = frozenset({bpf_map_type.SK_STORAGE, bpf_map_type.INODE_STORAGE, bpf_map_type.TASK_STORAGE,
+                        bpf_map_type.CGRP_STORAGE})
 
 
 def _int_btf() -> bytes:
@@ -221,17 +215,17 @@ def _int_btf() -> bytes:
 @lru_cache(maxsize=None)
 def has_map_type(map_type: int) -> Support:
     """Whether the kernel can create maps of ``map_type``."""
-    name = _name(MapType, map_type)
-    if map_type == MapType.STRUCT_OPS:
+    name = name_of(bpf_map_type, map_type)
+    if map_type == bpf_map_type.STRUCT_OPS:
         # a struct_ops map needs a kernel struct's value type; it came with the program type
-        prog = has_prog_type(ProgType.STRUCT_OPS)
+        prog = has_prog_type(bpf_prog_type.STRUCT_OPS)
         return Support(prog.ok, "inferred from program type STRUCT_OPS")
     key, value, entries, flags = _MAP_SHAPES.get(map_type, (4, 4, 1, 0))
     extra: List[FD] = []
     kwargs: Dict[str, Any] = {}
     try:
-        if map_type in (MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS):
-            extra.append(cmds.map_create(MapType.ARRAY, 4, 4, 1))
+        if map_type in (bpf_map_type.ARRAY_OF_MAPS, bpf_map_type.HASH_OF_MAPS):
+            extra.append(cmds.map_create(bpf_map_type.ARRAY, 4, 4, 1))
             kwargs["inner_map_fd"] = extra[-1]
         if map_type in _NEEDS_BTF:
             extra.append(cmds.btf_load(_int_btf()))
@@ -250,7 +244,7 @@ def has_map_type(map_type: int) -> Support:
 
 def has_ringbuf() -> Support:
     """BPF ring buffer maps (5.8)."""
-    return has_map_type(MapType.RINGBUF)
+    return has_map_type(bpf_map_type.RINGBUF)
 
 
 # ---------------------------------------------------------------- trampolines, kprobes, uprobes
@@ -266,8 +260,8 @@ def has_trampolines() -> Support:
         return Support(False, f"no kernel BTF function {target} to probe with")
     log = cmds.LogBuffer(4096, 1)
     try:
-        prog = cmds.prog_load(ProgType.TRACING, _RET0, "GPL", log=log,
-                              expected_attach_type=AttachType.TRACE_FENTRY,
+        prog = cmds.prog_load(bpf_prog_type.TRACING, _RET0, "GPL", log=log,
+                              expected_attach_type=bpf_attach_type.TRACE_FENTRY,
                               attach_btf_id=func_id)
     except SyscallError as exc:
         detail = log.text.strip().splitlines()[-1] if log.text.strip() else "empty verifier log"
@@ -339,7 +333,7 @@ def _link_probe(prog_type: int, attach_type: int, target: int,
 
 def _probe_raw_tp() -> Support:
     try:
-        with cmds.prog_load(ProgType.RAW_TRACEPOINT, _RET0, "GPL") as prog:
+        with cmds.prog_load(bpf_prog_type.RAW_TRACEPOINT, _RET0, "GPL") as prog:
             cmds.raw_tracepoint_open("sys_enter", prog).close()
     except SyscallError as exc:
         return Support(False, f"BPF_RAW_TRACEPOINT_OPEN fails with {_errname(exc.errno or 0)}")
@@ -351,10 +345,10 @@ def _probe_iter() -> Support:
     if func_id is None:
         return Support(False, "no kernel BTF function bpf_iter_task")
     try:
-        with cmds.prog_load(ProgType.TRACING, _RET0, "GPL",
-                            expected_attach_type=AttachType.TRACE_ITER,
+        with cmds.prog_load(bpf_prog_type.TRACING, _RET0, "GPL",
+                            expected_attach_type=bpf_attach_type.TRACE_ITER,
                             attach_btf_id=func_id) as prog:
-            cmds.link_create(prog, 0, AttachType.TRACE_ITER).close()
+            cmds.link_create(prog, 0, bpf_attach_type.TRACE_ITER).close()
     except SyscallError as exc:
         return Support(False, f"a task iterator link fails with {_errname(exc.errno or 0)}")
     return Support(True, "a task iterator link attaches")
@@ -364,7 +358,7 @@ def _generic(prog_type: int, attach_type: int, target: int,
              **opts: object) -> Callable[[], Support]:
     def probe() -> Support:
         err, where = _link_probe(prog_type, attach_type, target, **opts)
-        what = _name(AttachType, attach_type)
+        what = name_of(bpf_attach_type, attach_type)
         if err is None:
             return Support(True, f"a {what} link attaches")
         if err in (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP):
@@ -375,17 +369,17 @@ def _generic(prog_type: int, attach_type: int, target: int,
 
 
 _LINK_PROBES: Dict[int, Callable[[], Support]] = {
-    LinkType.RAW_TRACEPOINT: _probe_raw_tp,
-    LinkType.TRACING: lambda: has_trampolines(),
-    LinkType.ITER: _probe_iter,
-    LinkType.CGROUP: _generic(ProgType.CGROUP_SKB, AttachType.CGROUP_INET_INGRESS, _BAD_FD),
-    LinkType.NETNS: _generic(ProgType.FLOW_DISSECTOR, AttachType.FLOW_DISSECTOR, _BAD_FD),
-    LinkType.PERF_EVENT: _generic(ProgType.TRACEPOINT, AttachType.PERF_EVENT, _BAD_FD),
-    LinkType.TCX: _generic(ProgType.SCHED_CLS, AttachType.TCX_INGRESS, _NO_IFINDEX),
-    LinkType.SOCKMAP: _generic(ProgType.SK_SKB, AttachType.SK_SKB_VERDICT, _BAD_FD),
-    LinkType.KPROBE_MULTI: _generic(ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI, 0,
+    bpf_link_type.RAW_TRACEPOINT: _probe_raw_tp,
+    bpf_link_type.TRACING: lambda: has_trampolines(),
+    bpf_link_type.ITER: _probe_iter,
+    bpf_link_type.CGROUP: _generic(bpf_prog_type.CGROUP_SKB, bpf_attach_type.CGROUP_INET_INGRESS, _BAD_FD),
+    bpf_link_type.NETNS: _generic(bpf_prog_type.FLOW_DISSECTOR, bpf_attach_type.FLOW_DISSECTOR, _BAD_FD),
+    bpf_link_type.PERF_EVENT: _generic(bpf_prog_type.TRACEPOINT, bpf_attach_type.PERF_EVENT, _BAD_FD),
+    bpf_link_type.TCX: _generic(bpf_prog_type.SCHED_CLS, bpf_attach_type.TCX_INGRESS, _NO_IFINDEX),
+    bpf_link_type.SOCKMAP: _generic(bpf_prog_type.SK_SKB, bpf_attach_type.SK_SKB_VERDICT, _BAD_FD),
+    bpf_link_type.KPROBE_MULTI: _generic(bpf_prog_type.KPROBE, bpf_attach_type.TRACE_KPROBE_MULTI, 0,
                                     kprobe_multi=cmds.KprobeMultiOpts(syms=["vprintk"])),
-    LinkType.UPROBE_MULTI: _generic(ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI, 0,
+    bpf_link_type.UPROBE_MULTI: _generic(bpf_prog_type.KPROBE, bpf_attach_type.TRACE_UPROBE_MULTI, 0,
                                     uprobe_multi=cmds.UprobeMultiOpts(path="/", offsets=[0])),
 }
 
@@ -401,7 +395,7 @@ def has_link_type(link_type: int) -> Support:
     """
     probe = _LINK_PROBES.get(link_type)
     if probe is None:
-        raise ValueError(f"no probe for link type {_name(LinkType, link_type)}")
+        raise ValueError(f"no probe for link type {name_of(bpf_link_type, link_type)}")
     return probe()
 
 
@@ -415,7 +409,7 @@ def has_attach_cookie(prog_type: int) -> Support:
     """Whether programs of ``prog_type`` may call bpf_get_attach_cookie (kprobe, tracepoint and
     perf_event from 5.15; TRACING programs are probed as tp_btf, which got cookies in 6.10)."""
     helper = has_helper(prog_type, BPF_FUNC_GET_ATTACH_COOKIE)
-    name = _name(ProgType, prog_type)
+    name = name_of(bpf_prog_type, prog_type)
     word = "may" if helper else "may not"
     return Support(helper.ok, f"{name} programs {word} call bpf_get_attach_cookie: {helper.reason}")
 
@@ -424,7 +418,7 @@ def has_attach_cookie(prog_type: int) -> Support:
 def has_tracing_cookie() -> Support:
     """Cookies on tp_btf links: a tp_btf program may read its link's cookie, so the kernel also
     takes ``tracing.cookie`` in BPF_LINK_CREATE and ``cookie`` in BPF_RAW_TRACEPOINT_OPEN."""
-    support = has_attach_cookie(ProgType.TRACING)
+    support = has_attach_cookie(bpf_prog_type.TRACING)
     return Support(support.ok, f"tp_btf: {support.reason}")
 
 
@@ -434,7 +428,7 @@ def has_raw_tp_link_info_cookie() -> Support:
     before it reports them: without this the info says 0)."""
     cookie = 0x5EED
     try:
-        with cmds.prog_load(ProgType.RAW_TRACEPOINT, _RET0, "GPL") as prog, \
+        with cmds.prog_load(bpf_prog_type.RAW_TRACEPOINT, _RET0, "GPL") as prog, \
                 cmds.raw_tracepoint_open("sys_enter", prog, cookie=cookie) as link:
             reported = link_info(link).details.get("cookie", 0)
     except SyscallError as exc:
@@ -458,8 +452,8 @@ def has_enable_stats() -> Support:
 def has_fd_array() -> Support:
     """Whether BPF_PROG_LOAD takes ``fd_array`` (older kernels refuse the unknown attr field)."""
     try:
-        with cmds.map_create(MapType.ARRAY, 4, 4, 1) as m:
-            cmds.prog_load(ProgType.SOCKET_FILTER, _RET0, "GPL", fd_array=[m]).close()
+        with cmds.map_create(bpf_map_type.ARRAY, 4, 4, 1) as m:
+            cmds.prog_load(bpf_prog_type.SOCKET_FILTER, _RET0, "GPL", fd_array=[m]).close()
     except SyscallError as exc:
         return Support(False, f"a load with fd_array fails with {_errname(exc.errno or 0)}")
     return Support(True, "a load with fd_array succeeds")
@@ -469,7 +463,7 @@ def has_fd_array() -> Support:
 def has_lookup_and_delete(map_type: int) -> Support:
     """BPF_MAP_LOOKUP_AND_DELETE_ELEM on a keyed map of ``map_type`` (queues/stacks had it
     first; hash maps gained it later)."""
-    name = _name(MapType, map_type)
+    name = name_of(bpf_map_type, map_type)
     try:
         with cmds.map_create(map_type, 4, 4, 1) as m:
             cmds.map_update_elem(m, b"\1\0\0\0", b"\2\0\0\0")
@@ -620,7 +614,7 @@ def report() -> List[Tuple[str, Support]]:
     rows.append(("kprobes", has_kprobes()))
     rows.append(("uprobes", has_uprobes()))
     for lt in sorted(PROBED_LINK_TYPES):
-        rows.append((f"link {LinkType(lt).name.lower()}", has_link_type(lt)))
+        rows.append((f"link {name_of(bpf_link_type, lt).lower()}", has_link_type(lt)))
     rows.append(("tp_btf cookies", has_tracing_cookie()))
     rows.append(("raw_tp link info cookie", has_raw_tp_link_info_cookie()))
     rows.append(("enable_stats", has_enable_stats()))

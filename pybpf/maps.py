@@ -30,7 +30,8 @@ from pybpf.uapi import (
     BPF_ANY,
     FD_MAP_TYPES,
     PERCPU_MAP_TYPES,
-    MapType,
+    bpf_map_type,
+    name_of,
 )
 
 if TYPE_CHECKING:
@@ -58,9 +59,9 @@ def _ringbuf_size(n: int) -> int:
 def effective_max_entries(map_type: int, max_entries: int) -> int:
     """max_entries as Map.create passes it: perf event arrays default to one slot per
     possible CPU, ring buffers round up to a power-of-two multiple of the page size."""
-    if map_type == MapType.PERF_EVENT_ARRAY and not max_entries:
+    if map_type == bpf_map_type.PERF_EVENT_ARRAY and not max_entries:
         return num_possible_cpus()
-    if map_type in (MapType.RINGBUF, MapType.USER_RINGBUF):
+    if map_type in (bpf_map_type.RINGBUF, bpf_map_type.USER_RINGBUF):
         return _ringbuf_size(max_entries)
     return max_entries
 
@@ -585,10 +586,7 @@ class Map(FDOwner, MutableMapping[Any, Any]):  # keys and values: the codecs' ty
         cmds.map_freeze(self.fd, self._detail())
 
     def __repr__(self) -> str:
-        try:
-            kind = MapType(self.type).name
-        except ValueError:
-            kind = str(self.type)
+        kind = name_of(bpf_map_type, self.type)
         return f"Map({self.name!r}, {kind}, {self._fd_state()})"
 
     # identity semantics: two Map objects are equal only if they are the same object

@@ -17,7 +17,7 @@ from pybpf.sys.fd import FD
 from pybpf.sys.info import ProgInfo, prog_info, prog_xlated_insns
 from pybpf.sys.owner import FDOwner
 from pybpf.sys.syscall import kernel_version_code
-from pybpf.uapi import ProgType
+from pybpf.uapi import bpf_prog_type, name_of
 
 if TYPE_CHECKING:
     from pybpf.maps import Map
@@ -70,7 +70,7 @@ class Program(FDOwner):
         With ``log_level`` > 0 the first load already asks for a log and the
         log of a successful load is kept in ``verifier_log``.
         """
-        if prog_type == ProgType.KPROBE and not kernel_version:
+        if prog_type == bpf_prog_type.KPROBE and not kernel_version:
             kernel_version = kernel_version_code()  # pre-5.0 kernels check it
         kwargs = dict(
             name=object_name(name), expected_attach_type=expected_attach_type,
@@ -159,10 +159,7 @@ class Program(FDOwner):
                                   detail=f"program {self.name!r}", **kwargs)
 
     def __repr__(self) -> str:
-        try:
-            kind = ProgType(self.prog_type).name
-        except ValueError:
-            kind = str(self.prog_type)
+        kind = name_of(bpf_prog_type, self.prog_type)
         return f"Program({self.name!r}, {kind}, {self._fd_state()})"
 
 

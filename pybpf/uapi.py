@@ -5,13 +5,31 @@ types with them as the syscall layer does, so they live outside pybpf.sys.
 Values are those of include/uapi/linux/bpf.h as of Linux 6.18 (checked
 against this kernel's own BTF). Older kernels reject the newer values with
 EINVAL; pybpf.features probes which ones the running kernel knows.
+
+Each enumeration is written once, as a class of plain ints named after the
+kernel's C enum (``bpf_cmd``, ``bpf_map_type``, ``bpf_prog_type``, ...): the
+library uses those (an attribute lookup gives the int). The IntEnum or
+IntFlag of the same members (``Cmd``, ``MapType``, ``ProgType``,
+``AttachType``, ``LinkType``, ``StatsType``, ``MapFlags``, ``ProgFlags``:
+names, ``X(n)``, ``X["NAME"]``, iteration, pickling) is built from it when
+its name is first used: building the ~210 members of all eight costs a few
+milliseconds, which every start paid though a start needs only the numbers.
+(Type checkers see each plain class as the enum itself.) ``name_of(values,
+n)`` names a number without building the enum.
 """
 from __future__ import annotations
 
-from enum import IntEnum, IntFlag
+import threading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from enum import IntEnum as _IntEnum
+    from enum import IntFlag as _IntFlag
+else:
+    _IntEnum = _IntFlag = object
 
 
-class Cmd(IntEnum):
+class bpf_cmd(_IntEnum):
     """bpf(2) commands (enum bpf_cmd)."""
 
     MAP_CREATE = 0
@@ -55,7 +73,7 @@ class Cmd(IntEnum):
     PROG_STREAM_READ_BY_FD = 37
 
 
-class MapType(IntEnum):
+class bpf_map_type(_IntEnum):
     """Map types (enum bpf_map_type)."""
 
     UNSPEC = 0
@@ -94,7 +112,7 @@ class MapType(IntEnum):
     ARENA = 33
 
 
-class ProgType(IntEnum):
+class bpf_prog_type(_IntEnum):
     """Program types (enum bpf_prog_type)."""
 
     UNSPEC = 0
@@ -132,7 +150,7 @@ class ProgType(IntEnum):
     NETFILTER = 32
 
 
-class AttachType(IntEnum):
+class bpf_attach_type(_IntEnum):
     """Attach types (enum bpf_attach_type)."""
 
     CGROUP_INET_INGRESS = 0
@@ -195,7 +213,7 @@ class AttachType(IntEnum):
     TRACE_UPROBE_SESSION = 57
 
 
-class LinkType(IntEnum):
+class bpf_link_type(_IntEnum):
     """Link types (enum bpf_link_type)."""
 
     UNSPEC = 0
@@ -215,13 +233,13 @@ class LinkType(IntEnum):
     SOCKMAP = 14
 
 
-class StatsType(IntEnum):
+class bpf_stats_type(_IntEnum):
     """BPF_ENABLE_STATS kinds (enum bpf_stats_type)."""
 
     RUN_TIME = 0
 
 
-class MapFlags(IntFlag):
+class bpf_map_flags(_IntFlag):
     """BPF_MAP_CREATE map_flags."""
 
     NO_PREALLOC = 1 << 0
@@ -245,7 +263,7 @@ class MapFlags(IntFlag):
     NO_USER_CONV = 1 << 18
 
 
-class ProgFlags(IntFlag):
+class bpf_prog_flags(_IntFlag):
     """BPF_PROG_LOAD prog_flags."""
 
     STRICT_ALIGNMENT = 1 << 0
@@ -286,8 +304,8 @@ BPF_F_KPROBE_MULTI_RETURN = 1 << 0
 BPF_F_UPROBE_MULTI_RETURN = 1 << 0
 
 # BPF_OBJ_GET / *_GET_FD_BY_ID file_flags and open_flags.
-BPF_F_RDONLY = int(MapFlags.RDONLY)
-BPF_F_WRONLY = int(MapFlags.WRONLY)
+BPF_F_RDONLY = bpf_map_flags.RDONLY
+BPF_F_WRONLY = bpf_map_flags.WRONLY
 
 BPF_OBJ_NAME_LEN = 16
 BPF_TAG_SIZE = 8
@@ -299,14 +317,62 @@ BPF_LOG_STATS = 4
 
 # Map types whose values are one slot per possible CPU.
 PERCPU_MAP_TYPES = frozenset({
-    MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,
-    MapType.PERCPU_CGROUP_STORAGE,
+    bpf_map_type.PERCPU_HASH, bpf_map_type.PERCPU_ARRAY, bpf_map_type.LRU_PERCPU_HASH,
+    bpf_map_type.PERCPU_CGROUP_STORAGE,
 })
 
 # Map types whose update value is a file descriptor and lookup returns an id.
 FD_MAP_TYPES = frozenset({
-    MapType.PROG_ARRAY, MapType.PERF_EVENT_ARRAY, MapType.CGROUP_ARRAY,
-    MapType.ARRAY_OF_MAPS, MapType.HASH_OF_MAPS, MapType.DEVMAP, MapType.SOCKMAP,
-    MapType.CPUMAP, MapType.XSKMAP, MapType.SOCKHASH, MapType.REUSEPORT_SOCKARRAY,
-    MapType.DEVMAP_HASH,
+    bpf_map_type.PROG_ARRAY, bpf_map_type.PERF_EVENT_ARRAY, bpf_map_type.CGROUP_ARRAY,
+    bpf_map_type.ARRAY_OF_MAPS, bpf_map_type.HASH_OF_MAPS, bpf_map_type.DEVMAP, bpf_map_type.SOCKMAP,
+    bpf_map_type.CPUMAP, bpf_map_type.XSKMAP, bpf_map_type.SOCKHASH, bpf_map_type.REUSEPORT_SOCKARRAY,
+    bpf_map_type.DEVMAP_HASH,
 })
+
+#: public enum -> (its plain class, IntEnum or IntFlag)
+_ENUMS = {
+    "Cmd": (bpf_cmd, "IntEnum"), "MapType": (bpf_map_type, "IntEnum"),
+    "ProgType": (bpf_prog_type, "IntEnum"), "AttachType": (bpf_attach_type, "IntEnum"),
+    "LinkType": (bpf_link_type, "IntEnum"), "StatsType": (bpf_stats_type, "IntEnum"),
+    "MapFlags": (bpf_map_flags, "IntFlag"), "ProgFlags": (bpf_prog_flags, "IntFlag"),
+}
+_building = threading.Lock()
+
+
+def members(values: type) -> list[tuple[str, int]]:
+    """``(name, number)`` of each member of a plain class (``bpf_cmd``, ...), in order."""
+    return [(k, v) for k, v in vars(values).items() if not k.startswith("_")]
+
+
+def name_of(values: type, number: int) -> str:
+    """The name of ``number`` in ``values`` (the first member with it, as the enum's
+    ``X(number).name``), or the number in decimal when no member has it."""
+    for name, value in members(values):
+        if value == number:
+            return name
+    return str(number)
+
+
+if TYPE_CHECKING:
+    Cmd = bpf_cmd
+    MapType = bpf_map_type
+    ProgType = bpf_prog_type
+    AttachType = bpf_attach_type
+    LinkType = bpf_link_type
+    StatsType = bpf_stats_type
+    MapFlags = bpf_map_flags
+    ProgFlags = bpf_prog_flags
+else:
+    def __getattr__(name: str) -> type:
+        if name not in _ENUMS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        with _building:  # one class per name, whichever thread asks first
+            made = globals().get(name)
+            if made is None:
+                import enum
+
+                values, kind = _ENUMS[name]
+                made = getattr(enum, kind)(name, members(values), module=__name__, qualname=name)
+                made.__doc__ = values.__doc__
+                globals()[name] = made
+        return made

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Optional, Tuple
 
 from pybpf.records import FrozenRecord
-from pybpf.uapi import AttachType as A
-from pybpf.uapi import ProgFlags
-from pybpf.uapi import ProgType as P
+from pybpf.uapi import bpf_attach_type as A
+from pybpf.uapi import bpf_prog_flags
+from pybpf.uapi import bpf_prog_type as P
 
 
 class SecDef(FrozenRecord):
@@ -76,9 +76,9 @@ class SecDef(FrozenRecord):
 
     @property
     def prog_flags(self) -> int:
-        flags = ProgFlags.SLEEPABLE if self.sleepable else 0
+        flags = bpf_prog_flags.SLEEPABLE if self.sleepable else 0
         if self.xdp_frags:
-            flags |= ProgFlags.XDP_HAS_FRAGS
+            flags |= bpf_prog_flags.XDP_HAS_FRAGS
         return int(flags)
 
     def btf_target(self, target: str) -> Optional[Tuple[str, str]]:

@@ -18,7 +18,7 @@ from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
 from pybpf.links.base import Link, LinkGroup
 from pybpf.links.common import ProgLike, prog_name
-from pybpf.uapi import AttachType, ProgType
+from pybpf.uapi import bpf_attach_type, bpf_prog_type
 
 AttachResult = Union[Link, LinkGroup]
 
@@ -40,7 +40,7 @@ def can_auto_attach(prog: ProgLike) -> bool:
     row, target = _sec_def(prog)
     if row is None or row.attach is None or row.attach in _NEEDS_OPTIONS:
         return False
-    if row.prog_type == ProgType.EXT:
+    if row.prog_type == bpf_prog_type.EXT:
         return False  # freplace needs the program it replaces: no auto-attach
     if row.attach in ("tracing", "lsm", "iter"):
         return True
@@ -72,7 +72,7 @@ def attach(prog: ProgLike, **opts: Any) -> AttachResult:
     method = row.attach if row is not None else None
     if row is not None and method is None and row.kind == "tc":
         method = "tcx"  # SEC("tc"), SEC("classifier"): tcx or clsact on opts["dev"]
-    if row is None or method is None or row.prog_type == ProgType.EXT:
+    if row is None or method is None or row.prog_type == bpf_prog_type.EXT:
         section = getattr(prog, "section", "")
         raise LinkError(f"program {prog_name(prog)!r}: SEC({section!r}) has no attach "
                         f"method; call an attach_* function")
@@ -136,7 +136,7 @@ def attach(prog: ProgLike, **opts: Any) -> AttachResult:
     if method in ("tcx", "socket"):
         from pybpf.links import net_links  # deferred: it imports socket and netlink (import cost)
     if method == "tcx":
-        direction = "egress" if row.expected_attach_type == AttachType.TCX_EGRESS else "ingress"
+        direction = "egress" if row.expected_attach_type == bpf_attach_type.TCX_EGRESS else "ingress"
         return net_links.attach_tc(prog, _need(opts, "dev", prog), opts.pop("direction", direction),
                                    **opts)
     if method == "socket":

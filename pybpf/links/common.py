@@ -11,7 +11,7 @@ from pybpf.errors import LinkError, MissingHookError, SyscallError
 from pybpf.links.base import Link
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
-from pybpf.uapi import AttachType
+from pybpf.uapi import bpf_attach_type
 
 if TYPE_CHECKING:
     from pybpf.programs import Program
@@ -54,7 +54,7 @@ def attach_perf_fd(prog: ProgLike, pfd: FD, kind: str, target: str, cookie: Opti
     try:
         try:
             lfd: Optional[FD] = bpfsys.link_create(prog_fd(prog), pfd.fileno(),
-                                                   AttachType.PERF_EVENT, bpf_cookie=cookie,
+                                                   bpf_attach_type.PERF_EVENT, bpf_cookie=cookie,
                                                    detail=what)
         except SyscallError as exc:
             if exc.errno not in NO_LINK_ERRNOS or cookie is not None:

@@ -19,7 +19,7 @@ from pybpf.sys import attrs as A
 from pybpf.sys import mounts
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
-from pybpf.uapi import BPF_OBJ_NAME_LEN, Cmd, StatsType
+from pybpf.uapi import BPF_OBJ_NAME_LEN, bpf_cmd, bpf_stats_type
 
 FDLike = Union[FD, int]
 Buffer = Union[bytes, bytearray, memoryview, "ctypes.Array[Any]"]
@@ -107,7 +107,7 @@ def map_create(map_type: int, key_size: int, value_size: int, max_entries: int, 
     attr.btf_vmlinux_value_type_id = btf_vmlinux_value_type_id
     attr.map_extra = map_extra
     attr.value_type_btf_obj_fd = _fd(value_type_btf_obj_fd)
-    return FD(bpf(Cmd.MAP_CREATE, attr, f"map {name!r}" if name else ""))
+    return FD(bpf(bpf_cmd.MAP_CREATE, attr, f"map {name!r}" if name else ""))
 
 
 def _elem(cmd: int, fd: FDLike, key: Optional[Buffer], value: Optional[Buffer],
@@ -125,7 +125,7 @@ def map_lookup_elem(fd: FDLike, key: Optional[Buffer], value_out: Buffer, flags:
                     detail: str = "") -> bool:
     """Copy the value of ``key`` into ``value_out``; False when the key is absent (ENOENT)."""
     try:
-        _elem(Cmd.MAP_LOOKUP_ELEM, fd, key, value_out, flags, True, detail)
+        _elem(bpf_cmd.MAP_LOOKUP_ELEM, fd, key, value_out, flags, True, detail)
     except SyscallError as exc:
         if exc.errno == errno.ENOENT:
             return False
@@ -136,13 +136,13 @@ def map_lookup_elem(fd: FDLike, key: Optional[Buffer], value_out: Buffer, flags:
 def map_update_elem(fd: FDLike, key: Optional[Buffer], value: Buffer, flags: int = 0,
                     detail: str = "") -> None:
     """Create or replace ``key`` (flags BPF_ANY / BPF_NOEXIST / BPF_EXIST / BPF_F_LOCK)."""
-    _elem(Cmd.MAP_UPDATE_ELEM, fd, key, value, flags, False, detail)
+    _elem(bpf_cmd.MAP_UPDATE_ELEM, fd, key, value, flags, False, detail)
 
 
 def map_delete_elem(fd: FDLike, key: Optional[Buffer], detail: str = "") -> bool:
     """Delete ``key``; False when it was absent (ENOENT)."""
     try:
-        _elem(Cmd.MAP_DELETE_ELEM, fd, key, None, 0, False, detail)
+        _elem(bpf_cmd.MAP_DELETE_ELEM, fd, key, None, 0, False, detail)
     except SyscallError as exc:
         if exc.errno == errno.ENOENT:
             return False
@@ -154,7 +154,7 @@ def map_lookup_and_delete_elem(fd: FDLike, key: Optional[Buffer], value_out: Buf
                                flags: int = 0, detail: str = "") -> bool:
     """Pop ``key`` (or the head of a queue/stack when key is None); False when absent."""
     try:
-        _elem(Cmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value_out, flags, True, detail)
+        _elem(bpf_cmd.MAP_LOOKUP_AND_DELETE_ELEM, fd, key, value_out, flags, True, detail)
     except SyscallError as exc:
         if exc.errno == errno.ENOENT:
             return False
@@ -166,7 +166,7 @@ def map_get_next_key(fd: FDLike, key: Optional[Buffer], next_key_out: Buffer,
                      detail: str = "") -> bool:
     """Write the key after ``key`` (the first key when None); False at the end (ENOENT)."""
     try:
-        _elem(Cmd.MAP_GET_NEXT_KEY, fd, key, next_key_out, 0, True, detail)
+        _elem(bpf_cmd.MAP_GET_NEXT_KEY, fd, key, next_key_out, 0, True, detail)
     except SyscallError as exc:
         if exc.errno == errno.ENOENT:
             return False
@@ -178,7 +178,7 @@ def map_freeze(fd: FDLike, detail: str = "") -> None:
     """Make the map read-only for user space from now on."""
     attr = A.MapElemAttr()
     attr.map_fd = int(fd)
-    bpf(Cmd.MAP_FREEZE, attr, detail)
+    bpf(bpf_cmd.MAP_FREEZE, attr, detail)
 
 
 def _batch(cmd: int, fd: FDLike, in_batch: Optional[Buffer], out_batch: Optional[Buffer],
@@ -210,7 +210,7 @@ def map_lookup_batch(fd: FDLike, in_batch: Optional[Buffer], out_batch: Buffer,
     ENOENT, i.e. no element follows. ``delete=True`` uses
     BPF_MAP_LOOKUP_AND_DELETE_BATCH. Other errors raise.
     """
-    cmd = Cmd.MAP_LOOKUP_AND_DELETE_BATCH if delete else Cmd.MAP_LOOKUP_BATCH
+    cmd = bpf_cmd.MAP_LOOKUP_AND_DELETE_BATCH if delete else bpf_cmd.MAP_LOOKUP_BATCH
     n, exc = _batch(cmd, fd, in_batch, out_batch, keys_out, values_out, count, elem_flags,
                     True, True, detail)
     if exc is not None:
@@ -223,7 +223,7 @@ def map_lookup_batch(fd: FDLike, in_batch: Optional[Buffer], out_batch: Buffer,
 def map_update_batch(fd: FDLike, keys: Buffer, values: Buffer, count: int,
                      elem_flags: int = 0, detail: str = "") -> int:
     """Write ``count`` key/value pairs; returns how many were written."""
-    n, exc = _batch(Cmd.MAP_UPDATE_BATCH, fd, None, None, keys, values, count, elem_flags,
+    n, exc = _batch(bpf_cmd.MAP_UPDATE_BATCH, fd, None, None, keys, values, count, elem_flags,
                     False, False, detail)
     if exc is not None:
         raise _partial(exc, f"{n} of {count} written")
@@ -233,7 +233,7 @@ def map_update_batch(fd: FDLike, keys: Buffer, values: Buffer, count: int,
 def map_delete_batch(fd: FDLike, keys: Buffer, count: int, elem_flags: int = 0,
                      detail: str = "") -> int:
     """Delete ``count`` keys; returns how many were deleted."""
-    n, exc = _batch(Cmd.MAP_DELETE_BATCH, fd, None, None, keys, None, count, elem_flags,
+    n, exc = _batch(bpf_cmd.MAP_DELETE_BATCH, fd, None, None, keys, None, count, elem_flags,
                     False, False, detail)
     if exc is not None:
         raise _partial(exc, f"{n} of {count} deleted")
@@ -307,7 +307,7 @@ def prog_load(prog_type: int, insns: Buffer, license: str, *, name: str = "",
         arr = (ctypes.c_int32 * len(fd_array))(*[int(f) for f in fd_array])
         attr.fd_array = pins.ro(arr)
     try:
-        return FD(bpf(Cmd.PROG_LOAD, attr, detail or (f"program {name!r}" if name else "")))
+        return FD(bpf(bpf_cmd.PROG_LOAD, attr, detail or (f"program {name!r}" if name else "")))
     finally:
         if log is not None:
             log.true_size = attr.log_true_size
@@ -324,7 +324,7 @@ def btf_load(data: Buffer, log: Optional[LogBuffer] = None, detail: str = "") ->
         attr.btf_log_size = log.size
         attr.btf_log_level = log.level
     try:
-        return FD(bpf(Cmd.BTF_LOAD, attr, detail))
+        return FD(bpf(bpf_cmd.BTF_LOAD, attr, detail))
     finally:
         if log is not None:
             log.true_size = attr.btf_log_true_size
@@ -373,7 +373,7 @@ def prog_test_run(prog_fd: FDLike, data: Buffer = b"", repeat: int = 1,
     attr.flags = flags
     attr.cpu = cpu
     attr.batch_size = batch_size
-    bpf(Cmd.PROG_TEST_RUN, attr, detail)
+    bpf(bpf_cmd.PROG_TEST_RUN, attr, detail)
     return TestRunResult(
         retval=attr.retval, duration=attr.duration,
         data=data_out.raw[: attr.data_size_out] if data_out is not None else b"",
@@ -386,7 +386,7 @@ def prog_bind_map(prog_fd: FDLike, map_fd: FDLike) -> None:
     attr = A.ProgBindMapAttr()
     attr.prog_fd = int(prog_fd)
     attr.map_fd = int(map_fd)
-    bpf(Cmd.PROG_BIND_MAP, attr)
+    bpf(bpf_cmd.PROG_BIND_MAP, attr)
 
 
 # ---------------------------------------------------------------- objects
@@ -400,7 +400,7 @@ def obj_pin(fd: FDLike, path: Union[str, "os.PathLike[str]"]) -> None:
     attr = A.ObjAttr()
     attr.pathname = pins.ro(os.fsencode(path) + b"\0")
     attr.bpf_fd = int(fd)
-    bpf(Cmd.OBJ_PIN, attr, os.fsdecode(path))
+    bpf(bpf_cmd.OBJ_PIN, attr, os.fsdecode(path))
 
 
 def obj_get(path: Union[str, "os.PathLike[str]"], flags: int = 0) -> FD:
@@ -409,7 +409,7 @@ def obj_get(path: Union[str, "os.PathLike[str]"], flags: int = 0) -> FD:
     attr = A.ObjAttr()
     attr.pathname = pins.ro(os.fsencode(path) + b"\0")
     attr.file_flags = flags
-    return FD(bpf(Cmd.OBJ_GET, attr, os.fsdecode(path)))
+    return FD(bpf(bpf_cmd.OBJ_GET, attr, os.fsdecode(path)))
 
 
 def _get_fd_by_id(cmd: int, obj_id: int, what: str, flags: int = 0) -> FD:
@@ -420,19 +420,19 @@ def _get_fd_by_id(cmd: int, obj_id: int, what: str, flags: int = 0) -> FD:
 
 
 def prog_get_fd_by_id(prog_id: int) -> FD:
-    return _get_fd_by_id(Cmd.PROG_GET_FD_BY_ID, prog_id, "program")
+    return _get_fd_by_id(bpf_cmd.PROG_GET_FD_BY_ID, prog_id, "program")
 
 
 def map_get_fd_by_id(map_id: int, flags: int = 0) -> FD:
-    return _get_fd_by_id(Cmd.MAP_GET_FD_BY_ID, map_id, "map", flags)
+    return _get_fd_by_id(bpf_cmd.MAP_GET_FD_BY_ID, map_id, "map", flags)
 
 
 def link_get_fd_by_id(link_id: int) -> FD:
-    return _get_fd_by_id(Cmd.LINK_GET_FD_BY_ID, link_id, "link")
+    return _get_fd_by_id(bpf_cmd.LINK_GET_FD_BY_ID, link_id, "link")
 
 
 def btf_get_fd_by_id(btf_id: int) -> FD:
-    return _get_fd_by_id(Cmd.BTF_GET_FD_BY_ID, btf_id, "BTF")
+    return _get_fd_by_id(bpf_cmd.BTF_GET_FD_BY_ID, btf_id, "BTF")
 
 
 def _get_next_id(cmd: int, start: int) -> Optional[int]:
@@ -449,19 +449,19 @@ def _get_next_id(cmd: int, start: int) -> Optional[int]:
 
 def prog_get_next_id(start: int = 0) -> Optional[int]:
     """The id of the first program after ``start``; None at the end."""
-    return _get_next_id(Cmd.PROG_GET_NEXT_ID, start)
+    return _get_next_id(bpf_cmd.PROG_GET_NEXT_ID, start)
 
 
 def map_get_next_id(start: int = 0) -> Optional[int]:
-    return _get_next_id(Cmd.MAP_GET_NEXT_ID, start)
+    return _get_next_id(bpf_cmd.MAP_GET_NEXT_ID, start)
 
 
 def link_get_next_id(start: int = 0) -> Optional[int]:
-    return _get_next_id(Cmd.LINK_GET_NEXT_ID, start)
+    return _get_next_id(bpf_cmd.LINK_GET_NEXT_ID, start)
 
 
 def btf_get_next_id(start: int = 0) -> Optional[int]:
-    return _get_next_id(Cmd.BTF_GET_NEXT_ID, start)
+    return _get_next_id(bpf_cmd.BTF_GET_NEXT_ID, start)
 
 
 # ---------------------------------------------------------------- links and attachment
@@ -601,7 +601,7 @@ def link_create(prog_fd: FDLike, target_fd: int, attach_type: int, flags: int = 
         opts.tcx.expected_revision = expected_revision
     elif target_btf_id:
         opts.target_btf_id = target_btf_id
-    return FD(bpf(Cmd.LINK_CREATE, attr, detail))
+    return FD(bpf(bpf_cmd.LINK_CREATE, attr, detail))
 
 
 def link_update(link_fd: FDLike, new_prog_fd: FDLike, old_prog_fd: Optional[FDLike] = None,
@@ -612,14 +612,14 @@ def link_update(link_fd: FDLike, new_prog_fd: FDLike, old_prog_fd: Optional[FDLi
     attr.new_prog_fd = int(new_prog_fd)
     attr.flags = flags
     attr.old_prog_fd = _fd(old_prog_fd)
-    bpf(Cmd.LINK_UPDATE, attr)
+    bpf(bpf_cmd.LINK_UPDATE, attr)
 
 
 def link_detach(link_fd: FDLike) -> None:
     """Detach a link from its hook; the fd stays valid (and defunct) until closed."""
     attr = A.LinkDetachAttr()
     attr.link_fd = int(link_fd)
-    bpf(Cmd.LINK_DETACH, attr)
+    bpf(bpf_cmd.LINK_DETACH, attr)
 
 
 def raw_tracepoint_open(name: Optional[str], prog_fd: FDLike, cookie: int = 0) -> FD:
@@ -630,7 +630,7 @@ def raw_tracepoint_open(name: Optional[str], prog_fd: FDLike, cookie: int = 0) -
     attr.name = pins.ro(name.encode() + b"\0") if name else 0
     attr.prog_fd = int(prog_fd)
     attr.cookie = cookie
-    return FD(bpf(Cmd.RAW_TRACEPOINT_OPEN, attr, name or ""))
+    return FD(bpf(bpf_cmd.RAW_TRACEPOINT_OPEN, attr, name or ""))
 
 
 def prog_attach(target_fd: int, prog_fd: FDLike, attach_type: int, flags: int = 0, *,
@@ -645,7 +645,7 @@ def prog_attach(target_fd: int, prog_fd: FDLike, attach_type: int, flags: int = 
     attr.replace_bpf_fd = _fd(replace_fd)
     attr.relative_fd = relative_fd
     attr.expected_revision = expected_revision
-    bpf(Cmd.PROG_ATTACH, attr, detail)
+    bpf(bpf_cmd.PROG_ATTACH, attr, detail)
 
 
 def prog_detach(target_fd: int, attach_type: int, prog_fd: Optional[FDLike] = None,
@@ -655,7 +655,7 @@ def prog_detach(target_fd: int, attach_type: int, prog_fd: Optional[FDLike] = No
     attr.target_fd = int(target_fd)
     attr.attach_bpf_fd = _fd(prog_fd)
     attr.attach_type = attach_type
-    bpf(Cmd.PROG_DETACH, attr, detail)
+    bpf(bpf_cmd.PROG_DETACH, attr, detail)
 
 
 class QueryResult(Record):
@@ -686,7 +686,7 @@ def prog_query(target_fd: int, attach_type: int, query_flags: int = 0,
     attr.query_flags = query_flags
     attr.prog_ids = ctypes.addressof(ids)
     attr.prog_cnt = max_progs
-    bpf(Cmd.PROG_QUERY, attr)
+    bpf(bpf_cmd.PROG_QUERY, attr)
     return QueryResult(attach_flags=attr.attach_flags,
                        prog_ids=list(ids[: min(attr.prog_cnt, max_progs)]),
                        revision=attr.revision)
@@ -696,11 +696,11 @@ def iter_create(link_fd: FDLike) -> FD:
     """A readable fd that runs an iterator link's program once per read pass."""
     attr = A.IterCreateAttr()
     attr.link_fd = int(link_fd)
-    return FD(bpf(Cmd.ITER_CREATE, attr))
+    return FD(bpf(bpf_cmd.ITER_CREATE, attr))
 
 
-def enable_stats(kind: int = StatsType.RUN_TIME) -> FD:
+def enable_stats(kind: int = bpf_stats_type.RUN_TIME) -> FD:
     """Turn on run-time statistics (run_cnt, run_time_ns) while the returned fd is open."""
     attr = A.EnableStatsAttr()
     attr.type = kind
-    return FD(bpf(Cmd.ENABLE_STATS, attr))
+    return FD(bpf(bpf_cmd.ENABLE_STATS, attr))

@@ -16,7 +16,7 @@ from pybpf.records import Record
 from pybpf.sys.attrs import InfoAttr, u8, u32, u64
 from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
-from pybpf.uapi import Cmd, LinkType
+from pybpf.uapi import bpf_cmd, bpf_link_type
 
 FDLike = Union[FD, int]
 
@@ -148,7 +148,7 @@ def get_info(fd: FDLike, info: ctypes.Structure, what: str = "") -> int:
     attr.bpf_fd = int(fd)
     attr.info_len = ctypes.sizeof(info)
     attr.info = ctypes.addressof(info)
-    bpf(Cmd.OBJ_GET_INFO_BY_FD, attr, what)
+    bpf(bpf_cmd.OBJ_GET_INFO_BY_FD, attr, what)
     return attr.info_len
 
 
@@ -405,31 +405,31 @@ def _u64(buf: bytes, off: int) -> int:
 
 
 def _link_details(kind: int, u: bytes) -> Dict[str, object]:
-    if kind == LinkType.TRACING:
+    if kind == bpf_link_type.TRACING:
         return {"attach_type": _u32(u, 0), "target_obj_id": _u32(u, 4),
                 "target_btf_id": _u32(u, 8), "cookie": _u64(u, 16)}
-    if kind == LinkType.CGROUP:
+    if kind == bpf_link_type.CGROUP:
         return {"cgroup_id": _u64(u, 0), "attach_type": _u32(u, 8)}
-    if kind == LinkType.NETNS:
+    if kind == bpf_link_type.NETNS:
         return {"netns_ino": _u32(u, 0), "attach_type": _u32(u, 4)}
-    if kind == LinkType.XDP:
+    if kind == bpf_link_type.XDP:
         return {"ifindex": _u32(u, 0)}
-    if kind == LinkType.STRUCT_OPS:
+    if kind == bpf_link_type.STRUCT_OPS:
         return {"map_id": _u32(u, 0)}
-    if kind == LinkType.NETFILTER:
+    if kind == bpf_link_type.NETFILTER:
         return {"pf": _u32(u, 0), "hooknum": _u32(u, 4),
                 "priority": ctypes.c_int32(_u32(u, 8)).value, "flags": _u32(u, 12)}
-    if kind == LinkType.KPROBE_MULTI:
+    if kind == bpf_link_type.KPROBE_MULTI:
         return {"count": _u32(u, 8), "flags": _u32(u, 12), "missed": _u64(u, 16)}
-    if kind == LinkType.UPROBE_MULTI:
+    if kind == bpf_link_type.UPROBE_MULTI:
         return {"count": _u32(u, 36), "flags": _u32(u, 40), "pid": _u32(u, 44)}
-    if kind == LinkType.PERF_EVENT:
+    if kind == bpf_link_type.PERF_EVENT:
         return {"perf_event_type": _u32(u, 0)}
-    if kind in (LinkType.TCX, LinkType.NETKIT):
+    if kind in (bpf_link_type.TCX, bpf_link_type.NETKIT):
         return {"ifindex": _u32(u, 0), "attach_type": _u32(u, 4)}
-    if kind == LinkType.SOCKMAP:
+    if kind == bpf_link_type.SOCKMAP:
         return {"map_id": _u32(u, 0), "attach_type": _u32(u, 4)}
-    if kind == LinkType.ITER:
+    if kind == bpf_link_type.ITER:
         return {"map_id": _u32(u, 12)}
     return {}
 
@@ -439,7 +439,7 @@ def link_info(fd: FDLike) -> LinkInfo:
     raw = LinkInfoStruct()
     get_info(fd, raw, "link info")
     details = _link_details(raw.type, bytes(raw.union))
-    if raw.type in (LinkType.RAW_TRACEPOINT, LinkType.ITER):
+    if raw.type in (bpf_link_type.RAW_TRACEPOINT, bpf_link_type.ITER):
         # both start their union with a (name buffer, length) pair
         name = ctypes.create_string_buffer(256)
         again = LinkInfoStruct()
@@ -447,9 +447,9 @@ def link_info(fd: FDLike) -> LinkInfo:
         ctypes.memmove(ctypes.addressof(again.union), head, 8)
         ctypes.memmove(ctypes.addressof(again.union) + 8, (u32 * 1)(len(name)), 4)
         get_info(fd, again, "link info")
-        key = "tp_name" if raw.type == LinkType.RAW_TRACEPOINT else "target_name"
+        key = "tp_name" if raw.type == bpf_link_type.RAW_TRACEPOINT else "target_name"
         details[key] = _cstr(name.raw)
-        if raw.type == LinkType.RAW_TRACEPOINT:
+        if raw.type == bpf_link_type.RAW_TRACEPOINT:
             details["cookie"] = _u64(bytes(again.union), 16)
     return LinkInfo(type=raw.type, id=raw.id, prog_id=raw.prog_id, details=details)
 

@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 
 from pybpf.errors import syscall_error
 from pybpf.sys.attrs import Attr
-from pybpf.uapi import Cmd
+from pybpf.uapi import bpf_cmd, name_of
 
 # __NR_bpf by `uname -m`.
 _BPF_SYSCALL_NR = {
@@ -116,7 +116,7 @@ class _Memlock:
 
 
 memlock = _Memlock()
-_ALLOCATING = (Cmd.MAP_CREATE, Cmd.PROG_LOAD, Cmd.BTF_LOAD)
+_ALLOCATING = (bpf_cmd.MAP_CREATE, bpf_cmd.PROG_LOAD, bpf_cmd.BTF_LOAD)
 
 
 def bpf_raw(cmd: int, attr: Attr, size: Optional[int] = None) -> Tuple[int, int]:
@@ -146,8 +146,6 @@ def bpf(cmd: int, attr: Attr, detail: str = "", size: Optional[int] = None) -> i
 
 
 def cmd_name(cmd: int) -> str:
-    """``"BPF_MAP_CREATE"`` for Cmd.MAP_CREATE."""
-    try:
-        return "BPF_" + Cmd(cmd).name
-    except ValueError:
-        return f"bpf(cmd={cmd})"
+    """``"BPF_MAP_CREATE"`` for bpf_cmd.MAP_CREATE."""
+    name = name_of(bpf_cmd, cmd)
+    return f"bpf(cmd={cmd})" if name.isdigit() else "BPF_" + name

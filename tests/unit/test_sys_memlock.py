@@ -7,6 +7,7 @@ import resource
 import pytest
 
 from pybpf.sys import syscall as sc
+from pybpf.uapi import Cmd
 
 
 @pytest.mark.parametrize("release,want", [
@@ -63,7 +64,7 @@ def test_eperm_from_allocating_command_retries_after_raising(monkeypatch):
     monkeypatch.setattr(fresh, "raise_limit", lambda: True)
     monkeypatch.setattr(sc, "memlock", fresh)
     from pybpf.sys.attrs import MapCreateAttr
-    assert sc.bpf(sc.Cmd.MAP_CREATE, MapCreateAttr()) == 5
+    assert sc.bpf(Cmd.MAP_CREATE, MapCreateAttr()) == 5
     assert results == []
 
 
@@ -72,5 +73,5 @@ def test_eperm_elsewhere_is_typed_error(monkeypatch):
     from pybpf.errors import PermissionDeniedError
     from pybpf.sys.attrs import MapElemAttr
     with pytest.raises(PermissionDeniedError) as caught:
-        sc.bpf(sc.Cmd.MAP_UPDATE_ELEM, MapElemAttr(), "map 'x'")
+        sc.bpf(Cmd.MAP_UPDATE_ELEM, MapElemAttr(), "map 'x'")
     assert caught.value.cmd == "BPF_MAP_UPDATE_ELEM" and "map 'x'" in str(caught.value)
