@@ -21,7 +21,7 @@ from pybpf.errors import BPFError
 
 from .. import registry
 from ..common.gadget import Gadget
-from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS, Option
+from ..common.options import DISPLAY_OPTIONS, SESSION_OPTIONS
 from ..common.output import DOCUMENTS, chosen_fields
 from ..common.session import Session, open_session
 from . import show
@@ -58,18 +58,6 @@ def _argument(option: str, parse: Parser) -> Callable[[str], Any]:
     return convert
 
 
-def _add_option(p: argparse.ArgumentParser, o: Option) -> None:
-    names = [o.short, o.option] if o.short else [o.option]
-    if o.switch:
-        p.add_argument(*names, dest=o.name, action="store_true", help=o.help)
-    elif o.repeat:
-        p.add_argument(*names, dest=o.name, action="append", default=[], help=o.help,
-                       metavar=o.metavar)
-    else:
-        p.add_argument(*names, dest=o.name, type=_argument(o.option, o.parse), help=o.help,
-                       metavar=o.metavar or o.name.upper())
-
-
 def fields_help(gadget: Gadget) -> str:
     """The field list of ``pybpf run GADGET --help``: name, type, meaning."""
     fields = gadget.all_fields
@@ -81,27 +69,82 @@ def fields_help(gadget: Gadget) -> str:
     return "\n".join(lines)
 
 
-def gadget_parser(gadget: Gadget) -> argparse.ArgumentParser:
-    """The command line of ``pybpf run GADGET``."""
-    p = _OneLineParser(prog=f"pybpf run {gadget.name}", description=gadget.description,
-                       epilog=fields_help(gadget),
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-o", "--output", choices=OUTPUTS + tuple(o for o in gadget.outputs
-                                                            if o not in OUTPUTS),
-                   default="columns")
-    p.add_argument("--fields", help="comma-separated fields to show (dotted: proc.comm), or "
-                                    "changes to the default: +timestamp,-args")
+def _arguments(gadget: Gadget) -> List[Tuple[Tuple[str, ...], Dict[str, Any]]]:
+    """Every option of ``pybpf run GADGET``, in order, as add_argument's (option
+    strings, keywords)."""
+    outputs = OUTPUTS + tuple(o for o in gadget.outputs if o not in OUTPUTS)
+    out: List[Tuple[Tuple[str, ...], Dict[str, Any]]] = [
+        (("-o", "--output"), dict(dest="output", choices=outputs, default="columns")),
+        (("--fields",), dict(dest="fields", help="comma-separated fields to show (dotted: "
+                             "proc.comm), or changes to the default: +timestamp,-args")),
+    ]
     for o in SESSION_OPTIONS + DISPLAY_OPTIONS:
-        if o.applies_to(gadget.category):
-            _add_option(p, o)
+        if not o.applies_to(gadget.category):
+            continue
+        names = (o.short, o.option) if o.short else (o.option,)
+        if o.switch:
+            out.append((names, dict(dest=o.name, action="store_true", help=o.help)))
+        elif o.repeat:
+            out.append((names, dict(dest=o.name, action="append", default=[], help=o.help,
+                                    metavar=o.metavar)))
+        else:
+            out.append((names, dict(dest=o.name, type=_argument(o.option, o.parse), help=o.help,
+                                    metavar=o.metavar or o.name.upper())))
     for param in gadget.params:
         dest = f"param_{param.name}"
         if param.is_switch:
-            p.add_argument(*param.options, dest=dest, action="store_true", help=param.help)
+            out.append((param.options, dict(dest=dest, action="store_true", help=param.help)))
         else:
-            p.add_argument(*param.options, dest=dest,
-                           type=_argument(param.option, param.parse),
-                           default=param.default, help=param.help, metavar=param.name.upper())
+            out.append((param.options, dict(dest=dest, type=_argument(param.option, param.parse),
+                                            default=param.default, help=param.help,
+                                            metavar=param.name.upper())))
+    return out
+
+
+def _naming(argv: Sequence[str]) -> Callable[[Sequence[str]], bool]:
+    """``named(option strings)``: whether a word of ``argv`` may name one of them as
+    argparse reads it: whole, a long option's prefix (``--tim``, ``--pid=3``), a short
+    one with its value attached (``-cweb``) or among combined flags (``-Tt``)."""
+    options = [word for word in argv if len(word) > 1 and word[0] == "-"]
+    heads = tuple(word.split("=", 1)[0] for word in options)
+    shorts = set("".join(word[1:] for word in options if word[1] != "-"))
+
+    def named(names: Sequence[str]) -> bool:
+        return any(n.startswith(heads) or (len(n) == 2 and n[1] in shorts) for n in names)
+    return named
+
+
+def _default(keywords: Dict[str, Any]) -> Any:
+    """What argparse leaves in an option's destination when the option is not given."""
+    if keywords.get("action") == "store_true":
+        return False
+    value = keywords.get("default")
+    convert = keywords.get("type")
+    return convert(value) if isinstance(value, str) and convert is not None else value
+
+
+def gadget_parser(gadget: Gadget, argv: Optional[Sequence[str]] = None) -> argparse.ArgumentParser:
+    """The command line of ``pybpf run GADGET``. Given the ``argv`` it is to parse, a
+    parser of the options those words may name alone (no help texts), the others'
+    destinations set as parsing leaves them: it parses ``argv`` as the whole one does
+    without making some twenty options a run does not use (each an argparse Action and
+    a help formatter). The whole parser for a help (``-h``, ``--he``)."""
+    named = _naming(argv) if argv is not None else None
+    if named is not None and not named(("-h", "--help")):
+        p = _OneLineParser(prog=f"pybpf run {gadget.name}", add_help=False)
+        defaults = {}
+        for names, keywords in _arguments(gadget):
+            if named(names):
+                p.add_argument(*names, **keywords)
+            else:
+                defaults[keywords["dest"]] = _default(keywords)
+        p.set_defaults(**defaults)
+        return p
+    p = _OneLineParser(prog=f"pybpf run {gadget.name}", description=gadget.description,
+                       epilog=fields_help(gadget),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    for names, keywords in _arguments(gadget):
+        p.add_argument(*names, **keywords)
     return p
 
 
@@ -196,7 +239,8 @@ def _joined_fields(argv: Sequence[str]) -> List[str]:
 
 def run(args: argparse.Namespace) -> int:
     gadget = registry.get(args.gadget)
-    opts = gadget_parser(gadget).parse_args(_joined_fields(args.args))
+    argv = _joined_fields(args.args)
+    opts = gadget_parser(gadget, argv).parse_args(argv)
     return report_errors(gadget, lambda: run_gadget(gadget, opts))
 
 
