@@ -98,6 +98,10 @@ def hook_available(hook: "Hook") -> Tuple[bool, str]:
     return True, ""
 
 
+#: features answered by loading a probe into the kernel (pybpf.features)
+PROBED = frozenset(("ringbuf", "bpf_loop", "task_pt_regs"))
+
+
 BPF_FUNC_LOOP = 181  # uapi enum bpf_func_id
 BPF_FUNC_TASK_PT_REGS = 175
 
@@ -108,29 +112,26 @@ def feature_available(name: str) -> Tuple[bool, str]:
     "bpf_loop" (5.17, the dentry walk of gadget/path.h), "task_pt_regs" (5.15,
     the system call of a task's registers), "btf" (vmlinux BTF:
     CO-RE and tp_btf); or a privilege beyond tracing: "cap_sys_admin"."""
-    from pybpf import features
-    from pybpf.uapi import ProgType
-
     if name == "cap_sys_admin":
         ok = bool(_cap_eff() & (1 << CAP_SYS_ADMIN))
         return ok, "" if ok else ("needs CAP_SYS_ADMIN (to list every BPF program and "
                                   "switch on their run-time statistics)")
+    if name == "btf":
+        ok = os.path.exists("/sys/kernel/btf/vmlinux")
+        return ok, "" if ok else "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+    if name not in PROBED:
+        raise ValueError(f"unknown feature {name!r}")
+    # the probes' module (and the uapi enums) only for a feature answered by loading one
+    from pybpf import features
+    from pybpf.uapi import ProgType
+
     if name == "ringbuf":
         support = features.has_ringbuf()
     elif name == "bpf_loop":
         support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_LOOP)
-    elif name == "task_pt_regs":
-        support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_TASK_PT_REGS)
-    elif name == "btf":
-        ok = os.path.exists("/sys/kernel/btf/vmlinux")
-        return ok, "" if ok else "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
     else:
-        raise ValueError(f"unknown feature {name!r}")
+        support = features.has_helper(ProgType.TRACEPOINT, BPF_FUNC_TASK_PT_REGS)
     return bool(support), "" if support else f"no {name}: {support.reason}"
-
-
-#: features answered by loading a probe into the kernel (pybpf.features)
-PROBED = frozenset(("ringbuf", "bpf_loop", "task_pt_regs"))
 
 
 def can_run(gadget: "Gadget", probe: bool = True) -> Tuple[bool, str]:

@@ -141,7 +141,8 @@ sys.stdout.flush()
 # -T/-t time columns' module is imported for those options only), the ELF parser's records
 # and the hook kinds, readers and helpers a tracepoint gadget does not use (pybpf.namespace:
 # a package's names come from their modules on first use), the top gadgets' live table and
-# its terminal modules, the container discovery and runtimes (a run that sees the host alone)
+# its terminal modules, the container discovery and runtimes (a run that sees the host alone),
+# the kernel feature probes (asked only when a load is refused: gadgets.common.probe)
 print(json.dumps(sorted(m for m in set(sys.modules) - before
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
@@ -151,7 +152,7 @@ print(json.dumps(sorted(m for m in set(sys.modules) - before
                                  "pybpf.links.uprobe_target", "fnmatch", "pybpf.readers.perf",
                                  "termios", "tty", "pybpf_gadgets.common.livetable",
                                  "pybpf_gadgets.common.containers",
-                                 "pybpf_gadgets.common.runtimes"))),
+                                 "pybpf_gadgets.common.runtimes", "pybpf.features"))),
       file=sys.stderr)
 """
 
