@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
+
+try:  # the C module signal wraps: the signal module builds three IntEnums as it is
+    # imported (~0.8 ms of every start) to name the numbers this module only passes on
+    import _signal as signal
+except ImportError:  # pragma: no cover - an interpreter without it
+    import signal  # type: ignore[no-redef]
 
 from pybpf.cli import ArgumentParser, one_line
 from pybpf.errors import BPFError
