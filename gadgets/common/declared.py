@@ -22,18 +22,35 @@ helpers reach the code as values, never as text.
 """
 from __future__ import annotations
 
-import ast
+import _ast
 import builtins
 from json.encoder import encode_basestring_ascii
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 
 def _plain(name: str) -> bool:
     """An ASCII identifier not starting with "_" (those are the generated code's)."""
     return name.isascii() and name.isidentifier() and name[0] != "_"
+
+
+def _names_read(expression: str) -> Iterator[str]:
+    """The names an expression reads, in ast.walk's order (breadth first). The nodes
+    come from compile's parser itself (PyCF_ONLY_AST; _ast is the C module that the ast
+    module re-exports): importing ast, a few milliseconds of every start, would only
+    give its walk."""
+    nodes = [compile(expression, "<declared field>", "eval", _ast.PyCF_ONLY_AST)]
+    for node in nodes:  # grows as it goes: each node's children after those already met
+        if isinstance(node, _ast.Name):
+            yield node.id
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                nodes.extend(item for item in value if isinstance(item, _ast.AST))
+            elif isinstance(value, _ast.AST):
+                nodes.append(value)
 
 
 _RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functions' locals
@@ -53,15 +70,13 @@ class Declared:
         for field, expression in self.fields.items():
             if not _plain(field):
                 raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
-            for node in ast.walk(ast.parse(expression, mode="eval")):
-                if not isinstance(node, ast.Name):
+            for name in _names_read(expression):
+                self._reads[field].add(name)
+                if name in self.names or hasattr(builtins, name) or name in members:
                     continue
-                self._reads[field].add(node.id)
-                if node.id in self.names or hasattr(builtins, node.id) or node.id in members:
-                    continue
-                if not _plain(node.id) or node.id in _RESERVED:
-                    raise ValueError(f"Declared: member name {node.id!r} in {field!r}")
-                members.append(node.id)
+                if not _plain(name) or name in _RESERVED:
+                    raise ValueError(f"Declared: member name {name!r} in {field!r}")
+                members.append(name)
         #: the event's members the expressions read, in their first use's order
         self.members = tuple(members)
         self._present: Callable[[Dict[str, Any]], Dict[str, Any]] = self._first

@@ -112,3 +112,18 @@ def test_column_row_computes_the_fields_shown_only():
     assert line(rec) == " ".join([fit("a\\tb"), "P", fit("T5000000123"), fit("42"),
                                   fit("5000000123"), "P"]).rstrip()
     assert fields.column_line(decoder, [("n.x", fit)], kept, None, None, None, cell_text) is None
+
+
+@pytest.mark.parametrize("expression", [
+    "n if n >= 0 else 'negative'", "list(tail[:size])", "[x + y for x in a if x > z]",
+    "f(a, b=c, *d, **e)", "a.b.c(d)[e:f:g]", "lambda q: q + w", "{k: v for k, v in m.items()}",
+    "not a and b or c", "f'{a}{b!r:>{c}}'"])
+def test_names_read_as_ast_walk_finds_them(expression):
+    """The declared fields' names come from compile's own nodes (no ast module), in
+    ast.walk's order: members keep the order of their first use."""
+    import ast
+
+    from pybpf_gadgets.common.declared import _names_read
+
+    want = [n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)]
+    assert list(_names_read(expression)) == want
