@@ -13,7 +13,6 @@ too. A new session-wide option (a container selector, say) is one more
 """
 from __future__ import annotations
 
-import math
 import os
 import re
 
@@ -33,6 +32,7 @@ _UNITS = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
 _SIZE = r"(?i)^\s*([0-9]+)\s*([KMGT]i?B?|B)?\s*$"
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
+_INFINITY = float("inf")  # (math, an extension module to load, for isfinite alone)
 ID_MAX = (1 << 32) - 2  # pid/uid/gid: u32, and -1 (4294967295) means "none" to the kernel
 RINGBUF_MAX = 1 << 31   # BPF_MAP_TYPE_RINGBUF: a power of two that fits max_entries (u32)
 
@@ -55,7 +55,7 @@ def duration(name: str, minimum: float = 0.0) -> Parser:
                 raise GadgetError(f"{_option_name(name)} {value!r}: expected a duration "
                                   "(seconds, or with a unit: 500ms, 1s, 2m)")
             seconds = float(m.group(1)) * _UNITS[m.group(2)]
-        if not math.isfinite(seconds) or seconds <= minimum:
+        if not abs(seconds) < _INFINITY or seconds <= minimum:  # nan and inf refused
             floor = f"{minimum * 1000:g} ms" if minimum < 1 else f"{minimum:g} s"
             raise GadgetError(f"{_option_name(name)} {value!r}: must be more than {floor}")
         return seconds
