@@ -50,8 +50,10 @@ class _RecordLines:
         self._stamped = "timestamp" in self._decoder.spans
         self._raw = list(self._decoder.raw.items())
         self._narrow: Optional[Tuple[Callable[..., Any], int]] = None  # None: decode it all
-        # a process not kept yet (every exec is one): its part alone is decoded
-        self._proc_only = self._decoder.struct.narrowed(set(self._decoder.spans) - {"proc"})
+        # a process not kept yet (every exec is one): its part alone is decoded, by a
+        # function made at the second such process (see _new_process)
+        self._proc_only: Optional[Tuple[Callable[..., Any], int]] = None
+        self._new_processes = 0
         self._zeros = bytes(self._decoder.size)
         self._present = run.gadget.present
         self._iso = run._clock.iso
@@ -82,10 +84,20 @@ class _RecordLines:
         return part
 
     def _new_process(self, record: Any) -> Dict[str, Any]:
-        """The container and process part of a record whose process is not kept."""
-        if self._proc_only is None or len(record) < self._proc_only[1]:
+        """The container and process part of a record whose process is not kept. The
+        first is decoded whole, by the decoder the session made already: the decoder of
+        the process part alone (a function to compile) is made for the second, so a run
+        shows its first line without waiting for it (a run filtered to one process may
+        never need it)."""
+        narrow = self._proc_only
+        if narrow is None:
+            self._new_processes += 1
+            if self._new_processes == 2:
+                narrow = self._proc_only = self._decoder.struct.narrowed(
+                    set(self._decoder.spans) - {"proc"})
+        if narrow is None or len(record) < narrow[1]:
             return self._process(self._decoder.decode(record))
-        return self._process(self._proc_only[0](record))
+        return self._process(narrow[0](record))
 
     def line(self, record: Any) -> str:
         """One record -> its line (no newline)."""
