@@ -15,7 +15,7 @@ import re
 from pybpf.records import Record
 
 from .errors import GadgetError
-from .gadget import Field
+from .gadget import Field, get_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,16 +30,6 @@ _OPS = {
     "<": lambda a, b: a < b, ">": lambda a, b: a > b,
     "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
 }
-
-
-def get_path(event: Any, path: str) -> Any:
-    """``event["proc"]["comm"]`` for "proc.comm"; None when absent."""
-    value = event
-    for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 class Filter(Record):

@@ -109,6 +109,17 @@ class Param(FrozenRecord):
         return self.parse is flag
 
 
+def get_path(event: Any, path: str) -> Any:
+    """The value a field's dotted path names in a presented event:
+    ``event["proc"]["comm"]`` for "proc.comm"; None when absent."""
+    value = event
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 class Field(FrozenRecord):
     """One field of the presented event, by dotted path (``proc.comm``).
 

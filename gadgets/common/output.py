@@ -19,8 +19,7 @@ import sys
 from pybpf.cli import terminal_size
 
 from .errors import GadgetError
-from .filters import get_path
-from .gadget import Field, Gadget
+from .gadget import Field, Gadget, get_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -30,7 +30,6 @@ from types import SimpleNamespace
 import pybpf
 from pybpf.errors import BPFError
 
-from . import filters as flt
 from . import probe
 from .decode import Clock, EventDecoder, proc_fields
 from .errors import GadgetError, GadgetUnavailableError
@@ -43,6 +42,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Union
 
     from .containers import Container, Enricher
+    from .filters import Filter
     from .selection import Selection
 
 
@@ -116,7 +116,12 @@ class Session:
                     "uid": _checked("uid", uid), "gid": _checked("gid", gid)}
         self.comm = _checked("comm", comm)
         self.params = self._checked_params(params or {})
-        self.filters = flt.parse_all(filters, gadget.all_fields)
+        self.filters: List[Filter] = []
+        exprs = list(filters)
+        if exprs:  # the filters' module (their parser and patterns) for a run that has some
+            from . import filters as flt
+            self.filters = flt.parse_all(exprs, gadget.all_fields)
+            self._matches: Callable[[List[Filter], Any], bool] = flt.matches
         self.timeout = _checked("timeout", timeout)
         self.ring_size = _checked("ring_size", ring_size)
         self.on_lost = on_lost
@@ -389,7 +394,7 @@ class Session:
         if self.follow == "user" and not (isinstance(proc, dict) and self.selected_ns(
                 proc.get("mntns_id", 0), proc.get("pid", 0))):
             return False
-        return not self.filters or flt.matches(self.filters, event)
+        return not self.filters or self._matches(self.filters, event)
 
     def check_lost(self) -> None:
         """Report events the kernel could not hand over (sessions with a ring buffer)."""

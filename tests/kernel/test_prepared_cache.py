@@ -142,7 +142,8 @@ sys.stdout.flush()
 # and the hook kinds, readers and helpers a tracepoint gadget does not use (pybpf.namespace:
 # a package's names come from their modules on first use), the top gadgets' live table and
 # its terminal modules, the container discovery and runtimes (a run that sees the host alone),
-# the kernel feature probes (asked only when a load is refused: gadgets.common.probe)
+# the kernel feature probes (asked only when a load is refused: gadgets.common.probe), the
+# user-space filters (a run without --filter)
 print(json.dumps(sorted(m for m in set(sys.modules) - before
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
@@ -152,7 +153,8 @@ print(json.dumps(sorted(m for m in set(sys.modules) - before
                                  "pybpf.links.uprobe_target", "fnmatch", "pybpf.readers.perf",
                                  "termios", "tty", "pybpf_gadgets.common.livetable",
                                  "pybpf_gadgets.common.containers",
-                                 "pybpf_gadgets.common.runtimes", "pybpf.features"))),
+                                 "pybpf_gadgets.common.runtimes", "pybpf.features",
+                                 "pybpf_gadgets.common.filters"))),
       file=sys.stderr)
 """
 
