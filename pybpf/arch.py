@@ -10,12 +10,13 @@ load. The architecture names are libbpf's ``__TARGET_ARCH_*`` suffixes.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Dict, Optional, Union
 
 from pybpf.errors import LoadError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Dict, Optional, Union
 
 # `uname -m` -> the __TARGET_ARCH_* name an object for that machine is built with.
 TARGET_ARCH: Dict[str, str] = {

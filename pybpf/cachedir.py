@@ -39,7 +39,10 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Set, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator, List, Optional, Set, Tuple
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b

@@ -15,7 +15,6 @@ resulting maps and programs.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 from pybpf.errors import BPFError, LoadError, SyscallError, VerifierError
 from pybpf.maps import Map
@@ -25,7 +24,10 @@ from pybpf.sys import commands as cmds
 from pybpf.sys.fd import FD
 from pybpf.uapi import bpf_map_type
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
+
     from pybpf.core.kernel import Target
     from pybpf.elf.reader import ObjectSpec
     from pybpf.links.base import Link, LinkGroup

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import json
 import struct
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -36,14 +35,16 @@ from pybpf import cachedir
 from pybpf.errors import BTFError
 from pybpf.prepared import PreparedObject, install_identity
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Set, Tuple, Union
+
     from pybpf.elf.reader import ObjectSpec
+    Spans = Dict[str, Tuple[int, int]]
 
 FORMAT = 1  # bump when an entry changes meaning
 MAGIC = b"PYBPFSD1"
 MAX_ENTRY = 1 << 20
-
-Spans = Dict[str, Tuple[int, int]]
 
 
 def _cstr(raw: bytes) -> str:  # as the codec decodes a char array

@@ -18,7 +18,6 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -27,6 +26,10 @@ except ImportError:  # pragma: no cover - Pythons built without it
 
 from pybpf import cachedir
 from pybpf.records import FrozenRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional
 
 MAGIC = b"PYBPFEP1"
 MAX_ENTRY = 1 << 20

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from typing import List
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List
 
 # Kernel-internal errnos (include/linux/errno.h, "should never be seen by user
 # programs") that still leak out of bpf() and perf_event_open(): the C library

@@ -11,7 +11,6 @@ import errno
 import os
 import struct
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from pybpf.errors import ENOTSUPP, BadFDError, BPFError, SyscallError, errno_name
 from pybpf.records import FrozenRecord
@@ -30,7 +29,10 @@ from pybpf.uapi import (
     name_of,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+
     from pybpf.btf.types import Kind as BTFKind
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")

@@ -18,7 +18,6 @@ import errno
 import os
 import sys
 from collections.abc import ItemsView, MutableMapping, ValuesView
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, List, Optional, Protocol, Tuple, Union
 
 from pybpf.errors import ENOTSUPP, SyscallError, syscall_error
 from pybpf.sys import commands as cmds
@@ -34,10 +33,25 @@ from pybpf.uapi import (
     name_of,
 )
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pybpf.btf import Spec
+    from typing import Any, Callable, Iterable, Iterator, List, Optional, Protocol, Tuple, Union
 
-FDLike = Union[FD, int]
+    from pybpf.btf import Spec
+    FDLike = Union[FD, int]
+
+    class ValueCodec(Protocol):
+        """What turns keys or values into bytes and back: a ``pybpf.btf.codec.Codec``, or
+        any object with these two methods (and a ``size``, checked when it has one).
+        Keys and values are ``Any`` throughout this module: their Python type is the
+        codec's choice (bytes without one)."""
+
+        def encode(self, value: Any) -> bytes: ...
+
+        def decode(self, buf: Any) -> Any: ...
+
+    Codec = Optional[ValueCodec]
+
 _BYTES = (bytes, bytearray, memoryview)
 _NO_BATCH = (errno.EINVAL, ENOTSUPP, errno.EOPNOTSUPP)
 _MAX_RESTARTS = 64
@@ -66,20 +80,6 @@ def effective_max_entries(map_type: int, max_entries: int) -> int:
     return max_entries
 
 
-class ValueCodec(Protocol):
-    """What turns keys or values into bytes and back: a ``pybpf.btf.codec.Codec``, or
-    any object with these two methods (and a ``size``, checked when it has one).
-    Keys and values are ``Any`` throughout this module: their Python type is the
-    codec's choice (bytes without one)."""
-
-    def encode(self, value: Any) -> bytes: ...
-
-    def decode(self, buf: Any) -> Any: ...
-
-
-Codec = Optional[ValueCodec]
-
-
 def _check_codec(name: str, codec: Codec, size: int, what: str) -> None:
     codec_size = getattr(codec, "size", size)
     if codec_size != size:
@@ -96,7 +96,7 @@ def _fd_of(obj: object) -> Optional[int]:
     return fileno() if callable(fileno) else None
 
 
-class Map(FDOwner, MutableMapping[Any, Any]):  # keys and values: the codecs' types
+class Map(FDOwner, MutableMapping["Any", "Any"]):  # keys and values: the codecs' types
     """A kernel map. Owns ``fd``; ``close()`` or ``with`` releases it."""
 
     def __init__(self, fd: FD, name: str, type: int, key_size: int, value_size: int,
@@ -641,14 +641,14 @@ class _BatchUnsupported(Exception):
     """The kernel has no batch lookup for this map type (raised before any element)."""
 
 
-class _ItemsView(ItemsView[Any, Any]):
+class _ItemsView(ItemsView["Any", "Any"]):
     _mapping: Map
 
     def __iter__(self) -> Iterator[Tuple[Any, Any]]:
         return self._mapping.iter_items()
 
 
-class _ValuesView(ValuesView[Any]):
+class _ValuesView(ValuesView["Any"]):
     _mapping: Map
 
     def __iter__(self) -> Iterator[Any]:

@@ -32,7 +32,6 @@ import mmap
 import os
 import stat
 import struct
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 try:  # the builtin module: hashlib would also initialise OpenSSL (a few ms at start-up)
     from _blake2 import blake2b
@@ -43,14 +42,17 @@ from pybpf import cachedir
 from pybpf.errors import ELFError
 from pybpf.records import Record, fields_of
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+    Source = Union[str, "os.PathLike[str]", bytes]
+
 FORMAT = 1  # bump when the record changes meaning
 MAGIC = b"PYBPFPO1"
 MAX_ENTRY = 64 << 20
 MAX_OBJECT_SIZE = 256 << 20  # as pybpf.elf.source bounds an object file
 KERNEL_BTF = "/sys/kernel/btf/vmlinux"
 _LEN = struct.Struct("<I")
-
-Source = Union[str, "os.PathLike[str]", bytes]
 
 
 class PreparedMap(Record):

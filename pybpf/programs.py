@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Union
 
 from pybpf.errors import SyscallError, VerifierError
 from pybpf.sys import commands as cmds
@@ -19,10 +18,13 @@ from pybpf.sys.owner import FDOwner
 from pybpf.sys.syscall import kernel_version_code
 from pybpf.uapi import bpf_prog_type, name_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pybpf.maps import Map
+    from typing import Any, Dict, Optional, Sequence, Union
 
-FDLike = Union[FD, int]
+    from pybpf.maps import Map
+    FDLike = Union[FD, int]
+
 
 LOG_START = 64 * 1024
 LOG_MAX = 16 * 1024 * 1024

@@ -13,9 +13,12 @@ equality, hashing and repr (what dataclasses' ``compare=False, repr=False`` said
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple, TypeVar
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, List, Optional, Tuple, TypeVar
+    R = TypeVar("R", bound="Record")
 
-R = TypeVar("R", bound="Record")
+
 _FIELDS: Dict[type, Tuple[str, ...]] = {}
 _COMPARED: Dict[type, Tuple[str, ...]] = {}
 

@@ -15,10 +15,13 @@ import gc
 import importlib
 import os
 import sys
-from typing import Any, List, Optional, Tuple
 
 from pybpf.entrypoints import entry_points
 from pybpf.errors import BPFError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Tuple
 
 COMMANDS_GROUP = "pybpf.commands"
 #: the built-in subcommands, one module each (a literal: listing the package with

@@ -8,12 +8,14 @@ frags) and how the program auto-attaches. Pattern forms, as in libbpf:
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
-
 from pybpf.records import FrozenRecord
 from pybpf.uapi import bpf_attach_type as A
 from pybpf.uapi import bpf_prog_flags
 from pybpf.uapi import bpf_prog_type as P
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
 
 
 class SecDef(FrozenRecord):

@@ -12,15 +12,21 @@ that kind is attached.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+from collections.abc import Mapping
 
 from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import ProgLike, prog_name
+from pybpf.links.common import prog_name
 from pybpf.uapi import bpf_attach_type, bpf_prog_type
 
-AttachResult = Union[Link, LinkGroup]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict, Iterable, Optional, Tuple, Union
+
+    from pybpf.links.common import ProgLike
+    AttachResult = Union[Link, LinkGroup]
+
 
 # attach methods that never auto-attach without options (libbpf: no auto-attach)
 _NEEDS_OPTIONS = {"socket", "tcx", "xdp", "perf_event", "cgroup"}

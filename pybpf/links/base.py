@@ -10,12 +10,15 @@ detach waits for the kernel's RCU grace periods, tens of milliseconds apiece.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.sys.fd import FD
 from pybpf.sys.info import LinkInfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterable, Iterator, List, Optional, Union
 
 
 class Link:

@@ -6,16 +6,19 @@ from __future__ import annotations
 import fcntl
 import os
 import struct
-from typing import TYPE_CHECKING, Dict, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
-from pybpf.links.common import NO_LINK_ERRNOS, ProgLike, link_error, prog_fd, prog_name
+from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.sys.fd import FD
 from pybpf.uapi import BPF_F_ALLOW_MULTI, AttachType
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Union
+
+    from pybpf.links.common import ProgLike
     from pybpf.maps import Map
 
 

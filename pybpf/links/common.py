@@ -4,7 +4,6 @@ attaching a program to a perf event (BPF link, or the pre-5.15 ioctls)."""
 from __future__ import annotations
 
 import errno as errno_mod
-from typing import TYPE_CHECKING, Callable, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, MissingHookError, SyscallError
@@ -13,12 +12,15 @@ from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
 from pybpf.uapi import bpf_attach_type
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, Optional, Union
+
     from pybpf.programs import Program
+    ProgLike = Union["Program", FD, int]
 
 #: What an attach function takes as its program: a Program, or its fd (an FD or an int).
 #: Its name, section and attach type are read when it has them.
-ProgLike = Union["Program", FD, int]
 
 # errnos meaning "this kernel has no such hook / feature"
 _MISSING = {errno_mod.ENOENT, errno_mod.ESRCH, errno_mod.EOPNOTSUPP, errno_mod.ENOSYS, 524}

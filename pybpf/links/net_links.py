@@ -8,15 +8,20 @@ from __future__ import annotations
 import errno
 import os
 import socket
-from typing import Optional, Set, Tuple, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links import exit_cleanup
 from pybpf.links.base import Link
-from pybpf.links.common import NO_LINK_ERRNOS, ProgLike, link_error, prog_fd, prog_name
+from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.links.netlink import RtNetlink, TcFilter, clsact_parent, ifindex_of
 from pybpf.uapi import AttachType
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Set, Tuple, Union
+
+    from pybpf.links.common import ProgLike
 
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import Iterable, List, Optional, Sequence, Tuple
 
 from pybpf import features
 from pybpf import sys as bpfsys
 from pybpf.errors import MissingHookError, SyscallError
 from pybpf.links import tracefs
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import ProgLike, attach_perf_fd, link_error, prog_fd, prog_name
+from pybpf.links.common import attach_perf_fd, link_error, prog_fd, prog_name
 from pybpf.links.tracepoint import alone, open_tracepoint_event
 from pybpf.links.uprobe_target import (
     function_offsets,
@@ -28,6 +27,12 @@ from pybpf.uapi import (
     AttachType,
     LinkType,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable, List, Optional, Sequence, Tuple
+
+    from pybpf.links.common import ProgLike
 
 SYSCALL_PREFIX = {"x86_64": "__x64_sys_", "aarch64": "__arm64_sys_", "arm64": "__arm64_sys_",
                   "s390x": "__s390x_sys_", "riscv64": "__riscv_sys_"}

@@ -12,10 +12,13 @@ from __future__ import annotations
 import errno
 import itertools
 import os
-from typing import Optional
 
 from pybpf.errors import MissingHookError, syscall_error
 from pybpf.sys import mounts
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 GROUP = "pybpf"
 _counter = itertools.count()

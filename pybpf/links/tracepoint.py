@@ -4,14 +4,18 @@ the kind trace gadgets use, kept apart from the other perf-event kinds
 symbol lookups they need) so that attaching tracepoints imports nothing else."""
 from __future__ import annotations
 
-from typing import Optional
-
 from pybpf.errors import SyscallError
 from pybpf.links import tracefs
 from pybpf.links.base import Link
-from pybpf.links.common import ProgLike, attach_perf_fd, link_error
+from pybpf.links.common import attach_perf_fd, link_error
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
+    from pybpf.links.common import ProgLike
 
 
 def alone(link: Link) -> Link:

@@ -14,19 +14,22 @@ serves through ``__bpf_usdt_ip_to_spec_id``, are not supported.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Dict, Optional, Set, Tuple
 
 from pybpf.elf.notes import ProbeSite, read_probes
 from pybpf.elf.specs import USDT_SPECS_MAP as SPECS_MAP
 from pybpf.elf.usdt_spec import encode_spec, parse_args
 from pybpf.errors import BPFError, LinkError, MissingHookError, SyscallError
 from pybpf.links.base import Link, LinkGroup
-from pybpf.links.common import ProgLike, attach_perf_fd, link_error, prog_name
+from pybpf.links.common import attach_perf_fd, link_error, prog_name
 from pybpf.links.uprobe_target import resolve_binary
 from pybpf.sys import commands as cmds
 from pybpf.sys import perf as sysperf
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Dict, Optional, Set, Tuple
+
+    from pybpf.links.common import ProgLike
     from pybpf.maps import Map
 
 _REF_CTR_FORMAT = "/sys/bus/event_source/devices/uprobe/format/ref_ctr_offset"

@@ -28,17 +28,19 @@ import select
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, TypeVar, Union
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from pybpf.sys.fd import FD
+    from typing import Any, AsyncIterator, Callable, Generator, Iterator, List, Optional, TypeVar, Union
 
-Record = Union[bytes, memoryview]
-Decoder = Union[Callable[[Any, int], Any], struct.Struct]
-#: What a read hands over: records (memoryviews or bytes), or whatever ``decode`` made of
-#: them (its choice, hence Any).
-Records = List[Any]
-R = TypeVar("R", bound="Reader")
+    from pybpf.sys.fd import FD
+    Record = Union[bytes, memoryview]
+    Decoder = Union[Callable[[Any, int], Any], struct.Struct]
+    #: What a read hands over: records (memoryviews or bytes), or whatever ``decode`` made of
+    #: them (its choice, hence Any).
+    Records = List[Any]
+    R = TypeVar("R", bound="Reader")
+
 GATHER_FILL = 0.5  # a ring this full ends a gather at once
 
 

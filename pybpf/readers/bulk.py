@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import struct
 from functools import lru_cache
-from typing import List, Optional
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Optional
 
 _ORDER = "@=<>!"
 

@@ -12,16 +12,22 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from typing import Any, Callable, Iterable, List, Optional, Union
 
 from pybpf import sys as bpfsys
 from pybpf.errors import BPFError, syscall_error
-from pybpf.readers.base import Decoder, Reader, Records
+from pybpf.readers.base import Reader
 from pybpf.readers.bulk import first_mismatch, record_struct
-from pybpf.readers.source import MapLike, MapSource, map_source
+from pybpf.readers.source import MapSource, map_source
 from pybpf.records import Record
 from pybpf.sys import perf as sysperf
 from pybpf.sys.fd import FD
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterable, List, Optional, Union
+
+    from pybpf.readers.base import Decoder, Records
+    from pybpf.readers.source import MapLike
 
 BPF_MAP_TYPE_PERF_EVENT_ARRAY = 4
 

@@ -19,12 +19,18 @@ from __future__ import annotations
 import mmap
 import select
 import struct
-from typing import Optional, Union
 
 from pybpf.errors import BPFError, syscall_error
-from pybpf.readers.base import Decoder, Reader, Records
+from pybpf.readers.base import Reader
 from pybpf.readers.bulk import first_mismatch, record_struct
-from pybpf.readers.source import MapLike, map_source
+from pybpf.readers.source import map_source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from pybpf.readers.base import Decoder, Records
+    from pybpf.readers.source import MapLike
 
 BPF_MAP_TYPE_RINGBUF = 27
 BUSY_BIT = 1 << 31

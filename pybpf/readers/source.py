@@ -2,10 +2,19 @@
 number) into the fd, type, size and name of the map behind it."""
 from __future__ import annotations
 
-from typing import Protocol, SupportsInt, Union
-
 from pybpf import sys as bpfsys
 from pybpf.records import Record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol, SupportsInt, Union
+
+    class MapLike(Protocol):
+        """What a reader needs of a Map (pybpf.maps.Map, or anything with these)."""
+
+        fd: SupportsInt
+        type: int
+        max_entries: int
 
 
 class MapSource(Record):
@@ -21,14 +30,6 @@ class MapSource(Record):
         self.type = type
         self.max_entries = max_entries
         self.name = name
-
-
-class MapLike(Protocol):
-    """What a reader needs of a Map (pybpf.maps.Map, or anything with these)."""
-
-    fd: SupportsInt
-    type: int
-    max_entries: int
 
 
 def map_source(map_or_fd: Union[MapLike, int]) -> MapSource:

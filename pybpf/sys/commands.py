@@ -11,7 +11,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from pybpf.errors import SyscallError, syscall_error
 from pybpf.records import Record
@@ -21,8 +20,11 @@ from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
 from pybpf.uapi import BPF_OBJ_NAME_LEN, bpf_cmd, bpf_stats_type
 
-FDLike = Union[FD, int]
-Buffer = Union[bytes, bytearray, memoryview, "ctypes.Array[Any]"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, List, Optional, Sequence, Tuple, Union
+    FDLike = Union[FD, int]
+    Buffer = Union[bytes, bytearray, memoryview, "ctypes.Array[Any]"]
 
 
 class _Pins:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import List, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Tuple
 
 POSSIBLE = "/sys/devices/system/cpu/possible"
 

@@ -11,9 +11,12 @@ import errno
 import fcntl
 import os
 import warnings
-from typing import Optional
 
 from pybpf.errors import syscall_error
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 
 class FD:

@@ -9,7 +9,6 @@ import ctypes
 import errno
 import os
 import sys
-from typing import Dict, List, Optional, Union
 
 from pybpf.errors import syscall_error
 from pybpf.records import Record
@@ -18,7 +17,10 @@ from pybpf.sys.fd import FD
 from pybpf.sys.syscall import bpf
 from pybpf.uapi import bpf_cmd, bpf_link_type
 
-FDLike = Union[FD, int]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, List, Optional, Union
+    FDLike = Union[FD, int]
 
 
 class ProgInfoStruct(ctypes.Structure):

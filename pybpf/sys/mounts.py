@@ -12,9 +12,12 @@ import ctypes
 import os
 import sys
 import threading
-from typing import Optional
 
 from pybpf.errors import BPFError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
 
 BPF_FS_MAGIC = 0xCAFE4A11
 TRACEFS_MAGIC = 0x74726163

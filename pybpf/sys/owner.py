@@ -6,12 +6,14 @@ pinned at or opened from in ``pinned``.
 from __future__ import annotations
 
 import os
-from typing import Optional, TypeVar, Union
 
 from pybpf.sys.commands import obj_pin
 from pybpf.sys.fd import FD
 
-_Owner = TypeVar("_Owner", bound="FDOwner")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, TypeVar, Union
+    _Owner = TypeVar("_Owner", bound="FDOwner")
 
 
 class FDOwner:

@@ -10,12 +10,15 @@ import ctypes
 import fcntl
 import mmap
 import os
-from typing import List, Optional
 
 from pybpf.errors import syscall_error
 from pybpf.records import Record
 from pybpf.sys.cpus import parse_cpu_list
 from pybpf.sys.fd import FD
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import List, Optional
 
 # perf_type_id
 PERF_TYPE_HARDWARE = 0

@@ -12,11 +12,14 @@ import errno
 import os
 import resource
 import threading
-from typing import Optional, Tuple
 
 from pybpf.errors import syscall_error
 from pybpf.sys.attrs import Attr
 from pybpf.uapi import bpf_cmd, name_of
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Tuple
 
 # __NR_bpf by `uname -m`.
 _BPF_SYSCALL_NR = {

@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -113,27 +115,18 @@ def test_overrides_select_entries_and_constants_are_written_on_load(tmp_path, mo
         pybpf.prepare(obj, max_entries={"nope": 1})
 
 
-# a gadget run in-process while a thread makes the event it should show (an open of a
-# unique path, an exec with a unique argument); then which BTF/ELF modules were imported
+# a gadget run in a child that imports nothing else before it (the events it should show,
+# an open of a unique path or an exec with a unique argument, are made by the test), then
+# which of the modules a warm start must not need the run imported
 RUN_GADGET = """
 import sys
 before = set(sys.modules)  # the interpreter's own (site, an editable install's finder)
-import json, os, runpy, subprocess, threading, time
-gadget, mark = sys.argv[1], sys.argv[2]
-def trigger():
-    for _ in range(20):
-        time.sleep(0.1)
-        if gadget == "trace_open":
-            os.close(os.open(mark, os.O_RDONLY | os.O_CREAT, 0o600))
-        else:
-            subprocess.run(["/bin/true", mark])
-threading.Thread(target=trigger, daemon=True).start()
-sys.argv = ["pybpf", "run", gadget, "--timeout", "2.5", "-o", "json"]
-try:
-    runpy.run_module("pybpf", run_name="__main__")
-except SystemExit:
-    pass
+sys.argv = ["pybpf", "run", sys.argv[1], "--timeout", "2.5", "-o", "json"]
+from pybpf_launch import main
+main()
 sys.stdout.flush()
+imported = set(sys.modules) - before
+import json
 # what a warm start must not import: the BTF parser, pyelftools, the dataclasses machinery
 # (records are plain classes, see pybpf.records), importlib's metadata and resources readers,
 # shutil (argparse's help formatter is told the width: pybpf.cli.terminal_size), pathlib
@@ -143,8 +136,9 @@ sys.stdout.flush()
 # a package's names come from their modules on first use), the top gadgets' live table and
 # its terminal modules, the container discovery and runtimes (a run that sees the host alone),
 # the kernel feature probes (asked only when a load is refused: gadgets.common.probe), the
-# user-space filters (a run without --filter)
-print(json.dumps(sorted(m for m in set(sys.modules) - before
+# user-space filters (a run without --filter), typing (annotations are for type checkers
+# only: module-level TYPE_CHECKING = False)
+print(json.dumps(sorted(m for m in imported
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
                                  "importlib.resources", "shutil", "difflib", "pathlib",
@@ -154,24 +148,46 @@ print(json.dumps(sorted(m for m in set(sys.modules) - before
                                  "termios", "tty", "pybpf_gadgets.common.livetable",
                                  "pybpf_gadgets.common.containers",
                                  "pybpf_gadgets.common.runtimes", "pybpf.features",
-                                 "pybpf_gadgets.common.filters"))),
+                                 "pybpf_gadgets.common.filters", "typing", "subprocess"))),
       file=sys.stderr)
 """
 
 
+def _trigger(gadget: str, mark: str) -> None:
+    if gadget == "trace_open":
+        os.close(os.open(mark, os.O_RDONLY | os.O_CREAT, 0o600))
+    else:
+        subprocess.run(["/bin/true", mark], check=True)
+
+
 def run_gadget(name: str, mark: str, home: Path):
-    got = subprocess.run([sys.executable, "-c", RUN_GADGET, name, mark], env=_env(home),
-                         cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert got.returncode == 0, got.stderr
-    shown = [json.loads(line) for line in got.stdout.splitlines() if mark in line]
-    assert shown, got.stdout[-2000:]
+    child = subprocess.Popen([sys.executable, "-c", RUN_GADGET, name], env=_env(home), cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def trigger() -> None:
+        while child.poll() is None:
+            time.sleep(0.1)
+            _trigger(name, mark)
+
+    events = threading.Thread(target=trigger, daemon=True)
+    events.start()
+    try:
+        out, err = child.communicate(timeout=120)  # read as it runs: a full pipe would stall it
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        events.join()
+    assert child.returncode == 0, err
+    shown = [json.loads(line) for line in out.splitlines() if mark in line]
+    assert shown, out[-2000:]
     # the gadget's own fields of the first event (time and process ids differ per run, and
     # so does the number an open returns: a cold start holds other files open than a warm one)
     first = {k: v for k, v in shown[0].items()
              if k not in ("timestamp", "timestamp_raw", "proc", "ret", "fd")}
     first["comm"] = shown[0]["proc"]["comm"]
     first["succeeded"] = shown[0]["ret"] >= 0
-    return first, json.loads(got.stderr.splitlines()[-1])
+    return first, json.loads(err.splitlines()[-1])
 
 
 @pytest.mark.parametrize("name", ["trace_open", "trace_exec"])
