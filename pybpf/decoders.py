@@ -22,7 +22,7 @@ decoded from BTF on every start.
 """
 from __future__ import annotations
 
-import ast
+import _ast
 import json
 import struct
 
@@ -53,9 +53,9 @@ def _cstr(raw: bytes) -> str:  # as the codec decodes a char array
 
 
 _HELPERS: Dict[str, Any] = {"_cstr": _cstr, "_from_bytes": int.from_bytes, "list": list}
-_NODES = (ast.Expression, ast.Dict, ast.List, ast.Constant, ast.Subscript, ast.Slice,
-          ast.Name, ast.Load, ast.Call, ast.keyword, ast.BinOp, ast.RShift, ast.BitAnd,
-          ast.BitXor, ast.Sub)
+_NODES = (_ast.Expression, _ast.Dict, _ast.List, _ast.Constant, _ast.Subscript, _ast.Slice,
+          _ast.Name, _ast.Load, _ast.Call, _ast.keyword, _ast.BinOp, _ast.RShift, _ast.BitAnd,
+          _ast.BitXor, _ast.Sub)
 
 
 class _Unusable(Exception):
@@ -76,7 +76,7 @@ class StructDecoder:
         self.spans = spans
         self.fmt = fmt
         self.expression = expression
-        self._tree: Optional[ast.Expression] = None  # the expression, checked once
+        self._tree: Optional[_ast.Expression] = None  # the expression, checked once
 
     def narrowed(self, skip: Iterable[str]) -> Optional[Tuple[Callable[..., Any], int]]:
         """A ``decode_from(buf, base=0)`` giving the same dict without the members in
@@ -92,7 +92,7 @@ class StructDecoder:
         expression or a name is not one of its members."""
         return self._derived(lambda fmt, tree: _members(self.name, fmt, tree, list(names)))
 
-    def _derived(self, make: Callable[[str, ast.Expression], Tuple[Callable[..., Any], int]]
+    def _derived(self, make: Callable[[str, _ast.Expression], Tuple[Callable[..., Any], int]]
                  ) -> Optional[Tuple[Callable[..., Any], int]]:
         """``make(fmt, checked tree)``, or None without an expression or when it cannot
         serve. The tree is shared: the functions made from it only wrap its nodes."""
@@ -105,22 +105,49 @@ class StructDecoder:
         except (_Unusable, struct.error):
             return None
 
-def _check(expression: str) -> ast.Expression:
+def _parsed(source: str, mode: str) -> Any:
+    """``source`` parsed by compile's own parser: the tree ``ast.parse`` gives (the ast
+    module, which only wraps _ast and compile, is not imported: a few milliseconds of
+    every start)."""
+    return compile(source, "<decoder source>", mode, _ast.PyCF_ONLY_AST)
+
+
+def _nodes(tree: _ast.AST) -> Iterator[_ast.AST]:
+    """Every node of ``tree`` (those ``ast.walk`` gives, depth first)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, _ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, _ast.AST))
+
+
+def _placed(node: _ast.expr) -> _ast.expr:
+    """``node`` (made here, not parsed) given the position compile wants on every node."""
+    node.lineno, node.col_offset, node.end_lineno, node.end_col_offset = 1, 0, 1, 0
+    return node
+
+
+def _check(expression: str) -> _ast.Expression:
     """The parsed expression if it only uses the forms the codec generates."""
-    tree = ast.parse(expression, mode="eval")
-    for node in ast.walk(tree):
+    tree: _ast.Expression = _parsed(expression, "eval")
+    for node in _nodes(tree):
         if not isinstance(node, _NODES):
             raise _Unusable(type(node).__name__)
-        if isinstance(node, ast.Name) and node.id != "v" and node.id not in _HELPERS:
+        if isinstance(node, _ast.Name) and node.id != "v" and node.id not in _HELPERS:
             raise _Unusable(node.id)
-        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, str)):
+        if isinstance(node, _ast.Constant) and not isinstance(node.value, (int, str)):
             raise _Unusable("constant")
-        if isinstance(node, ast.Dict) and not all(isinstance(k, ast.Constant) for k in node.keys):
+        if isinstance(node, _ast.Dict) and not all(isinstance(k, _ast.Constant) for k in node.keys):
             raise _Unusable("dict key")
-        if isinstance(node, ast.Subscript) and not (isinstance(node.value, ast.Name)
+        if isinstance(node, _ast.Subscript) and not (isinstance(node.value, _ast.Name)
                                                     and node.value.id == "v"):
             raise _Unusable("subscript")
-        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name)
+        if isinstance(node, _ast.Call) and not (isinstance(node.func, _ast.Name)
                                                and all(k.arg == "signed" for k in node.keywords)):
             raise _Unusable("call")
     return tree
@@ -134,15 +161,16 @@ def _compiled(name: str, size: int, fmt: str, expression: str) -> Callable[..., 
     return _function(name, layout, _check(expression).body)
 
 
-def _function(name: str, layout: struct.Struct, body: ast.expr) -> Callable[..., Any]:
+def _function(name: str, layout: struct.Struct, body: _ast.expr) -> Callable[..., Any]:
     """``decode_from(buf, base=0)`` returning ``body`` (a checked expression) over ``v``,
     ``layout`` unpacked at ``base``."""
-    module = ast.parse("def decode_from(buf, base=0):\n    v = _unpack(buf, base)\n    return v\n")
+    module: _ast.Module = _parsed("def decode_from(buf, base=0):\n    v = _unpack(buf, base)\n"
+                                  "    return v\n", "exec")
     func = module.body[0]
-    assert isinstance(func, ast.FunctionDef) and isinstance(func.body[1], ast.Return)
+    assert isinstance(func, _ast.FunctionDef) and isinstance(func.body[1], _ast.Return)
     func.body[1].value = body
     env = dict(_HELPERS, _unpack=layout.unpack_from)
-    exec(compile(ast.fix_missing_locations(module), f"<decoder of {name}>", "exec"), env)  # noqa: S102
+    exec(compile(module, f"<decoder of {name}>", "exec"), env)  # noqa: S102
     decode_from: Callable[..., Any] = env["decode_from"]
     return decode_from
 
@@ -158,16 +186,16 @@ def _tokens(body: str) -> Iterator[Tuple[str, str]]:
             count = ""
 
 
-def _items_end(tree: ast.expr) -> int:
+def _items_end(tree: _ast.expr) -> int:
     """One past the highest item of ``v`` that ``tree`` reads (constant indices and slices)."""
     end = 0
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Subscript):
+    for node in _nodes(tree):
+        if not isinstance(node, _ast.Subscript):
             continue
         index = node.slice
-        if isinstance(index, ast.Constant) and isinstance(index.value, int):
+        if isinstance(index, _ast.Constant) and isinstance(index.value, int):
             end = max(end, index.value + 1)
-        elif isinstance(index, ast.Slice) and isinstance(index.upper, ast.Constant) \
+        elif isinstance(index, _ast.Slice) and isinstance(index.upper, _ast.Constant) \
                 and isinstance(index.upper.value, int):
             end = max(end, index.upper.value)
         else:
@@ -175,15 +203,15 @@ def _items_end(tree: ast.expr) -> int:
     return end
 
 
-def _top_level(tree: ast.Expression, fmt: str) -> Dict[Any, ast.expr]:
+def _top_level(tree: _ast.Expression, fmt: str) -> Dict[Any, _ast.expr]:
     """The top-level dict display's members (key constant -> value expression)."""
     body = tree.body
-    if not isinstance(body, ast.Dict) or fmt[:1] not in ("<", ">", "=", "!"):
+    if not isinstance(body, _ast.Dict) or fmt[:1] not in ("<", ">", "=", "!"):
         raise _Unusable("not a struct with standard sizes")
-    return {k.value: v for k, v in zip(body.keys, body.values) if isinstance(k, ast.Constant)}
+    return {k.value: v for k, v in zip(body.keys, body.values) if isinstance(k, _ast.Constant)}
 
 
-def _cut(name: str, fmt: str, body: ast.expr) -> Tuple[Callable[..., Any], int]:
+def _cut(name: str, fmt: str, body: _ast.expr) -> Tuple[Callable[..., Any], int]:
     """The function returning ``body`` over ``fmt`` cut after the last item it reads
     (standard sizes only: no alignment), and how many bytes that format reads."""
     need = _items_end(body)
@@ -198,21 +226,21 @@ def _cut(name: str, fmt: str, body: ast.expr) -> Tuple[Callable[..., Any], int]:
     return _function(name, layout, body), layout.size
 
 
-def _narrowed(name: str, fmt: str, tree: ast.Expression, skip: Set[str]
+def _narrowed(name: str, fmt: str, tree: _ast.Expression, skip: Set[str]
               ) -> Tuple[Callable[..., Any], int]:
     """See StructDecoder.narrowed: the kept keys of the top-level dict display."""
     kept = [(k, v) for k, v in _top_level(tree, fmt).items() if k not in skip]
-    return _cut(name, fmt, ast.Dict(keys=[ast.Constant(k) for k, _ in kept],
-                                   values=[v for _, v in kept]))
+    keys: List[Optional[_ast.expr]] = [_placed(_ast.Constant(k)) for k, _ in kept]
+    return _cut(name, fmt, _placed(_ast.Dict(keys=keys, values=[v for _, v in kept])))
 
 
-def _members(name: str, fmt: str, tree: ast.Expression, names: List[str]
+def _members(name: str, fmt: str, tree: _ast.Expression, names: List[str]
              ) -> Tuple[Callable[..., Any], int]:
     """See StructDecoder.members: a tuple display of the named members' values."""
     top = _top_level(tree, fmt)
     if not all(n in top for n in names):
         raise _Unusable("member")
-    return _cut(name, fmt, ast.Tuple(elts=[top[n] for n in names], ctx=ast.Load()))
+    return _cut(name, fmt, _placed(_ast.Tuple(elts=[top[n] for n in names], ctx=_ast.Load())))
 
 
 def _key(obj: PreparedObject, name: str) -> str:

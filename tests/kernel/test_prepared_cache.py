@@ -137,7 +137,7 @@ import json
 # its terminal modules, the container discovery and runtimes (a run that sees the host alone),
 # the kernel feature probes (asked only when a load is refused: gadgets.common.probe), the
 # user-space filters (a run without --filter), typing (annotations are for type checkers
-# only: module-level TYPE_CHECKING = False)
+# only: module-level TYPE_CHECKING = False), ast (the decoders and Declared parse with compile)
 print(json.dumps(sorted(m for m in imported
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
@@ -148,7 +148,7 @@ print(json.dumps(sorted(m for m in imported
                                  "termios", "tty", "pybpf_gadgets.common.livetable",
                                  "pybpf_gadgets.common.containers",
                                  "pybpf_gadgets.common.runtimes", "pybpf.features",
-                                 "pybpf_gadgets.common.filters", "typing", "subprocess"))),
+                                 "pybpf_gadgets.common.filters", "typing", "subprocess", "ast"))),
       file=sys.stderr)
 """
 
