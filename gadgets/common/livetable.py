@@ -21,6 +21,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO
 
 from pybpf.cli import terminal_size
 
+from .gadget import get_path
+
 _ALT_ON = "\x1b[?1049h\x1b[?25l"   # alternate screen, hide cursor
 _ALT_OFF = "\x1b[?25h\x1b[?1049l"  # show cursor, main screen
 _HOME_CLEAR = "\x1b[H\x1b[2J"
@@ -49,21 +51,12 @@ def sort_rows(rows: List[Dict[str, Any]], keys: Sequence[tuple]) -> List[Dict[st
     """
     out = list(rows)
     for name, descending in reversed(list(keys)):
-        values = [(_path(r, name), r) for r in out]
+        values = [(get_path(r, name), r) for r in out]
         present = [(v, r) for v, r in values if v is not None]
         missing = [r for v, r in values if v is None]
         present.sort(key=lambda vr: _sortable(vr[0]), reverse=descending)
         out = [r for _, r in present] + missing
     return out
-
-
-def _path(row: Any, name: str) -> Any:
-    value = row
-    for part in name.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def _sortable(value: Any) -> tuple:
