@@ -292,8 +292,7 @@ def install_identity() -> str:
     h = blake2b(digest_size=16)
     h.update(pybpf.__version__.encode())
     try:
-        for path in _module_files(root):
-            st = os.stat(path)
+        for path, st in sorted(_module_stats(root)):
             h.update(f"\0{path}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}".encode())
     except OSError:
         archive = _enclosing_file(root)
@@ -303,17 +302,19 @@ def install_identity() -> str:
     return h.hexdigest()
 
 
-def _module_files(root: str) -> List[str]:
-    """The package's .py files under ``root``, sorted; OSError when root is no directory."""
-    found: List[str] = []
-    for here, dirs, files in os.walk(root, onerror=_raise):
-        dirs[:] = [d for d in dirs if d != "__pycache__"]
-        found.extend(os.path.join(here, f) for f in files if f.endswith(".py"))
-    return sorted(found)
-
-
-def _raise(error: OSError) -> None:
-    raise error
+def _module_stats(folder: str) -> List[Tuple[str, os.stat_result]]:
+    """(path, stat) of the package's .py files under ``folder``; OSError when it is no
+    directory. One scandir per folder (os.walk and a stat per path cost about twice as
+    much: this runs at every start)."""
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    found.extend(_module_stats(entry.path))
+            elif entry.name.endswith(".py"):
+                found.append((entry.path, entry.stat()))
+    return found
 
 
 def _enclosing_file(path: str) -> Optional[str]:
