@@ -62,12 +62,15 @@ class _RecordLines:
         declared = run.gadget.present
         self._fields = frozenset(declared.fields if isinstance(declared, Declared) else ())
 
-    def _narrowing(self) -> None:
-        """Make :meth:`line` decode the gadget's own members only: the process part is
-        kept by its raw bytes, and byte arrays kept raw are sliced from the record (no
-        padding of a short record). Not needed by a generated line (a Declared gadget's),
-        which unpacks what its fields read itself."""
-        self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
+    def _install(self, generated: Optional[Callable[[Any], str]]) -> None:
+        """:meth:`line` becomes ``generated`` (a Declared gadget's line, which unpacks
+        what its fields read itself) when there is one; otherwise it decodes the
+        gadget's own members only: the process part is kept by its raw bytes, and byte
+        arrays kept raw are sliced from the record (no padding of a short record)."""
+        if generated is not None:
+            self.line = generated  # type: ignore[method-assign]
+        else:
+            self._narrow = self._decoder.struct.narrowed({"proc", *self._decoder.raw})
 
     def fresh(self) -> None:
         """Drop the kept process parts when they are older than KEEP_SECONDS."""
@@ -170,11 +173,7 @@ class JSONLines(_RecordLines):
             line = declared.json_line(self._decoder, {f.name: f.type for f in run.gadget.fields},
                                       self._kept, self._declared_head, self._declared_general,
                                       self._iso, encode)
-        if line is not None:
-            self.line = line  # type: ignore[method-assign]
-        else:
-            self._narrowing()
-
+        self._install(line)
 
     def _format_process(self, part: Dict[str, Any]) -> str:
         container = dict(part)  # _process puts "proc" last, after the container's keys
@@ -216,10 +215,7 @@ class ColumnLines(_RecordLines):
             line = declared.column_line(
                 self._decoder, [(col.name, fit) for col, fit in zip(writer.cols, writer.fits)],
                 self._kept, self._declared_head, self._declared_general, self._iso, cell_text)
-        if line is not None:
-            self.line = line  # type: ignore[method-assign]
-        else:
-            self._narrowing()
+        self._install(line)
 
     def _declared_part(self, part: Dict[str, Any]) -> List[str]:
         """Every column's cell that is not the gadget's or a time stamp's: the process's,
