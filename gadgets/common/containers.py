@@ -28,7 +28,7 @@ from pybpf import records
 from . import runtimes
 from .cgroups import cgroup2_root, cgroup_id, cgroup_of, parse_path
 from .errors import GadgetError
-from .hostns import host_mntns_id, host_proc, host_root, mntns_of, no_container
+from .hostns import host_mntns_id, host_proc, host_root, mntns_of
 from .runtimes.record import Problems, Record
 
 if TYPE_CHECKING:
@@ -97,9 +97,6 @@ class Container(records.Record):
     def short_id(self) -> str:
         """The 12-character id runtimes print (a bare cgroup's id is its path)."""
         return self.id[:12] if self.runtime != "cgroup" else self.id
-
-    #: ig_fields() of no container (a host process)
-    empty_fields = staticmethod(no_container)
 
     def ig_fields(self) -> Dict[str, Dict[str, Any]]:
         """Enrichment in Inspektor Gadget's shape: ``runtime`` and ``k8s`` objects."""
