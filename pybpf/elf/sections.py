@@ -5,6 +5,11 @@ the expected attach type, flags (sleepable, needs a BTF attach target, XDP
 frags) and how the program auto-attaches. Pattern forms, as in libbpf:
 ``"xdp"`` matches exactly, ``"tp+"`` matches ``tp`` or ``tp/anything``,
 ``"iter/"`` (trailing slash) matches only ``iter/anything``.
+
+The table holds each row's arguments; a row's SecDef is made when a lookup
+first finds it (``SECTION_DEFS``, every row, when first asked): a start looks
+up its programs' few sections, and making all ~100 records cost most of this
+module's import.
 """
 from __future__ import annotations
 
@@ -15,7 +20,10 @@ from pybpf.uapi import bpf_prog_type as P
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional, Tuple
+    from typing import Dict, Optional, Tuple
+
+    #: a row's SecDef arguments: pattern, program type, attach type, kind, attach method, flags
+    Row = Tuple[str, P, int, str, Optional[str], Dict[str, bool]]
 
 
 class SecDef(FrozenRecord):
@@ -61,12 +69,7 @@ class SecDef(FrozenRecord):
         return self.pattern.rstrip("+")
 
     def matches(self, section: str) -> bool:
-        if self.pattern.endswith("/"):
-            return section.startswith(self.pattern)
-        if self.pattern.endswith("+"):
-            base = self.pattern[:-1]
-            return section == base or section.startswith(base + "/")
-        return section == self.pattern
+        return _matches(self.pattern, section)
 
     def target(self, section: str) -> str:
         """The attach target written after the prefix (``""`` if none)."""
@@ -96,13 +99,22 @@ class SecDef(FrozenRecord):
         return target, "func"
 
 
+def _matches(pattern: str, section: str) -> bool:
+    if pattern.endswith("/"):
+        return section.startswith(pattern)
+    if pattern.endswith("+"):
+        base = pattern[:-1]
+        return section == base or section.startswith(base + "/")
+    return section == pattern
+
+
 def _d(pattern: str, prog_type: P, attach_type: int = 0, kind: str = "", attach: Optional[str] = None,
-       **flags: bool) -> SecDef:
-    return SecDef(pattern, prog_type, int(attach_type), kind or pattern.rstrip("+/"), attach, **flags)
+       **flags: bool) -> Row:
+    return pattern, prog_type, int(attach_type), kind or pattern.rstrip("+/"), attach, flags
 
 
 # Order matters: the first matching row wins (longer names before their prefixes).
-SECTION_DEFS: Tuple[SecDef, ...] = (
+_ROWS: Tuple[Row, ...] = (
     _d("socket", P.SOCKET_FILTER, attach="socket"),
     _d("sk_reuseport/migrate", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT_OR_MIGRATE, "sk_reuseport"),
     _d("sk_reuseport", P.SK_REUSEPORT, A.SK_REUSEPORT_SELECT),
@@ -218,10 +230,32 @@ SECTION_DEFS: Tuple[SecDef, ...] = (
 )
 
 
+_made: Dict[int, SecDef] = {}
+
+
+def _row(index: int) -> SecDef:
+    """Row ``index`` as a SecDef, made once."""
+    made = _made.get(index)
+    if made is None:
+        pattern, prog_type, attach_type, kind, attach, flags = _ROWS[index]
+        made = _made[index] = SecDef(pattern, prog_type, attach_type, kind, attach, **flags)
+    return made
+
+
 def find_sec_def(section: str) -> Optional[SecDef]:
     """The SEC() table row for ``section`` (None if the name is unknown)."""
-    for row in SECTION_DEFS:
-        if row.matches(section):
-            return row
+    for index, row in enumerate(_ROWS):
+        if _matches(row[0], section):
+            return _row(index)
     return None
+
+
+if TYPE_CHECKING:
+    SECTION_DEFS: Tuple[SecDef, ...]
+else:
+    def __getattr__(name: str) -> Tuple[SecDef, ...]:
+        if name != "SECTION_DEFS":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        table = globals()[name] = tuple(_row(index) for index in range(len(_ROWS)))
+        return table
 
