@@ -121,7 +121,7 @@ def test_overrides_select_entries_and_constants_are_written_on_load(tmp_path, mo
 RUN_GADGET = """
 import sys
 before = set(sys.modules)  # the interpreter's own (site, an editable install's finder)
-sys.argv = ["pybpf", "run", sys.argv[1], "--timeout", "2.5", "-o", "json"]
+sys.argv = ["pybpf", "run", sys.argv[1], "--timeout", "2.5", "-o", "json", *sys.argv[2:]]
 from pybpf_launch import main
 main()
 sys.stdout.flush()
@@ -134,10 +134,12 @@ import json
 # -T/-t time columns' module is imported for those options only), the ELF parser's records
 # and the hook kinds, readers and helpers a tracepoint gadget does not use (pybpf.namespace:
 # a package's names come from their modules on first use), the top gadgets' live table and
-# its terminal modules, the container discovery and runtimes (a run that sees the host alone),
+# its terminal modules, the container discovery and runtimes (a run that sees the host alone:
+# the kernel passes only the test's own events, so a process in a container cannot count),
 # the kernel feature probes (asked only when a load is refused: gadgets.common.probe), the
 # user-space filters (a run without --filter), typing (annotations are for type checkers
-# only: module-level TYPE_CHECKING = False), ast (the decoders and Declared parse with compile)
+# only: module-level TYPE_CHECKING = False), ast (the decoders and Declared parse with compile),
+# signal (pybpf run sets its handlers through _signal), math
 print(json.dumps(sorted(m for m in imported
                         if m.startswith(("pybpf.btf.", "elftools"))
                         or m in ("dataclasses", "inspect", "importlib.metadata",
@@ -148,7 +150,8 @@ print(json.dumps(sorted(m for m in imported
                                  "termios", "tty", "pybpf_gadgets.common.livetable",
                                  "pybpf_gadgets.common.containers",
                                  "pybpf_gadgets.common.runtimes", "pybpf.features",
-                                 "pybpf_gadgets.common.filters", "typing", "subprocess", "ast"))),
+                                 "pybpf_gadgets.common.filters", "typing", "subprocess", "ast",
+                                 "signal", "math"))),
       file=sys.stderr)
 """
 
@@ -161,8 +164,11 @@ def _trigger(gadget: str, mark: str) -> None:
 
 
 def run_gadget(name: str, mark: str, home: Path):
-    child = subprocess.Popen([sys.executable, "-c", RUN_GADGET, name], env=_env(home), cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the kernel filters the run to the test's events: the opens of this process, the
+    # execs of /bin/true
+    only = ["--pid", str(os.getpid())] if name == "trace_open" else ["--comm", "true"]
+    child = subprocess.Popen([sys.executable, "-c", RUN_GADGET, name, *only], env=_env(home),
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     def trigger() -> None:
         while child.poll() is None:
