@@ -3,7 +3,9 @@
 A package's ``__init__`` lists its names and their modules and takes its
 ``__getattr__`` and ``__dir__`` from ``lazy(__name__, owners)`` (PEP 562):
 ``import pybpf`` then costs only the names a program touches, and
-``from pybpf import load``, ``pybpf.load`` and ``__all__`` keep working. The
+``from pybpf import load``, ``pybpf.load`` and ``__all__`` keep working, as
+does a submodule reached from the package (``pybpf.links.attach`` after a bare
+``import pybpf``), imported on that first use. The
 package also imports the same names under ``if TYPE_CHECKING:`` so that type
 checkers see them as they are.
 """
@@ -25,7 +27,13 @@ def lazy(package: str, owners: Dict[str, str]) -> Tuple[Callable[[str], Any], Ca
 
     def __getattr__(name: str) -> Any:
         owner = owners.get(name)
-        if owner is None:
+        if owner is None:  # a submodule, as an eager package's own imports made it reachable
+            if not name.startswith("_"):
+                try:
+                    return importlib.import_module(f"{package}.{name}")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{package}.{name}":
+                        raise
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(f"{package}.{owner}"), name)
         namespace[name] = value

@@ -55,3 +55,21 @@ def test_names_bring_only_their_modules():
     assert "pybpf.links.bpf_links" not in steps["tracepoint"]
     import pybpf
     assert steps["star"] == sorted(pybpf.__all__)
+
+
+SUBMODULES = """
+import pybpf
+print(pybpf.links.attach.__module__, pybpf.uapi.MapType.RINGBUF.name, pybpf.errors.BPFError.__name__)
+try:
+    pybpf.links.nope
+except AttributeError as exc:
+    print(exc)
+"""
+
+
+def test_a_submodule_is_reached_from_its_package_as_when_imports_were_eager():
+    # guide.md writes `import pybpf` then `pybpf.links.attach(...)`
+    out = subprocess.run([sys.executable, "-c", SUBMODULES], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out == ["pybpf.links.auto RINGBUF BPFError",
+                   "module 'pybpf.links' has no attribute 'nope'"]
