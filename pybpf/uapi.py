@@ -15,7 +15,8 @@ names, ``X(n)``, ``X["NAME"]``, iteration, pickling) is built from it when
 its name is first used: building the ~210 members of all eight costs a few
 milliseconds, which every start paid though a start needs only the numbers.
 (Type checkers see each plain class as the enum itself.) ``name_of(values,
-n)`` names a number without building the enum.
+n)`` names a number without building the enum. ``dir()`` lists the enums;
+``from pybpf.uapi import *`` does not bring them (import them by name).
 """
 from __future__ import annotations
 
@@ -376,3 +377,6 @@ else:
                 made.__doc__ = values.__doc__
                 globals()[name] = made
         return made
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_ENUMS})

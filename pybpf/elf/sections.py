@@ -20,7 +20,7 @@ from pybpf.uapi import bpf_prog_type as P
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, Optional, Tuple
+    from typing import Dict, List, Optional, Tuple
 
     #: a row's SecDef arguments: pattern, program type, attach type, kind, attach method, flags
     Row = Tuple[str, P, int, str, Optional[str], Dict[str, bool]]
@@ -258,4 +258,7 @@ else:
             raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
         table = globals()[name] = tuple(_row(index) for index in range(len(_ROWS)))
         return table
+
+    def __dir__() -> List[str]:
+        return sorted({*globals(), "SECTION_DEFS"})
 

@@ -47,6 +47,8 @@ LAZY = """
 import json, sys
 import pybpf.uapi as u
 steps = {"import": [n for n in u._ENUMS if n in vars(u)]}
+steps["dir"] = sorted(set(u._ENUMS) & set(dir(u)))  # listed, not built
+steps["dir built"] = [n for n in u._ENUMS if n in vars(u)]
 from pybpf.uapi import MapType
 steps["MapType"] = [n for n in u._ENUMS if n in vars(u)]
 print(json.dumps(steps))
@@ -56,4 +58,5 @@ print(json.dumps(steps))
 def test_the_enums_are_built_on_first_use_only():
     out = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True,
                          check=True).stdout
-    assert json.loads(out) == {"import": [], "MapType": ["MapType"]}
+    assert json.loads(out) == {"import": [], "dir": ENUMS, "dir built": [],
+                               "MapType": ["MapType"]}
