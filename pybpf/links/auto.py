@@ -7,13 +7,14 @@ comes from the SEC name (``tracepoint/syscalls/sys_enter_openat``,
 something only the caller knows (a cgroup, a device, a socket, a sampling
 rate) attach through ``attach(prog, cgroup=...)``, ``attach(prog, dev=...)``,
 ``attach(prog, sock=...)``, ``attach(prog, freq=...)``; ``attach_all``
-skips them, like libbpf. Each kind's module is imported when a program of
-that kind is attached.
+skips them, like libbpf. Each kind's attach function is taken from the
+pybpf.links namespace, which imports its module on first use.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pybpf import links
 from pybpf.elf.sections import SecDef, find_sec_def
 from pybpf.errors import LinkError
 from pybpf.links.base import Link, LinkGroup
@@ -89,64 +90,57 @@ def attach(prog: ProgLike, **opts: Any) -> AttachResult:
         if not sep:
             raise LinkError(f"program {prog_name(prog)!r}: tracepoint {name!r} is not "
                             f"CATEGORY/NAME")
-        from pybpf.links.tracepoint import attach_tracepoint
-        return attach_tracepoint(prog, category, event, **opts)
-    if method in ("raw_tp", "tracing", "lsm", "iter", "cgroup", "xdp"):
-        from pybpf.links import bpf_links
-    if method in ("kprobe", "ksyscall", "kprobe_multi", "uprobe", "uprobe_multi", "perf_event"):
-        from pybpf.links import perf_links
+        return links.attach_tracepoint(prog, category, event, **opts)
     if method == "raw_tp":
-        return bpf_links.attach_raw_tracepoint(prog, opts.pop("name", target))
+        return links.attach_raw_tracepoint(prog, opts.pop("name", target))
     if method in ("tracing", "lsm"):
-        return bpf_links.attach_tracing(prog, **opts)
+        return links.attach_tracing(prog, **opts)
     if method == "iter":
-        return bpf_links.attach_iter(prog, **opts)
+        return links.attach_iter(prog, **opts)
     if method == "kprobe":
         from pybpf.links.uprobe_target import split_symbol
         func, offset = split_symbol(opts.pop("func", target))
-        return perf_links.attach_kprobe(prog, func, opts.pop("offset", offset), retprobe, **opts)
+        return links.attach_kprobe(prog, func, opts.pop("offset", offset), retprobe, **opts)
     if method == "ksyscall":
-        return perf_links.attach_ksyscall(prog, opts.pop("syscall", target), retprobe, **opts)
+        return links.attach_ksyscall(prog, opts.pop("syscall", target), retprobe, **opts)
     if method == "kprobe_multi":
         if "symbols" in opts:
-            return perf_links.attach_kprobe_multi(prog, symbols=opts.pop("symbols"),
-                                                  retprobe=retprobe, **opts)
-        return perf_links.attach_kprobe_multi(prog, pattern=opts.pop("pattern", target),
-                                              retprobe=retprobe, **opts)
+            return links.attach_kprobe_multi(prog, symbols=opts.pop("symbols"),
+                                             retprobe=retprobe, **opts)
+        return links.attach_kprobe_multi(prog, pattern=opts.pop("pattern", target),
+                                         retprobe=retprobe, **opts)
     if method == "uprobe":
         if "binary" in opts:
             binary, symbol = opts.pop("binary"), opts.pop("symbol", None)
         else:
             binary, symbol = _split_uprobe_target(target)
-        return perf_links.attach_uprobe(prog, binary, symbol or None, retprobe=retprobe, **opts)
+        return links.attach_uprobe(prog, binary, symbol or None, retprobe=retprobe, **opts)
     if method == "uprobe_multi":
         if "binary" in opts:
             binary = opts.pop("binary")
         else:
             binary, pattern = _split_uprobe_target(target)
             opts.setdefault("pattern", pattern)
-        return perf_links.attach_uprobe_multi(prog, binary, retprobe=retprobe, **opts)
+        return links.attach_uprobe_multi(prog, binary, retprobe=retprobe, **opts)
     if method == "usdt":
         from pybpf.links import usdt  # deferred: it imports construct (import cost)
         if target and "binary" not in opts:
             binary, provider, name = usdt.split_target(target)
         else:
             binary, provider, name = (_need(opts, k, prog) for k in ("binary", "provider", "name"))
-        return usdt.attach_usdt(prog, binary, provider, name, **opts)
+        return links.attach_usdt(prog, binary, provider, name, **opts)
     if method == "perf_event":
-        return perf_links.attach_perf_event(prog, **opts)
+        return links.attach_perf_event(prog, **opts)
     if method == "cgroup":
-        return bpf_links.attach_cgroup(prog, _need(opts, "cgroup", prog), **opts)
+        return links.attach_cgroup(prog, _need(opts, "cgroup", prog), **opts)
     if method == "xdp":
-        return bpf_links.attach_xdp(prog, _need(opts, "dev", prog), **opts)
-    if method in ("tcx", "socket"):
-        from pybpf.links import net_links  # deferred: it imports socket and netlink (import cost)
+        return links.attach_xdp(prog, _need(opts, "dev", prog), **opts)
     if method == "tcx":
         direction = "egress" if row.expected_attach_type == bpf_attach_type.TCX_EGRESS else "ingress"
-        return net_links.attach_tc(prog, _need(opts, "dev", prog), opts.pop("direction", direction),
-                                   **opts)
+        return links.attach_tc(prog, _need(opts, "dev", prog), opts.pop("direction", direction),
+                               **opts)
     if method == "socket":
-        return net_links.attach_socket(prog, _need(opts, "sock", prog))
+        return links.attach_socket(prog, _need(opts, "sock", prog))
     raise LinkError(f"program {prog_name(prog)!r}: attach method {method!r} "
                     f"(SEC {getattr(prog, 'section', '')!r}) is not supported by pybpf")
 
