@@ -345,13 +345,13 @@ def members(values: type) -> list[tuple[str, int]]:
     return [(k, v) for k, v in vars(values).items() if not k.startswith("_")]
 
 
-def name_of(values: type, number: int) -> str:
+def name_of(values: type, number: int, default: str | None = None) -> str:
     """The name of ``number`` in ``values`` (the first member with it, as the enum's
-    ``X(number).name``), or the number in decimal when no member has it."""
+    ``X(number).name``); when no member has it, ``default``, else the number in decimal."""
     for name, value in members(values):
         if value == number:
             return name
-    return str(number)
+    return str(number) if default is None else default
 
 
 if TYPE_CHECKING:

@@ -150,5 +150,5 @@ def bpf(cmd: int, attr: Attr, detail: str = "", size: Optional[int] = None) -> i
 
 def cmd_name(cmd: int) -> str:
     """``"BPF_MAP_CREATE"`` for bpf_cmd.MAP_CREATE."""
-    name = name_of(bpf_cmd, cmd)
-    return f"bpf(cmd={cmd})" if name.isdigit() else "BPF_" + name
+    name = name_of(bpf_cmd, cmd, default="")
+    return "BPF_" + name if name else f"bpf(cmd={cmd})"

@@ -77,6 +77,7 @@ def test_cmd_name():
     assert cmd_name(C.Cmd.MAP_CREATE) == "BPF_MAP_CREATE"
     assert cmd_name(10) == "BPF_PROG_TEST_RUN"
     assert cmd_name(999) == "bpf(cmd=999)"
+    assert cmd_name(-1) == "bpf(cmd=-1)"
 
 
 @pytest.mark.parametrize("text,cpus", [
