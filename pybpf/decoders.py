@@ -153,12 +153,13 @@ def _check(expression: str) -> _ast.Expression:
     return tree
 
 
-def _compiled(name: str, size: int, fmt: str, expression: str) -> Callable[..., Any]:
-    """``decode_from(buf, base=0)``: the checked expression over ``fmt`` unpacked at ``base``."""
+def _compiled(name: str, size: int, fmt: str, tree: _ast.Expression) -> Callable[..., Any]:
+    """``decode_from(buf, base=0)``: the checked expression ``tree`` (``_check``'s) over
+    ``fmt`` unpacked at ``base``."""
     layout = struct.Struct(fmt)
     if layout.size != size:
         raise _Unusable("size")
-    return _function(name, layout, _check(expression).body)
+    return _function(name, layout, tree.body)
 
 
 def _function(name: str, layout: struct.Struct, body: _ast.expr) -> Callable[..., Any]:
@@ -264,8 +265,10 @@ def _decoded(body: memoryview, name: str) -> StructDecoder:
                 isinstance(x, int) and x >= 0 for x in span) and span[0] <= size):
             raise _Unusable("span")
         spans[member] = (span[0], span[1])
-    return StructDecoder(name, size, _compiled(name, size, fmt, expression), spans, fmt,
-                         expression)
+    tree = _check(expression)
+    decoder = StructDecoder(name, size, _compiled(name, size, fmt, tree), spans, fmt, expression)
+    decoder._tree = tree  # checked once: narrowed() and members() derive from the same tree
+    return decoder
 
 
 def _load(key: str, name: str) -> Optional[StructDecoder]:

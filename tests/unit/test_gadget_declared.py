@@ -18,7 +18,7 @@ HEAD = '"proc":{"pid":1}'
 
 
 def _decoder():
-    made = decoders._compiled("event", SIZE, FMT, EXPR)
+    made = decoders._compiled("event", SIZE, FMT, decoders._check(EXPR))
     sd = decoders.StructDecoder("event", SIZE, made, SPANS, FMT, EXPR)
     return SimpleNamespace(struct=sd, spans=SPANS, raw={"tail": SPANS["tail"]})
 
