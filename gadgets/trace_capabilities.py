@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 from pybpf import cachedir
 
+from .common.declared import Declared
 from .common.formats import CAPABILITIES, capability_name
 from .common.gadget import Field, Gadget, Hook, HookSet, Param
 from .common.session import EventSession, run_function
@@ -128,17 +129,17 @@ def prepare(session: Any, spec: Any) -> None:
     spec.constants["noaudit_end"] = _u64s([r[1] for r in ranges + pad])
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    return {
-        "cap": capability_name(raw["cap"]),
-        "cap_raw": raw["cap"],
-        "audit": bool(raw["audit"]),
-        "verdict": "allow" if raw["ret"] == 0 else "deny",
-        "ret": raw["ret"],
-        "syscall": syscall_name(raw["syscall"]),
-        "syscall_raw": raw["syscall"],
-        "target_userns": raw["target_userns"],
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "cap": "capability_name(cap)",
+    "cap_raw": "cap",
+    "audit": "bool(audit)",
+    "verdict": "'allow' if ret == 0 else 'deny'",
+    "ret": "ret",
+    "syscall": "syscall_name(syscall)",
+    "syscall_raw": "syscall",
+    "target_userns": "target_userns",
+}, {"capability_name": capability_name, "syscall_name": syscall_name})
 
 
 class CapabilitySession(EventSession):
@@ -197,7 +198,7 @@ GADGET = Gadget(
         Field("syscall_raw", "system call number (-1: none)", -4, type=int),
         Field("target_userns", "user namespace checked against (inode)", -11, type=int),
     ],
-    present=present,
+    present=FIELDS,
     prepare=prepare,
     session=CapabilitySession,
     default_fields=("runtime.containerName", "proc.uid", "proc.pid", "proc.comm", "cap",
