@@ -3,6 +3,7 @@ kernel: for real records of several trace gadgets, each JSON line and each
 column row is exactly what the general path writes for the presented event."""
 import json
 import os
+import socket
 import subprocess
 import time
 import uuid
@@ -10,7 +11,15 @@ import uuid
 import pytest
 from test_gadget_trace_support import require
 
-from pybpf_gadgets import trace_capabilities, trace_exec, trace_open, trace_signal
+from pybpf_gadgets import (
+    trace_bind,
+    trace_capabilities,
+    trace_exec,
+    trace_mount,
+    trace_open,
+    trace_signal,
+    trace_tcp,
+)
 from pybpf_gadgets.common import lines
 from pybpf_gadgets.common.output import ColumnWriter, JSONWriter
 
@@ -74,13 +83,66 @@ def _chown_many():
         os.unlink(path)
 
 
+def _bind_many():
+    """Binds that succeed (v4, v6 with options and a device) and one that fails."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    try:
+        for _ in range(3):
+            with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")
+                s.bind(("::1", 0))
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", taken.getsockname()[1]))  # EADDRINUSE
+                except OSError:
+                    pass
+    finally:
+        taken.close()
+
+
+def _mount_many():
+    """A tmpfs mounted with odd options and unmounted in a private mount namespace,
+    and a mount that fails."""
+    tag = f"pybpf-jl-{uuid.uuid4().hex[:8]}"
+    script = (f"d=$(mktemp -d) && mount -t tmpfs -o size=1m,mode=0700 '{tag}\\x' \"$d\" && "
+              f"umount \"$d\"; mount -t no-such-fs-{tag} none \"$d\" 2>/dev/null; rmdir \"$d\"")
+    subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                   check=False)
+
+
+def _tcp_many():
+    """Connects accepted and closed on IPv4 and IPv6, and one refused."""
+    for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with socket.socket(family) as srv:
+            srv.bind((host, 0))
+            srv.listen()
+            port = srv.getsockname()[1]
+            with socket.create_connection((host, port)):
+                srv.accept()[0].close()
+    dead = socket.socket()
+    dead.bind(("127.0.0.1", 0))
+    port = dead.getsockname()[1]
+    dead.close()
+    try:
+        socket.create_connection(("127.0.0.1", port)).close()
+    except OSError:
+        pass
+
+
 @pytest.mark.parametrize("module, options, trigger", [
     (trace_open, {"pid": os.getpid()}, _open_many),
     (trace_open, {"pid": os.getpid(), "paths": True}, _open_many),
     (trace_exec, {}, _exec_many),
     (trace_signal, {}, _signal_many),
     (trace_capabilities, {"pid": os.getpid()}, _chown_many),
-], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_capabilities"])
+    (trace_bind, {}, _bind_many),
+    (trace_mount, {}, _mount_many),
+    (trace_tcp, {}, _tcp_many),
+], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_capabilities",
+        "trace_bind", "trace_mount", "trace_tcp"])
 def test_lines_equal_what_the_general_path_writes(module, options, trigger):
     require(module.GADGET)
     with module.run(**options) as run:
