@@ -3,8 +3,8 @@ options (SO_REUSEADDR, SO_REUSEPORT), bound device and error."""
 from __future__ import annotations
 
 import socket
-from typing import Any, Dict
 
+from .common.declared import Declared
 from .common.formats import errno_name, family_name, ip_text
 from .common.gadget import Field, Gadget, Hook, Param
 from .common.session import run_function
@@ -23,23 +23,27 @@ def device(index: int) -> str:
         return str(index)
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    opts = raw["opts"]
-    names = [n for bit, n in ((OPT_REUSEADDR, "REUSEADDR"), (OPT_REUSEPORT, "REUSEPORT"))
-             if opts & bit]
-    return {
-        "ret": raw["ret"],
-        "error": errno_name(raw["ret"]) if raw["ret"] < 0 else "",
-        "family": family_name(raw["family"]),
-        "addr": ip_text(raw["family"], raw["addr"]),
-        "port": raw["port"],
-        "protocol": PROTOCOLS.get(raw["protocol"], str(raw["protocol"])) if raw["protocol"] else "",
-        "protocol_raw": raw["protocol"],
-        "options": "|".join(names),
-        "options_raw": opts,
-        "device": device(raw["bound_dev_if"]),
-        "device_raw": raw["bound_dev_if"],
-    }
+def option_names(opts: int) -> str:
+    """The option bits as text: REUSEADDR|REUSEPORT."""
+    return "|".join(n for bit, n in ((OPT_REUSEADDR, "REUSEADDR"), (OPT_REUSEPORT, "REUSEPORT"))
+                    if opts & bit)
+
+
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "ret": "ret",
+    "error": "errno_name(ret) if ret < 0 else ''",
+    "family": "family_name(family)",
+    "addr": "ip_text(family, addr)",
+    "port": "port",
+    "protocol": "PROTOCOLS.get(protocol, str(protocol)) if protocol else ''",
+    "protocol_raw": "protocol",
+    "options": "option_names(opts)",
+    "options_raw": "opts",
+    "device": "device(bound_dev_if)",
+    "device_raw": "bound_dev_if",
+}, {"errno_name": errno_name, "family_name": family_name, "ip_text": ip_text,
+    "PROTOCOLS": PROTOCOLS, "option_names": option_names, "device": device})
 
 
 GADGET = Gadget(
@@ -64,7 +68,7 @@ GADGET = Gadget(
         Field("ret", "return value (0 or -errno)", -4, type=int),
         Field("error", "error name (EADDRINUSE...)", 12, True, "ERROR"),
     ],
-    present=present,
+    present=FIELDS,
 )
 
 run = run_function(GADGET)
