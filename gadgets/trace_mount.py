@@ -3,16 +3,17 @@ fsmount, move_mount, open_tree, mount_setattr): operation, source, target,
 file system type, flags, options, latency and result."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import List, Tuple
 
-from .common.decode import cstr
+from .common.declared import Declared
 from .common.formats import errno_name
 from .common.gadget import Field, Gadget, Hook
 from .common.session import run_function
 
 # enum op in bpf/gadgets/trace_mount.bpf.c
-OPS = {1: "mount", 2: "umount", 3: "fsopen", 4: "fsconfig", 5: "fsmount", 6: "move_mount",
-       7: "open_tree", 8: "mount_setattr"}
+OP_MOUNT, OP_UMOUNT, OP_FSCONFIG = 1, 2, 4
+OPS = {OP_MOUNT: "mount", OP_UMOUNT: "umount", 3: "fsopen", OP_FSCONFIG: "fsconfig",
+       5: "fsmount", 6: "move_mount", 7: "open_tree", 8: "mount_setattr"}
 
 # uapi linux/mount.h
 _MS: List[Tuple[int, str]] = [
@@ -42,35 +43,38 @@ def _bits(value: int, table: List[Tuple[int, str]]) -> str:
     return "|".join(names)
 
 
-def flags_text(op: str, flags: int) -> str:
-    if op == "mount":
+def op_name(op: int) -> str:
+    return OPS.get(op, str(op))
+
+
+def flags_text(op: int, flags: int) -> str:
+    """The flags of operation ``op`` (enum op's number) as text."""
+    if op == OP_MOUNT:
         if flags & MS_MGC_MSK == MS_MGC_VAL:
             flags &= ~MS_MGC_MSK
         return _bits(flags, _MS)
-    if op == "umount":
+    if op == OP_UMOUNT:
         return _bits(flags, _MNT)
-    if op == "fsconfig":
+    if op == OP_FSCONFIG:
         return _FSCONFIG.get(flags, str(flags))
     return hex(flags) if flags else ""
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    op = OPS.get(raw["op"], str(raw["op"]))
-    ret = raw["ret"]
-    return {
-        "op": op,
-        "source": cstr(raw["source"]),
-        "target": cstr(raw["target"]),
-        "fstype": cstr(raw["fstype"]),
-        "data": cstr(raw["data"]),
-        "flags": flags_text(op, raw["flags"]),
-        "flags_raw": raw["flags"],
-        "fd": raw["fd"],
-        "latency_us": raw["latency_ns"] // 1000,
-        "latency_ns": raw["latency_ns"],
-        "ret": ret,
-        "error": errno_name(ret) if ret < 0 else "",
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "op": "op_name(op)",
+    "source": "source",  # the strings decoded by the codec: cut at the first NUL
+    "target": "target",
+    "fstype": "fstype",
+    "data": "data",
+    "flags": "flags_text(op, flags)",
+    "flags_raw": "flags",
+    "fd": "fd",
+    "latency_us": "latency_ns // 1000",
+    "latency_ns": "latency_ns",
+    "ret": "ret",
+    "error": "errno_name(ret) if ret < 0 else ''",
+}, {"op_name": op_name, "flags_text": flags_text, "errno_name": errno_name})
 
 
 GADGET = Gadget(
@@ -99,7 +103,7 @@ GADGET = Gadget(
         Field("error", "error name (EPERM...)", 8, True, "ERROR"),
         Field("data", "mount options, or fsconfig's key", 0, True, "DATA"),
     ],
-    present=present,
+    present=FIELDS,
 )
 
 run = run_function(GADGET)
