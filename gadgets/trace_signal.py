@@ -3,14 +3,15 @@ signal, error) and, with ``generated``, signals the kernel generates."""
 from __future__ import annotations
 
 import signal
-from typing import Any, Dict
+from typing import Any
 
-from .common.decode import cstr
+from .common.declared import Declared
 from .common.formats import errno_name, signal_name
 from .common.gadget import Field, Gadget, Hook, Param
 from .common.session import run_function
 
-KINDS = {1: "kill", 2: "tkill", 3: "tgkill", 4: "generated"}  # KIND_* in trace_signal.bpf.c
+KIND_GENERATED = 4  # KIND_* in trace_signal.bpf.c
+KINDS = {1: "kill", 2: "tkill", 3: "tgkill", KIND_GENERATED: "generated"}
 # enum trace_signal_deliver (include/trace/events/signal.h)
 DELIVERY = {0: "", 1: "ignored", 2: "already pending", 3: "overflow", 4: "info lost"}
 
@@ -28,20 +29,18 @@ def signal_number(value: Any) -> int:
         raise ValueError(f"unknown signal {text!r}") from None
 
 
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    kind = raw["kind"]
-    ret = raw["ret"]
-    generated = kind == 4
-    return {
-        "kind": KINDS.get(kind, str(kind)),
-        "signal": signal_name(raw["sig"]),
-        "signal_raw": raw["sig"],
-        "target": {"pid": raw["target_pid"], "tid": raw["target_tid"],
-                   "comm": cstr(raw["target_comm"])},
-        "ret": ret,
-        "error": DELIVERY.get(ret, str(ret)) if generated else (errno_name(ret) if ret < 0 else ""),
-        "code": raw["code"],
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared)
+FIELDS = Declared({
+    "kind": "KINDS.get(kind, str(kind))",
+    "signal": "signal_name(sig)",
+    "signal_raw": "sig",
+    "target": "{'pid': target_pid, 'tid': target_tid, 'comm': target_comm}",  # comm: the codec's
+    "ret": "ret",
+    "error": "(DELIVERY.get(ret, str(ret)) if kind == KIND_GENERATED"
+             " else errno_name(ret) if ret < 0 else '')",
+    "code": "code",
+}, {"KINDS": KINDS, "DELIVERY": DELIVERY, "KIND_GENERATED": KIND_GENERATED,
+    "signal_name": signal_name, "errno_name": errno_name})
 
 
 GADGET = Gadget(
@@ -71,7 +70,7 @@ GADGET = Gadget(
         Field("error", "error name (ESRCH, EPERM...) or delivery result", 16, True, "ERROR"),
         Field("code", "si_code of a generated signal", -4, type=int),
     ],
-    present=present,
+    present=FIELDS,
 )
 
 run = run_function(GADGET)

@@ -137,11 +137,13 @@ def _tcp_many():
     (trace_open, {"pid": os.getpid(), "paths": True}, _open_many),
     (trace_exec, {}, _exec_many),
     (trace_signal, {}, _signal_many),
+    (trace_signal, {"generated": True}, _signal_many),
     (trace_capabilities, {"pid": os.getpid()}, _chown_many),
     (trace_bind, {}, _bind_many),
     (trace_mount, {}, _mount_many),
     (trace_tcp, {}, _tcp_many),
-], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_capabilities",
+], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_signal-generated",
+        "trace_capabilities",
         "trace_bind", "trace_mount", "trace_tcp"])
 def test_lines_equal_what_the_general_path_writes(module, options, trigger):
     require(module.GADGET)
