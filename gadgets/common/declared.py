@@ -60,19 +60,24 @@ _STAMPS = frozenset(("timestamp", "timestamp_raw"))
 class Declared:
     """A gadget's fields as expressions (see the module); callable as ``present(raw)``."""
 
-    def __init__(self, fields: Mapping[str, str], names: Mapping[str, Any]) -> None:
+    def __init__(self, fields: Mapping[str, str], names: Mapping[str, Any],
+                 builtin_members: Sequence[str] = ()) -> None:
+        """``builtin_members``: members whose names are also builtins' (an event's
+        ``type``): the expressions read the member under that name, not the builtin."""
         if not fields:
             raise ValueError("Declared: no fields")
         self.fields = dict(fields)
         self.names = dict(names)
         members: List[str] = []
+        shadowing = frozenset(builtin_members)
         self._reads: Dict[str, Set[str]] = {f: set() for f in self.fields}
         for field, expression in self.fields.items():
             if not _plain(field):
                 raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
             for name in _names_read(expression):
                 self._reads[field].add(name)
-                if name in self.names or hasattr(builtins, name) or name in members:
+                if (name in self.names or name in members
+                        or hasattr(builtins, name) and name not in shadowing):
                     continue
                 if not _plain(name) or name in _RESERVED:
                     raise ValueError(f"Declared: member name {name!r} in {field!r}")
@@ -110,21 +115,23 @@ class Declared:
         wanted = (["timestamp"] if stamped and stamp == "_ts" else []) + decoded
         off, size = decoder.spans["proc"]
         env: Dict[str, Any] = {"_proc": slice(off, off + size), "_kept": kept.get,
-                               "_new_head": new_head, "_general": general}
+                               "_new_head": new_head, "_general": general,
+                               # the builtins the code uses, by names no member shadows
+                               "_len": len, "_bytes": bytes, "_type": type}
         body = []
         if wanted:
             made = decoder.struct.members(wanted)
             if made is None:
                 return None
             env.update(_values=made[0], _need=made[1], _zeros=bytes(made[1]))
-            body += ["buf = record if len(record) >= _need else bytes(record) + _zeros[len(record):]",
+            body += ["buf = record if _len(record) >= _need else _bytes(record) + _zeros[_len(record):]",
                      "".join(("_ts" if m == "timestamp" and stamp == "_ts" else m) + ", "
                              for m in wanted) + "= _values(buf)"]
         for m in raw:
             off, size = decoder.raw[m]
             env[f"_span_{m}"] = slice(off, off + size)
-            body.append(f"{m} = bytes(record[_span_{m}])")
-        body += ["head = _kept(bytes(record[_proc]))", "if head is None:",
+            body.append(f"{m} = _bytes(record[_span_{m}])")
+        body += ["head = _kept(_bytes(record[_proc]))", "if head is None:",
                  "    head = _new_head(record)", "if not head:", "    return _general(record)"]
         body += [f"_f_{f} = ({self.fields[f]})" for f in fields]
         return body, env, stamp
@@ -152,10 +159,10 @@ class Declared:
         for field in self.fields:
             kind = types.get(field)
             if kind is int:
-                checks.append(f"type(_f_{field}) is int")
+                checks.append(f"_type(_f_{field}) is int")
                 value = f"{{_f_{field}}}"
             elif kind is bool:
-                checks.append(f"type(_f_{field}) is bool")
+                checks.append(f"_type(_f_{field}) is bool")
                 value = f'{{"true" if _f_{field} else "false"}}'
             elif kind is str:
                 value = f"{{_esc(_f_{field})}}"  # raises TypeError on another type

@@ -17,10 +17,13 @@ SIZE = struct.calcsize(FMT)
 HEAD = '"proc":{"pid":1}'
 
 
-def _decoder():
-    made = decoders._compiled("event", SIZE, FMT, decoders._check(EXPR))
-    sd = decoders.StructDecoder("event", SIZE, made, SPANS, FMT, EXPR)
-    return SimpleNamespace(struct=sd, spans=SPANS, raw={"tail": SPANS["tail"]})
+def _decoder(n="n"):
+    """The event's decoder; ``n``: the int member's name."""
+    expr = EXPR.replace("'n'", repr(n))
+    spans = {(n if k == "n" else k): v for k, v in SPANS.items()}
+    made = decoders._compiled("event", SIZE, FMT, decoders._check(expr))
+    sd = decoders.StructDecoder("event", SIZE, made, spans, FMT, expr)
+    return SimpleNamespace(struct=sd, spans=spans, raw={"tail": SPANS["tail"]})
 
 
 FIELDS = Declared({
@@ -112,6 +115,24 @@ def test_column_row_computes_the_fields_shown_only():
     assert line(rec) == " ".join([fit("a\\tb"), "P", fit("T5000000123"), fit("42"),
                                   fit("5000000123"), "P"]).rstrip()
     assert fields.column_line(decoder, [("n.x", fit)], kept, None, None, None, cell_text) is None
+
+
+def test_member_named_as_a_builtin():
+    """An event's ``type`` member read under its own name where the builtin is
+    otherwise meant; the generated line's own checks still work."""
+    assert Declared({"t": "type(n)"}, {}).members == ("n",)
+    fields = Declared({"type": "type", "kind": "str(type)", "size": "len(name)"}, {},
+                      builtin_members=("type",))
+    assert fields.members == ("type", "name")
+    assert fields({"type": 3, "name": "abc"}) == {"type": 3, "kind": "3", "size": 3}
+    decoder, encode = _decoder("type"), compact_encoder()
+    kept = {}
+    line = fields.json_line(decoder, {"type": int, "size": int}, kept,
+                            lambda rec: kept.setdefault(bytes(rec[:8]), HEAD),
+                            lambda rec: "general", lambda ns: "T", encode)
+    assert json.loads(line(_record(3, b"abc"))) == {
+        "timestamp": "T", "timestamp_raw": 5_000_000_123, "proc": {"pid": 1}, "type": 3,
+        "kind": "3", "size": 3}
 
 
 @pytest.mark.parametrize("expression", [
