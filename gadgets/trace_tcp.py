@@ -2,8 +2,9 @@
 IPv6), the network namespace and the error."""
 from __future__ import annotations
 
-from typing import Any, Dict
+import functools
 
+from .common.declared import Declared
 from .common.formats import endpoint, errno_name, family_name, ip_text
 from .common.gadget import Field, Gadget, Hook
 from .common.session import run_function
@@ -12,26 +13,24 @@ from .common.session import run_function
 TYPES = {1: "connect", 2: "accept", 3: "close", 4: "established"}
 
 
-def endpoints(ep: Dict[str, Any]) -> Dict[str, Any]:
-    fam = ep["family"]
-    return {
-        "family": family_name(fam),
-        "src": {"addr": ip_text(fam, ep["saddr"]), "port": ep["sport"]},
-        "dst": {"addr": ip_text(fam, ep["daddr"]), "port": ep["dport"]},
-        "netns": ep["netns"],
-    }
+#: an address's text by (family, raw bytes): connections repeat the same few
+address = functools.lru_cache(maxsize=1024)(ip_text)
 
-
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    ep = endpoints(raw["ep"])
-    out = {"type": TYPES.get(raw["type"], str(raw["type"])), "type_raw": raw["type"]}
-    out.update(ep)
-    fam = raw["ep"]["family"]
-    out["src_endpoint"] = endpoint(fam, ep["src"]["addr"], ep["src"]["port"])
-    out["dst_endpoint"] = endpoint(fam, ep["dst"]["addr"], ep["dst"]["port"])
-    out["error"] = errno_name(raw["error"])
-    out["error_raw"] = -raw["error"]
-    return out
+#: the gadget's fields over struct event's members (gadgets.common.declared); the
+#: member ``type`` is read as itself, not as the builtin
+FIELDS = Declared({
+    "type": "TYPES.get(type, str(type))",
+    "type_raw": "type",
+    "family": "family_name(ep['family'])",
+    "src": "{'addr': address(ep['family'], ep['saddr']), 'port': ep['sport']}",
+    "dst": "{'addr': address(ep['family'], ep['daddr']), 'port': ep['dport']}",
+    "netns": "ep['netns']",
+    "src_endpoint": "endpoint(ep['family'], address(ep['family'], ep['saddr']), ep['sport'])",
+    "dst_endpoint": "endpoint(ep['family'], address(ep['family'], ep['daddr']), ep['dport'])",
+    "error": "errno_name(error)",
+    "error_raw": "-error",
+}, {"TYPES": TYPES, "family_name": family_name, "address": address, "endpoint": endpoint,
+    "errno_name": errno_name}, builtin_members=("type",))
 
 
 GADGET = Gadget(
@@ -58,7 +57,7 @@ GADGET = Gadget(
         Field("error", "error name (ECONNREFUSED...)", 12, True, "ERROR"),
         Field("error_raw", "errno number", -4, type=int),
     ],
-    present=present,
+    present=FIELDS,
 )
 
 run = run_function(GADGET)
