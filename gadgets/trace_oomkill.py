@@ -2,22 +2,19 @@
 the OOM, the victim process and its memory (pages)."""
 from __future__ import annotations
 
-from typing import Any, Dict
-
-from .common.decode import cstr
+from .common.declared import Declared
 from .common.gadget import Field, Gadget, Hook
 from .common.session import run_function
 
-
-def present(raw: Dict[str, Any]) -> Dict[str, Any]:
-    rss = max(raw["rss_file"], 0) + max(raw["rss_anon"], 0) + max(raw["rss_shmem"], 0)
-    return {
-        "victim": {"pid": raw["victim_pid"], "tid": raw["victim_tid"],
-                   "comm": cstr(raw["victim_comm"]), "uid": raw["victim_uid"],
-                   "mntns_id": raw["victim_mntns_id"]},
-        "pages": {"total_vm": raw["total_vm"], "rss": rss, "anon": raw["rss_anon"],
-                  "file": raw["rss_file"], "shmem": raw["rss_shmem"]},
-    }
+#: the gadget's fields over struct event's members (gadgets.common.declared): the
+#: victim, another process than the event's, keeps the general path (other_processes)
+FIELDS = Declared({
+    "victim": "{'pid': victim_pid, 'tid': victim_tid, 'comm': victim_comm, 'uid': victim_uid,"
+              " 'mntns_id': victim_mntns_id}",  # comm: the codec's, cut at the first NUL
+    "pages": "{'total_vm': total_vm,"
+             " 'rss': max(rss_file, 0) + max(rss_anon, 0) + max(rss_shmem, 0),"
+             " 'anon': rss_anon, 'file': rss_file, 'shmem': rss_shmem}",
+}, {})
 
 
 GADGET = Gadget(
@@ -46,7 +43,7 @@ GADGET = Gadget(
         Field("pages.file", "file-backed resident pages", -9, type=int),
         Field("pages.shmem", "shared-memory resident pages", -9, type=int),
     ],
-    present=present,
+    present=FIELDS,
     other_processes=("victim",),
 )
 
