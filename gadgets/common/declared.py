@@ -3,8 +3,9 @@
 A gadget gives ``present=Declared({"fd": "ret if ret >= 0 else -1", ...}, names)``:
 each field's Python expression over the raw members of its event struct (the
 names it reads that are not in ``names``, the helpers and constants it calls),
-in the order the fields are shown. From that one declaration two functions are
-generated, each once per run:
+in the order the fields are shown; a field named ``"target.pid"`` is ``"pid"`` of
+the dict under ``"target"`` (the fields of one such dict declared together). From
+that one declaration two functions are generated, each once per run:
 
 - the dict (``declared(raw)``, what a hand-written ``present`` returned): the
   general path (filters, ``--fields``, columns, yaml, library use);
@@ -28,7 +29,7 @@ from json.encoder import encode_basestring_ascii
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
+    from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
 
 def _plain(name: str) -> bool:
@@ -53,6 +54,25 @@ def _names_read(expression: str) -> Iterator[str]:
                 nodes.append(value)
 
 
+def _grouped(fields: Iterable[str]) -> List[Tuple[str, List[str]]]:
+    """Each key of the dict made, with its fields in order: a field "target.pid" is
+    "pid" in the dict under "target", and the fields of one such dict go together."""
+    groups: List[Tuple[str, List[str]]] = []
+    for field in fields:
+        parts = field.split(".")
+        if len(parts) > 2 or not all(_plain(part) for part in parts):
+            raise ValueError(f"Declared: field name {field!r} is not a plain identifier"
+                             " or two joined by a dot")
+        last = groups[-1] if groups else None
+        if last and last[0] == parts[0] and len(parts) == 2 and last[1][0] != parts[0]:
+            last[1].append(field)
+        elif any(top == parts[0] for top, _ in groups):
+            raise ValueError(f"Declared: {field!r} is not beside the fields of {parts[0]!r}")
+        else:
+            groups.append((parts[0], [field]))
+    return groups
+
+
 _RESERVED = frozenset(("raw", "record", "buf", "head"))  # the generated functions' locals
 _STAMPS = frozenset(("timestamp", "timestamp_raw"))
 
@@ -71,9 +91,11 @@ class Declared:
         members: List[str] = []
         shadowing = frozenset(builtin_members)
         self._reads: Dict[str, Set[str]] = {f: set() for f in self.fields}
+        self._groups = _grouped(self.fields)
+        #: the keys of the dict made
+        self.tops = frozenset(top for top, _ in self._groups)
+        self._local = {f: f"_f{i}" for i, f in enumerate(self.fields)}
         for field, expression in self.fields.items():
-            if not _plain(field):
-                raise ValueError(f"Declared: field name {field!r} is not a plain identifier")
             for name in _names_read(expression):
                 self._reads[field].add(name)
                 if (name in self.names or name in members
@@ -92,7 +114,14 @@ class Declared:
     def _first(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         lines = ["def present(raw):"]
         lines += [f"    {m} = raw[{m!r}]" for m in self.members]
-        lines.append("    return {" + ", ".join(f"{f!r}: ({e})" for f, e in self.fields.items()) + "}")
+        values = []
+        for top, fields in self._groups:
+            if fields == [top]:
+                values.append(f"{top!r}: ({self.fields[top]})")
+            else:
+                values.append(f"{top!r}: {{" + ", ".join(
+                    f"{f.split('.')[1]!r}: ({self.fields[f]})" for f in fields) + "}")
+        lines.append("    return {" + ", ".join(values) + "}")
         self._present = self._compiled(lines, {}, "present")
         return self._present(raw)
 
@@ -133,7 +162,7 @@ class Declared:
             body.append(f"{m} = _bytes(record[_span_{m}])")
         body += ["head = _kept(_bytes(record[_proc]))", "if head is None:",
                  "    head = _new_head(record)", "if not head:", "    return _general(record)"]
-        body += [f"_f_{f} = ({self.fields[f]})" for f in fields]
+        body += [f"{self._local[f]} = ({self.fields[f]})" for f in fields]
         return body, env, stamp
 
     def json_line(self, decoder: Any, types: Mapping[str, Any], kept: Dict[bytes, str],
@@ -147,7 +176,7 @@ class Declared:
         ``new_head(record)`` puts one that is missing (gadgets.common.lines; "" when
         the general path must write the process's events); ``general(record)``:
         that path's line; ``encode``: the writer's encoder."""
-        if not _STAMPS.isdisjoint(self.fields):
+        if not _STAMPS.isdisjoint(self.tops):
             return None
         stamped = "timestamp" in decoder.spans
         start = self._prologue(decoder, list(self.fields), stamped, kept, new_head, general)
@@ -155,20 +184,12 @@ class Declared:
             return None
         body, env, stamp = start
         env.update(_iso=iso, _esc=encode_basestring_ascii, _encode=encode)
-        checks, parts = [], []
-        for field in self.fields:
-            kind = types.get(field)
-            if kind is int:
-                checks.append(f"_type(_f_{field}) is int")
-                value = f"{{_f_{field}}}"
-            elif kind is bool:
-                checks.append(f"_type(_f_{field}) is bool")
-                value = f'{{"true" if _f_{field} else "false"}}'
-            elif kind is str:
-                value = f"{{_esc(_f_{field})}}"  # raises TypeError on another type
-            else:
-                value = f"{{_encode(_f_{field})}}"
-            parts.append(f'"{field}":{value}')
+        checks: List[str] = []
+        parts = []
+        for top, fields in self._groups:
+            values = [f'"{f.rsplit(".", 1)[-1]}":{self._json_value(f, types, checks)}'
+                      for f in fields]
+            parts.append(values[0] if fields == [top] else f'"{top}":{{{{{",".join(values)}}}}}')
         if checks:
             body += ["if not (" + " and ".join(checks) + "):", "    raise TypeError"]
         text = (f'{{{{"timestamp":"{{_iso({stamp})}}","timestamp_raw":{{{stamp}}},' if stamped
@@ -178,6 +199,20 @@ class Declared:
                  + ["    except TypeError:", "        return _general(record)"])
         line: Callable[[Any], str] = self._compiled(lines, env, "line")
         return line
+
+    def _json_value(self, field: str, types: Mapping[str, Any], checks: List[str]) -> str:
+        """A field's value in the JSON line's f-string, by its declared type (a type
+        check added to ``checks`` where the text alone would not fail on another)."""
+        kind, local = types.get(field), self._local[field]
+        if kind is int:
+            checks.append(f"_type({local}) is int")
+            return f"{{{local}}}"
+        if kind is bool:
+            checks.append(f"_type({local}) is bool")
+            return f'{{"true" if {local} else "false"}}'
+        if kind is str:
+            return f"{{_esc({local})}}"  # raises TypeError on another type
+        return f"{{_encode({local})}}"
 
     def column_line(self, decoder: Any, columns: Sequence[Tuple[str, Callable[[str], str]]],
                     kept: Dict[bytes, List[str]], new_head: Callable[[Any], List[str]],
@@ -189,8 +224,9 @@ class Declared:
         ``new_head`` as in :meth:`json_line`: a list with a cell per column, empty when
         the general path must write the process's events); ``cell``: output.cell_text.
         None when a column is a path inside one of the fields, or as json_line."""
-        if not _STAMPS.isdisjoint(self.fields) or any(
-                "." in name and name.split(".", 1)[0] in self.fields for name, _ in columns):
+        if not _STAMPS.isdisjoint(self.tops) or any(
+                name not in self.fields and name.split(".", 1)[0] in self.tops
+                for name, _ in columns):
             return None
         shown = [name for name, _ in columns if name in self.fields]
         stamped = "timestamp" in decoder.spans and any(n in _STAMPS for n, _ in columns)
@@ -203,7 +239,7 @@ class Declared:
         for i, (name, fit) in enumerate(columns):
             env[f"_fit_{i}"] = fit
             if name in self.fields:
-                cells.append(f"_fit_{i}(_cell(_f_{name}))")
+                cells.append(f"_fit_{i}(_cell({self._local[name]}))")
             elif stamped and name in _STAMPS:
                 value = f"_iso({stamp})" if name == "timestamp" else stamp
                 cells.append(f"_fit_{i}(_cell({value}))")

@@ -60,7 +60,7 @@ class _RecordLines:
         self._kept: Dict[bytes, Any] = {}  # cleared, never replaced: generated lines hold .get
         self._kept_since = time.monotonic()
         declared = run.gadget.present
-        self._fields = frozenset(declared.fields if isinstance(declared, Declared) else ())
+        self._fields = declared.tops if isinstance(declared, Declared) else frozenset()
 
     def _install(self, generated: Optional[Callable[[Any], str]]) -> None:
         """:meth:`line` becomes ``generated`` (a Declared gadget's line, which unpacks

@@ -90,7 +90,9 @@ def test_dict_and_members():
         "n": 3, "twice": 6, "name": "a", "odd": True, "tail": [5, 6]}
 
 
-@pytest.mark.parametrize("fields", [{"a-b": "1"}, {"_a": "1"}, {"a": "record"}, {"a": "_x"}, {}])
+@pytest.mark.parametrize("fields", [{"a-b": "1"}, {"_a": "1"}, {"a": "record"}, {"a": "_x"}, {},
+                                    {"a.b.c": "1"}, {"a.": "1"}, {"a": "1", "a.b": "2"},
+                                    {"a.b": "1", "a": "2"}, {"a.b": "1", "c": "2", "a.d": "3"}])
 def test_refused_declarations(fields):
     with pytest.raises(ValueError):
         Declared(fields, {})
@@ -133,6 +135,33 @@ def test_member_named_as_a_builtin():
     assert json.loads(line(_record(3, b"abc"))) == {
         "timestamp": "T", "timestamp_raw": 5_000_000_123, "proc": {"pid": 1}, "type": 3,
         "kind": "3", "size": 3}
+
+
+def test_dotted_fields_make_a_dict_under_their_key():
+    """"target.pid": "pid" of the dict under "target", in the dict, the JSON line (its
+    declared types checked) and a column row showing it."""
+    from pybpf_gadgets.common.output import cell_text
+
+    fields = Declared({"n": "n", "t.n": "n + 1", "t.name": "name", "after": "n * 2"}, {})
+    assert fields({"n": 1, "name": "a"}) == {"n": 1, "t": {"n": 2, "name": "a"}, "after": 2}
+    assert fields.tops == {"n", "t", "after"}
+    decoder, encode = _decoder(), compact_encoder()
+    kept = {}
+    head = lambda rec: kept.setdefault(bytes(rec[:8]), HEAD)  # noqa: E731
+    line = fields.json_line(decoder, {"t.n": int, "t.name": str}, kept, head,
+                            lambda rec: "general", lambda ns: "T", encode)
+    assert line(_record(1, b'a"')) == ('{"timestamp":"T","timestamp_raw":5000000123,'
+                                      '"proc":{"pid":1},"n":1,"t":{"n":2,"name":"a\\""},"after":2}')
+    assert fields.json_line(decoder, {"t.n": str}, kept, head, lambda rec: "general",
+                            lambda ns: "T", encode)(_record(1, b"a")) == "general"
+    columns = [("t.name", cell_text), ("proc.pid", cell_text)]
+    kept.clear()
+    row = fields.column_line(decoder, columns, kept,
+                             lambda rec: kept.setdefault(bytes(rec[:8]), ["P", "P"]),
+                             lambda rec: "general", lambda ns: "T", cell_text)
+    assert row(_record(1, b"x")) == "x P"
+    assert fields.column_line(decoder, [("t", cell_text)], kept, None, None, None,
+                              cell_text) is None
 
 
 @pytest.mark.parametrize("expression", [
