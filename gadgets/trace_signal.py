@@ -34,7 +34,9 @@ FIELDS = Declared({
     "kind": "KINDS.get(kind, str(kind))",
     "signal": "signal_name(sig)",
     "signal_raw": "sig",
-    "target": "{'pid': target_pid, 'tid': target_tid, 'comm': target_comm}",  # comm: the codec's
+    "target.pid": "target_pid",
+    "target.tid": "target_tid",
+    "target.comm": "target_comm",  # decoded by the codec: cut at the first NUL
     "ret": "ret",
     "error": "(DELIVERY.get(ret, str(ret)) if kind == KIND_GENERATED"
              " else errno_name(ret) if ret < 0 else '')",
