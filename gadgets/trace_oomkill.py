@@ -9,11 +9,16 @@ from .common.session import run_function
 #: the gadget's fields over struct event's members (gadgets.common.declared): the
 #: victim, another process than the event's, keeps the general path (other_processes)
 FIELDS = Declared({
-    "victim": "{'pid': victim_pid, 'tid': victim_tid, 'comm': victim_comm, 'uid': victim_uid,"
-              " 'mntns_id': victim_mntns_id}",  # comm: the codec's, cut at the first NUL
-    "pages": "{'total_vm': total_vm,"
-             " 'rss': max(rss_file, 0) + max(rss_anon, 0) + max(rss_shmem, 0),"
-             " 'anon': rss_anon, 'file': rss_file, 'shmem': rss_shmem}",
+    "victim.pid": "victim_pid",
+    "victim.tid": "victim_tid",
+    "victim.comm": "victim_comm",  # decoded by the codec: cut at the first NUL
+    "victim.uid": "victim_uid",
+    "victim.mntns_id": "victim_mntns_id",
+    "pages.total_vm": "total_vm",
+    "pages.rss": "max(rss_file, 0) + max(rss_anon, 0) + max(rss_shmem, 0)",
+    "pages.anon": "rss_anon",
+    "pages.file": "rss_file",
+    "pages.shmem": "rss_shmem",
 }, {})
 
 
