@@ -4,8 +4,11 @@ A gadget gives ``present=Declared({"fd": "ret if ret >= 0 else -1", ...}, names)
 each field's Python expression over the raw members of its event struct (the
 names it reads that are not in ``names``, the helpers and constants it calls),
 in the order the fields are shown; a field named ``"target.pid"`` is ``"pid"`` of
-the dict under ``"target"`` (the fields of one such dict declared together). From
-that one declaration two functions are generated, each once per run:
+the dict under ``"target"`` (the fields of one such dict declared together). An
+expression reads names only (it binds none: no comprehension, lambda or ``:=``; a
+helper does that), and a member named as a builtin (``type``) is listed in
+``builtin_members``. From that one declaration three functions are generated, each
+once per run:
 
 - the dict (``declared(raw)``, what a hand-written ``present`` returned): the
   general path (filters, ``--fields``, columns, yaml, library use);
@@ -14,10 +17,12 @@ that one declaration two functions are generated, each once per run:
   decoder's checked expression, pybpf.decoders: StructDecoder.members), the
   process part's kept text, and one f-string; the text is what the general path
   writes, and a value of another type than its Field declares (or a process part
-  whose keys a field would replace) makes that event take the general path.
+  whose keys a field would replace) makes that event take the general path;
+- the column row (:meth:`Declared.column_line`): the same, computing only the
+  fields of the columns shown.
 
 Generated source holds only what the gadget's own module declares (field names,
-checked as identifiers, and its expressions) and fixed names; the decoder's part
+checked as identifiers or two joined by a dot, and its expressions) and fixed names; the decoder's part
 comes from pybpf.decoders already checked, as a function, and offsets and
 helpers reach the code as values, never as text.
 """
@@ -37,21 +42,33 @@ def _plain(name: str) -> bool:
     return name.isascii() and name.isidentifier() and name[0] != "_"
 
 
-def _names_read(expression: str) -> Iterator[str]:
-    """The names an expression reads, in ast.walk's order (breadth first). The nodes
-    come from compile's parser itself (PyCF_ONLY_AST; _ast is the C module that the ast
-    module re-exports): importing ast, a few milliseconds of every start, would only
-    give its walk."""
+def _nodes(expression: str) -> Iterator[Any]:
+    """The nodes of an expression, in ast.walk's order (breadth first). They come from
+    compile's parser itself (PyCF_ONLY_AST; _ast is the C module that the ast module
+    re-exports): importing ast, a few milliseconds of every start, would only give its
+    walk."""
     nodes = [compile(expression, "<declared field>", "eval", _ast.PyCF_ONLY_AST)]
     for node in nodes:  # grows as it goes: each node's children after those already met
-        if isinstance(node, _ast.Name):
-            yield node.id
+        yield node
         for name in node._fields:
             value = getattr(node, name, None)
             if isinstance(value, list):
                 nodes.extend(item for item in value if isinstance(item, _ast.AST))
             elif isinstance(value, _ast.AST):
                 nodes.append(value)
+
+
+def _names_read(expression: str) -> Iterator[str]:
+    """The names an expression reads, in the order of their nodes. An expression that
+    binds a name (a comprehension's or a lambda's variable, ``:=``) is refused: its
+    variables would be taken for members."""
+    for node in _nodes(expression):
+        if isinstance(node, _ast.arg) or (isinstance(node, _ast.Name)
+                                          and not isinstance(node.ctx, _ast.Load)):
+            raise ValueError(f"Declared: {expression!r} binds a name; "
+                             "call a helper that does it instead")
+        if isinstance(node, _ast.Name):
+            yield node.id
 
 
 def _grouped(fields: Iterable[str]) -> List[Tuple[str, List[str]]]:
@@ -91,6 +108,8 @@ class Declared:
         members: List[str] = []
         shadowing = frozenset(builtin_members)
         self._reads: Dict[str, Set[str]] = {f: set() for f in self.fields}
+        #: builtins the expressions read (a member of the same name would be shadowed)
+        self._builtins: Set[str] = set()
         self._groups = _grouped(self.fields)
         #: the keys of the dict made
         self.tops = frozenset(top for top, _ in self._groups)
@@ -98,8 +117,10 @@ class Declared:
         for field, expression in self.fields.items():
             for name in _names_read(expression):
                 self._reads[field].add(name)
-                if (name in self.names or name in members
-                        or hasattr(builtins, name) and name not in shadowing):
+                if name in self.names or name in members:
+                    continue
+                if hasattr(builtins, name) and name not in shadowing:
+                    self._builtins.add(name)
                     continue
                 if not _plain(name) or name in _RESERVED:
                     raise ValueError(f"Declared: member name {name!r} in {field!r}")
@@ -111,7 +132,16 @@ class Declared:
     def __call__(self, raw: Dict[str, Any]) -> Dict[str, Any]:
         return self._present(raw)
 
+    def _shadowed(self, members: Iterable[str]) -> None:
+        """Refuse an event member that the expressions would read as the builtin of its
+        name: it is to be listed in ``builtin_members``."""
+        clash = sorted(self._builtins.intersection(members))
+        if clash:
+            raise ValueError(f"Declared: the event's member {clash[0]!r} is read as the "
+                             "builtin of that name; list it in builtin_members")
+
     def _first(self, raw: Dict[str, Any]) -> Dict[str, Any]:
+        self._shadowed(raw)
         lines = ["def present(raw):"]
         lines += [f"    {m} = raw[{m!r}]" for m in self.members]
         values = []
@@ -137,6 +167,7 @@ class Declared:
         """The start of a generated line's body (members of ``fields`` in locals, the time
         stamp in the local named third when ``stamped``, the process part in ``head``),
         the values it names, or None when the decoder cannot give the members alone."""
+        self._shadowed(decoder.spans)
         reads = [m for m in self.members if any(m in self._reads[f] for f in fields)]
         raw = [m for m in reads if m in decoder.raw]
         decoded = [m for m in reads if m not in decoder.raw]

@@ -137,6 +137,29 @@ def test_member_named_as_a_builtin():
         "kind": "3", "size": 3}
 
 
+def test_a_builtin_member_not_listed_is_refused_not_read_as_the_builtin():
+    """Without builtin_members, ``type`` in an expression is the builtin; an event that
+    has a member of that name is refused at its first use (dict and generated line)
+    rather than shown as <class 'type'>."""
+    fields = Declared({"type": "type", "size": "len(name)"}, {})
+    with pytest.raises(ValueError, match="member 'type' is read as the builtin"):
+        fields({"type": 3, "name": "abc"})
+    kept = {}
+    with pytest.raises(ValueError, match="builtin_members"):
+        Declared({"type": "type"}, {}).json_line(
+            _decoder("type"), {"type": int}, kept, lambda rec: HEAD, lambda rec: "general",
+            lambda ns: "T", compact_encoder())
+    assert Declared({"n": "len(name)"}, {})({"name": "ab"}) == {"n": 2}  # no clash
+
+
+@pytest.mark.parametrize("expression", ["[c for c in name]", "(lambda x: x)(n)",
+                                        "(m := n) + m"])
+def test_an_expression_that_binds_a_name_is_refused(expression):
+    """Its variables would be taken for the event's members (and fail at the first event)."""
+    with pytest.raises(ValueError, match="binds a name"):
+        Declared({"f": expression}, {})
+
+
 def test_dotted_fields_make_a_dict_under_their_key():
     """"target.pid": "pid" of the dict under "target", in the dict, the JSON line (its
     declared types checked) and a column row showing it."""
@@ -168,12 +191,12 @@ def test_dotted_fields_make_a_dict_under_their_key():
     "n if n >= 0 else 'negative'", "list(tail[:size])", "[x + y for x in a if x > z]",
     "f(a, b=c, *d, **e)", "a.b.c(d)[e:f:g]", "lambda q: q + w", "{k: v for k, v in m.items()}",
     "not a and b or c", "f'{a}{b!r:>{c}}'"])
-def test_names_read_as_ast_walk_finds_them(expression):
+def test_nodes_as_ast_walk_finds_them(expression):
     """The declared fields' names come from compile's own nodes (no ast module), in
     ast.walk's order: members keep the order of their first use."""
     import ast
 
-    from pybpf_gadgets.common.declared import _names_read
+    from pybpf_gadgets.common.declared import _nodes
 
-    want = [n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)]
-    assert list(_names_read(expression)) == want
+    want = [type(n).__name__ for n in ast.walk(ast.parse(expression, mode="eval"))]
+    assert [type(n).__name__ for n in _nodes(expression)] == want
