@@ -153,6 +153,7 @@ def test_lines_equal_what_the_general_path_writes(module, options, trigger):
         for writer in _writers(module.GADGET):
             render = lines.for_run(run, writer)
             assert render is not None
+            assert "line" in vars(render)  # the Declared gadget's generated line is what runs
             expected = [_general(run, writer, r) for r in records]
             assert [render.line(r) for r in records] == expected
             render._kept_since -= lines.KEEP_SECONDS  # dropped kept parts give the same
