@@ -2,8 +2,6 @@
 IPv6), the network namespace and the error."""
 from __future__ import annotations
 
-import functools
-
 from .common.declared import Declared
 from .common.formats import endpoint, errno_name, family_name, ip_text
 from .common.gadget import Field, Gadget, Hook
@@ -13,25 +11,22 @@ from .common.session import run_function
 TYPES = {1: "connect", 2: "accept", 3: "close", 4: "established"}
 
 
-#: an address's text by (family, raw bytes): connections repeat the same few
-address = functools.lru_cache(maxsize=1024)(ip_text)
-
 #: the gadget's fields over struct event's members (gadgets.common.declared); the
 #: member ``type`` is read as itself, not as the builtin
 FIELDS = Declared({
     "type": "TYPES.get(type, str(type))",
     "type_raw": "type",
     "family": "family_name(ep['family'])",
-    "src.addr": "address(ep['family'], ep['saddr'])",
+    "src.addr": "ip_text(ep['family'], ep['saddr'])",
     "src.port": "ep['sport']",
-    "dst.addr": "address(ep['family'], ep['daddr'])",
+    "dst.addr": "ip_text(ep['family'], ep['daddr'])",
     "dst.port": "ep['dport']",
     "netns": "ep['netns']",
-    "src_endpoint": "endpoint(ep['family'], address(ep['family'], ep['saddr']), ep['sport'])",
-    "dst_endpoint": "endpoint(ep['family'], address(ep['family'], ep['daddr']), ep['dport'])",
+    "src_endpoint": "endpoint(ep['family'], ip_text(ep['family'], ep['saddr']), ep['sport'])",
+    "dst_endpoint": "endpoint(ep['family'], ip_text(ep['family'], ep['daddr']), ep['dport'])",
     "error": "errno_name(error)",
     "error_raw": "-error",
-}, {"TYPES": TYPES, "family_name": family_name, "address": address, "endpoint": endpoint,
+}, {"TYPES": TYPES, "family_name": family_name, "ip_text": ip_text, "endpoint": endpoint,
     "errno_name": errno_name}, builtin_members=("type",))
 
 

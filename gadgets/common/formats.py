@@ -98,10 +98,16 @@ def family_name(family: int) -> str:
 
 def ip_text(family: int, raw: Any) -> str:
     """An address from the kernel's 16-byte array (IPv4 in the first 4 bytes)
-    as text; "" for another family."""
+    as text; "" for another family. Connections repeat the same few addresses:
+    the text of each (family, bytes) is kept."""
+    data = bytes(raw) if not isinstance(raw, list) else bytes(b & 0xFF for b in raw)
+    return _ip_text(family, data)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ip_text(family: int, data: bytes) -> str:
     import ipaddress  # here: only the network gadgets show addresses (1-2 ms at start)
 
-    data = bytes(raw) if not isinstance(raw, list) else bytes(b & 0xFF for b in raw)
     if family == AF_INET:
         return str(ipaddress.IPv4Address(data[:4]))
     if family == AF_INET6:
