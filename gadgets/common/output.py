@@ -14,6 +14,7 @@ text when the output is not a terminal).
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from pybpf.cli import terminal_size
@@ -175,17 +176,46 @@ def _shaped_encoder(d: Dict[str, Any], encode: Callable[[Any], str],
 
 
 class _Writer:
-    """What both writers share: a stream, lines already made, flushing."""
+    """What both writers share: a stream, lines already made, flushing.
+
+    Text goes to a stream that has a file descriptor (stdout) through os.write, every
+    byte: CPython's buffered file (3.11) drops the rest of a large write that a signal
+    interrupted partway (a pipe's reader slower than the stream, then Ctrl-C: a line
+    cut, the batch after it gone, although the handler returned). os.write says how
+    much went; the rest is written again. Other streams (StringIO) get ``write``."""
 
     stream: IO[str]
+    _fd: Optional[int] = -1  # -1: not looked up yet; None: the stream has no fd
+
+    def put(self, text: str) -> None:
+        """``text`` written whole (see the class's docstring)."""
+        fd = self._fd
+        if fd == -1:
+            fd = self._fd = _fd_of(self.stream)
+        if fd is None:
+            self.stream.write(text)
+            return
+        self.stream.flush()  # what went through the stream before, first
+        data = memoryview(text.encode(getattr(self.stream, "encoding", None) or "utf-8",
+                                      getattr(self.stream, "errors", None) or "strict"))
+        while data:
+            data = data[os.write(fd, data):]
 
     def lines(self, batch: Sequence[str]) -> None:
         """Lines already made (gadgets.common.lines), in one write."""
         if batch:
-            self.stream.write("\n".join(batch) + "\n")
+            self.put("\n".join(batch) + "\n")
 
     def flush(self) -> None:
         self.stream.flush()
+
+
+def _fd_of(stream: IO[str]) -> Optional[int]:
+    """The file descriptor ``stream`` writes to, or None (StringIO, a wrapper without one)."""
+    try:
+        return stream.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both
+        return None
 
 
 def _pretty(value: Any) -> str:
@@ -222,10 +252,10 @@ class DocumentWriter(_Writer):
     def events(self, batch: Sequence[Dict[str, Any]]) -> None:
         """Every event of ``batch``, in one write."""
         if batch:
-            self.stream.write("".join([self.document(self.chosen(e)) for e in batch]))
+            self.put("".join([self.document(self.chosen(e)) for e in batch]))
 
     def lost(self, count: int, total: int) -> None:
-        self.stream.write(self.document({"type": "lost", "lost": count, "lost_total": total}))
+        self.put(self.document({"type": "lost", "lost": count, "lost_total": total}))
         self.stream.flush()
 
 
@@ -244,7 +274,7 @@ class JSONWriter(DocumentWriter):
             return
         if self.fields or self.drop:
             batch = [self.chosen(event) for event in batch]
-        self.stream.write("\n".join(map(self.encode, batch)) + "\n")
+        self.put("\n".join(map(self.encode, batch)) + "\n")
 
 
 def document_writer(output: str, fields: Optional[Sequence[str]] = None,
@@ -357,7 +387,7 @@ class ColumnWriter(_Writer):
         return " ".join([fit(text) for (_, fit), text in zip(self._cells, cells)]).rstrip() + "\n"
 
     def header(self) -> None:
-        self.stream.write(self._line([c.title for c in self.cols]))
+        self.put(self._line([c.title for c in self.cols]))
         self.stream.flush()
 
     def event(self, event: Dict[str, Any]) -> None:
@@ -370,7 +400,7 @@ class ColumnWriter(_Writer):
     def events(self, batch: Sequence[Dict[str, Any]]) -> None:
         """Every event of ``batch``, one row each, in one write."""
         if batch:
-            self.stream.write("\n".join(map(self.row, batch)) + "\n")
+            self.put("\n".join(map(self.row, batch)) + "\n")
 
     def lost(self, count: int, total: int) -> None:
         sys.stderr.write(f"pybpf: lost {count} events ({total} in total)\n")
