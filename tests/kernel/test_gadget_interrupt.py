@@ -61,8 +61,12 @@ def test_interrupt_mid_storm_keeps_the_count():
             tool.kill()
     assert tool.returncode == 0 and "Traceback" not in err, err
     seen, lost = set(), 0
-    for line in out.splitlines():
-        doc = json.loads(line)
+    for number, line in enumerate(out.splitlines()):
+        try:
+            doc = json.loads(line)
+        except ValueError:  # a cut line: say where, with what came before and after
+            around = out.splitlines()[max(number - 1, 0):number + 2]
+            raise AssertionError(f"line {number} is not whole: {around!r}; stderr: {err!r}") from None
         if doc.get("type") == "lost":
             lost = doc["lost_total"]
         elif doc.get("fname", "").startswith(f"/nonexistent/{tag}."):
