@@ -473,7 +473,14 @@ def pyz_rows(env: Env, table: Table, repeat: int, work: Path) -> None:
     size, c_size = pyz.stat().st_size / 2**20, (os.path.getsize(peer) / 2**20 if peer else 0.0)
     table.add("zipapp size: pybpf.pyz (every gadget, pyelftools, construct) / opensnoop binary",
               f"{size:.2f} MiB", f"{c_size:.2f} MiB" if peer else "-", ratio_of(size, c_size))
-    ours = [sys.executable, str(pyz), "run", "trace_open", "-o", "json", "--pid", "{PID}"]
+    # run by an interpreter with nothing installed, as on a host the zipapp is copied to:
+    # the one running this bench may start with site-packages' .pth files (pyenv's global
+    # one: `-c pass` in 80 ms against 20 ms in a bare venv), which are not the zipapp's cost
+    bare = work / "bare"
+    if not (bare / "bin" / "python3").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    ours = [str(bare / "bin" / "python3"), str(pyz), "run", "trace_open", "-o", "json",
+            "--pid", "{PID}"]
     theirs = c_cmd(env, "opensnoop", line_buffered=True)
     run_tool(env, ours, "open")  # warms the caches
     runs = alternate(repeat, {
