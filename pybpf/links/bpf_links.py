@@ -12,7 +12,7 @@ from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.sys.fd import FD
-from pybpf.uapi import BPF_F_ALLOW_MULTI, AttachType
+from pybpf.uapi import BPF_F_ALLOW_MULTI, bpf_attach_type, name_of
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,11 +40,11 @@ def attach_raw_tracepoint(prog: ProgLike, name: Optional[str] = None) -> Link:
 
 
 _TRACING_KIND: Dict[int, str] = {
-    AttachType.TRACE_RAW_TP: "tp_btf",
-    AttachType.TRACE_FENTRY: "fentry",
-    AttachType.TRACE_FEXIT: "fexit",
-    AttachType.MODIFY_RETURN: "fmod_ret",
-    AttachType.LSM_MAC: "lsm",
+    bpf_attach_type.TRACE_RAW_TP: "tp_btf",
+    bpf_attach_type.TRACE_FENTRY: "fentry",
+    bpf_attach_type.TRACE_FEXIT: "fexit",
+    bpf_attach_type.MODIFY_RETURN: "fmod_ret",
+    bpf_attach_type.LSM_MAC: "lsm",
 }
 
 
@@ -105,7 +105,7 @@ def attach_iter(prog: ProgLike, *, map: Optional[Union[Map, FD, int]] = None, ta
         info = struct.pack("<III", task_tid, task_pid, 0)
     target = _section_target(prog) or "iter"
     try:
-        fd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_ITER, iter_info=info,
+        fd = bpfsys.link_create(prog_fd(prog), 0, bpf_attach_type.TRACE_ITER, iter_info=info,
                                 detail=f"iter {target}")
     except SyscallError as exc:
         raise link_error(exc, prog, f"iterator {target}") from None
@@ -119,10 +119,7 @@ def attach_cgroup(prog: ProgLike, cgroup_path: str, attach_type: Optional[int] =
     cgroup links get BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI, undone on close."""
     if attach_type is None:
         attach_type = int(getattr(prog, "expected_attach_type", 0) or 0)
-    try:
-        type_name = AttachType(attach_type).name.lower()
-    except ValueError:
-        type_name = str(attach_type)
+    type_name = name_of(bpf_attach_type, attach_type).lower()
     target = f"{cgroup_path} ({type_name})"
     what = f"cgroup {target}"
     try:
@@ -163,7 +160,7 @@ def attach_xdp(prog: ProgLike, dev: Union[int, str], flags: int = 0) -> Link:
     ifindex = ifindex_of(dev)
     what = f"xdp {dev}"
     try:
-        fd = bpfsys.link_create(prog_fd(prog), ifindex, AttachType.XDP, flags, detail=what)
+        fd = bpfsys.link_create(prog_fd(prog), ifindex, bpf_attach_type.XDP, flags, detail=what)
     except SyscallError as exc:
         raise link_error(exc, prog, what) from None
     return Link("xdp", str(dev), prog_name(prog), fd)

@@ -15,7 +15,7 @@ from pybpf.links import exit_cleanup
 from pybpf.links.base import Link
 from pybpf.links.common import NO_LINK_ERRNOS, link_error, prog_fd, prog_name
 from pybpf.links.netlink import RtNetlink, TcFilter, clsact_parent, ifindex_of
-from pybpf.uapi import AttachType
+from pybpf.uapi import bpf_attach_type
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 SO_ATTACH_BPF = 50
 SO_DETACH_BPF = 27
-_TCX = {"ingress": AttachType.TCX_INGRESS, "egress": AttachType.TCX_EGRESS}
+_TCX = {"ingress": bpf_attach_type.TCX_INGRESS, "egress": bpf_attach_type.TCX_EGRESS}
 MODES = ("auto", "tcx", "clsact")
 # clsact qdiscs this process created, by (netns inode, ifindex): the last of
 # our filters on one removes it, unless someone else's filter is still there

@@ -24,8 +24,9 @@ from pybpf.sys import perf as sysperf
 from pybpf.uapi import (
     BPF_F_KPROBE_MULTI_RETURN,
     BPF_F_UPROBE_MULTI_RETURN,
-    AttachType,
-    LinkType,
+    bpf_attach_type,
+    bpf_link_type,
+    name_of,
 )
 
 TYPE_CHECKING = False
@@ -138,10 +139,10 @@ def attach_kprobe_multi(prog: ProgLike, symbols: Optional[Sequence[str]] = None,
     opts = bpfsys.KprobeMultiOpts(syms=names, cookies=cookies,
                                   flags=BPF_F_KPROBE_MULTI_RETURN if retprobe else 0)
     try:
-        lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_KPROBE_MULTI,
+        lfd = bpfsys.link_create(prog_fd(prog), 0, bpf_attach_type.TRACE_KPROBE_MULTI,
                                  kprobe_multi=opts, detail=f"{kind} {target}")
     except SyscallError as exc:
-        raise _multi_error(exc, prog, f"{kind} {target}", LinkType.KPROBE_MULTI) from None
+        raise _multi_error(exc, prog, f"{kind} {target}", bpf_link_type.KPROBE_MULTI) from None
     return Link(kind, target, prog_name(prog), lfd)
 
 
@@ -194,10 +195,10 @@ def attach_uprobe_multi(prog: ProgLike, binary: str, symbols: Optional[Sequence[
                                   pid=pid if pid > 0 else 0,
                                   flags=BPF_F_UPROBE_MULTI_RETURN if retprobe else 0)
     try:
-        lfd = bpfsys.link_create(prog_fd(prog), 0, AttachType.TRACE_UPROBE_MULTI,
+        lfd = bpfsys.link_create(prog_fd(prog), 0, bpf_attach_type.TRACE_UPROBE_MULTI,
                                  uprobe_multi=opts, detail=f"{kind} {label}")
     except SyscallError as exc:
-        raise _multi_error(exc, prog, f"{kind} {label}", LinkType.UPROBE_MULTI) from None
+        raise _multi_error(exc, prog, f"{kind} {label}", bpf_link_type.UPROBE_MULTI) from None
     return Link(kind, label, prog_name(prog), lfd)
 
 
@@ -206,7 +207,7 @@ def _multi_error(exc: SyscallError, prog: ProgLike, what: str, link_type: int) -
     support = features.has_link_type(link_type)
     if not support:
         return MissingHookError(f"program {prog_name(prog)!r}: cannot attach to {what}: this "
-                                f"kernel has no {LinkType(link_type).name.lower()} links "
+                                f"kernel has no {name_of(bpf_link_type, link_type).lower()} links "
                                 f"({support.reason})")
     return link_error(exc, prog, what)
 

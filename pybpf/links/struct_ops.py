@@ -15,7 +15,7 @@ from pybpf import sys as bpfsys
 from pybpf.errors import LinkError, SyscallError
 from pybpf.links.base import Link
 from pybpf.sys import commands as cmds
-from pybpf.uapi import AttachType
+from pybpf.uapi import bpf_attach_type
 
 if TYPE_CHECKING:
     from pybpf.maps import Map
@@ -38,7 +38,7 @@ def attach_struct_ops(m: Map, value: bytes, link: bool = True) -> Link:
         out.on_close(unregister)
         return out
     try:
-        lfd = bpfsys.link_create(m.fd, 0, AttachType.STRUCT_OPS, detail=what)
+        lfd = bpfsys.link_create(m.fd, 0, bpf_attach_type.STRUCT_OPS, detail=what)
     except SyscallError as exc:
         raise LinkError(f"cannot register {what}: {exc}") from None
     return Link("struct_ops", m.name, "", lfd)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import TYPE_CHECKING, Callable, Dict, Tuple
 
 from pybpf.errors import MissingHookError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Callable, Dict, Tuple
+
     from elftools.elf.elffile import ELFFile
 
 _LIB_DIRS = {
