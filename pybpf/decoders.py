@@ -69,14 +69,15 @@ class StructDecoder:
 
     def __init__(self, name: str, size: int, decode_from: Callable[..., Any],
                  spans: Spans, fmt: Optional[str] = None,
-                 expression: Optional[str] = None) -> None:
+                 expression: Optional[str] = None, *,
+                 tree: Optional[_ast.Expression] = None) -> None:
         self.name = name
         self.size = size
         self.decode_from = decode_from
         self.spans = spans
         self.fmt = fmt
         self.expression = expression
-        self._tree: Optional[_ast.Expression] = None  # the expression, checked once
+        self._tree = tree  # the expression, checked once (given: by the load that checked it)
 
     def narrowed(self, skip: Iterable[str]) -> Optional[Tuple[Callable[..., Any], int]]:
         """A ``decode_from(buf, base=0)`` giving the same dict without the members in
@@ -112,18 +113,18 @@ def _parsed(source: str, mode: str) -> Any:
     return compile(source, "<decoder source>", mode, _ast.PyCF_ONLY_AST)
 
 
-def _nodes(tree: _ast.AST) -> Iterator[_ast.AST]:
-    """Every node of ``tree`` (those ``ast.walk`` gives, depth first)."""
-    todo = [tree]
-    while todo:
-        node = todo.pop()
+def walk(tree: _ast.AST) -> Iterator[_ast.AST]:
+    """Every node of ``tree`` (a tree of compile's ``PyCF_ONLY_AST``), in ``ast.walk``'s
+    order (breadth first), without importing the ast module."""
+    nodes = [tree]
+    for node in nodes:  # grows as it goes: each node's children after those already met
         yield node
         for field in node._fields:
             value = getattr(node, field, None)
             if isinstance(value, _ast.AST):
-                todo.append(value)
+                nodes.append(value)
             elif isinstance(value, list):
-                todo.extend(item for item in value if isinstance(item, _ast.AST))
+                nodes.extend(item for item in value if isinstance(item, _ast.AST))
 
 
 def _placed(node: _ast.expr) -> _ast.expr:
@@ -135,7 +136,7 @@ def _placed(node: _ast.expr) -> _ast.expr:
 def _check(expression: str) -> _ast.Expression:
     """The parsed expression if it only uses the forms the codec generates."""
     tree: _ast.Expression = _parsed(expression, "eval")
-    for node in _nodes(tree):
+    for node in walk(tree):
         if not isinstance(node, _NODES):
             raise _Unusable(type(node).__name__)
         if isinstance(node, _ast.Name) and node.id != "v" and node.id not in _HELPERS:
@@ -190,7 +191,7 @@ def _tokens(body: str) -> Iterator[Tuple[str, str]]:
 def _items_end(tree: _ast.expr) -> int:
     """One past the highest item of ``v`` that ``tree`` reads (constant indices and slices)."""
     end = 0
-    for node in _nodes(tree):
+    for node in walk(tree):
         if not isinstance(node, _ast.Subscript):
             continue
         index = node.slice
@@ -266,9 +267,8 @@ def _decoded(body: memoryview, name: str) -> StructDecoder:
             raise _Unusable("span")
         spans[member] = (span[0], span[1])
     tree = _check(expression)
-    decoder = StructDecoder(name, size, _compiled(name, size, fmt, tree), spans, fmt, expression)
-    decoder._tree = tree  # checked once: narrowed() and members() derive from the same tree
-    return decoder
+    return StructDecoder(name, size, _compiled(name, size, fmt, tree), spans, fmt, expression,
+                         tree=tree)
 
 
 def _load(key: str, name: str) -> Optional[StructDecoder]:

@@ -32,6 +32,8 @@ import _ast
 import builtins
 from json.encoder import encode_basestring_ascii
 
+from pybpf.decoders import walk
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
@@ -47,15 +49,7 @@ def _nodes(expression: str) -> Iterator[Any]:
     compile's parser itself (PyCF_ONLY_AST; _ast is the C module that the ast module
     re-exports): importing ast, a few milliseconds of every start, would only give its
     walk."""
-    nodes = [compile(expression, "<declared field>", "eval", _ast.PyCF_ONLY_AST)]
-    for node in nodes:  # grows as it goes: each node's children after those already met
-        yield node
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                nodes.extend(item for item in value if isinstance(item, _ast.AST))
-            elif isinstance(value, _ast.AST):
-                nodes.append(value)
+    return walk(compile(expression, "<declared field>", "eval", _ast.PyCF_ONLY_AST))
 
 
 def _names_read(expression: str) -> Iterator[str]:
