@@ -160,15 +160,15 @@ class PacketSource:
 
     def __init__(self, program: Any, namespaces: Dict[int, Optional[str]]) -> None:
         from pybpf.links import attach_socket
+        from pybpf.readers import Waker
 
         self.socks: Dict[int, socket.socket] = {}  # fileno -> socket
         self.netns_of: Dict[int, int] = {}        # fileno -> netns inode
         self.links: List[Any] = []
         self.poller = select.epoll()
         # wake() ends a wait in read() at once, as a ring reader's does (the session's stop)
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._waker = Waker(self.poller)
         try:
-            self.poller.register(self._wake_r, select.EPOLLIN)
             for inode, path in namespaces.items():
                 s = _packet_socket_in(path)
                 self.socks[s.fileno()] = s
@@ -185,11 +185,8 @@ class PacketSource:
         """(netns, wall ns, frame) for every packet ready within ``timeout``."""
         out = []
         for fd, _ in self.poller.poll(timeout):
-            if fd == self._wake_r:
-                try:
-                    os.read(self._wake_r, 64)
-                except BlockingIOError:
-                    pass
+            if fd == self._waker.fd:
+                self._waker.drain()
                 continue
             s = self.socks[fd]
             while True:
@@ -207,12 +204,7 @@ class PacketSource:
 
     def wake(self) -> None:
         """End a wait in read() now (safe from a signal handler or another thread)."""
-        if self.poller.closed:  # the pipe's fds may be someone else's now
-            return
-        try:
-            os.write(self._wake_w, b"w")
-        except OSError:  # full: a wake is pending already
-            pass
+        self._waker.wake()
 
     def close(self) -> None:
         for link in self.links:
@@ -221,10 +213,8 @@ class PacketSource:
         for s in self.socks.values():
             s.close()
         self.socks = {}
-        if not self.poller.closed:
-            self.poller.close()
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+        self.poller.close()
+        self._waker.close()
 
 
 class DnsSession(EventSession):

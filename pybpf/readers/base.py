@@ -44,6 +44,56 @@ if TYPE_CHECKING:
 GATHER_FILL = 0.5  # a ring this full ends a gather at once
 
 
+
+class Waker:
+    """Ends a wait on an epoll set at once, from a signal handler (a handler that
+    returns lets Python resume an interrupted wait until its timeout) or another
+    thread: ``wake()`` writes a byte into a pipe the set watches; the waiter calls
+    ``drain()`` when ``woken``. ``close()`` and ``wake()`` share a lock, so a wake
+    never writes into a closed pipe's fd number, which may be someone else's by then.
+    A reader has one; so has a source that waits on its own epoll set (a gadget
+    reading sockets)."""
+
+    def __init__(self, epoll: select.epoll) -> None:
+        self.fd, self._write_fd = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        epoll.register(self.fd, select.EPOLLIN)
+        self.woken = False
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def wake(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            return  # being closed, or another wake is writing the byte
+        try:
+            if self._closed:
+                return
+            try:
+                os.write(self._write_fd, b"w")
+            except OSError:  # full: a wake is already pending
+                pass
+            # after the byte: a waiter that drains between the two clears the flag
+            # and finds the byte on its next wait, never a byte with the flag clear
+            self.woken = True
+        finally:
+            self._lock.release()
+
+    def drain(self) -> None:
+        self.woken = False
+        try:
+            while os.read(self.fd, 64):
+                pass
+        except OSError:  # empty (BlockingIOError)
+            pass
+
+    def close(self) -> None:
+        """Close the pipe (the epoll set it was registered with is the owner's). Idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                os.close(self.fd)
+                os.close(self._write_fd)
+
+
 class Reader:
     """Base of RingBufReader and PerfReader."""
 
@@ -58,13 +108,7 @@ class Reader:
         # they are still in the ring (the consumer position was not published)
         self._pending: Records = []
         self._handed = 0.0  # time.monotonic() of the last non-empty batch
-        # wake(): a byte in this pipe, watched by the epoll set, ends a wait at once
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._epoll.register(self._wake_r, select.EPOLLIN)
-        self._woken = False
-        # held by close() and wake(): a wake from another thread never writes into a
-        # closed pipe's fd number, which may be someone else's by then
-        self._wake_lock = threading.Lock()
+        self._waker = Waker(self._epoll)
 
     # -- to implement -------------------------------------------------------
     def _collect(self, out: Records, copy: bool, decode: Optional[Decoder] = None) -> None:
@@ -106,28 +150,7 @@ class Reader:
         read returns what is there, maybe nothing. Safe from a signal handler (a
         handler that returns lets Python resume an interrupted wait until its
         timeout) and from another thread."""
-        if not self._wake_lock.acquire(blocking=False):
-            return  # being closed, or another wake is writing the byte
-        try:
-            if self._epoll is None:  # closed: its pipe's fds may be someone else's now
-                return
-            try:
-                os.write(self._wake_w, b"w")
-            except OSError:  # full: a wake is already pending
-                pass
-            # after the byte: a reader that drains between the two clears the flag
-            # and finds the byte on its next wait, never a byte with the flag clear
-            self._woken = True
-        finally:
-            self._wake_lock.release()
-
-    def _drain_wake(self) -> None:
-        self._woken = False
-        try:
-            while os.read(self._wake_r, 64):
-                pass
-        except OSError:  # empty (BlockingIOError)
-            pass
+        self._waker.wake()
 
     def _wait(self, timeout: Optional[float]) -> None:
         epoll = self._check_open()
@@ -135,8 +158,8 @@ class Reader:
             epoll.poll(-1 if timeout is None else timeout)
         except InterruptedError:
             pass
-        if self._woken:
-            self._drain_wake()
+        if self._waker.woken:
+            self._waker.drain()
 
     def _gather(self, timeout: Optional[float], gather: float) -> None:
         """Wait up to ``timeout`` for a record, then until ``gather`` seconds
@@ -246,8 +269,8 @@ class Reader:
             while True:
                 self._fill(out, False)
                 if not out:
-                    if self._woken:  # the epoll fd stays readable until drained
-                        self._drain_wake()
+                    if self._waker.woken:  # the epoll fd stays readable until drained
+                        self._waker.drain()
                     # asyncio watches the epoll fd level-triggered: data that
                     # arrived since the collect above sets the event again
                     ready.clear()
@@ -290,11 +313,9 @@ class Reader:
         for fd in self._owned_fds:
             fd.close()
         self._owned_fds.clear()
-        with self._wake_lock:
-            self._epoll.close()
-            self._epoll = None
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+        self._epoll.close()
+        self._epoll = None
+        self._waker.close()
 
     @property
     def closed(self) -> bool:
