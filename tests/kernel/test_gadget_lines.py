@@ -25,9 +25,13 @@ from pybpf_gadgets.common.output import ColumnWriter, JSONWriter
 
 
 def _records(run, trigger):
-    trigger()
+    """The records of what ``trigger`` did; a trigger that returns a text made the
+    events it is shown in (its own, not another process's)."""
+    mark = trigger()
     time.sleep(0.2)
-    return run._reader.read_batch(timeout=2)
+    records = run._reader.read_batch(timeout=2)
+    assert mark is None or any(mark in _general(run, JSONWriter(), r) for r in records)
+    return records
 
 
 def _general(run, writer, record) -> str:
@@ -105,12 +109,13 @@ def _bind_many():
 
 def _mount_many():
     """A tmpfs mounted with odd options and unmounted in a private mount namespace,
-    and a mount that fails."""
+    and a mount that fails; the tag its events show."""
     tag = f"pybpf-jl-{uuid.uuid4().hex[:8]}"
     script = (f"d=$(mktemp -d) && mount -t tmpfs -o size=1m,mode=0700 '{tag}\\x' \"$d\" && "
               f"umount \"$d\"; mount -t no-such-fs-{tag} none \"$d\" 2>/dev/null; rmdir \"$d\"")
     subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
-                   check=False)
+                   check=True)
+    return tag
 
 
 def _tcp_many():
@@ -139,9 +144,9 @@ def _tcp_many():
     (trace_signal, {}, _signal_many),
     (trace_signal, {"generated": True}, _signal_many),
     (trace_capabilities, {"pid": os.getpid()}, _chown_many),
-    (trace_bind, {}, _bind_many),
+    (trace_bind, {"pid": os.getpid()}, _bind_many),
     (trace_mount, {}, _mount_many),
-    (trace_tcp, {}, _tcp_many),
+    (trace_tcp, {"pid": os.getpid()}, _tcp_many),
 ], ids=["trace_open", "trace_open-paths", "trace_exec", "trace_signal", "trace_signal-generated",
         "trace_capabilities",
         "trace_bind", "trace_mount", "trace_tcp"])
