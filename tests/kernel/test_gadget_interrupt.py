@@ -2,9 +2,7 @@
 lost (`pybpf run trace_open -o json`), none vanishes with a batch being presented."""
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -76,40 +74,3 @@ def test_interrupt_mid_storm_keeps_the_count():
     # interrupt is expected (the tool stopped reading)
     shown_through = max(seen) + 1
     assert shown_through - len(seen) <= lost, (shown_through, len(seen), lost)
-
-
-# batches of JSON lines through the CLI's writer while a handler that returns keeps
-# interrupting its blocked writes to a small pipe (a Ctrl-C during a storm, many times)
-WRITER = """
-import signal, sys
-from pybpf_gadgets.common.output import JSONWriter
-signal.signal(signal.SIGALRM, lambda *_: None)
-signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
-writer = JSONWriter()
-for n in range(0, 20000, 400):
-    writer.events([{"n": i, "pad": "x" * 200} for i in range(n, n + 400)])
-    writer.flush()
-writer.lost(1, 1)
-signal.setitimer(signal.ITIMER_REAL, 0)
-"""
-
-
-def test_a_write_interrupted_by_a_returning_handler_goes_out_whole():
-    read_end, write_end = os.pipe()
-    fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ: every batch blocks several times
-    child = subprocess.Popen([sys.executable, "-c", WRITER], stdout=write_end,
-                             stderr=subprocess.PIPE, cwd=str(ROOT))
-    os.close(write_end)
-    data = bytearray()
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            chunk = pipe.read(4096)
-            if not chunk:
-                break
-            data.extend(chunk)
-            time.sleep(0.0002)  # slower than the writer: its writes block
-    err = child.stderr.read().decode()
-    assert child.wait(timeout=30) == 0, err
-    docs = [json.loads(line) for line in data.decode().splitlines()]
-    assert [d["n"] for d in docs[:-1]] == list(range(20000))
-    assert docs[-1] == {"type": "lost", "lost": 1, "lost_total": 1}

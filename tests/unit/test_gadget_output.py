@@ -1,6 +1,12 @@
 """JSON and column writers."""
+import fcntl
 import io
 import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 from pybpf_gadgets.common.gadget import Field, Gadget, Hook
 from pybpf_gadgets.common.output import ColumnWriter, DictEncoder, JSONWriter, compact_encoder, select_fields
@@ -187,3 +193,42 @@ def test_dict_encoder_formats_events_through_its_generated_functions():
                 {"ret": True, "fd": 1, "error": "", "fname": "a"},
                 {"ret": 1, "fd": 1, "error": 5, "fname": None}):
         assert dicts(odd) == encode(odd)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# batches of JSON lines through the CLI's writer while a handler that returns keeps
+# interrupting its blocked writes to a small pipe (a Ctrl-C during a storm, many times)
+WRITER = """
+import signal, sys
+from pybpf_gadgets.common.output import JSONWriter
+signal.signal(signal.SIGALRM, lambda *_: None)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+writer = JSONWriter()
+for n in range(0, 20000, 400):
+    writer.events([{"n": i, "pad": "x" * 200} for i in range(n, n + 400)])
+    writer.flush()
+writer.lost(1, 1)
+signal.setitimer(signal.ITIMER_REAL, 0)
+"""
+
+
+def test_a_write_interrupted_by_a_returning_handler_goes_out_whole():
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, 1031, 4096)  # F_SETPIPE_SZ: every batch blocks several times
+    child = subprocess.Popen([sys.executable, "-c", WRITER], stdout=write_end,
+                             stderr=subprocess.PIPE, cwd=str(ROOT))
+    os.close(write_end)
+    data = bytearray()
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            chunk = pipe.read(4096)
+            if not chunk:
+                break
+            data.extend(chunk)
+            time.sleep(0.0002)  # slower than the writer: its writes block
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=30) == 0, err
+    docs = [json.loads(line) for line in data.decode().splitlines()]
+    assert [d["n"] for d in docs[:-1]] == list(range(20000))
+    assert docs[-1] == {"type": "lost", "lost": 1, "lost_total": 1}
