@@ -59,8 +59,9 @@ class _RecordLines:
         self._iso = run._clock.iso
         self._kept: Dict[bytes, Any] = {}  # cleared, never replaced: generated lines hold .get
         self._kept_since = time.monotonic()
-        declared = run.gadget.present
-        self._fields = declared.tops if isinstance(declared, Declared) else frozenset()
+        #: the gadget's Declared fields, whose line each format generates; None: a present()
+        self._declared = self._present if isinstance(self._present, Declared) else None
+        self._fields = self._declared.tops if self._declared is not None else frozenset()
 
     def _install(self, generated: Optional[Callable[[Any], str]]) -> None:
         """:meth:`line` becomes ``generated`` (a Declared gadget's line, which unpacks
@@ -167,13 +168,10 @@ class JSONLines(_RecordLines):
         # come and go (every exec is a new one) in the same few containers, mostly none
         self._container: Optional[Dict[str, Any]] = None
         self._container_text = ""
-        declared = run.gadget.present
-        line = None
-        if isinstance(declared, Declared):  # the gadget's own line, generated from its fields
-            line = declared.json_line(self._decoder, {f.name: f.type for f in run.gadget.fields},
-                                      self._kept, self._declared_head, self._declared_general,
-                                      self._iso, encode)
-        self._install(line)
+        declared = self._declared  # the gadget's own line, generated from its fields
+        self._install(declared and declared.json_line(
+            self._decoder, {f.name: f.type for f in run.gadget.fields}, self._kept,
+            self._declared_head, self._declared_general, self._iso, encode))
 
     def _format_process(self, part: Dict[str, Any]) -> str:
         container = dict(part)  # _process puts "proc" last, after the container's keys
@@ -209,13 +207,10 @@ class ColumnLines(_RecordLines):
                          for col, fit in zip(writer.cols, writer.fits)]
         # the time stamps are formatted only when a column shows one
         self._stamp_columns = self._stamped and any(top in _STAMPS for top, _, _ in self._columns)
-        declared = run.gadget.present
-        line = None
-        if isinstance(declared, Declared):  # a row computing only the fields shown
-            line = declared.column_line(
-                self._decoder, [(col.name, fit) for col, fit in zip(writer.cols, writer.fits)],
-                self._kept, self._declared_head, self._declared_general, self._iso, cell_text)
-        self._install(line)
+        declared = self._declared  # a row computing only the fields shown
+        self._install(declared and declared.column_line(
+            self._decoder, [(col.name, fit) for col, fit in zip(writer.cols, writer.fits)],
+            self._kept, self._declared_head, self._declared_general, self._iso, cell_text))
 
     def _declared_part(self, part: Dict[str, Any]) -> List[str]:
         """Every column's cell that is not the gadget's or a time stamp's: the process's,
