@@ -6,9 +6,10 @@ construct in one file that runs with nothing but a Python 3.9+ interpreter.
 pyelftools and construct come from the package index through pip, as the
 wheels pip picks for the oldest supported Python (3.9: pyelftools 0.33
 needs 3.10, so 0.32), with their licences. The archive holds what the wheel
-holds (setup.py's build_py: packages and
-the gadget objects, no test fixtures, the console script's pybpf_launch), the package metadata (egg_info: the
-entry points through which `pybpf run` finds the gadgets), bytecode for
+holds (setup.py's build_py: packages and the gadget objects, no test
+fixtures, the console script's pybpf_launch), the package metadata
+(egg_info: the entry points through which `pybpf run` finds the gadgets),
+bytecode for
 the building interpreter's version beside each module (zipimport never
 compiles into the archive: without it every start compiles everything;
 other versions compile the source as before) and a ``__main__`` that is
